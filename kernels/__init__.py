@@ -1,0 +1,27 @@
+"""Triton kernels of proxgan, each with a plain-PyTorch ``*_ref`` twin.
+
+Importing this package never imports Triton: kernels are compiled at their first launch.
+``soft_threshold``, ``group_soft_threshold`` and ``hard_threshold`` are the Triton
+launchers (CUDA tensors, or CPU tensors under ``TRITON_INTERPRET=1``); the ``*_ref``
+functions are the specifications; the ``*_torch`` functions are the fast PyTorch paths
+that :mod:`proxgan.penalties` uses when Triton does not apply.
+"""
+from ._lazy import TritonUnavailableError, triton_available, use_triton
+from .group_soft_threshold import group_soft_threshold, group_soft_threshold_ref, group_soft_threshold_torch
+from .hard_threshold import hard_threshold, hard_threshold_ref, hard_threshold_torch
+from .soft_threshold import soft_threshold, soft_threshold_ref, soft_threshold_torch
+
+__all__ = [
+    "TritonUnavailableError",
+    "group_soft_threshold",
+    "group_soft_threshold_ref",
+    "group_soft_threshold_torch",
+    "hard_threshold",
+    "hard_threshold_ref",
+    "hard_threshold_torch",
+    "soft_threshold",
+    "soft_threshold_ref",
+    "soft_threshold_torch",
+    "triton_available",
+    "use_triton",
+]

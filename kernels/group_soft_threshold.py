@@ -1,0 +1,177 @@
+r"""Group soft-thresholding, the proximal operator of the group lasso.
+
+Groups are the slices of ``x`` along ``dim`` (``dim=0``: one group per row, output
+channel or conv filter; the norm runs over all other dimensions):
+
+.. math::
+
+    y_g = x_g \max\!\Big(0,\ 1 - \frac{\tau_g}{\lVert x_g \rVert_2}\Big)
+        = \arg\min_{y_g} \tfrac12 \lVert y_g - x_g \rVert^2 + \tau_g \lVert y_g \rVert_2 .
+
+A group with :math:`\lVert x_g\rVert_2 \le \tau_g` becomes exactly zero.
+"""
+from __future__ import annotations
+
+import torch
+
+from proxgan._validation import check_float_tensor, check_nonneg_number
+
+from ._common import compute_dtype
+from ._lazy import check_launchable, jit
+
+__all__ = ["group_soft_threshold", "group_soft_threshold_ref", "group_soft_threshold_torch", "group_view"]
+
+tl = None  # replaced by triton.language at the first launch
+triton = None
+
+BLOCK = 1024
+
+
+@jit
+def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, row_len,
+                                 THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    # one program per group (row of a contiguous (G, M) matrix): a pass for the norm,
+    # a pass to scale.
+    row = tl.program_id(0).to(tl.int64)
+    base = row * row_len
+    if IS_F64:
+        acc = tl.zeros((BLOCK,), dtype=tl.float64)
+    else:
+        acc = tl.zeros((BLOCK,), dtype=tl.float32)
+    for start in range(0, row_len, BLOCK):
+        offs = start + tl.arange(0, BLOCK)
+        m = offs < row_len
+        v = tl.load(x_ptr + base + offs, mask=m, other=0.0).to(acc.dtype)
+        acc += v * v
+    norm = tl.sqrt(tl.sum(acc, axis=0))
+    if THR_MODE == 0:
+        t = thr_value
+    elif THR_MODE == 1:
+        t = tl.load(thr_ptr).to(acc.dtype)
+    else:
+        t = tl.load(thr_ptr + row).to(acc.dtype)
+    safe = tl.where(norm > 0, norm, 1.0)
+    scale = tl.where(norm > t, 1.0 - t / safe, 0.0)
+    for start in range(0, row_len, BLOCK):
+        offs = start + tl.arange(0, BLOCK)
+        m = offs < row_len
+        v = tl.load(x_ptr + base + offs, mask=m, other=0.0).to(acc.dtype)
+        tl.store(out_ptr + base + offs, (v * scale).to(out_ptr.dtype.element_ty), mask=m)
+
+
+def group_view(x: torch.Tensor, dim: int) -> tuple[int, torch.Tensor]:
+    """Return ``(dim, xm)``: the normalised dim and ``x`` as a ``(G, M)`` matrix of groups.
+
+    ``xm`` is a view when ``dim`` is 0 and ``x`` is contiguous, otherwise a copy.
+    Raises ``ValueError`` when ``dim`` is out of range (a 0-d tensor has no groups).
+    """
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    if x.dim() == 0 or not (-x.dim() <= dim < x.dim()):
+        raise ValueError(f"group dim {dim} is out of range for a tensor with {x.dim()} dimension(s)")
+    dim = dim % x.dim()
+    g = x.shape[dim]
+    return dim, x.movedim(dim, 0).reshape(g, -1)
+
+
+def _group_threshold(thr: float | torch.Tensor, g: int, x: torch.Tensor, cd: torch.dtype):
+    """``(mode, value, tensor)`` for a scalar threshold or one threshold per group."""
+    if isinstance(thr, torch.Tensor):
+        if thr.is_complex() or not thr.is_floating_point():
+            raise TypeError(f"thr tensor must have a real floating dtype, got {thr.dtype}")
+        if thr.device != x.device:
+            raise ValueError(f"thr is on {thr.device} but x is on {x.device}")
+        if thr.numel() == 1:
+            return 1, 0.0, thr.reshape(1)
+        if thr.dim() != 1 or thr.shape[0] != g:
+            raise ValueError(f"a per-group thr must have shape ({g},), got {tuple(thr.shape)}")
+        return 2, 0.0, thr.contiguous()
+    value = check_nonneg_number(thr, "thr")
+    if cd == torch.float64:
+        return 1, 0.0, torch.full((1,), value, dtype=torch.float64, device=x.device)
+    return 0, value, x
+
+
+def _scatter_back(y2d: torch.Tensor, x: torch.Tensor, dim: int, out: torch.Tensor | None) -> torch.Tensor:
+    moved_shape = (x.shape[dim],) + tuple(s for i, s in enumerate(x.shape) if i != dim)
+    y = y2d.reshape(moved_shape).movedim(0, dim)
+    if out is None:
+        return y.contiguous() if not y.is_contiguous() else y
+    if y.data_ptr() != out.data_ptr() or y.stride() != out.stride():
+        out.copy_(y)
+    return out
+
+
+def _check_out(x: torch.Tensor, out: torch.Tensor | None) -> None:
+    if out is not None:
+        check_float_tensor(out, "out")
+        if out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
+            raise ValueError("out must match x in shape, dtype and device")
+
+
+def group_soft_threshold(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 0,
+                         out: torch.Tensor | None = None) -> torch.Tensor:
+    """Group soft-thresholding with the Triton kernel (one program per group).
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor, CUDA (or CPU under ``TRITON_INTERPRET=1``), any strides.
+    thr : float or Tensor
+        A threshold >= 0 for every group, or a tensor of shape ``(x.shape[dim],)``.
+    dim : int
+        The dimension that indexes groups.
+    out : Tensor, optional
+        Destination (may be ``x``).
+    """
+    check_float_tensor(x, "x")
+    dim, xm = group_view(x, dim)
+    cd = compute_dtype(x.dtype)
+    mode, value, t = _group_threshold(thr, xm.shape[0], x, cd)
+    _check_out(x, out)
+    xm = xm.contiguous()
+    direct = out is not None and dim == 0 and out.is_contiguous()
+    buf = out.view(xm.shape) if direct else torch.empty_like(xm)
+    if xm.numel():
+        check_launchable(xm)
+        _group_soft_threshold_kernel[(xm.shape[0],)](xm, t, buf, value, xm.shape[1], THR_MODE=mode,
+                                                     IS_F64=cd == torch.float64, BLOCK=BLOCK)
+    if direct:
+        return out
+    return _scatter_back(buf, x, dim, out)
+
+
+def group_soft_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """Reference group soft-thresholding in plain PyTorch: ``x_g * max(0, 1 - thr_g/||x_g||)``."""
+    check_float_tensor(x, "x")
+    dim, xm = group_view(x, dim)
+    cd = compute_dtype(x.dtype)
+    xf = xm.to(cd)
+    norms = torch.linalg.vector_norm(xf, dim=1)
+    t = thr.to(cd).reshape(-1) if isinstance(thr, torch.Tensor) else check_nonneg_number(thr, "thr")
+    scale = torch.where(norms > t, 1 - t / torch.where(norms > 0, norms, torch.ones_like(norms)),
+                        torch.zeros_like(norms))
+    y2d = (xf * scale[:, None]).to(x.dtype)
+    return _scatter_back(y2d, x, dim, None)
+
+
+def group_soft_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 0,
+                               out: torch.Tensor | None = None) -> torch.Tensor:
+    """PyTorch path (the CPU path): same values as the reference, ``out=x`` in place."""
+    check_float_tensor(x, "x")
+    dim, xm = group_view(x, dim)
+    cd = compute_dtype(x.dtype)
+    _group_threshold(thr, xm.shape[0], x, cd)
+    _check_out(x, out)
+    norms = torch.linalg.vector_norm(xm, dim=1, dtype=cd)
+    t = thr.to(cd).reshape(-1) if isinstance(thr, torch.Tensor) else float(thr)
+    scale = (1 - t / norms.clamp_min(torch.finfo(cd).tiny)).clamp_min_(0)
+    scale = torch.where(norms > t, scale, torch.zeros_like(scale))
+    shape = [1] * x.dim()
+    shape[dim] = -1
+    scale = scale.reshape(shape)
+    if out is None:
+        return (x.to(cd) * scale).to(x.dtype)
+    if cd == x.dtype:
+        return torch.mul(x, scale, out=out)
+    return out.copy_(x.to(cd) * scale)

@@ -1,0 +1,97 @@
+r"""Hard-thresholding, the proximal operator of the L0 "norm".
+
+.. math::
+
+    H_\tau(x)_i = x_i \,[\,|x_i| > \tau_i\,]
+    \in \arg\min_y \tfrac12 (y - x_i)^2 + \tfrac12\tau_i^2\,[y \ne 0]
+
+For ``L0(lam)`` with step ``s`` the threshold is :math:`\tau = \sqrt{2 s \lambda}`. At
+:math:`|x_i| = \tau_i` both ``0`` and ``x_i`` are minimisers; this module returns ``0``
+(entries survive only strictly above the threshold).
+"""
+from __future__ import annotations
+
+import torch
+
+from proxgan._validation import check_float_tensor, check_nonneg_number
+
+from ._common import compute_dtype, finish_out, prepare_out
+from ._lazy import check_launchable, jit
+from .soft_threshold import threshold_operand, triton_cdiv
+
+__all__ = ["hard_threshold", "hard_threshold_ref", "hard_threshold_torch"]
+
+tl = None  # replaced by triton.language at the first launch
+triton = None
+
+BLOCK = 1024
+
+
+@jit
+def _hard_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n,
+                           THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    if IS_F64:
+        xf = x
+    else:
+        xf = x.to(tl.float32)
+    if THR_MODE == 0:
+        t = thr_value
+    elif THR_MODE == 1:
+        t = tl.load(thr_ptr).to(xf.dtype)
+    else:
+        t = tl.load(thr_ptr + offs, mask=mask, other=0.0).to(xf.dtype)
+    y = tl.where(tl.abs(xf) > t, xf, 0.0)
+    tl.store(out_ptr + offs, y.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def hard_threshold(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Hard-threshold ``x`` with the Triton kernel: keep entries with ``|x| > thr``.
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor on CUDA (or CPU under ``TRITON_INTERPRET=1``), any strides.
+    thr : float or Tensor
+        Threshold >= 0, a number or a tensor broadcastable to ``x``.
+    out : Tensor, optional
+        Destination (may be ``x`` for in place).
+    """
+    check_float_tensor(x, "x")
+    mode, value, t = threshold_operand(thr, x)
+    xc, buf = prepare_out(x, out)
+    n = xc.numel()
+    if n:
+        check_launchable(xc)
+        _hard_threshold_kernel[(triton_cdiv(n, BLOCK),)](xc, t, buf, value, n, THR_MODE=mode,
+                                                         IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
+    return finish_out(buf, out)
+
+
+def hard_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tensor:
+    """Reference: ``where(|x| > thr, x, 0)`` in plain PyTorch."""
+    check_float_tensor(x, "x")
+    cd = compute_dtype(x.dtype)
+    xf = x.to(cd)
+    t = thr.to(cd) if isinstance(thr, torch.Tensor) else check_nonneg_number(thr, "thr")
+    return torch.where(xf.abs() > t, xf, torch.zeros((), dtype=cd)).to(x.dtype)
+
+
+def hard_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """PyTorch path (used on the CPU): zero the entries with ``|x| <= thr``; ``out=x`` in place."""
+    check_float_tensor(x, "x")
+    if isinstance(thr, torch.Tensor):
+        threshold_operand(thr, x)
+    else:
+        thr = check_nonneg_number(thr, "thr")
+    if out is not None and (out.shape != x.shape or out.dtype != x.dtype or out.device != x.device):
+        raise ValueError("out must match x in shape, dtype and device")
+    keep = x.abs() > (thr.to(compute_dtype(x.dtype)) if isinstance(thr, torch.Tensor) else thr)
+    if out is None:
+        return torch.where(keep, x, x.new_zeros(()))
+    if out is not x:
+        out.copy_(x)
+    return out.masked_fill_(~keep, 0.0)

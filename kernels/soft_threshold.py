@@ -1,0 +1,169 @@
+r"""Soft-thresholding, the proximal operator of the (weighted) L1 norm.
+
+.. math::
+
+    S_\tau(x)_i = \operatorname{sign}(x_i)\,\max(|x_i| - \tau_i, 0)
+               = \arg\min_y \tfrac12 (y - x_i)^2 + \tau_i |y|
+
+with a scalar threshold :math:`\tau` or one threshold per element. Entries with
+:math:`|x_i| \le \tau_i` become exactly ``+0.0``.
+
+Three layers: ``_soft_threshold_kernel`` (Triton), ``soft_threshold`` (its launcher),
+``soft_threshold_ref`` (plain PyTorch, the specification) and ``soft_threshold_torch``
+(the fast PyTorch path used on the CPU).
+"""
+from __future__ import annotations
+
+import torch
+
+from proxgan._validation import check_float_tensor, check_nonneg_number
+
+from ._common import compute_dtype, finish_out, prepare_out
+from ._lazy import check_launchable, jit
+
+__all__ = ["soft_threshold", "soft_threshold_ref", "soft_threshold_torch", "threshold_operand"]
+
+tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
+triton = None
+
+BLOCK = 1024
+
+
+@jit
+def _soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n,
+                           THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    # THR_MODE 0: scalar threshold passed by value (float32), 1: scalar in memory,
+    # 2: one threshold per element.
+    pid = tl.program_id(0)
+    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    if IS_F64:
+        xf = x
+    else:
+        xf = x.to(tl.float32)
+    if THR_MODE == 0:
+        t = thr_value
+    elif THR_MODE == 1:
+        t = tl.load(thr_ptr).to(xf.dtype)
+    else:
+        t = tl.load(thr_ptr + offs, mask=mask, other=0.0).to(xf.dtype)
+    y = xf - tl.minimum(tl.maximum(xf, -t), t)
+    tl.store(out_ptr + offs, y.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def threshold_operand(thr: float | torch.Tensor, x: torch.Tensor, per: str = "element") -> tuple[int, float, torch.Tensor]:
+    """Turn a threshold into the kernel's ``(mode, value, tensor)`` triple.
+
+    A number must be finite and >= 0. A tensor must be floating, on ``x``'s device and
+    broadcast to ``x`` (its entries are not checked, to avoid a device sync: callers such
+    as :mod:`proxgan.penalties` check them).
+    """
+    if isinstance(thr, torch.Tensor):
+        if thr.is_complex() or not thr.is_floating_point():
+            raise TypeError(f"thr tensor must have a real floating dtype, got {thr.dtype}")
+        if thr.device != x.device:
+            raise ValueError(f"thr is on {thr.device} but x is on {x.device}")
+        try:
+            ok = torch.broadcast_shapes(thr.shape, x.shape) == x.shape
+        except RuntimeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"thr of shape {tuple(thr.shape)} does not broadcast to x of shape {tuple(x.shape)}")
+        if thr.numel() == 1:
+            return 1, 0.0, thr.reshape(1)
+        return 2, 0.0, thr.expand(x.shape).contiguous()
+    value = check_nonneg_number(thr, "thr")
+    if x.dtype == torch.float64:
+        return 1, 0.0, torch.full((1,), value, dtype=torch.float64, device=x.device)
+    return 0, value, x  # x is a placeholder pointer, never read in mode 0
+
+
+def soft_threshold(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Soft-threshold ``x`` with the Triton kernel; ``out=x`` works in place.
+
+    Parameters
+    ----------
+    x : Tensor
+        float16, bfloat16, float32 or float64, any shape and strides, CUDA (or CPU under
+        ``TRITON_INTERPRET=1``).
+    thr : float or Tensor
+        Threshold :math:`\\tau \\ge 0`, a number or a tensor broadcastable to ``x``.
+    out : Tensor, optional
+        Where to write; same shape, dtype and device as ``x``. May be ``x``.
+
+    Returns
+    -------
+    Tensor
+        :math:`\\operatorname{sign}(x)\\max(|x|-\\tau, 0)`, computed in float32 for half
+        inputs and float64 for float64 inputs.
+
+    Examples
+    --------
+    >>> y = soft_threshold(x_cuda, 0.1)           # doctest: +SKIP
+    >>> soft_threshold(x_cuda, 0.1, out=x_cuda)   # in place  # doctest: +SKIP
+    """
+    check_float_tensor(x, "x")
+    mode, value, t = threshold_operand(thr, x)
+    xc, buf = prepare_out(x, out)
+    n = xc.numel()
+    if n:
+        check_launchable(xc)
+        grid = (triton_cdiv(n, BLOCK),)
+        _soft_threshold_kernel[grid](xc, t, buf, value, n, THR_MODE=mode,
+                                     IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
+    return finish_out(buf, out)
+
+
+def triton_cdiv(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+def soft_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tensor:
+    """Reference soft-thresholding: ``sign(x) * max(|x| - thr, 0)`` in plain PyTorch.
+
+    Computed in float32 for half inputs; returns ``x``'s dtype. The specification the
+    kernel and the fast path are tested against.
+    """
+    check_float_tensor(x, "x")
+    cd = compute_dtype(x.dtype)
+    xf = x.to(cd)
+    t = thr.to(cd) if isinstance(thr, torch.Tensor) else check_nonneg_number(thr, "thr")
+    return (torch.sign(xf) * torch.clamp(xf.abs() - t, min=0)).to(x.dtype)
+
+
+def soft_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Fast PyTorch soft-thresholding (the CPU path): one fused pass for a scalar threshold.
+
+    A scalar threshold uses ``torch.nn.functional.softshrink`` (a single vectorised
+    kernel); a tensor threshold computes ``x - clamp(x, -thr, thr)``. ``out=x`` works in
+    place. Same values as :func:`soft_threshold_ref` (zeros are ``+0.0``).
+    """
+    check_float_tensor(x, "x")
+    if isinstance(thr, torch.Tensor):
+        if thr.numel() == 1 and thr.device == x.device and not x.is_cuda:
+            thr = check_nonneg_number(thr.item(), "thr")
+        else:
+            threshold_operand(thr, x)  # shape / dtype / device checks
+    if not isinstance(thr, torch.Tensor):
+        thr = check_nonneg_number(thr, "thr")
+    if out is not None and (out.shape != x.shape or out.dtype != x.dtype or out.device != x.device):
+        raise ValueError("out must match x in shape, dtype and device")
+    if not isinstance(thr, torch.Tensor):
+        if x.dtype in (torch.float16, torch.bfloat16):
+            y = torch.nn.functional.softshrink(x.float(), thr).to(x.dtype)
+            return y if out is None else out.copy_(y)
+        if out is None:
+            out = torch.empty_like(x, memory_format=torch.contiguous_format)
+        # aten's out= variant writes in one pass with no temporary (also when out is x)
+        return torch.ops.aten.softshrink.out(x, thr, out=out)
+    cd = compute_dtype(x.dtype)
+    t = thr.to(cd)
+    if cd == x.dtype:
+        clamped = torch.minimum(torch.maximum(x, -t), t)
+        if out is None:
+            return x - clamped
+        return torch.sub(x, clamped, out=out)
+    xf = x.to(cd)
+    y = xf - torch.minimum(torch.maximum(xf, -t), t)
+    return y.to(x.dtype) if out is None else out.copy_(y)
