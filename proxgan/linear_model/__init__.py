@@ -1,0 +1,3 @@
+"""scikit-learn-compatible linear models."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Proximal optimizers (torch.optim.Optimizer subclasses), one algorithm per file."""
+
+__all__: list[str] = []
