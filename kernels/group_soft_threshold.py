@@ -24,39 +24,49 @@ __all__ = ["group_soft_threshold", "group_soft_threshold_ref", "group_soft_thres
 tl = None  # replaced by triton.language at the first launch
 triton = None
 
-BLOCK = 1024
 
 
 @jit
-def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, row_len,
-                                 THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
-    # one program per group (row of a contiguous (G, M) matrix): a pass for the norm,
-    # a pass to scale.
-    row = tl.program_id(0).to(tl.int64)
-    base = row * row_len
+def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n_rows, row_len,
+                                 THR_MODE: tl.constexpr, IS_F64: tl.constexpr,
+                                 ROWS: tl.constexpr, BLOCK: tl.constexpr):
+    # Each program owns ROWS groups (rows of a contiguous (G, M) matrix) and walks their
+    # columns in BLOCK-wide tiles twice: once for the norms, once to scale.
+    rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
+    row_mask = rows < n_rows
+    base = rows * row_len
     if IS_F64:
-        acc = tl.zeros((BLOCK,), dtype=tl.float64)
+        acc = tl.zeros((ROWS, BLOCK), dtype=tl.float64)
     else:
-        acc = tl.zeros((BLOCK,), dtype=tl.float32)
+        acc = tl.zeros((ROWS, BLOCK), dtype=tl.float32)
     for start in range(0, row_len, BLOCK):
-        offs = start + tl.arange(0, BLOCK)
-        m = offs < row_len
-        v = tl.load(x_ptr + base + offs, mask=m, other=0.0).to(acc.dtype)
+        cols = start + tl.arange(0, BLOCK)
+        m = row_mask[:, None] & (cols < row_len)[None, :]
+        v = tl.load(x_ptr + base[:, None] + cols[None, :], mask=m, other=0.0).to(acc.dtype)
         acc += v * v
-    norm = tl.sqrt(tl.sum(acc, axis=0))
+    norm = tl.sqrt(tl.sum(acc, axis=1))
     if THR_MODE == 0:
         t = thr_value
     elif THR_MODE == 1:
         t = tl.load(thr_ptr).to(acc.dtype)
     else:
-        t = tl.load(thr_ptr + row).to(acc.dtype)
+        t = tl.load(thr_ptr + rows, mask=row_mask, other=0.0).to(acc.dtype)
     safe = tl.where(norm > 0, norm, 1.0)
     scale = tl.where(norm > t, 1.0 - t / safe, 0.0)
     for start in range(0, row_len, BLOCK):
-        offs = start + tl.arange(0, BLOCK)
-        m = offs < row_len
-        v = tl.load(x_ptr + base + offs, mask=m, other=0.0).to(acc.dtype)
-        tl.store(out_ptr + base + offs, (v * scale).to(out_ptr.dtype.element_ty), mask=m)
+        cols = start + tl.arange(0, BLOCK)
+        m = row_mask[:, None] & (cols < row_len)[None, :]
+        offs = base[:, None] + cols[None, :]
+        v = tl.load(x_ptr + offs, mask=m, other=0.0).to(acc.dtype)
+        tl.store(out_ptr + offs, (v * scale[:, None]).to(out_ptr.dtype.element_ty), mask=m)
+
+
+def _tile(row_len: int) -> tuple[int, int]:
+    """(ROWS, BLOCK): BLOCK covers short rows in one tile; ROWS fills a tile of ~4096 elements."""
+    block = 16
+    while block < min(row_len, 1024):
+        block *= 2
+    return max(1, 4096 // block), block
 
 
 def group_view(x: torch.Tensor, dim: int) -> tuple[int, torch.Tensor]:
@@ -71,7 +81,11 @@ def group_view(x: torch.Tensor, dim: int) -> tuple[int, torch.Tensor]:
         raise ValueError(f"group dim {dim} is out of range for a tensor with {x.dim()} dimension(s)")
     dim = dim % x.dim()
     g = x.shape[dim]
-    return dim, x.movedim(dim, 0).reshape(g, -1)
+    m = 1
+    for i, size in enumerate(x.shape):
+        if i != dim:
+            m *= size
+    return dim, x.movedim(dim, 0).reshape(g, m)
 
 
 def _group_threshold(thr: float | torch.Tensor, g: int, x: torch.Tensor, cd: torch.dtype):
@@ -134,8 +148,10 @@ def group_soft_threshold(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 
     buf = out.view(xm.shape) if direct else torch.empty_like(xm)
     if xm.numel():
         check_launchable(xm)
-        _group_soft_threshold_kernel[(xm.shape[0],)](xm, t, buf, value, xm.shape[1], THR_MODE=mode,
-                                                     IS_F64=cd == torch.float64, BLOCK=BLOCK)
+        rows, block = _tile(xm.shape[1])
+        grid = ((xm.shape[0] + rows - 1) // rows,)
+        _group_soft_threshold_kernel[grid](xm, t, buf, value, xm.shape[0], xm.shape[1], THR_MODE=mode,
+                                           IS_F64=cd == torch.float64, ROWS=rows, BLOCK=block)
     if direct:
         return out
     return _scatter_back(buf, x, dim, out)

@@ -89,7 +89,9 @@ def hard_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.
         thr = check_nonneg_number(thr, "thr")
     if out is not None and (out.shape != x.shape or out.dtype != x.dtype or out.device != x.device):
         raise ValueError("out must match x in shape, dtype and device")
-    keep = x.abs() > (thr.to(compute_dtype(x.dtype)) if isinstance(thr, torch.Tensor) else thr)
+    cd = compute_dtype(x.dtype)
+    ax = x.abs() if cd == x.dtype else x.abs().to(cd)  # compare in the compute dtype, like the kernel
+    keep = ax > (thr.to(cd) if isinstance(thr, torch.Tensor) else thr)
     if out is None:
         return torch.where(keep, x, x.new_zeros(()))
     if out is not x:

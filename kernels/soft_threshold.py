@@ -6,7 +6,8 @@ r"""Soft-thresholding, the proximal operator of the (weighted) L1 norm.
                = \arg\min_y \tfrac12 (y - x_i)^2 + \tau_i |y|
 
 with a scalar threshold :math:`\tau` or one threshold per element. Entries with
-:math:`|x_i| \le \tau_i` become exactly ``+0.0``.
+:math:`|x_i| \le \tau_i` become exactly zero (``x == 0`` holds; the sign bit may be set, as
+with ``torch.nn.functional.softshrink``).
 
 Three layers: ``_soft_threshold_kernel`` (Triton), ``soft_threshold`` (its launcher),
 ``soft_threshold_ref`` (plain PyTorch, the specification) and ``soft_threshold_torch``
@@ -129,7 +130,8 @@ def soft_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tens
     cd = compute_dtype(x.dtype)
     xf = x.to(cd)
     t = thr.to(cd) if isinstance(thr, torch.Tensor) else check_nonneg_number(thr, "thr")
-    return (torch.sign(xf) * torch.clamp(xf.abs() - t, min=0)).to(x.dtype)
+    # sign(x) * max(|x| - t, 0), written so that the zeros are +0.0
+    return torch.where(xf.abs() > t, xf - torch.sign(xf) * t, torch.zeros((), dtype=cd)).to(x.dtype)
 
 
 def soft_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -137,7 +139,7 @@ def soft_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.
 
     A scalar threshold uses ``torch.nn.functional.softshrink`` (a single vectorised
     kernel); a tensor threshold computes ``x - clamp(x, -thr, thr)``. ``out=x`` works in
-    place. Same values as :func:`soft_threshold_ref` (zeros are ``+0.0``).
+    place. Same values as :func:`soft_threshold_ref`.
     """
     check_float_tensor(x, "x")
     if isinstance(thr, torch.Tensor):
