@@ -30,14 +30,13 @@ Examples
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from proxgan import penalties as _pen
 from proxgan.datafits import Datafit, Logistic, Quadratic
 from proxgan.solvers._cd_kernels import cd_quadratic_kernel, enet_gap, full_gradient
 from proxgan.solvers._cd_logistic import cd_logistic_kernel
+from proxgan.solvers._common import SolverResult
 from proxgan.solvers._prox1d import penalty_params
 
 __all__ = ["CDResult", "solve", "quadratic_gap"]
@@ -47,26 +46,7 @@ _EMPTY_1 = np.zeros(0)
 _EMPTY_I = np.zeros(1, dtype=np.int32)
 
 
-@dataclass
-class CDResult:
-    """Result of a solver run.
-
-    Attributes
-    ----------
-    coef : ndarray of shape (n_features,)
-    crit : float
-        Duality gap or optimality violation reached (see ``criterion``).
-    criterion : {"gap", "optimality"}
-    n_iter : int
-        Number of epochs (passes over the working set).
-    converged : bool
-    """
-
-    coef: np.ndarray
-    crit: float
-    criterion: str
-    n_iter: int
-    converged: bool
+CDResult = SolverResult
 
 
 def _parts(df: Datafit):

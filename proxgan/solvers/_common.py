@@ -1,0 +1,75 @@
+"""Shared pieces of the solvers: the result record and a bounded/partly-free penalty wrapper."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from proxgan import penalties as _pen
+
+__all__ = ["SolverResult", "Composite"]
+
+
+@dataclass
+class SolverResult:
+    """Result of a solver run.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+    crit : float
+        Duality gap or optimality violation reached (see ``criterion``).
+    criterion : {"gap", "optimality"}
+    n_iter : int
+        Iterations (epochs over the working set for coordinate descent).
+    converged : bool
+    """
+
+    coef: np.ndarray
+    crit: float
+    criterion: str
+    n_iter: int
+    converged: bool
+
+
+class Composite(_pen.Penalty):
+    r"""``penalty`` on the first coordinates, optionally intersected with :math:`x \ge lo`,
+    and no penalty on the last ``n_free`` coordinates (an intercept).
+
+    For a separable penalty :math:`g`, ``prox`` solves
+    :math:`\arg\min_y \tfrac12\lVert y-x\rVert^2 + s\,g(y_{:p}) + \iota_{y_{:p}\ge lo}`: the prox of
+    :math:`g` followed by the projection (exact coordinate by coordinate: the minimiser
+    of a convex function of one variable over a half-line is the projection of the free
+    minimiser). Both steps call the penalties' own prox.
+    """
+
+    def __init__(self, penalty: _pen.Penalty, lo: float | None = None, n_free: int = 0) -> None:
+        if lo is not None and not penalty.separable:
+            raise ValueError("a bound can only be combined with a separable penalty")
+        self.penalty = penalty
+        self.box = None if lo is None else _pen.Box(lo, math.inf)
+        self.n_free = int(n_free)
+
+    def _split(self, x):
+        k = x.shape[0] - self.n_free
+        return x[:k], x[k:]
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        a, _ = self._split(x)
+        v = self.penalty.value(a)
+        return v + self.box.value(a) if self.box is not None else v
+
+    def _prox(self, x, step, out):
+        a, b = self._split(x)
+        sa = step if not isinstance(step, torch.Tensor) or step.dim() == 0 else step[: a.shape[0]]
+        ya = self.penalty._prox(a, sa, None)
+        if self.box is not None:
+            ya = self.box._prox(ya, sa, None)
+        y = torch.cat([ya, b])
+        return y if out is None else out.copy_(y)
+
+    def subdiff_distance(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """Fixed-point violation :math:`|x - \\operatorname{prox}_g(x - \\nabla f)|` per coordinate."""
+        return (x - self._prox(x - grad, 1.0, None)).abs()
