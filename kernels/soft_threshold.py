@@ -156,7 +156,7 @@ def soft_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.
             y = torch.nn.functional.softshrink(x.float(), thr).to(x.dtype)
             return y if out is None else out.copy_(y)
         if out is None:
-            out = torch.empty_like(x, memory_format=torch.contiguous_format)
+            return torch.nn.functional.softshrink(x, thr)
         # aten's out= variant writes in one pass with no temporary (also when out is x)
         return torch.ops.aten.softshrink.out(x, thr, out=out)
     cd = compute_dtype(x.dtype)
