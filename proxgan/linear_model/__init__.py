@@ -1,3 +1,10 @@
-"""scikit-learn-compatible linear models."""
+"""scikit-learn-compatible linear models solved by proxgan's solvers.
 
-__all__: list[str] = []
+Each estimator connects a datafit (:mod:`proxgan.datafits`), a penalty
+(:mod:`proxgan.penalties`) and a solver (:mod:`proxgan.solvers`): ``solver="cd"``
+(numba coordinate descent, CPU), ``"fista"`` / ``"ista"`` (torch, CPU or CUDA), or
+``"auto"``.
+"""
+from proxgan.linear_model._coordinate_descent import ElasticNet, Lasso, enet_path, lasso_path
+
+__all__ = ["ElasticNet", "Lasso", "enet_path", "lasso_path"]

@@ -1,0 +1,166 @@
+"""Input handling shared by the estimators: conversion, checks, centring, solver choice."""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from proxgan.datafits import Quadratic
+
+__all__ = ["to_numpy", "check_device", "check_solver", "check_alpha", "check_l1_ratio", "preprocess",
+           "LinearRegressorBase", "warn_not_converged"]
+
+SOLVERS = ("auto", "cd", "fista", "ista")
+
+
+def to_numpy(a):
+    """torch tensors (dense or sparse) → NumPy / SciPy; everything else unchanged."""
+    if isinstance(a, torch.Tensor):
+        if a.layout == torch.sparse_csr:
+            a = a.detach().cpu()
+            return sp.csr_matrix((a.values().numpy(), a.col_indices().numpy(), a.crow_indices().numpy()),
+                                 shape=tuple(a.shape))
+        if a.layout != torch.strided:
+            a = a.to_dense()
+        return a.detach().cpu().numpy()
+    return a
+
+
+def check_device(device) -> str:
+    """'cpu' or 'cuda' (a GPU must then be visible to torch)."""
+    dev = str(device)
+    if dev not in ("cpu", "cuda") and not dev.startswith("cuda:"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if dev.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but no CUDA GPU is available to torch; use device='cpu'")
+    return dev
+
+
+def check_solver(solver, device) -> str:
+    """Resolve solver='auto' ('cd' on CPU, 'fista' on CUDA) and check the combination."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if solver == "auto":
+        return "cd" if device == "cpu" else "fista"
+    if solver == "cd" and device != "cpu":
+        raise ValueError("solver='cd' runs on the CPU (numba); use solver='fista' or 'ista' with device='cuda'")
+    return solver
+
+
+def check_alpha(alpha, name="alpha") -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"{name} must be a finite number >= 0, got {alpha!r}")
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {alpha!r}")
+    return float(alpha)
+
+
+def check_l1_ratio(l1_ratio) -> float:
+    if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real):
+        raise TypeError(f"l1_ratio must be a number in [0, 1], got {l1_ratio!r}")
+    if not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must be a number in [0, 1], got {l1_ratio!r}")
+    return float(l1_ratio)
+
+
+def check_positive_int(v, name) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    return int(v)
+
+
+def check_tol(tol) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    return float(tol)
+
+
+def preprocess(X, y, fit_intercept: bool, sample_weight=None, normalize_weights: bool = True):
+    """Centre (weighted means) and weight the problem; return a Quadratic datafit.
+
+    Returns ``(datafit, X_offset, y_offset)``. Dense X is centred explicitly (a Fortran
+    float64 copy); sparse X keeps its sparsity and is centred implicitly (``X_offset``).
+    With sample weights ``s`` (rescaled to sum to n when ``normalize_weights``, as
+    scikit-learn's ElasticNet does), rows are multiplied by √s so that the datafit is
+    :math:`\\frac{1}{2n}\\sum_i s_i (y_i - x_i^\\top w - b)^2`.
+    """
+    n, p = X.shape
+    y = np.asarray(y, dtype=np.float64)
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if normalize_weights:
+            sw = sw * (n / sw.sum())
+        sq = np.sqrt(sw)
+    else:
+        sw = None
+        sq = None
+    if fit_intercept:
+        if sw is None:
+            y_off = y.mean()
+            X_off = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        else:
+            y_off = np.average(y, weights=sw)
+            X_off = np.asarray(X.T @ sw, dtype=np.float64).ravel() / sw.sum()
+    else:
+        y_off = 0.0
+        X_off = np.zeros(p)
+    yc = y - y_off
+    if sq is not None:
+        yc = yc * sq
+    if sp.issparse(X):
+        Xs = sp.csc_matrix(X, dtype=np.float64, copy=True)
+        if sq is not None:
+            Xs = sp.csc_matrix(sp.diags(sq) @ Xs)
+        df = Quadratic(Xs, yc, X_offset=X_off if fit_intercept else None, row_scale=sq)
+    else:
+        Xd = np.array(X, dtype=np.float64, order="F", copy=True)
+        if fit_intercept:
+            Xd -= X_off
+        if sq is not None:
+            Xd *= sq[:, None]
+        df = Quadratic(Xd, yc)
+    return df, X_off, float(y_off)
+
+
+def warn_not_converged(crit, tol, what="duality gap"):
+    warnings.warn(
+        f"Objective did not converge. You might want to increase the number of iterations. "
+        f"{what.capitalize()}: {crit:.3e}, tolerance: {tol:.3e}",
+        ConvergenceWarning, stacklevel=3)
+
+
+class LinearRegressorBase(RegressorMixin, BaseEstimator):
+    """predict / input validation shared by the linear regressors."""
+
+    def _validate_fit(self, X, y, sample_weight=None):
+        X = to_numpy(X)
+        y = to_numpy(y)
+        if sample_weight is not None:
+            sample_weight = to_numpy(sample_weight)
+        X, y = validate_data(self, X, y, accept_sparse=["csc", "csr"], dtype=[np.float64, np.float32],
+                             y_numeric=True, multi_output=False, accept_large_sparse=False)
+        if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if sample_weight.sum() <= 0:
+                raise ValueError("sample_weight must have a positive sum")
+        else:
+            sample_weight = None
+        return X, y, sample_weight
+
+    def predict(self, X):
+        """Linear prediction :math:`Xw + b` (NumPy in, NumPy out; torch and sparse accepted)."""
+        check_is_fitted(self)
+        X = validate_data(self, to_numpy(X), accept_sparse=["csr", "csc"], reset=False,
+                          dtype=[np.float64, np.float32])
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
