@@ -9,24 +9,10 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
-
 import torch
 
 from proxgan.penalties import L1
-
-
-def _timeit(fns: dict, repeats: int) -> dict:
-    times = {k: [] for k in fns}
-    for f in fns.values():  # warm-up
-        f()
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+from proxgan.reproduce._timing import interleaved_medians
 
 
 def main() -> None:
@@ -53,7 +39,7 @@ def main() -> None:
             "x.sub_(x.clamp(-t, t))": lambda: buf.sub_(buf.clamp(-lam, lam)),
         }
         for mode, fns in (("out-of-place", out_of_place), ("in-place", in_place)):
-            med = _timeit(fns, args.repeats)
+            med = interleaved_medians(fns, args.repeats)
             base = next(iter(med.values()))
             for k, v in med.items():
                 print(f"| {n:,} | {mode} | {k} | {v * 1e3:.2f} | {v / base:.2f} |")

@@ -1,0 +1,127 @@
+"""Writing a reproduction's outputs: a Markdown table, a CSV and a PNG, each naming its machine."""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure"]
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, Any]:
+    """What made the numbers: CPU model and cores, torch version and threads, GPU if any."""
+    info = {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def machine_line(info: dict[str, Any] | None = None) -> str:
+    info = info or machine_info()
+    gpu = f", GPU {info['gpu']}" if "gpu" in info else ", no GPU"
+    return (f"{info['cpu']} ({info['cores']} cores, torch {info['torch']} with {info['threads']} threads{gpu}), "
+            f"{info['date']}")
+
+
+@dataclass
+class Table:
+    """A result table: column names, rows of cells, and notes printed under it."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *cells: Any) -> None:
+        if len(cells) != len(self.columns):
+            raise ValueError(f"row has {len(cells)} cells, table has {len(self.columns)} columns")
+        self.rows.append(list(cells))
+
+    def markdown(self) -> str:
+        def fmt(v: Any) -> str:
+            if isinstance(v, float):
+                if v != v:
+                    return "n/a"
+                return f"{v:.4g}"
+            return str(v)
+
+        lines = [f"### {self.title}", "", "| " + " | ".join(self.columns) + " |",
+                 "|" + "---|" * len(self.columns)]
+        lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in self.rows]
+        if self.notes:
+            lines.append("")
+            lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], command: str | None = None,
+                preamble: str = "") -> dict[str, Path]:
+    """Write ``name.md`` (all tables) and one CSV per table into ``out_dir``.
+
+    The Markdown file starts with the command and the machine that made it.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    head = [f"# {name}", "", f"Machine: {machine_line()}."]
+    if command:
+        head.append(f"Command: `{command}`.")
+    if preamble:
+        head += ["", preamble.strip()]
+    md = "\n".join(head) + "\n\n" + "\n".join(t.markdown() for t in tables)
+    paths = {"md": out / f"{name}.md"}
+    paths["md"].write_text(md)
+    for i, t in enumerate(tables):
+        p = out / (f"{name}.csv" if len(tables) == 1 else f"{name}_{i + 1}.csv")
+        with p.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(t.columns)
+            w.writerows(t.rows)
+        paths[f"csv{i}"] = p
+    return paths
+
+
+def new_figure(*args: Any, **kwargs: Any):
+    """``matplotlib.pyplot.subplots`` on the Agg backend (no display needed)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is in every extra
+        raise ImportError("plots need matplotlib: pip install 'proxgan[bench]'") from exc
+    return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
