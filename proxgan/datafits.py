@@ -165,26 +165,41 @@ class Logistic(Datafit):
     :math:`\lVert X'\rVert_2^2/(4n)` and :math:`\lVert X'_j\rVert^2/(4n)`.
     """
 
-    def __init__(self, X, y, **kw) -> None:
+    def __init__(self, X, y, *, sample_weight=None, **kw) -> None:
         super().__init__(X, y, **kw)
         if not np.all(np.isin(self.y, (-1.0, 1.0))):
             raise ValueError("Logistic datafit needs labels y in {-1, 1}")
+        n = self.n_samples
+        self.sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
+        if self.sw.shape[0] != n or np.any(self.sw < 0) or not np.all(np.isfinite(self.sw)):
+            raise ValueError(f"sample_weight must hold {n} finite numbers >= 0")
+
+    def _swt(self):
+        if getattr(self, "_sw_t", None) is None or self._sw_t.device != self.device:
+            self._sw_t = torch.from_numpy(self.sw).to(self.device)
+        return self._sw_t
 
     def value(self, w: torch.Tensor) -> torch.Tensor:
-        """:math:`f(w)`."""
+        """:math:`f(w) = \\frac1n\\sum_i s_i\\log(1 + e^{-y_i x_i'^\\top w})` (:math:`s` = sample weights, default 1)."""
         z = self._torch()[2] * self.matvec(w)
-        return torch.nn.functional.softplus(-z).sum() / self.n_samples
+        return (self._swt() * torch.nn.functional.softplus(-z)).sum() / self.n_samples
 
     def grad(self, w: torch.Tensor) -> torch.Tensor:
         """:math:`\\nabla f(w)`."""
         y = self._torch()[2]
         z = y * self.matvec(w)
-        return -self.rmatvec(y * torch.sigmoid(-z)) / self.n_samples
+        return -self.rmatvec(self._swt() * y * torch.sigmoid(-z)) / self.n_samples
 
     def lipschitz(self) -> float:
-        """Upper estimate of :math:`\\lVert X'\\rVert_2^2/(4n)`."""
-        return self._spectral_norm2() / (4 * self.n_samples)
+        """Upper estimate of :math:`\\max_i s_i\\,\\lVert X'\\rVert_2^2/(4n)`."""
+        return float(self.sw.max(initial=0.0)) * self._spectral_norm2() / (4 * self.n_samples)
+
+    def weighted_col_norms2(self) -> np.ndarray:
+        """:math:`\\sum_i s_i X_{ij}^2` for every column."""
+        if self.sparse:
+            return np.asarray(self.X.multiply(self.X).T @ self.sw).ravel()
+        return (self.X * self.X).T @ self.sw
 
     def lipschitz_coords(self) -> np.ndarray:
-        """:math:`\\lVert X'_j\\rVert^2/(4n)` for every column."""
-        return self._col_norms2() / (4 * self.n_samples)
+        """:math:`\\sum_i s_i X_{ij}^2/(4n)` for every column."""
+        return self.weighted_col_norms2() / (4 * self.n_samples)

@@ -6,5 +6,9 @@ Each estimator connects a datafit (:mod:`proxgan.datafits`), a penalty
 ``"auto"``.
 """
 from proxgan.linear_model._coordinate_descent import ElasticNet, Lasso, enet_path, lasso_path
+from proxgan.linear_model._cv import ElasticNetCV, LassoCV
+from proxgan.linear_model._logistic import LogisticRegression
+from proxgan.linear_model._ridge import Ridge
 
-__all__ = ["ElasticNet", "Lasso", "enet_path", "lasso_path"]
+__all__ = ["ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "LogisticRegression", "Ridge", "enet_path",
+           "lasso_path"]

@@ -52,6 +52,8 @@ def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: 
         return _cd.quadratic_gap(df, w.detach().cpu().numpy(), penalty, positive)
 
     mod = _fista if solver == "fista" else _ista
+    if positive and isinstance(penalty, _pen.L2):  # no duality gap here: stop on the optimality violation
+        return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
     return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter, criterion=gap, criterion_name="gap")
 
 

@@ -3,8 +3,8 @@ r"""Compiled (numba) coordinate descent for the logistic datafit.
 Solves :math:`\min_{w, b} \frac1n\sum_i \log(1+e^{-y_i(x_i^\top w + b)}) + \sum_j g_j(w_j)`
 with :math:`g_j` as in :mod:`proxgan.solvers._prox1d` and an optional unpenalised intercept
 :math:`b` (stored as the last entry of ``w``). Each update is a proximal-gradient step on one
-coordinate with its Lipschitz constant :math:`L_j = \lVert X_j\rVert^2/(4n)`
-(:math:`L_b = 1/4`); ``z = Xw + b`` is kept up to date. Working sets and Anderson
+coordinate with its Lipschitz constant :math:`L_j = \sum_i s_i X_{ij}^2/(4n)`
+(``norms2`` holds :math:`\sum_i s_i X_{ij}^2`; :math:`L_b = \sum_i s_i/(4n)`); ``z = Xw + b`` is kept up to date. Working sets and Anderson
 extrapolation as in :mod:`proxgan.solvers._cd_kernels`; the solver stops when the largest
 fixed-point violation :math:`L_j|w_j - \operatorname{prox}(w_j - \nabla_j f/L_j)|` is ``<= tol``.
 """
@@ -39,20 +39,20 @@ def _softplus(t):
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
-def _grad_j(X, data, indices, indptr, sparse, j, p, y, z):
+def _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw):
     """∂f/∂w_j (∂f/∂b for j == p)."""
     n = y.shape[0]
     acc = 0.0
     if j == p:
         for i in range(n):
-            acc -= y[i] * _sig(-y[i] * z[i])
+            acc -= sw[i] * y[i] * _sig(-y[i] * z[i])
     elif sparse:
         for k in range(indptr[j], indptr[j + 1]):
             i = indices[k]
-            acc -= data[k] * y[i] * _sig(-y[i] * z[i])
+            acc -= sw[i] * data[k] * y[i] * _sig(-y[i] * z[i])
     else:
         for i in range(n):
-            acc -= X[i, j] * y[i] * _sig(-y[i] * z[i])
+            acc -= sw[i] * X[i, j] * y[i] * _sig(-y[i] * z[i])
     return acc / n
 
 
@@ -67,10 +67,10 @@ def _coord(j, p, w, g, L, l1, l2, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _objective(y, z, w, ws, p, l1, l2):
+def _objective(y, z, w, ws, p, l1, l2, sw):
     val = 0.0
     for i in range(y.shape[0]):
-        val += _softplus(-y[i] * z[i])
+        val += sw[i] * _softplus(-y[i] * z[i])
     val /= y.shape[0]
     for j in ws:
         if j < p:
@@ -88,7 +88,7 @@ def _move(X, data, indices, indptr, sparse, j, p, d, z):
 
 
 @njit(cache=True, nogil=True)
-def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, w, intercept,
+def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept,
                        l1, l2, lo, hi, tol, max_iter, p0, use_ws, K):
     """Working-set CD for the logistic loss; ``w`` updated in place. Returns ``(crit, n_epochs, converged)``."""
     n = y.shape[0]
@@ -98,7 +98,7 @@ def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, w, intercept
     for j in range(p):
         Ls[j] = norms2[j] / (4.0 * n)
     if intercept:
-        Ls[p] = 0.25
+        Ls[p] = sw.sum() / (4.0 * n)
     z = np.zeros(n)
     for j in range(q):
         if w[j] != 0.0:
@@ -111,7 +111,7 @@ def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, w, intercept
         nnz = 0
         crit = 0.0
         for j in range(q):
-            g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z)
+            g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
             sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
             scores[j] = sc
             if sc > crit:
@@ -137,7 +137,7 @@ def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, w, intercept
         n_last = 0
         while n_epochs < max_iter:
             for j in ws:
-                g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z)
+                g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
                 new = _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)
                 if new != w[j]:
                     _move(X, data, indices, indptr, sparse, j, p, new - w[j], z)
@@ -162,11 +162,11 @@ def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, w, intercept
                             d = w_acc[t] - w[ws[t]]
                             if d != 0.0:
                                 _move(X, data, indices, indptr, sparse, ws[t], p, d, z_acc)
-                        p_cur = _objective(y, z, w, ws, p, l1, l2)
+                        p_cur = _objective(y, z, w, ws, p, l1, l2, sw)
                         w_old = w[ws].copy()
                         for t in range(ws_size):
                             w[ws[t]] = w_acc[t]
-                        if _objective(y, z_acc, w, ws, p, l1, l2) < p_cur:
+                        if _objective(y, z_acc, w, ws, p, l1, l2, sw) < p_cur:
                             z[:] = z_acc
                         else:
                             for t in range(ws_size):
@@ -174,7 +174,7 @@ def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, w, intercept
             if n_epochs % 10 == 0:
                 opt_ws = 0.0
                 for j in ws:
-                    g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z)
+                    g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
                     sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
                     if sc > opt_ws:
                         opt_ws = sc

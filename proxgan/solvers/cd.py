@@ -68,7 +68,8 @@ def _params(penalty, p, positive):
     has_box = bool(np.any(np.isfinite(hi)) or np.any((lo != 0) & np.isfinite(lo)))
     pos = bool(np.all(lo == 0)) if np.any(np.isfinite(lo)) else False
     mixed = np.any(np.isfinite(lo)) and not pos
-    return l1, l2, lo, hi, (not has_box and not mixed), pos
+    gap_ok = not has_box and not mixed and not (pos and not np.any(l1 > 0))  # no gap for positive ridge
+    return l1, l2, lo, hi, gap_ok, pos
 
 
 def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positive: bool = False) -> float:
@@ -146,9 +147,9 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         if w.shape[0] != q:
             raise ValueError(f"coef_init has {w.shape[0]} entries, expected {q}")
         w[:p] = np.clip(w[:p], lo, hi)
-        norms2 = datafit._col_norms2()
+        norms2 = datafit.weighted_col_norms2()
         crit, n_ep, conv = cd_logistic_kernel(
-            X, data, ind, ptr, sparse, norms2, datafit.y, w, bool(intercept),
+            X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w, bool(intercept),
             l1, l2, lo, hi, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
         return CDResult(w, float(crit), "optimality", int(n_ep), bool(conv))
     raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
