@@ -1,0 +1,128 @@
+"""Atomic checkpoints, random-number-generator states, Ctrl-C handling and the non-finite-loss stop.
+
+A checkpoint is one ``torch.save`` file written to a temporary name in the same folder
+and moved into place with :func:`os.replace`, so a crash never leaves a half-written
+file. It holds whatever the trainer puts in it (model and optimizer state dicts, the
+position in the run, the metrics so far) plus :func:`rng_state`.
+
+Checkpoints are read with ``torch.load(weights_only=False)`` because optimizer state
+dicts hold penalty objects: load only checkpoints you wrote yourself.
+
+Examples
+--------
+>>> import tempfile, os, torch
+>>> from proxgan.apps.checkpoint import save_checkpoint, load_checkpoint
+>>> path = os.path.join(tempfile.mkdtemp(), "ck.pt")
+>>> save_checkpoint(path, {"w": torch.ones(2)})
+>>> load_checkpoint(path)["w"]
+tensor([1., 1.])
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import tempfile
+import threading
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "NonFiniteLossError",
+           "check_finite", "InterruptGuard"]
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then :func:`os.replace`)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (trusted files only)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}: nothing to resume")
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def rng_state() -> dict[str, Any]:
+    """The states of Python's, NumPy's, torch's CPU and (if used) CUDA generators."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the generators saved by :func:`rng_state`."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def check_finite(value: float, what: str, where: str, checkpoint: str | None) -> None:
+    """Raise :class:`NonFiniteLossError` if ``value`` is NaN or infinite.
+
+    The message says which loss, where in the run, and which checkpoint was kept.
+    """
+    if not math.isfinite(value):
+        kept = f"the last good checkpoint is kept at {checkpoint}" if checkpoint and os.path.exists(checkpoint) else "no checkpoint was written yet"
+        raise NonFiniteLossError(
+            f"{what} is {value} at {where}: training stopped before the optimizer step; {kept}. "
+            "Try a smaller --lr or --lam."
+        )
+
+
+class InterruptGuard:
+    """Turn the first Ctrl-C (SIGINT) into a request the training loop polls.
+
+    Inside ``with InterruptGuard() as guard:`` the first SIGINT only sets
+    ``guard.requested``; the loop finishes its current step, saves a checkpoint and
+    returns. A second SIGINT raises :class:`KeyboardInterrupt` at once. Outside the main
+    thread the guard does nothing (signals cannot be handled there).
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def request(self) -> None:
+        """Ask the loop to stop after the current step (what the first Ctrl-C does)."""
+        self.requested = True
+
+    def _handler(self, signum, frame) -> None:  # noqa: ANN001
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "InterruptGuard":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False

@@ -1,0 +1,275 @@
+r"""Turn sparsity into speed: remove zeroed channels, count parameters and FLOPs, time inference.
+
+A group penalty (:class:`proxgan.penalties.GroupL1` with ``dim=0``) sets whole output
+channels of a layer to zero: all of a convolution filter, or a whole row of a linear
+layer. Such a channel still costs memory and time in a dense model. :func:`compact`
+rebuilds the model without it.
+
+A zero filter does not make the channel's output zero: it outputs its bias :math:`b_c`,
+which the following channel-wise modules (activation, pooling, batch norm) map to a
+constant :math:`k_c`. :func:`compact` folds that constant into the bias of the next
+layer, :math:`b'_o = b_o + \sum_{c\ \text{removed}} k_c \sum_{\text{taps}} W_{o,c}`, which is
+exact when every output of the next layer sees the whole channel: a linear layer, or a
+convolution without zero padding. Before a padded convolution a channel is removed only
+when :math:`k_c = 0`. Outputs of the compact model equal those of the original (in eval
+mode) up to floating-point rounding.
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> from proxgan.prune import compact
+>>> m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).eval()
+>>> with torch.no_grad():
+...     m[0].weight[:5] = 0
+>>> small = compact(m)
+>>> small[0].out_features
+3
+>>> x = torch.randn(3, 4)
+>>> bool(torch.allclose(small(x), m(x), atol=1e-6))
+True
+"""
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["compact", "zero_channels", "count_params", "count_flops", "inference_time", "compaction_report"]
+
+_ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6, nn.Identity,
+                nn.Dropout, nn.Dropout2d, nn.Softplus, nn.Hardtanh)
+_BN = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def _flatten(model: nn.Module) -> list[nn.Module]:
+    if isinstance(model, nn.Sequential):
+        return [m for child in model for m in _flatten(child)]
+    return [model]
+
+
+def _is_producer(m: nn.Module) -> bool:
+    return (isinstance(m, nn.Linear)) or (isinstance(m, nn.Conv2d) and m.groups == 1)
+
+
+def zero_channels(layer: nn.Module) -> torch.Tensor:
+    """Boolean mask of the output channels of a ``Conv2d`` / ``Linear`` whose weights are all exactly zero."""
+    w = layer.weight.detach()
+    return (w.reshape(w.shape[0], -1) == 0).all(dim=1)
+
+
+def _constant_through(mods: list[nn.Module], values: torch.Tensor) -> torch.Tensor | None:
+    """Per-channel constant after the channel-wise modules ``mods``; None if one is not supported."""
+    v = values.clone()
+    for m in mods:
+        if isinstance(m, _ELEMENTWISE):
+            v = v if isinstance(m, (nn.Dropout, nn.Dropout2d, nn.Identity)) else m(v)
+        elif isinstance(m, _BN):
+            if m.running_mean is None:
+                return None
+            v = (v - m.running_mean) / torch.sqrt(m.running_var + m.eps)
+            if m.affine:
+                v = v * m.weight + m.bias
+        elif isinstance(m, (nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)):
+            pass  # a constant map stays constant (max-pool pads with -inf)
+        elif isinstance(m, nn.AvgPool2d) and (m.padding in (0, (0, 0)) or not m.count_include_pad):
+            pass
+        else:
+            return None
+    return v
+
+
+def _slice_bn(m: nn.Module, keep: torch.Tensor) -> nn.Module:
+    new = type(m)(int(keep.sum()), eps=m.eps, momentum=m.momentum, affine=m.affine,
+                  track_running_stats=m.track_running_stats)
+    with torch.no_grad():
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            src = getattr(m, name)
+            if src is not None:
+                getattr(new, name).copy_(src[keep])
+        if m.num_batches_tracked is not None:
+            new.num_batches_tracked.copy_(m.num_batches_tracked)
+    return new.train(m.training)
+
+
+def _slice_out(m: nn.Module, keep: torch.Tensor) -> nn.Module:
+    w = m.weight.detach()[keep]
+    if isinstance(m, nn.Linear):
+        new: nn.Module = nn.Linear(m.in_features, w.shape[0], bias=m.bias is not None)
+    else:
+        new = nn.Conv2d(m.in_channels, w.shape[0], m.kernel_size, m.stride, m.padding, m.dilation,
+                        1, m.bias is not None, m.padding_mode)
+    new = new.to(dtype=w.dtype, device=w.device)
+    with torch.no_grad():
+        new.weight.copy_(w)
+        if m.bias is not None:
+            new.bias.copy_(m.bias.detach()[keep])
+    return new.train(m.training)
+
+
+def _slice_in(m: nn.Module, keep_cols: torch.Tensor, fold: torch.Tensor) -> nn.Module:
+    """Consumer ``m`` with only the input columns ``keep_cols``; ``fold`` (per output) added to its bias."""
+    w = m.weight.detach()[:, keep_cols]
+    need_bias = m.bias is not None or bool((fold != 0).any())
+    if isinstance(m, nn.Linear):
+        new: nn.Module = nn.Linear(w.shape[1], m.out_features, bias=need_bias)
+    else:
+        new = nn.Conv2d(w.shape[1], m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                        1, need_bias, m.padding_mode)
+    new = new.to(dtype=w.dtype, device=w.device)
+    with torch.no_grad():
+        new.weight.copy_(w)
+        if need_bias:
+            base = m.bias.detach() if m.bias is not None else torch.zeros_like(fold)
+            new.bias.copy_(base + fold.to(w.dtype))
+    return new.train(m.training)
+
+
+def compact(model: nn.Module) -> nn.Sequential:
+    """A smaller dense copy of ``model`` without the channels its weights zeroed (see module docstring).
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        Nested ``nn.Sequential`` containers are flattened. Producers are ``Linear`` and
+        ``Conv2d`` (``groups=1``); between a producer and the next one only channel-wise
+        modules (activations, dropout, pooling, batch norm, one ``Flatten``) may appear,
+        otherwise that producer is left as it is.
+
+    Returns
+    -------
+    nn.Sequential
+        A new model (the input is not modified) whose outputs in eval mode equal those
+        of ``model`` up to rounding. The last producer keeps all its outputs.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"compact works on nn.Sequential models, got {type(model).__name__}")
+    mods = [copy.deepcopy(m) for m in _flatten(model)]
+    for i, prod in enumerate(mods):
+        if not _is_producer(prod):
+            continue
+        j = next((k for k in range(i + 1, len(mods)) if _is_producer(mods[k])), None)
+        if j is None:
+            continue
+        between, cons = mods[i + 1:j], mods[j]
+        n_flat = sum(isinstance(m, nn.Flatten) for m in between)
+        conv_prod = isinstance(prod, nn.Conv2d)
+        if n_flat > 1 or (isinstance(cons, nn.Conv2d) and (n_flat or not conv_prod)):
+            continue
+        if isinstance(cons, nn.Linear) and conv_prod and n_flat != 1:
+            continue
+        zero = zero_channels(prod)
+        if not zero.any():
+            continue
+        bias = prod.bias.detach() if prod.bias is not None else torch.zeros(zero.numel(), dtype=prod.weight.dtype)
+        with torch.no_grad():
+            k = _constant_through(between, bias)
+        if k is None:
+            continue
+        padded = isinstance(cons, nn.Conv2d) and (
+            cons.padding != "valid" if isinstance(cons.padding, str) else any(p != 0 for p in cons.padding))
+        remove = zero & (k == 0) if padded else zero.clone()
+        if remove.all():
+            remove[0] = False
+        if not remove.any():
+            continue
+        keep = ~remove
+        c = zero.numel()
+        w = cons.weight.detach()
+        with torch.no_grad():
+            if isinstance(cons, nn.Conv2d):
+                fold = (w[:, remove].sum(dim=(2, 3)) * k[remove]).sum(dim=1)
+                keep_cols = keep
+            else:
+                per = w.shape[1] // c
+                cols = torch.arange(w.shape[1], device=w.device) // per
+                fold = (w[:, remove[cols]] * k[cols][remove[cols]]).sum(dim=1)
+                keep_cols = keep[cols]
+        mods[i] = _slice_out(prod, keep)
+        for t in range(i + 1, j):
+            if isinstance(mods[t], _BN):
+                mods[t] = _slice_bn(mods[t], keep)
+        mods[j] = _slice_in(cons, keep_cols, fold)
+    out = nn.Sequential(*mods)
+    return out.train(model.training)
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of parameter entries."""
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """FLOPs of one forward pass on one sample of shape ``input_shape`` (2 per multiply-add).
+
+    Counts ``Conv2d``, ``ConvTranspose2d`` and ``Linear`` layers only (they dominate).
+    """
+    total = 0
+
+    def hook(m: nn.Module, inp: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(m, nn.Linear):
+            total += 2 * m.in_features * m.out_features * (out.numel() // m.out_features)
+        elif isinstance(m, nn.Conv2d):
+            kh, kw = m.kernel_size
+            total += 2 * out.numel() * (m.in_channels // m.groups) * kh * kw
+        elif isinstance(m, nn.ConvTranspose2d):
+            kh, kw = m.kernel_size
+            total += 2 * inp[0].numel() * (m.out_channels // m.groups) * kh * kw
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+    was = model.training
+    model.eval()
+    try:
+        p = next(model.parameters())
+        model(torch.zeros(1, *input_shape, dtype=p.dtype, device=p.device))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was)
+    return total
+
+
+@torch.no_grad()
+def inference_time(model: nn.Module, x: torch.Tensor, *, repeats: int = 30, warmup: int = 5) -> float:
+    """Median wall time in seconds of ``model(x)`` in eval mode (synchronising CUDA)."""
+    was = model.training
+    model.eval()
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    times = []
+    for r in range(warmup + repeats):
+        sync()
+        t0 = time.perf_counter()
+        model(x)
+        sync()
+        if r >= warmup:
+            times.append(time.perf_counter() - t0)
+    model.train(was)
+    return statistics.median(times)
+
+
+def compaction_report(model: nn.Sequential, x: torch.Tensor, *, repeats: int = 30) -> dict[str, Any]:
+    """Parameters, FLOPs, inference time and max output difference before and after :func:`compact`.
+
+    ``x`` is a batch of inputs; times are medians over ``repeats`` runs on that batch.
+    """
+    was = model.training
+    small = compact(model).eval()
+    shape = tuple(x.shape[1:])
+    model.eval()
+    with torch.no_grad():
+        diff = float((model(x) - small(x)).abs().max())
+    model.train(was)
+    t_before = inference_time(model, x, repeats=repeats)
+    t_after = inference_time(small, x, repeats=repeats)
+    return {
+        "params_before": count_params(model), "params_after": count_params(small),
+        "flops_before": count_flops(model, shape), "flops_after": count_flops(small, shape),
+        "time_before_s": t_before, "time_after_s": t_after, "max_abs_output_diff": diff,
+        "batch": int(x.shape[0]),
+    }
