@@ -23,6 +23,8 @@ Examples
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -83,7 +85,9 @@ class Datafit:
                 mk = lambda m: torch.sparse_csr_tensor(  # noqa: E731
                     torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
                     torch.from_numpy(m.data), size=m.shape, dtype=torch.float64, device=dev)
-                Xt, XTt = mk(Xc), mk(XT)
+                with warnings.catch_warnings():  # "sparse CSR support is in beta" and invariant-check notes
+                    warnings.simplefilter("ignore", UserWarning)
+                    Xt, XTt = mk(Xc), mk(XT)
             else:
                 Xt = torch.from_numpy(np.ascontiguousarray(self.X)).to(dev)
                 XTt = None

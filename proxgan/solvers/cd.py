@@ -121,6 +121,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
     -------
     CDResult
     """
+    if not isinstance(datafit, (Quadratic, Logistic)):
+        raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
     p = datafit.n_features
     X, data, ind, ptr, sparse = _parts(datafit)
     l1, l2, lo, hi, gap_ok, pos = _params(penalty, p, positive)

@@ -1,0 +1,148 @@
+"""Coordinate descent (numba): certificates computed independently, agreement with FISTA
+(its readable twin), sparse == dense, working sets / Anderson do not change the answer."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from proxgan import penalties as P
+from proxgan.datafits import Logistic, Quadratic
+from proxgan.solvers import cd, fista
+
+
+def lasso_gap(X, y, w, alpha):
+    """BENCHMARKS.md formula, in plain NumPy."""
+    n = X.shape[0]
+    r = y - X @ w
+    primal = 0.5 * r @ r / n + alpha * np.abs(w).sum()
+    theta = r / max(n * alpha, np.abs(X.T @ r).max())
+    d = y - n * alpha * theta
+    return primal - 0.5 * (y @ y - d @ d) / n
+
+
+def problem(n=60, p=150, seed=0, sparse=False):
+    rng = np.random.default_rng(seed)
+    if sparse:
+        X = sp.random(n, p, density=0.2, random_state=seed, format="csc", data_rvs=rng.standard_normal)
+        Xd = X.toarray()
+    else:
+        Xd = X = rng.standard_normal((n, p))
+    y = Xd[:, :5] @ rng.standard_normal(5) + 0.1 * rng.standard_normal(n)
+    return X, Xd, y
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("ratio", [0.5, 0.1, 0.01])
+def test_lasso_gap_certificate(sparse, ratio):
+    X, Xd, y = problem(sparse=sparse)
+    amax = np.abs(Xd.T @ y).max() / len(y)
+    tol = 1e-10 * (y @ y) / len(y)
+    res = cd.solve(Quadratic(X, y), P.L1(ratio * amax), tol=tol)
+    assert res.converged and res.criterion == "gap"
+    g = lasso_gap(Xd, y, res.coef, ratio * amax)
+    assert -1e-14 <= g <= tol * 1.0001
+    assert abs(g - res.crit) <= 1e-12 * (y @ y)
+    assert np.count_nonzero(res.coef) < Xd.shape[1]  # exact zeros
+
+
+def test_alpha_max_gives_zero_immediately():
+    _, X, y = problem()
+    amax = np.abs(X.T @ y).max() / len(y)
+    res = cd.solve(Quadratic(X, y), P.L1(amax), tol=1e-14)
+    assert res.n_iter == 0 and not np.any(res.coef)
+
+
+@pytest.mark.parametrize("penalty", [P.L1(0.05), P.ElasticNet(0.1, 0.5), P.L2(0.3), P.Box(-0.2, 0.3),
+                                     P.L1(0.05, weights=np.linspace(0, 2, 40))],
+                         ids=["l1", "enet", "l2", "box", "weighted-l1"])
+@pytest.mark.parametrize("positive", [False, True])
+def test_cd_agrees_with_fista(penalty, positive):
+    if isinstance(penalty, P.Box) and positive:
+        pytest.skip("box already bounded")
+    _, X, y = problem(n=80, p=40)
+    df = Quadratic(X, y)
+    a = cd.solve(df, penalty, positive=positive, tol=1e-14, max_iter=20000)
+    from proxgan.solvers._common import Composite
+    pen = Composite(penalty, lo=0.0) if positive else penalty
+    b = fista.solve(df, pen, tol=1e-11, max_iter=50000)
+    assert a.converged and b.converged
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-7)
+    if positive:
+        assert a.coef.min() >= 0
+
+
+def test_general_box_stops_on_optimality():
+    _, X, y = problem(n=80, p=40)
+    res = cd.solve(Quadratic(X, y), P.Box(-0.1, 0.1), tol=1e-10)
+    assert res.criterion == "optimality" and res.converged
+    assert res.coef.min() >= -0.1 and res.coef.max() <= 0.1
+    assert np.sum(np.abs(res.coef) == 0.1) > 0
+
+
+@pytest.mark.parametrize("ws,K", [(True, 0), (False, 5), (False, 0)])
+def test_working_set_and_anderson_do_not_change_solution(ws, K):
+    _, X, y = problem()
+    df = Quadratic(X, y)
+    ref = cd.solve(df, P.L1(0.02), tol=1e-14, max_iter=100000)
+    res = cd.solve(df, P.L1(0.02), tol=1e-14, max_iter=100000, working_set=ws, anderson=K)
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-8)
+
+
+def test_sparse_implicit_centering_equals_dense_centered():
+    X, Xd, y = problem(sparse=True)
+    mu = Xd.mean(axis=0)
+    yc = y - y.mean()
+    a = cd.solve(Quadratic(X, yc, X_offset=mu), P.ElasticNet(0.02, 0.7), tol=1e-14)
+    b = cd.solve(Quadratic(Xd - mu, yc), P.ElasticNet(0.02, 0.7), tol=1e-14)
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-9)
+    assert abs(a.crit - b.crit) < 1e-12
+
+
+def test_warm_start_needs_fewer_epochs_and_max_iter_reports():
+    _, X, y = problem()
+    df = Quadratic(X, y)
+    a = cd.solve(df, P.L1(0.02), tol=1e-12)
+    b = cd.solve(df, P.L1(0.019), tol=1e-12, coef_init=a.coef)
+    c = cd.solve(df, P.L1(0.019), tol=1e-12)
+    assert b.n_iter < c.n_iter
+    d = cd.solve(df, P.L1(0.019), tol=1e-12, max_iter=2)
+    assert not d.converged and d.n_iter <= 2 and d.crit > 1e-12
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("penalty", [P.L1(0.02), P.L2(0.05), P.ElasticNet(0.03, 0.5)], ids=repr)
+def test_logistic_cd_agrees_with_fista(sparse, penalty):
+    X, Xd, y = problem(n=100, p=30, sparse=sparse)
+    yb = np.where(y > np.median(y), 1.0, -1.0)
+    a = cd.solve(Logistic(X, yb), penalty, tol=1e-11, max_iter=100000, intercept=True)
+    from proxgan.solvers._common import Composite
+    Xa = np.hstack([Xd, np.ones((100, 1))])
+    b = fista.solve(Logistic(Xa, yb), Composite(penalty, n_free=1), tol=1e-11, max_iter=100000)
+    assert a.converged and b.converged
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-7)
+
+
+def test_logistic_sample_weight_equals_repetition():
+    _, X, y = problem(n=50, p=10)
+    yb = np.where(y > 0, 1.0, -1.0)
+    sw = np.ones(50)
+    sw[:10] = 2
+    a = cd.solve(Logistic(X, yb, sample_weight=sw), P.L1(0.01), tol=1e-12, intercept=True)
+    Xr = np.vstack([X, X[:10]])
+    yr = np.concatenate([yb, yb[:10]])
+    # (1/n)Σ s loss with n = 50 rows  ==  (60/50)·(1/60)Σ loss over 60 rows: rescale the penalty
+    b = cd.solve(Logistic(Xr, yr), P.L1(0.01 * 50 / 60), tol=1e-12, intercept=True)
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-7)
+
+
+def test_quadratic_gap_rejects_box():
+    _, X, y = problem()
+    with pytest.raises(ValueError, match="duality gap"):
+        cd.quadratic_gap(Quadratic(X, y), np.zeros(X.shape[1]), P.Box(0, 1))
+
+
+def test_bad_datafit_and_coef_init():
+    _, X, y = problem()
+    with pytest.raises(TypeError, match="datafit"):
+        cd.solve(object(), P.L1(0.1))
+    with pytest.raises(ValueError, match="coef_init"):
+        cd.solve(Quadratic(X, y), P.L1(0.1), coef_init=np.zeros(3))
