@@ -161,7 +161,7 @@ class GANConfig(_Common):
     g, d : OptimConfig
         Optimizer and penalty of the generator and of the discriminator.
     latent_dim : int
-        Size of the noise vector (0: 2 for 2-D mixtures, 64 for images).
+        Size of the noise vector (0: 16 for 2-D mixtures, 64 for images).
     n_eval : int
         Samples drawn for the Fréchet distance and the mode statistics.
     fid_cache : str, optional

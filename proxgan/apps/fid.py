@@ -26,7 +26,6 @@ import hashlib
 import os
 
 import numpy as np
-import scipy.linalg
 import torch
 from torch import nn
 
@@ -46,13 +45,14 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     r"""Squared Fréchet distance between :math:`N(\mu_1, \Sigma_1)` and :math:`N(\mu_2, \Sigma_2)` (see module docstring)."""
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
-    covmean = scipy.linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():
-        off = np.eye(len(s1)) * 1e-6
-        covmean = scipy.linalg.sqrtm((s1 + off) @ (s2 + off))
-    covmean = np.real(covmean)
+    # tr((S1 S2)^{1/2}) = tr((S1^{1/2} S2 S1^{1/2})^{1/2}): symmetric PSD, so eigh is exact and
+    # stable for the singular covariances of dead ReLU features (scipy.linalg.sqrtm is not)
+    w, v = np.linalg.eigh((s1 + s1.T) / 2)
+    r1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = r1 @ s2 @ r1
+    tr_covmean = float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum())
     diff = mu1 - mu2
-    return float(max(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean), 0.0))
+    return float(max(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean, 0.0))
 
 
 @torch.no_grad()
