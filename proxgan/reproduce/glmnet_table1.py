@@ -1,0 +1,132 @@
+r"""``proxgan reproduce glmnet-table1``: Friedman, Hastie & Tibshirani (2010), Table 1.
+
+Total time of a 100-:math:`\lambda` Lasso path on Gaussian data with pairwise
+correlation :math:`\rho \in \{0, 0.1, 0.2, 0.5, 0.9, 0.95\}` for
+:math:`(N, p) \in \{(1000,100), (5000,100), (100,1000), (100,5000), (100,20000), (100,50000)\}`,
+averaged over 3 runs (recipe in ``shared/BENCHMARKS.md``). The path has 100
+log-spaced values from :math:`\lambda_{max}` down to :math:`10^{-3}\lambda_{max}` for every
+block (glmnet's own floor is :math:`10^{-4}` for N > p and :math:`10^{-2}` for N < p; one
+floor for all makes the rows comparable), warm starts, and a convergence threshold of
+1e-7: the duality gap relative to :math:`\lVert y\rVert^2/n` for proxgan, scikit-learn
+and celer; skglm's own optimality tolerance (its criterion differs). After every path the
+duality gap of every solution is recomputed here; cells whose worst gap exceeds
+:math:`10^{-6} P(0)` are marked †.
+
+A contender whose single run exceeds the time budget is not repeated, and is skipped on
+the larger blocks that follow (marked as such); a missing package is a row that says so.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from proxgan.reproduce._contenders import as_path_coefs, path_contenders
+from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce.problems import alpha_max, glmnet_data, lasso_gap
+
+__all__ = ["RHOS", "BLOCKS", "run", "time_path"]
+
+RHOS = (0.0, 0.1, 0.2, 0.5, 0.9, 0.95)
+BLOCKS = ((1000, 100), (5000, 100), (100, 1000), (100, 5000), (100, 20000), (100, 50000))
+QUICK_RHOS = (0.0, 0.5)
+QUICK_BLOCKS = ((100, 10), (20, 100))
+
+
+def time_path(fn, X, y, alphas, tol: float, runs: int, budget: float) -> tuple[float, float, int]:
+    """Mean seconds over ``runs`` (fewer if one exceeds ``budget``), worst relative gap, runs done."""
+    times = []
+    coefs = None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        coefs = fn(X, y, alphas, tol)
+        times.append(time.perf_counter() - t0)
+        if times[-1] > budget:
+            break
+    coefs = as_path_coefs(coefs)
+    p0 = float(y @ y) / (2 * X.shape[0])
+    worst = max(lasso_gap(X, y, coefs[:, k], float(a)) for k, a in enumerate(alphas)) / p0
+    return float(np.mean(times)), float(worst), len(times)
+
+
+def run(out_dir: str | Path, quick: bool = False, progress: bool = True, runs: int | None = None,
+        budget: float | None = None, solvers=("cd", "fista", "ista")) -> dict[str, Path]:
+    """Make the table; write ``glmnet-table1.md``, CSVs and ``glmnet-table1.png`` into ``out_dir``."""
+    blocks, rhos = (QUICK_BLOCKS, QUICK_RHOS) if quick else (BLOCKS, RHOS)
+    runs = runs or (1 if quick else 3)
+    budget = budget or (20.0 if quick else 60.0)
+    tol, floor = (1e-5 if quick else 1e-7), 1e-3
+    n_alphas = 20 if quick else 100
+    contenders = path_contenders(solvers)
+    timed = {k: v for k, v in contenders.items() if callable(v)}
+    Xw, yw = glmnet_data(30, 10, 0.5)  # warm up JIT compilers (numba) before any timing
+    for fn in timed.values():
+        fn(Xw, yw, alpha_max(Xw, yw) * np.logspace(0, -1, 3), 1e-4)
+    skipped: dict[str, str] = {}
+    long = Table("All measurements", ["N", "p", "rho", "contender", "mean seconds", "runs", "worst gap / P(0)"])
+    wide = Table(f"Seconds for a {n_alphas}-lambda path (mean of runs; † = a gap above 1e-6·P(0))",
+                 ["N, p", "contender"] + [f"ρ={r:g}" for r in rhos])
+    cells: dict[tuple, str] = {}
+    results: dict[tuple, float] = {}
+    bar = _bar(len(blocks) * len(rhos) * len(timed), progress)
+    for N, p in blocks:
+        for rho in rhos:
+            X, y = glmnet_data(N, p, rho)
+            alphas = alpha_max(X, y) * np.logspace(0, np.log10(floor), n_alphas)
+            for name, fn in timed.items():
+                if name in skipped:
+                    cells[(N, p, rho, name)] = "skipped"
+                    bar.update()
+                    continue
+                t, gap, done = time_path(fn, X, y, alphas, tol, runs, budget)
+                long.add(N, p, rho, name, t, done, gap)
+                results[(N, p, rho, name)] = t
+                cells[(N, p, rho, name)] = f"{t:.3g}" + ("†" if gap > 1e-6 else "")
+                if t > budget:
+                    skipped[name] = f"over the {budget:g} s budget at N={N}, p={p}, ρ={rho:g}"
+                bar.update()
+        for name, fn in contenders.items():
+            row = [cells.get((N, p, r, name), fn if isinstance(fn, str) else "n/a") for r in rhos]
+            wide.add(f"{N}, {p}", name, *row)
+    bar.close()
+    for name, why in skipped.items():
+        wide.notes.append(f"{name}: later cells skipped after a run {why}.")
+    wide.notes.append(f"λ from λ_max to {floor:g}·λ_max, {n_alphas} values, tol {tol:g}; {runs} run(s) per cell"
+                      + (" (--quick: small blocks, 20 values, tol 1e-5; the full table uses 100 values and 1e-7)." if quick else "."))
+    cmd = "proxgan reproduce glmnet-table1" + (" --quick" if quick else "")
+    paths = write_table(out_dir, "glmnet-table1", [wide, long], command=cmd,
+                        preamble=(__doc__ or "").split("\n\n")[1])
+    paths["png"] = _plot(results, blocks, rhos, list(timed), Path(out_dir) / "glmnet-table1.png")
+    return paths
+
+
+def _plot(results, blocks, rhos, names, path):
+    fig, axes = new_figure(2, (len(blocks) + 1) // 2, figsize=(4 * ((len(blocks) + 1) // 2), 7), squeeze=False)
+    for ax, (N, p) in zip(axes.ravel(), blocks):
+        for name in names:
+            pts = [(r, results[(N, p, r, name)]) for r in rhos if (N, p, r, name) in results]
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=name)
+        ax.set_yscale("log")
+        ax.set_title(f"N={N}, p={p}")
+        ax.set_xlabel("ρ")
+        ax.set_ylabel("seconds per path")
+    axes.ravel()[0].legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def _bar(total: int, enabled: bool):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        enabled = False
+    if not enabled:
+        class _Null:
+            def update(self, *a):
+                pass
+
+            def close(self):
+                pass
+        return _Null()
+    return tqdm(total=total, desc="glmnet-table1", unit="cell")
