@@ -13,7 +13,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a short tour of the toolkit on embedded data")
     demo.add_argument("--out", default="results/demo", help="folder for report.md (default: results/demo)")
     _add_train(sub)
+    _add_reproduce(sub)
     return parser
+
+
+def _add_reproduce(sub: argparse._SubParsersAction) -> None:
+    from proxgan.reproduce import REPRODUCTIONS
+
+    rep = sub.add_parser("reproduce", help="rerun a published table; writes Markdown, CSV and PNG")
+    rep.add_argument("name", choices=sorted(REPRODUCTIONS), help="which table")
+    rep.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
+    rep.add_argument("--out", default=None, help="output folder (default: results/NAME)")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 # ---- proxgan train cnn|gan: flags map one to one onto proxgan.apps.config -----------------
@@ -127,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_demo(args.out)
     elif args.command == "train":
         return _run_train(args)
+    elif args.command == "reproduce":
+        from proxgan.reproduce import reproduce
+
+        for path in reproduce(args.name, args.out, quick=args.quick, progress=not args.no_progress).values():
+            print(f"wrote {path}")
     return 0
 
 
