@@ -76,7 +76,8 @@ def _start(datafit, coef_init, dtype=torch.float64):
 
 def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float = 1e-8, max_iter: int = 10000,
           criterion: Callable[[torch.Tensor], float] | None = None, criterion_name: str = "optimality",
-          check_every: int = 10, restart: bool = True, backtracking: bool = True) -> SolverResult:
+          check_every: int = 10, restart: bool = True, backtracking: bool = True,
+          callback: Callable[[int, torch.Tensor], None] | None = None) -> SolverResult:
     """Minimise ``datafit + penalty`` by FISTA (see the module docstring).
 
     Parameters
@@ -97,6 +98,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float
         Evaluate the criterion every this many iterations.
     restart, backtracking : bool
         Adaptive restart; backtracking line search (else the step is ``1/L`` with ``L = datafit.lipschitz()``).
+    callback : callable, optional
+        Called as ``callback(k, w_k)`` after every iteration (e.g. to record ``F(w_k)``).
     """
     crit_fn = criterion or _default_criterion(datafit, penalty)
     w = _start(datafit, coef_init)
@@ -117,6 +120,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float
             t = t_new
         w = w_new
         it += 1
+        if callback is not None:
+            callback(it, w)
         if it % check_every == 0 or it == max_iter:
             crit = float(crit_fn(w))
     return SolverResult(w.detach().cpu().numpy(), crit, criterion_name, it, crit <= tol)

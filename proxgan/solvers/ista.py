@@ -33,7 +33,8 @@ __all__ = ["solve"]
 
 def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float = 1e-8, max_iter: int = 10000,
           criterion: Callable[[torch.Tensor], float] | None = None, criterion_name: str = "optimality",
-          check_every: int = 10, backtracking: bool = True) -> SolverResult:
+          check_every: int = 10, backtracking: bool = True,
+          callback: Callable[[int, torch.Tensor], None] | None = None) -> SolverResult:
     """Minimise ``datafit + penalty`` by ISTA; parameters as in :func:`proxgan.solvers.fista.solve`."""
     crit_fn = criterion or _default_criterion(datafit, penalty)
     w = _start(datafit, coef_init)
@@ -46,6 +47,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float
         if backtracking:
             L *= 0.9
         it += 1
+        if callback is not None:
+            callback(it, w)
         if it % check_every == 0 or it == max_iter:
             crit = float(crit_fn(w))
     return SolverResult(w.detach().cpu().numpy(), crit, criterion_name, it, crit <= tol)
