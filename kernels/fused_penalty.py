@@ -1,0 +1,78 @@
+r"""Penalty codes shared by the fused optimizer-step kernels (Triton and CPU).
+
+A fused step applies the prox of a *separable* penalty element by element, so the kernels
+only need a small code and two numbers ``(a, b)``. With ``u`` the point after the smooth
+step and ``s`` the (scalar or per-coordinate) step, each code computes
+:math:`\arg\min_y \tfrac12 (y-u)^2 + s\,g(y)` exactly as :mod:`proxgan.penalties` does:
+
+=========  ==========================  =================  ===========================================
+code       penalty                     ``(a, b)``         prox
+=========  ==========================  =================  ===========================================
+``NONE``   none                        ``(0, 0)``         ``u``
+``L1``     ``L1(lam)`` (unweighted)    ``(lam, 0)``       ``u - clamp(u, -s a, s a)`` (soft threshold)
+``L2``     ``L2(lam)``                 ``(lam, 0)``       ``u / (1 + s a)``
+``ENET``   ``ElasticNet(lam, rho)``    ``(lam rho, lam (1 - rho))``  ``soft(u, s a) / (1 + s b)``
+``L0``     ``L0(lam)``                 ``(2 lam, 0)``     ``u if |u| > sqrt(a s) else 0``
+``BOX``    ``Box(lo, hi)``, ``NonNegative()``  ``(lo, hi)``  ``clamp(u, lo, hi)``
+=========  ==========================  =================  ===========================================
+
+Other penalties (weighted L1, GroupL1, user subclasses) have no code: optimizers use
+their multi-tensor path, which calls ``penalty.prox``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "penalty_code", "prox_code_ref"]
+
+NONE, L1, L2, ENET, L0, BOX = range(6)
+
+
+def penalty_code(penalty: object) -> tuple[int, float, float] | None:
+    """Return ``(code, a, b)`` for a penalty the fused kernels handle, else ``None``.
+
+    Only the exact classes of :mod:`proxgan.penalties` are recognised (a subclass may
+    override ``prox``), and ``L1`` only without weights.
+    """
+    from proxgan import penalties as P  # late: proxgan.penalties imports this package
+
+    if penalty is None:
+        return NONE, 0.0, 0.0
+    kind = type(penalty)
+    if kind is P.L1 and penalty.weights is None:
+        return L1, penalty.lam, 0.0
+    if kind is P.L2:
+        return L2, penalty.lam, 0.0
+    if kind is P.ElasticNet:
+        return ENET, penalty.lam * penalty.l1_ratio, penalty.lam * (1 - penalty.l1_ratio)
+    if kind is P.L0:
+        return L0, 2 * penalty.lam, 0.0
+    if kind in (P.Box, P.NonNegative):
+        return BOX, penalty.lo, penalty.hi
+    return None
+
+
+def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float, b: float) -> torch.Tensor:
+    """Plain-PyTorch prox of penalty ``code`` at step ``s`` (the kernels' specification)."""
+    if code == NONE:
+        return u
+    if code == L1:
+        t = s * a
+        if not isinstance(t, torch.Tensor):
+            t = torch.full_like(u, t)
+        return u - torch.minimum(torch.maximum(u, -t), t)
+    if code == L2:
+        return u / (1 + s * a)
+    if code == ENET:
+        t = s * a
+        if not isinstance(t, torch.Tensor):
+            t = torch.full_like(u, t)
+        return (u - torch.minimum(torch.maximum(u, -t), t)) / (1 + s * b)
+    if code == L0:
+        t = torch.sqrt(a * s) if isinstance(s, torch.Tensor) else math.sqrt(a * s)
+        return torch.where(u.abs() > t, u, torch.zeros_like(u))
+    if code == BOX:
+        return torch.clamp(u, None if a == -math.inf else a, None if b == math.inf else b)
+    raise ValueError(f"unknown penalty code {code!r}")

@@ -1,0 +1,132 @@
+r"""Fused proximal SGD step: weight decay, momentum, the step, prox and the write in one pass.
+
+For one tensor (the update of :class:`torch.optim.SGD`, then the prox at step ``lr``):
+
+.. math::
+
+    g &\leftarrow g + \text{wd}\,p, \qquad
+    b \leftarrow \mu b + (1-\tau) g \ (b = g \text{ at the first step}), \qquad
+    d = g + \mu b \ (\text{Nesterov}) \ \text{or}\ d = b, \\
+    p &\leftarrow \arg\min_y \tfrac12\lVert y - (p - \text{lr}\, d)\rVert^2 + \text{lr}\cdot g(y).
+
+(``maximize`` negates ``g``; without momentum ``d = g``.) The penalty is a code of
+:mod:`proxgan.kernels.fused_penalty`. Half-precision parameters are computed in float32
+with a float32 momentum buffer; float64 in float64.
+
+Three layers: ``_fused_prox_sgd_kernel`` (Triton), ``fused_prox_sgd`` (its launcher) and
+``fused_prox_sgd_ref`` (plain PyTorch, the specification).
+"""
+from __future__ import annotations
+
+import torch
+
+from ._common import compute_dtype
+from ._lazy import check_launchable, jit
+from .fused_penalty import prox_code_ref
+
+__all__ = ["fused_prox_sgd", "fused_prox_sgd_ref"]
+
+tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
+triton = None
+
+BLOCK = 1024
+
+
+@jit
+def _fused_prox_sgd_kernel(p_ptr, g_ptr, buf_ptr, hp_ptr, n,
+                           PENALTY: tl.constexpr, MOMENTUM: tl.constexpr, FIRST: tl.constexpr,
+                           NESTEROV: tl.constexpr, MAXIMIZE: tl.constexpr, HAS_WD: tl.constexpr,
+                           IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    lr = tl.load(hp_ptr + 0)
+    wd = tl.load(hp_ptr + 1)
+    mu = tl.load(hp_ptr + 2)
+    omd = tl.load(hp_ptr + 3)
+    pa = tl.load(hp_ptr + 4)
+    pb = tl.load(hp_ptr + 5)
+    p = tl.load(p_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
+    g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
+    if MAXIMIZE:
+        g = -g
+    if HAS_WD:
+        g = g + wd * p
+    if MOMENTUM:
+        if FIRST:
+            b = g
+        else:
+            b = mu * tl.load(buf_ptr + offs, mask=mask, other=0.0).to(lr.dtype) + omd * g
+        tl.store(buf_ptr + offs, b.to(buf_ptr.dtype.element_ty), mask=mask)
+        if NESTEROV:
+            g = g + mu * b
+        else:
+            g = b
+    u = p - lr * g
+    if PENALTY == 1:  # L1: soft threshold at lr*a
+        t = lr * pa
+        y = u - tl.minimum(tl.maximum(u, -t), t)
+    elif PENALTY == 2:  # L2
+        y = u / (1.0 + lr * pa) if IS_F64 else tl.div_rn(u, tl.zeros_like(u) + (1.0 + lr * pa))
+    elif PENALTY == 3:  # elastic net
+        t = lr * pa
+        y = u - tl.minimum(tl.maximum(u, -t), t)
+        y = y / (1.0 + lr * pb) if IS_F64 else tl.div_rn(y, tl.zeros_like(y) + (1.0 + lr * pb))
+    elif PENALTY == 4:  # L0: hard threshold at sqrt(a*lr)
+        thr = tl.sqrt(tl.zeros_like(u) + pa * lr) if IS_F64 else tl.sqrt_rn(tl.zeros_like(u) + pa * lr)
+        y = tl.where(tl.abs(u) > thr, u, 0.0)
+    elif PENALTY == 5:  # box
+        y = tl.minimum(tl.maximum(u, pa), pb)
+    else:
+        y = u
+    tl.store(p_ptr + offs, y.to(p_ptr.dtype.element_ty), mask=mask)
+
+
+def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
+                   momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
+                   first: bool, code: int, a: float, b: float) -> None:
+    """One fused proximal SGD step on ``p`` in place, with the Triton kernel.
+
+    ``p`` contiguous, CUDA (or CPU under ``TRITON_INTERPRET=1``); ``grad`` of the same shape
+    and dtype; ``momentum_buffer`` contiguous in the compute dtype (``None`` without
+    momentum). ``first=True`` initialises the buffer with the gradient, as torch.optim.SGD.
+    """
+    cd = compute_dtype(p.dtype)
+    if not p.is_contiguous():
+        raise ValueError("fused_prox_sgd needs a contiguous parameter")
+    if grad.shape != p.shape or grad.dtype != p.dtype or grad.device != p.device:
+        raise ValueError("grad must match p in shape, dtype and device")
+    if momentum != 0:
+        buf = momentum_buffer
+        if buf is None or buf.shape != p.shape or buf.dtype != cd or not buf.is_contiguous() \
+                or buf.device != p.device:
+            raise ValueError(f"momentum_buffer must be a contiguous {cd} tensor shaped like p")
+    n = p.numel()
+    if n == 0:
+        return
+    check_launchable(p)
+    hp = torch.tensor([lr, weight_decay, momentum, 1.0 - dampening, a, b], dtype=cd, device=p.device)
+    buf = momentum_buffer if momentum != 0 else p
+    grid = ((n + BLOCK - 1) // BLOCK,)
+    _fused_prox_sgd_kernel[grid](p, grad.contiguous(), buf, hp, n, PENALTY=code, MOMENTUM=momentum != 0,
+                                 FIRST=first, NESTEROV=nesterov, MAXIMIZE=maximize,
+                                 HAS_WD=weight_decay != 0, IS_F64=cd == torch.float64, BLOCK=BLOCK)
+
+
+def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
+                       momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
+                       first: bool, code: int, a: float, b: float) -> None:
+    """The specification of :func:`fused_prox_sgd` in plain PyTorch (same arguments, in place)."""
+    cd = compute_dtype(p.dtype)
+    x = p.detach().to(cd)
+    g = grad.to(cd)
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * x
+    if momentum != 0:
+        bnew = g.clone() if first else momentum * momentum_buffer + (1.0 - dampening) * g
+        momentum_buffer.copy_(bnew)
+        g = g + momentum * bnew if nesterov else bnew
+    u = x - lr * g
+    p.detach().copy_(prox_code_ref(u, lr, code, a, b))

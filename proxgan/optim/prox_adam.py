@@ -1,0 +1,255 @@
+r"""ProxAdam: Adam followed by the prox of a penalty, in the metric of Adam's preconditioner."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+
+from proxgan.kernels.fused_penalty import L1 as _CODE_L1
+from proxgan.kernels.fused_penalty import penalty_code
+from proxgan.kernels.fused_prox_adam import adam_step_scalars, fused_prox_adam
+from proxgan.penalties import Penalty
+
+from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
+
+__all__ = ["ProxAdam"]
+
+
+class ProxAdam(ProxOptimizer):
+    r"""Adam with a proximal step: exact zeros from L1/L0/group penalties, at no extra pass.
+
+    With gradient :math:`g_t` (plus coupled weight decay), Adam's moments
+    :math:`m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t`, :math:`v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2`,
+    :math:`\hat m = m_t/(1-\beta_1^t)`, :math:`\hat v = v_t/(1-\beta_2^t)` and the diagonal
+    preconditioner :math:`D = \sqrt{\hat v} + \epsilon`, one step is
+
+    .. math::
+
+        u = p - \text{lr}\,\hat m / D, \qquad
+        p \leftarrow \arg\min_y \ \tfrac{1}{2}\sum_i \frac{(y_i - u_i)^2}{s_i} + g(y).
+
+    * ``prox="preconditioned"`` (default, ProxGen: Yun, Lozano & Yang, NeurIPS 2021):
+      :math:`s_i = \text{lr}/D_i`, i.e. the argmin of
+      :math:`\langle \hat m, y\rangle + \frac{1}{2\,\text{lr}}\lVert y-p\rVert_D^2 + g(y)`. L1
+      soft-thresholds at :math:`\text{lr}\,\lambda/D_i`; L0 keeps entries with
+      :math:`|u_i| > \sqrt{2\lambda\,\text{lr}/D_i}`; L2, ElasticNet, Box and NonNegative use
+      their closed forms; GroupL1 (no closed form under a diagonal metric) is solved per
+      group by a safeguarded Newton root-find to relative accuracy 1e-12
+      (:mod:`proxgan._group_prox`). A zero weight stays exactly zero while
+      :math:`|\hat m_i| \le \lambda`: the threshold scales with the step.
+    * ``prox="scalar"``: :math:`s_i = \text{lr}`, the argmin of
+      :math:`\tfrac12\lVert y-u\rVert^2 + \text{lr}\,g(y)` (TensorFlow's proximal Adagrad
+      convention). The threshold ignores the preconditioner.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters or parameter groups (dicts); a group may set its own ``"penalty"``.
+        :func:`proxgan.optim.param_groups` builds groups that leave biases and norm scales
+        unpenalised.
+    lr : float
+        Learning rate, finite and >= 0.
+    betas : (float, float)
+        :math:`\beta_1, \beta_2` in [0, 1).
+    eps : float
+        :math:`\epsilon \ge 0` added to :math:`\sqrt{\hat v}`.
+    weight_decay : float
+        Added to the gradient as ``wd * p`` (Adam), or with ``decoupled_weight_decay=True``
+        applied as ``p *= 1 - lr * wd`` before the step (AdamW).
+    amsgrad : bool
+        Use the running maximum of :math:`v` (AMSGrad).
+    penalty : Penalty or None
+        Default penalty of the groups.
+    prox : {"preconditioned", "scalar"}
+        The metric of the prox (see above).
+    maximize : bool
+        Maximise the objective (the gradient is negated).
+    foreach, fused : bool or None
+        Implementation. ``fused`` makes one pass over memory per tensor (moments, bias
+        correction, prox and the parameter write in one loop): numba on CPU for float32 and
+        float64, a Triton kernel on CUDA. ``foreach`` uses ``torch._foreach_*`` ops;
+        ``foreach=False`` the readable for-loop reference. The default (``None``) fuses
+        every parameter it can (dense contiguous tensors, a penalty without weights other
+        than GroupL1) and uses the multi-tensor path for the rest, e.g. bfloat16 on CPU.
+
+    Notes
+    -----
+    Half-precision parameters keep float32 moments and are computed in float32. Sparse
+    gradients are refused; parameters without ``.grad`` are skipped (their step count
+    does not advance). Non-finite gradients are not checked for (that would cost a pass);
+    use ``torch.amp.GradScaler``, which skips such steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from proxgan.optim import ProxAdam, param_groups
+    >>> from proxgan.penalties import L1
+    >>> model = torch.nn.Linear(20, 1)
+    >>> opt = ProxAdam(param_groups(model, L1(1e-2)), lr=1e-2)
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
+                 amsgrad: bool = False, penalty: Penalty | None = None, prox: str = "preconditioned", *,
+                 maximize: bool = False, foreach: bool | None = None, fused: bool | None = None) -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, amsgrad=amsgrad, penalty=penalty,
+                        prox=prox, maximize=maximize, foreach=foreach, fused=fused)
+        self._check_hparams(defaults)
+        super().__init__(params, defaults)
+
+    def _check_hparams(self, group: dict[str, Any]) -> None:
+        check_number(group["lr"], "lr")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+        check_number(betas[0], "betas[0]", 0.0, 1.0, hi_open=True)
+        check_number(betas[1], "betas[1]", 0.0, 1.0, hi_open=True)
+        check_number(group["eps"], "eps")
+        check_number(group["weight_decay"], "weight_decay")
+        check_flag(group["decoupled_weight_decay"], "decoupled_weight_decay")
+        check_flag(group["amsgrad"], "amsgrad")
+        if group["prox"] not in ("preconditioned", "scalar"):
+            raise ValueError(f"prox must be 'preconditioned' or 'scalar', got {group['prox']!r}")
+
+    def _init_state(self, p: torch.Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        cd = compute_dtype(p)
+        state["step"] = 0
+        state["exp_avg"] = torch.zeros(p.shape, dtype=cd, device=p.device)
+        state["exp_avg_sq"] = torch.zeros(p.shape, dtype=cd, device=p.device)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = torch.zeros(p.shape, dtype=cd, device=p.device)
+
+    def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+             states: list[dict[str, Any]], impl: str) -> None:
+        if group["amsgrad"]:
+            for p, st in zip(params, states):
+                if "max_exp_avg_sq" not in st:  # amsgrad switched on after the first step
+                    st["max_exp_avg_sq"] = st["exp_avg_sq"].clone()
+        # bucket by step count: parameters that missed steps have their own bias correction
+        buckets: dict[int, list[int]] = {}
+        for i, st in enumerate(states):
+            st["step"] += 1
+            buckets.setdefault(st["step"], []).append(i)
+        for t, idx in buckets.items():
+            sc = adam_step_scalars(float(group["lr"]), float(group["betas"][0]), float(group["betas"][1]),
+                                   float(group["eps"]), float(group["weight_decay"]),
+                                   group["decoupled_weight_decay"], t)
+            ps, gs, sts = [params[i] for i in idx], [grads[i] for i in idx], [states[i] for i in idx]
+            if impl == "fused":
+                _adam_fused(group, ps, gs, sts, sc, t)
+            elif impl == "foreach":
+                _adam_foreach(group, ps, gs, sts, sc)
+            else:
+                for p, g, st in zip(ps, gs, sts):
+                    _adam_reference(group, p, g, st, sc)
+
+
+def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any],
+                    sc: dict[str, float]) -> None:
+    """The readable specification: one parameter, plain tensor expressions."""
+    cd = compute_dtype(p)
+    x = p.detach().to(cd)
+    g = grad.to(cd)
+    if group["maximize"]:
+        g = -g
+    if sc["decay"] != 1.0:
+        x = x * sc["decay"]
+    if sc["wd"] != 0.0:
+        g = g + sc["wd"] * x
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.copy_(m + sc["omb1"] * (g - m))
+    v.copy_(sc["b2"] * v + sc["omb2"] * (g * g))
+    if group["amsgrad"]:
+        state["max_exp_avg_sq"].copy_(torch.maximum(state["max_exp_avg_sq"], v))
+        v = state["max_exp_avg_sq"]
+    den = torch.sqrt(v) / sc["bc2s"] + sc["eps"]
+    u = x - sc["ss"] * (m / den)
+    penalty = group["penalty"]
+    if penalty is not None:
+        step = sc["lr"] / den if group["prox"] == "preconditioned" else sc["lr"]
+        u = penalty._prox(u, step, None)
+    p.detach().copy_(u)
+
+
+def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+                  states: list[dict[str, Any]], sc: dict[str, float]) -> None:
+    """Multi-tensor path: the same arithmetic as the reference with ``torch._foreach_*`` ops."""
+    low = [p.dtype != compute_dtype(p) for p in params]
+    xs = [p.detach().float() if lo else p.detach() for p, lo in zip(params, low)]
+    gs = [g.float() if lo else g for g, lo in zip(grads, low)]
+    ms = [st["exp_avg"] for st in states]
+    vs = [st["exp_avg_sq"] for st in states]
+    if group["maximize"]:
+        gs = torch._foreach_neg(gs)
+    if sc["decay"] != 1.0:
+        torch._foreach_mul_(xs, sc["decay"])
+    if sc["wd"] != 0.0:
+        gs = torch._foreach_add(gs, xs, alpha=sc["wd"])
+    diff = torch._foreach_sub(gs, ms)
+    torch._foreach_mul_(diff, sc["omb1"])
+    torch._foreach_add_(ms, diff)
+    sq = torch._foreach_mul(gs, gs)
+    torch._foreach_mul_(sq, sc["omb2"])
+    torch._foreach_mul_(vs, sc["b2"])
+    torch._foreach_add_(vs, sq)
+    if group["amsgrad"]:
+        vmax = [st["max_exp_avg_sq"] for st in states]
+        torch._foreach_maximum_(vmax, vs)
+        vs = vmax
+    den = torch._foreach_sqrt(vs)
+    torch._foreach_div_(den, sc["bc2s"])
+    torch._foreach_add_(den, sc["eps"])
+    q = torch._foreach_div(ms, den)
+    torch._foreach_mul_(q, sc["ss"])
+    torch._foreach_sub_(xs, q)
+    penalty = group["penalty"]
+    if penalty is not None:
+        precond = group["prox"] == "preconditioned"
+        if precond:
+            steps = torch._foreach_reciprocal(den)
+            torch._foreach_mul_(steps, sc["lr"])
+        code = penalty_code(penalty)
+        if code is not None and code[0] == _CODE_L1:  # soft threshold: x - clamp(x, -t, t)
+            if precond:
+                thr = torch._foreach_mul(steps, code[1])
+                clamped = torch._foreach_maximum(xs, torch._foreach_neg(thr))
+                torch._foreach_minimum_(clamped, thr)
+            else:
+                t = sc["lr"] * code[1]
+                clamped = torch._foreach_clamp_min(xs, -t)
+                torch._foreach_clamp_max_(clamped, t)
+            torch._foreach_sub_(xs, clamped)
+        else:
+            for i, x in enumerate(xs):
+                penalty._prox(x, steps[i] if precond else sc["lr"], x)
+    for p, x, lo in zip(params, xs, low):
+        if lo:
+            p.detach().copy_(x)
+
+
+def _adam_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+                states: list[dict[str, Any]], sc: dict[str, float], t: int) -> None:
+    """One pass per tensor: numba on CPU, the Triton kernel on CUDA (or when forced)."""
+    from proxgan import kernels as _k
+
+    code, a, b = penalty_code(group["penalty"])
+    precond = group["prox"] == "preconditioned"
+    amsgrad = group["amsgrad"]
+    tri = [i for i, p in enumerate(params) if _k.use_triton(p)]
+    cpu = [i for i, p in enumerate(params) if not _k.use_triton(p)]
+    for i in tri:
+        st = states[i]
+        fused_prox_adam(params[i].detach(), grads[i], st["exp_avg"], st["exp_avg_sq"],
+                        st["max_exp_avg_sq"] if amsgrad else None, lr=sc["lr"], beta1=float(group["betas"][0]),
+                        beta2=float(group["betas"][1]), eps=sc["eps"], weight_decay=float(group["weight_decay"]),
+                        decoupled=group["decoupled_weight_decay"], maximize=group["maximize"], step=t,
+                        preconditioned=precond, code=code, a=a, b=b)
+    if cpu:
+        from . import _fused_cpu
+
+        sts = [states[i] for i in cpu]
+        _fused_cpu.adam_step([params[i] for i in cpu], [grads[i] for i in cpu], [s["exp_avg"] for s in sts],
+                             [s["exp_avg_sq"] for s in sts], [s["max_exp_avg_sq"] for s in sts] if amsgrad else None,
+                             [sc] * len(cpu), maximize=group["maximize"], preconditioned=precond,
+                             code=code, a=a, b=b)

@@ -1,0 +1,187 @@
+r"""ProxSGD: SGD (with momentum) followed by the prox of a penalty at step ``lr``."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+
+from proxgan.kernels.fused_penalty import L1 as _CODE_L1
+from proxgan.kernels.fused_penalty import penalty_code
+from proxgan.kernels.fused_prox_sgd import fused_prox_sgd
+from proxgan.penalties import Penalty
+
+from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
+
+__all__ = ["ProxSGD"]
+
+
+class ProxSGD(ProxOptimizer):
+    r"""Stochastic proximal gradient: the update of :class:`torch.optim.SGD`, then a prox.
+
+    With gradient :math:`g` (plus ``weight_decay * p``), momentum buffer
+    :math:`b \leftarrow \mu b + (1-\tau) g` (:math:`b = g` at the first step) and direction
+    :math:`d = b`, or :math:`d = g + \mu b` with Nesterov (:math:`d = g` without momentum):
+
+    .. math::
+
+        p \leftarrow \operatorname{prox}_{\text{lr}\cdot g}(p - \text{lr}\,d)
+          = \arg\min_y \tfrac12 \lVert y - (p - \text{lr}\,d)\rVert^2 + \text{lr}\cdot g(y).
+
+    For ``L1(lam)`` this soft-thresholds at ``lr * lam``: a zero weight stays exactly zero
+    as long as :math:`|d_i| \le \lambda`, momentum included, and moves only when the
+    (accumulated) gradient really exceeds the threshold.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters or parameter groups (dicts); a group may set its own ``"penalty"``.
+    lr : float
+        Learning rate (also the prox step), finite and >= 0.
+    momentum, dampening : float
+        :math:`\mu \ge 0` and :math:`\tau \ge 0`, as in torch.optim.SGD.
+    nesterov : bool
+        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+    weight_decay : float
+        Added to the gradient as ``wd * p``.
+    penalty : Penalty or None
+        Default penalty of the groups.
+    maximize : bool
+        Maximise the objective.
+    foreach, fused : bool or None
+        Implementation, as in :class:`proxgan.optim.ProxAdam`: ``fused`` is one pass over
+        memory per tensor (numba on CPU for float32/float64, Triton on CUDA); the default
+        fuses what it can and uses the multi-tensor path for the rest.
+
+    Notes
+    -----
+    Half-precision parameters keep a float32 momentum buffer. Sparse gradients are
+    refused; parameters without ``.grad`` are skipped.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from proxgan.optim import ProxSGD
+    >>> from proxgan.penalties import L1
+    >>> model = torch.nn.Linear(20, 1)
+    >>> opt = ProxSGD(model.parameters(), lr=0.1, momentum=0.9, penalty=L1(1e-3))
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0, penalty: Penalty | None = None, *,
+                 maximize: bool = False, foreach: bool | None = None, fused: bool | None = None) -> None:
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                        weight_decay=weight_decay, penalty=penalty, maximize=maximize, foreach=foreach, fused=fused)
+        self._check_hparams(defaults)
+        super().__init__(params, defaults)
+
+    def _check_hparams(self, group: dict[str, Any]) -> None:
+        check_number(group["lr"], "lr")
+        momentum = check_number(group["momentum"], "momentum")
+        dampening = check_number(group["dampening"], "dampening")
+        check_number(group["weight_decay"], "weight_decay")
+        check_flag(group["nesterov"], "nesterov")
+        if group["nesterov"] and (momentum <= 0 or dampening != 0):
+            raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got momentum={momentum!r}, "
+                             f"dampening={dampening!r}")
+
+    def _init_state(self, p: torch.Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        pass  # the momentum buffer is made at the first step with momentum, from the gradient
+
+    def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+             states: list[dict[str, Any]], impl: str) -> None:
+        if impl == "fused":
+            _sgd_fused(group, params, grads, states)
+        elif impl == "foreach":
+            _sgd_foreach(group, params, grads, states)
+        else:
+            for p, g, st in zip(params, grads, states):
+                _sgd_reference(group, p, g, st)
+
+
+def _sgd_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any]) -> None:
+    """The readable specification: one parameter, plain tensor expressions."""
+    lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+    x = p.detach().to(compute_dtype(p))
+    g = grad.to(x.dtype)
+    if group["maximize"]:
+        g = -g
+    if wd != 0:
+        g = g + wd * x
+    if mu != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = g.clone()
+        else:
+            buf.copy_(mu * buf + (1.0 - float(group["dampening"])) * g)
+        g = g + mu * buf if group["nesterov"] else buf
+    u = x - lr * g
+    if group["penalty"] is not None:
+        u = group["penalty"]._prox(u, lr, None)
+    p.detach().copy_(u)
+
+
+def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+                 states: list[dict[str, Any]]) -> None:
+    """Multi-tensor path with ``torch._foreach_*`` ops."""
+    lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+    low = [p.dtype != compute_dtype(p) for p in params]
+    xs = [p.detach().float() if lo else p.detach() for p, lo in zip(params, low)]
+    gs = [g.float() if lo else g for g, lo in zip(grads, low)]
+    if group["maximize"]:
+        gs = torch._foreach_neg(gs)
+    if wd != 0:
+        gs = torch._foreach_add(gs, xs, alpha=wd)
+    if mu != 0:
+        new = [i for i, st in enumerate(states) if st.get("momentum_buffer") is None]
+        old = [i for i, st in enumerate(states) if st.get("momentum_buffer") is not None]
+        for i in new:
+            states[i]["momentum_buffer"] = gs[i].clone()
+        if old:
+            bufs = [states[i]["momentum_buffer"] for i in old]
+            torch._foreach_mul_(bufs, mu)
+            torch._foreach_add_(bufs, [gs[i] for i in old], alpha=1.0 - float(group["dampening"]))
+        bufs = [st["momentum_buffer"] for st in states]
+        gs = torch._foreach_add(gs, bufs, alpha=mu) if group["nesterov"] else bufs
+    torch._foreach_add_(xs, gs, alpha=-lr)
+    penalty = group["penalty"]
+    if penalty is not None:
+        code = penalty_code(penalty)
+        if code is not None and code[0] == _CODE_L1:
+            t = lr * code[1]
+            clamped = torch._foreach_clamp_min(xs, -t)
+            torch._foreach_clamp_max_(clamped, t)
+            torch._foreach_sub_(xs, clamped)
+        else:
+            for x in xs:
+                penalty._prox(x, lr, x)
+    for p, x, lo in zip(params, xs, low):
+        if lo:
+            p.detach().copy_(x)
+
+
+def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+               states: list[dict[str, Any]]) -> None:
+    """One pass per tensor: numba on CPU, the Triton kernel on CUDA (or when forced)."""
+    from proxgan import kernels as _k
+
+    code, a, b = penalty_code(group["penalty"])
+    lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+    firsts = []
+    for p, st in zip(params, states):
+        first = mu != 0 and st.get("momentum_buffer") is None
+        if first:
+            st["momentum_buffer"] = torch.zeros(p.shape, dtype=compute_dtype(p), device=p.device)
+        firsts.append(first)
+    kw = dict(lr=lr, momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
+              weight_decay=wd, maximize=group["maximize"], code=code, a=a, b=b)
+    cpu = []
+    for i, p in enumerate(params):
+        if _k.use_triton(p):
+            fused_prox_sgd(p.detach(), grads[i], states[i].get("momentum_buffer"), first=firsts[i], **kw)
+        else:
+            cpu.append(i)
+    if cpu:
+        from . import _fused_cpu
+
+        _fused_cpu.sgd_step([params[i] for i in cpu], [grads[i] for i in cpu],
+                            [states[i].get("momentum_buffer") for i in cpu], [firsts[i] for i in cpu], **kw)
