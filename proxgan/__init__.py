@@ -5,6 +5,8 @@ penalty; the prox is what makes weights exactly zero.
 """
 from proxgan import kernels, penalties
 from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative, Penalty
+from proxgan import optim
+from proxgan.sparsity import sparsity
 
 __version__ = "0.1.0"
 
@@ -19,5 +21,7 @@ __all__ = [
     "Penalty",
     "__version__",
     "kernels",
+    "optim",
     "penalties",
+    "sparsity",
 ]
