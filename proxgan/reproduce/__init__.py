@@ -24,6 +24,7 @@ __all__ = ["REPRODUCTIONS", "reproduce"]
 REPRODUCTIONS: dict[str, str] = {
     "glmnet-table1": "proxgan.reproduce.glmnet_table1",
     "lasso-benchopt": "proxgan.reproduce.lasso_benchopt",
+    "fista": "proxgan.reproduce.fista_rates",
     "kernels": "proxgan.reproduce.kernels_throughput",
 }
 

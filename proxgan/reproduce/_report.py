@@ -5,13 +5,22 @@ import csv
 import datetime as _dt
 import os
 import platform
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure"]
+__all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md"]
+
+
+def rst_to_md(text: str) -> str:
+    """Docstring prose to Markdown: ``:math:`x` `` becomes ``$x$``, double backquotes single, ``.. math::`` blocks ``$$``."""
+    text = re.sub(r":math:`([^`]*)`", r"$\1$", text)
+    text = re.sub(r"\.\. math::\n\n((?:    .*\n?)+)", lambda m: "$$" + " ".join(
+        line.strip() for line in m.group(1).splitlines()) + "$$\n", text)
+    return text.replace("``", "`")
 
 
 def _cpu_model() -> str:
@@ -90,7 +99,7 @@ def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], comm
     if command:
         head.append(f"Command: `{command}`.")
     if preamble:
-        head += ["", preamble.strip()]
+        head += ["", rst_to_md(preamble).strip()]
     md = "\n".join(head) + "\n\n" + "\n".join(t.markdown() for t in tables)
     paths = {"md": out / f"{name}.md"}
     paths["md"].write_text(md)
