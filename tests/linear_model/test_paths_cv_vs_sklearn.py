@@ -1,0 +1,55 @@
+"""lasso_path / enet_path / LassoCV / ElasticNetCV against scikit-learn."""
+import numpy as np
+import pytest
+import sklearn.linear_model as skl
+from lm_datasets import dataset
+
+from proxgan.linear_model import ElasticNetCV, LassoCV, enet_path, lasso_path
+
+
+@pytest.mark.parametrize("name,solver", [("diabetes", "cd"), ("dense-p>>n", "cd"), ("sparse-p>>n", "cd"),
+                                         ("diabetes", "fista"), ("dense-p>>n", "fista")])
+def test_lasso_path(name, solver):
+    X, y = dataset(name)
+    y = y - y.mean()
+    n_alphas = 30 if solver == "cd" else 8
+    a_sk, c_sk, _ = skl.lasso_path(X, y, alphas=n_alphas, eps=1e-3, tol=1e-12, max_iter=200000)
+    a, c, gaps, iters = lasso_path(X, y, n_alphas=n_alphas, eps=1e-3, tol=1e-12, max_iter=200000, solver=solver,
+                                   return_n_iter=True)
+    np.testing.assert_allclose(a, a_sk, rtol=1e-12)
+    np.testing.assert_allclose(c, c_sk, atol=1e-5)
+    assert c.shape == (X.shape[1], n_alphas) and len(iters) == n_alphas
+    assert np.all(gaps <= 1e-12 * (y @ y) / len(y) * 1.0001)
+    assert not np.any(c[:, 0])  # alpha_max
+
+
+def test_enet_path_given_alphas_and_positive():
+    X, y = dataset("digits")
+    alphas = [0.5, 0.05, 0.005]
+    a_sk, c_sk, _ = skl.enet_path(X, y, l1_ratio=0.3, alphas=alphas, tol=1e-12, positive=True, max_iter=100000)
+    a, c, _ = enet_path(X, y, l1_ratio=0.3, alphas=alphas, tol=1e-12, positive=True, max_iter=100000)
+    np.testing.assert_allclose(a, a_sk)
+    np.testing.assert_allclose(c, c_sk, atol=1e-5)
+    assert c.min() >= 0
+
+
+@pytest.mark.parametrize("name", ["diabetes", "sparse-n>>p"])
+def test_lasso_cv(name):
+    X, y = dataset(name)
+    sk = skl.LassoCV(alphas=20, tol=1e-10, max_iter=100000).fit(X, y)
+    m = LassoCV(alphas=20, tol=1e-10, max_iter=100000).fit(X, y)
+    np.testing.assert_allclose(m.alphas_, sk.alphas_, rtol=1e-10)
+    np.testing.assert_allclose(m.mse_path_, sk.mse_path_, rtol=1e-6)
+    assert m.alpha_ == pytest.approx(sk.alpha_, rel=1e-12)
+    np.testing.assert_allclose(m.coef_, sk.coef_, atol=1e-5)
+    assert m.intercept_ == pytest.approx(sk.intercept_, abs=1e-5)
+
+
+def test_elastic_net_cv_chooses_l1_ratio_like_sklearn():
+    X, y = dataset("dense-p>>n")
+    kw = dict(l1_ratio=[0.2, 0.7, 1.0], alphas=15, tol=1e-10, max_iter=100000, cv=3)
+    sk = skl.ElasticNetCV(**kw).fit(X, y)
+    m = ElasticNetCV(**kw).fit(X, y)
+    assert m.l1_ratio_ == sk.l1_ratio_ and m.alpha_ == pytest.approx(sk.alpha_, rel=1e-12)
+    np.testing.assert_allclose(m.mse_path_, sk.mse_path_, rtol=1e-6)
+    np.testing.assert_allclose(m.coef_, sk.coef_, atol=1e-5)
