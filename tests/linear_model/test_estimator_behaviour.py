@@ -1,0 +1,164 @@
+"""Bad input, convergence warnings, certificates, input types, dtype, warm start, device."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from lm_datasets import dataset
+from sklearn.exceptions import ConvergenceWarning
+
+from proxgan.linear_model import (ElasticNet, ElasticNetCV, Lasso, LassoCV, LogisticRegression, Ridge, enet_path,
+                                  lasso_path)
+
+REGRESSORS = [Lasso, ElasticNet, Ridge, LassoCV]
+
+
+def xy():
+    return dataset("dense-n>>p")
+
+
+@pytest.mark.parametrize("Est", REGRESSORS + [LogisticRegression])
+@pytest.mark.parametrize("bad", ["nan", "inf", "y-nan"])
+def test_non_finite_input(Est, bad):
+    X, y = xy()
+    X, y = X.copy(), (y > 2).astype(float) if Est is LogisticRegression else y.copy()
+    if bad == "y-nan":
+        y[3] = np.nan
+    else:
+        X[2, 1] = np.nan if bad == "nan" else np.inf
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        Est().fit(X, y)
+
+
+@pytest.mark.parametrize("Est", REGRESSORS + [LogisticRegression])
+def test_shapes(Est):
+    X, y = xy()
+    y = (y > 2).astype(int) if Est is LogisticRegression else y
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        Est().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="0 sample"):
+        Est().fit(X[:0], y[:0])
+    with pytest.raises(ValueError, match="0 feature"):
+        Est().fit(X[:, :0], y)
+    with pytest.raises(ValueError, match="dim 3|3-D|3D"):
+        Est().fit(X.reshape(X.shape[0], 5, 6), y)
+
+
+@pytest.mark.parametrize("Est,kw,msg", [
+    (Lasso, dict(alpha=-1.0), "alpha must be a finite number >= 0, got -1.0"),
+    (ElasticNet, dict(alpha=-0.5), "alpha must be a finite number >= 0"),
+    (ElasticNet, dict(l1_ratio=1.5), r"l1_ratio must be a number in \[0, 1\], got 1.5"),
+    (ElasticNet, dict(l1_ratio=-0.1), r"l1_ratio must be a number in \[0, 1\]"),
+    (ElasticNetCV, dict(l1_ratio=[0.5, 2.0]), r"l1_ratio must be a number in \[0, 1\]"),
+    (Ridge, dict(alpha=-2.0), "alpha must be a finite number >= 0"),
+    (Lasso, dict(solver="lbfgs"), "solver must be one of"),
+    (Lasso, dict(max_iter=0), "max_iter must be an integer >= 1"),
+    (Lasso, dict(tol=-1.0), "tol must be a number >= 0"),
+    (Lasso, dict(device="tpu"), "device must be 'cpu' or 'cuda'"),
+    (LogisticRegression, dict(C=-1.0), "C must be a finite number >= 0"),
+    (LogisticRegression, dict(penalty="l3"), "penalty must be 'l1', 'l2' or 'elasticnet'"),
+    (LogisticRegression, dict(penalty="elasticnet"), "needs l1_ratio"),
+    (LogisticRegression, dict(penalty="elasticnet", l1_ratio=2.0), r"l1_ratio must be a number in \[0, 1\]"),
+])
+def test_bad_parameters(Est, kw, msg):
+    X, y = xy()
+    y = (y > 2).astype(int) if Est is LogisticRegression else y
+    with pytest.raises(ValueError, match=msg):
+        Est(**kw).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+@pytest.mark.parametrize("Est", [Lasso, Ridge, LogisticRegression])
+def test_cuda_without_gpu(Est):
+    X, y = xy()
+    y = (y > 2).astype(int) if Est is LogisticRegression else y
+    with pytest.raises(ValueError, match="no CUDA GPU is available"):
+        Est(device="cuda").fit(X, y)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        lasso_path(X, y, device="cuda")
+
+
+def test_cd_on_cuda_rejected_message():
+    from proxgan.linear_model._base import check_solver
+    with pytest.raises(ValueError, match="solver='cd' runs on the CPU"):
+        check_solver("cd", "cuda")
+    assert check_solver("auto", "cuda") == "fista" and check_solver("auto", "cpu") == "cd"
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista", "ista"])
+def test_max_iter_warns_and_reports_gap(solver):
+    X, y = dataset("dense-p>>n")
+    with pytest.warns(ConvergenceWarning, match="Duality gap"):
+        m = Lasso(alpha=0.001, max_iter=2, tol=1e-12, solver=solver).fit(X, y)
+    assert m.dual_gap_ > 1e-12 * np.var(y) and m.n_iter_ <= 2
+    with pytest.warns(ConvergenceWarning, match="Optimality violation"):
+        LogisticRegression(C=100.0, max_iter=1, tol=1e-12, solver=solver).fit(X, (y > 0).astype(int))
+
+
+def test_converged_fit_does_not_warn_and_certifies():
+    X, y = xy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = Lasso(alpha=0.01, tol=1e-8).fit(X, y)
+    assert 0 <= m.dual_gap_ <= 1e-8 * np.sum((y - y.mean()) ** 2) / len(y)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "csc", "csr", "torch", "torch-f32", "torch-sparse"])
+def test_input_types_give_the_same_model(kind):
+    X, y = xy()
+    ref = Lasso(alpha=0.02, tol=1e-12).fit(X, y)
+    conv = {"numpy": lambda a: a, "csc": sp.csc_matrix, "csr": sp.csr_matrix, "torch": torch.from_numpy,
+            "torch-f32": lambda a: torch.from_numpy(a).float(), "torch-sparse": lambda a: torch.from_numpy(a).to_sparse_csr()}
+    Xk = conv[kind](X)
+    yk = torch.from_numpy(y) if kind.startswith("torch") else y
+    m = Lasso(alpha=0.02, tol=1e-12).fit(Xk, yk)
+    atol = 1e-5 if kind == "torch-f32" else 1e-9
+    np.testing.assert_allclose(m.coef_, ref.coef_, atol=atol)
+    assert m.coef_.dtype == (np.float32 if kind == "torch-f32" else np.float64)
+    pred = m.predict(Xk)
+    assert isinstance(pred, np.ndarray)
+    np.testing.assert_allclose(pred, ref.predict(X), atol=1e-4 if kind == "torch-f32" else 1e-9)
+
+
+def test_dtype_follows_input():
+    X, y = xy()
+    assert Lasso(alpha=0.1).fit(X.astype(np.float32), y).coef_.dtype == np.float32
+    assert Ridge().fit(X.astype(np.float32), y).coef_.dtype == np.float32
+    assert LogisticRegression().fit(X.astype(np.float32), y > 2).coef_.dtype == np.float32
+    assert enet_path(X.astype(np.float32), y, n_alphas=3)[1].dtype == np.float32
+
+
+def test_warm_start_reuses_coefficients():
+    X, y = dataset("dense-p>>n")
+    m = Lasso(alpha=0.01, tol=1e-10, warm_start=True).fit(X, y)
+    first = m.n_iter_
+    m.set_params(alpha=0.0095).fit(X, y)
+    cold = Lasso(alpha=0.0095, tol=1e-10).fit(X, y)
+    assert m.n_iter_ < cold.n_iter_ and first > 0
+    np.testing.assert_allclose(m.coef_, cold.coef_, atol=1e-6)
+
+
+def test_exact_zeros_and_alpha_max():
+    X, y = dataset("dense-p>>n")
+    amax = np.abs((X - X.mean(0)).T @ (y - y.mean())).max() / len(y)
+    assert not np.any(Lasso(alpha=amax * 1.0000001).fit(X, y).coef_)
+    m = Lasso(alpha=amax * 0.5).fit(X, y)
+    assert 0 < np.count_nonzero(m.coef_) < 10
+
+
+def test_alpha_zero_warns_like_sklearn():
+    X, y = xy()
+    with pytest.warns(UserWarning, match="alpha=0"):
+        Lasso(alpha=0.0, tol=1e-6).fit(X, y)
+
+
+def test_logistic_single_class_and_labels():
+    X, y = xy()
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        LogisticRegression().fit(X, np.ones(len(y)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        LogisticRegression().fit(X, y)
+    labels = np.where(y > 2, "yes", "no")
+    m = LogisticRegression().fit(X, labels)
+    assert set(m.predict(X)) <= {"yes", "no"} and m.score(X, labels) > 0.8
