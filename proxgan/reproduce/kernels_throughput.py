@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from proxgan.penalties import L1
-from proxgan.reproduce._report import Table, write_table
+from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
 from proxgan.reproduce._timing import interleaved_medians
 
 __all__ = ["soft_threshold_table", "copy_bandwidth", "run"]
@@ -69,4 +69,27 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True) -> dict
     if torch.cuda.is_available():
         tables.append(soft_threshold_table([1 << 24, 1 << 26] if not quick else [1 << 22], "cuda", repeats))
     cmd = "proxgan reproduce kernels" + (" --quick" if quick else "")
-    return write_table(out_dir, "kernels", tables, command=cmd)
+    paths = write_table(out_dir, "kernels", tables, command=cmd)
+    paths["png"] = _plot(tables, Path(out_dir) / "kernels.png")
+    return paths
+
+
+def _plot(tables: list[Table], path: Path) -> Path:
+    """One bar group per (table, n, mode): each contender's time relative to proxgan's (log scale)."""
+    fig, ax = new_figure(figsize=(9, 4))
+    labels, offset = [], 0
+    for t in tables:
+        keys = sorted({(r[0], r[1]) for r in t.rows}, key=lambda k: (k[0], k[1] != "out-of-place"))
+        for n, mode in keys:
+            rows = [r for r in t.rows if (r[0], r[1]) == (n, mode)]
+            for j, r in enumerate(rows):
+                ax.bar(offset + j * 0.25, r[5], width=0.25, color=f"C{j}")
+                ax.text(offset + j * 0.25, r[5], r[2], rotation=90, fontsize=6, ha="center", va="bottom")
+            labels.append((offset + 0.25, f"{t.title.split(',')[-1].strip()} n={n:,}\n{mode}"))
+            offset += 1
+    ax.set_xticks([x for x, _ in labels], [s for _, s in labels], fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylim(0.5, 4 * max(r[5] for t in tables for r in t.rows))
+    ax.set_ylabel("time / proxgan (higher: proxgan faster)")
+    ax.axhline(1.0, color="k", lw=0.6)
+    return save_figure(fig, path)
