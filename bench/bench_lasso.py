@@ -1,0 +1,122 @@
+"""Time-to-tolerance on the Lasso problems L1–L5 (shared/BENCHMARKS.md), side by side.
+
+Every competitor (proxgan cd, scikit-learn, skglm, celer; all ``fit_intercept=False``) is run
+at the loosest tolerance of its own ladder that reaches ``gap <= eps·P(0)``, the gap being
+computed here in float64 from the returned coefficients (``lasso_problems.lasso_gap``).
+Timings are interleaved (A B C D, A B C D, ...) after a JIT warm-up; the median is reported.
+
+Usage::
+
+    python bench/bench_lasso.py                       # L1..L5, eps 1e-4 1e-6 1e-8
+    python bench/bench_lasso.py --problems L2 L4 --eps 1e-6 --repeats 5
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lasso_problems import PROBLEMS, lasso_gap, make_problem  # noqa: E402
+
+
+def _competitors():
+    from sklearn.linear_model import Lasso as SkLasso
+
+    from proxgan.linear_model import Lasso as PxLasso
+    out = {"proxgan": (lambda a, t: PxLasso(alpha=a, fit_intercept=False, tol=t, max_iter=100000), "gap")}
+    out["sklearn"] = (lambda a, t: SkLasso(alpha=a, fit_intercept=False, tol=t, max_iter=100000), "gap")
+    try:
+        from skglm import Lasso as SgLasso
+        out["skglm"] = (lambda a, t: SgLasso(alpha=a, fit_intercept=False, tol=t), "subdiff")
+    except ImportError:
+        print("skglm not installed (pip install -e '.[bench]')")
+    try:
+        from celer import Lasso as CeLasso
+        out["celer"] = (lambda a, t: CeLasso(alpha=a, fit_intercept=False, tol=t), "gap")
+    except ImportError:
+        print("celer not installed (pip install -e '.[bench]')")
+    return out
+
+
+def _ladder(kind, eps):
+    if kind == "gap":  # these stop at gap <= tol·‖y‖²/n = 2·tol·P(0)
+        return [eps / 2 * 10.0 ** (-k) for k in range(6)]
+    return [eps * 10.0 ** (2 - k) for k in range(10)]  # skglm: tol on the subdifferential distance
+
+
+def _fit(make, X, y, a, tol):
+    m = make(a, tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = time.perf_counter()
+        m.fit(X, y)
+        return time.perf_counter() - t, m.coef_
+
+
+def warm_up(comps):
+    X, y, a = make_problem("L4")
+    for make, _ in comps.values():
+        _fit(make, X[:50, :60], y[:50], a, 1e-6)
+
+
+def run(pid, eps_list, repeats, comps):
+    X, y, a = make_problem(pid)
+    p0 = 0.5 * (y @ y) / len(y)
+    rows = []
+    for eps in eps_list:
+        chosen = {}
+        times = {}
+        for name, (make, kind) in comps.items():
+            for tol in _ladder(kind, eps):
+                t, coef = _fit(make, X, y, a, tol)
+                gap = lasso_gap(X, y, coef, a)
+                if gap <= eps * p0:
+                    chosen[name] = tol
+                    times[name] = [t]
+                    break
+            else:
+                chosen[name] = None
+        for _ in range(repeats - 1):
+            for name, (make, _) in comps.items():
+                if chosen[name] is None or (times[name][0] > 3.0 and len(times[name]) >= 2):
+                    continue  # keep slow baselines to <= 2 runs
+                times[name].append(_fit(make, X, y, a, chosen[name])[0])
+        med = {k: float(np.median(v)) for k, v in times.items()}
+        rows.append((eps, chosen, med))
+        others = {k: v for k, v in med.items() if k != "proxgan"}
+        best = min(others, key=others.get) if others else None
+        line = f"{pid} eps={eps:.0e} " + " ".join(
+            f"{k}={med[k]:.4f}s(tol {chosen[k]:.0e})" if k in med else f"{k}=not reached" for k in comps)
+        if best and "proxgan" in med:
+            line += f" | proxgan/best({best})={med['proxgan'] / med[best]:.2f}"
+            if "skglm" in med:
+                line += f" proxgan/skglm={med['proxgan'] / med['skglm']:.2f}"
+            if "sklearn" in med:
+                line += f" sklearn/proxgan={med['sklearn'] / med['proxgan']:.1f}"
+        print(line, flush=True)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS))
+    ap.add_argument("--eps", nargs="+", type=float, default=[1e-4, 1e-6, 1e-8])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--skip", nargs="*", default=[], help="competitors to leave out (e.g. sklearn)")
+    args = ap.parse_args(argv)
+    comps = {k: v for k, v in _competitors().items() if k not in args.skip}
+    print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
+          f"times = median of {args.repeats} interleaved runs")
+    warm_up(comps)
+    for pid in args.problems:
+        run(pid, args.eps, args.repeats, comps)
+
+
+if __name__ == "__main__":
+    main()
