@@ -70,12 +70,12 @@ def _fingerprint(x: torch.Tensor) -> str:
     return h.hexdigest()[:16]
 
 
-def _fit(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, device: str) -> None:
+def _fit(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, device: str, batch: int) -> None:
     g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     net.train()
     for _ in range(epochs):
-        for idx in torch.randperm(len(x), generator=g).split(64):
+        for idx in torch.randperm(len(x), generator=g).split(batch):
             loss = nn.functional.cross_entropy(net(x[idx].to(device)), y[idx].to(device))
             opt.zero_grad()
             loss.backward()
@@ -95,8 +95,9 @@ def feature_network(data: ImageData | str, *, cache_dir: str | None = None, devi
     cache_dir : str, optional
         Where trained networks are kept (default :func:`default_cache_dir`).
     epochs : int, optional
-        Training epochs (default 8 for images with fewer than 10,000 training samples,
-        else 2; 3 for mixtures).
+        Training epochs of Adam (lr 3e-3). Default: 4 (batch 32) for images with fewer
+        than 10,000 training samples (digits: about 95% test accuracy), else 2 (batch 64);
+        3 (batch 128, 5,000 points) for mixtures (about 100% accuracy).
     """
     cache_dir = cache_dir or default_cache_dir()
     with torch.random.fork_rng(devices=[]):
@@ -105,20 +106,21 @@ def feature_network(data: ImageData | str, *, cache_dir: str | None = None, devi
             k = len(mixture_centers(data))
             net = mlp_classifier(k)
             key = f"{data}-mlp-s{seed}"
-            x, y = sample_mixture(data, 20000, torch.Generator().manual_seed(seed + 1))
-            ep = epochs or 3
+            x, y = sample_mixture(data, 5000, torch.Generator().manual_seed(seed + 1))
+            ep, batch = epochs or 3, 128
         else:
             c, h, _ = data.shape
             net = lenet(c, h, data.n_classes)
             key = f"{data.name}-lenet-s{seed}-{_fingerprint(data.x_train)}"
             x, y = data.x_train, data.y_train
-            ep = epochs or (8 if len(x) < 10000 else 2)
-        path = os.path.join(cache_dir, f"{key}-e{ep}.pt")
+            small = len(x) < 10000
+            ep, batch = epochs or (4 if small else 2), (32 if small else 64)
+        path = os.path.join(cache_dir, f"{key}-e{ep}-v2.pt")
         net = net.to(device)
         if os.path.exists(path):
             net.load_state_dict(torch.load(path, map_location=device, weights_only=True))
             return net.eval()
-        _fit(net, x, y, ep, seed, device)
+        _fit(net, x, y, ep, seed, device, batch)
         os.makedirs(cache_dir, exist_ok=True)
         tmp = path + f".{os.getpid()}.tmp"
         torch.save(net.state_dict(), tmp)

@@ -23,11 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from proxgan import sparsity
+
 __all__ = ["sparsity_report", "mode_stats", "MetricsLog"]
 
 
 def sparsity_report(model: nn.Module) -> dict[str, Any]:
-    """Exact-zero sparsity of ``model``.
+    """Exact-zero sparsity of ``model`` from :func:`proxgan.sparsity`, as flat numbers for the metrics log.
 
     Returns
     -------
@@ -37,27 +39,19 @@ def sparsity_report(model: nn.Module) -> dict[str, Any]:
         ``zero_channels``: ``{name: number of all-zero rows along dim 0}`` for tensors of
         dim >= 2; ``zero_channels_total``; ``n_params``; ``n_zero``.
     """
-    per_layer: dict[str, float] = {}
-    channels: dict[str, int] = {}
-    n = z = nw = zw = 0
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            k = int((p == 0).sum())
-            per_layer[name] = k / max(p.numel(), 1)
-            n += p.numel()
-            z += k
-            if p.dim() >= 2:
-                nw += p.numel()
-                zw += k
-                channels[name] = int((p.reshape(p.shape[0], -1) == 0).all(dim=1).sum())
+    rep = sparsity(model, dim=0)
+    per_layer = {name: t.fraction for name, t in rep.tensors.items()}
+    channels = {name: int(t.zero_groups) for name, t in rep.tensors.items() if t.groups is not None}
+    nw = sum(t.numel for t in rep.tensors.values() if t.groups is not None)
+    zw = sum(t.zeros for t in rep.tensors.values() if t.groups is not None)
     return {
-        "overall": z / max(n, 1),
-        "weights": zw / max(nw, 1),
+        "overall": rep.fraction,
+        "weights": zw / nw if nw else 0.0,
         "per_layer": per_layer,
         "zero_channels": channels,
         "zero_channels_total": sum(channels.values()),
-        "n_params": n,
-        "n_zero": z,
+        "n_params": rep.numel,
+        "n_zero": rep.zeros,
     }
 
 

@@ -31,6 +31,7 @@ from torch import nn
 
 from proxgan import penalties as P
 from proxgan.apps.config import OptimConfig
+from proxgan.optim import ProxAdam, ProxSGD, param_groups
 
 __all__ = ["make_penalty", "build_optimizer", "penalty_loss"]
 
@@ -55,19 +56,6 @@ def make_penalty(name: str, lam: float) -> P.Penalty | None:
     return table[name]()
 
 
-def _param_groups(model: nn.Module, penalty: P.Penalty | None) -> list[dict[str, Any]]:
-    if penalty is None:
-        return [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    from proxgan import optim
-
-    if hasattr(optim, "param_groups"):
-        return optim.param_groups(model, penalty)
-    # TEMPORARY until proxgan.optim.param_groups lands (issue 3): penalise tensors of dim >= 2
-    params = [p for p in model.parameters() if p.requires_grad]
-    return [{"params": [p for p in params if p.dim() >= 2], "penalty": penalty},
-            {"params": [p for p in params if p.dim() < 2], "penalty": None}]
-
-
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Optimizer, list[dict[str, Any]]]:
     """Optimizer for ``model`` following ``cfg``.
 
@@ -80,7 +68,7 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Opt
     """
     cfg.validate()
     pen = make_penalty(cfg.penalty, cfg.lam)
-    groups = _param_groups(model, pen)
+    groups = param_groups(model, pen)
     loss_groups: list[dict[str, Any]] = []
     if cfg.penalty_mode == "loss" or pen is None:
         loss_groups = [g for g in groups if g.get("penalty") is not None]
@@ -93,12 +81,8 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Opt
     elif name == "sgd":
         opt = torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, weight_decay=wd)
     elif name == "proxsgd":
-        from proxgan.optim import ProxSGD
-
         opt = ProxSGD(groups, lr=lr, momentum=cfg.momentum, weight_decay=wd)
     elif name == "proxadam":
-        from proxgan.optim import ProxAdam
-
         opt = ProxAdam(groups, lr=lr, betas=cfg.betas, weight_decay=wd)
     else:
         raise ValueError(f"unknown optimizer {name!r}")

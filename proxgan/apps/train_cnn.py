@@ -95,14 +95,14 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
     out, dev = cfg.out, cfg.device
     os.makedirs(out, exist_ok=True)
     ckpt_path = os.path.join(out, "checkpoint.pt")
+    ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
     data = load_images(cfg.data, cfg.data_root)
     torch.manual_seed(cfg.seed)
     model = cnn_for(data.shape, data.n_classes, cfg.model).to(dev)
     opt, loss_groups = build_optimizer(model, cfg.optim())
     log = MetricsLog(out)
     epoch0, step0, acc0 = 0, 0, {"loss": 0.0, "pen": 0.0, "n": 0, "step_time": 0.0, "wall": 0.0}
-    if cfg.resume:
-        ck = load_checkpoint(ckpt_path, map_location=dev)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         set_rng_state(ck["rng"])

@@ -115,6 +115,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
     ckpt_path = os.path.join(out, "checkpoint.pt")
     mixture = cfg.data if cfg.data in MIXTURES else None
     latent = cfg.latent_dim or (16 if mixture else 64)
+    ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
     if mixture:
         images = None
         feat = feature_network(mixture, cache_dir=cfg.fid_cache, device=dev, seed=cfg.seed)
@@ -136,8 +137,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
     bce = nn.BCEWithLogitsLoss()
     log = MetricsLog(out)
     epoch0, step0, acc0 = 0, 0, _zero_acc()
-    if cfg.resume:
-        ck = load_checkpoint(ckpt_path, map_location=dev)
+    if ck is not None:
         G.load_state_dict(ck["G"])
         D.load_state_dict(ck["D"])
         opt_g.load_state_dict(ck["opt_g"])
