@@ -4,3 +4,9 @@ from proxgan.optim.prox_adam import ProxAdam
 from proxgan.optim.prox_sgd import ProxSGD
 
 __all__: list[str] = ["ProxAdam", "ProxSGD", "param_groups"]
+
+# ISTA / FISTA / block-coordinate proximal gradient (issue 4)
+from proxgan.optim.coordinate_descent import CoordinateDescent  # noqa: E402
+from proxgan.optim.fista import FISTA, ISTA  # noqa: E402
+
+__all__ += ["CoordinateDescent", "FISTA", "ISTA"]
