@@ -31,7 +31,10 @@ import numpy as np
 import torch
 
 __all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "NonFiniteLossError",
-           "check_finite", "InterruptGuard"]
+           "check_finite", "check_resume_config", "InterruptGuard"]
+
+#: configuration fields that may change between a run and its resumption
+RESUMABLE_CHANGES = ("epochs", "resume", "progress", "plots", "out", "device", "data_root", "fid_cache")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -91,6 +94,20 @@ def check_finite(value: float, what: str, where: str, checkpoint: str | None) ->
             f"{what} is {value} at {where}: training stopped before the optimizer step; {kept}. "
             "Try a smaller --lr or --lam."
         )
+
+
+def check_resume_config(saved: dict[str, Any], current: dict[str, Any]) -> None:
+    """Raise ``ValueError`` if a resumed run changes a setting other than :data:`RESUMABLE_CHANGES`.
+
+    Resuming with another optimizer, penalty, seed or batch size would silently give a
+    run that is neither the old one nor a new one.
+    """
+    diff = [f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}"
+            for k in sorted(set(saved) | set(current))
+            if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k)]
+    if diff:
+        raise ValueError("--resume with settings that differ from the checkpoint's (only epochs, device, out, "
+                         "progress and plots may change): " + "; ".join(diff))
 
 
 class InterruptGuard:

@@ -25,7 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from proxgan.apps.checkpoint import InterruptGuard, check_finite, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, rng_state,
+                                     save_checkpoint, set_rng_state)
 from proxgan.apps.config import CNNConfig
 from proxgan.apps.data import batch_indices, load_images
 from proxgan.apps.metrics import MetricsLog, sparsity_report
@@ -96,6 +97,8 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
     os.makedirs(out, exist_ok=True)
     ckpt_path = os.path.join(out, "checkpoint.pt")
     ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
+    if ck is not None:
+        check_resume_config(json.loads(json.dumps(ck["config"])), json.loads(json.dumps(cfg.to_dict())))
     data = load_images(cfg.data, cfg.data_root)
     torch.manual_seed(cfg.seed)
     model = cnn_for(data.shape, data.n_classes, cfg.model).to(dev)

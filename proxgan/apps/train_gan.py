@@ -31,7 +31,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from proxgan.apps.checkpoint import InterruptGuard, check_finite, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, rng_state,
+                                     save_checkpoint, set_rng_state)
 from proxgan.apps.config import GANConfig
 from proxgan.apps.data import MIXTURES, batch_indices, load_images, mixture_centers, mixture_std, sample_mixture
 from proxgan.apps.fid import FrechetScorer, feature_network
@@ -116,6 +117,8 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
     mixture = cfg.data if cfg.data in MIXTURES else None
     latent = cfg.latent_dim or (16 if mixture else 64)
     ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
+    if ck is not None:
+        check_resume_config(json.loads(json.dumps(ck["config"])), json.loads(json.dumps(cfg.to_dict())))
     if mixture:
         images = None
         feat = feature_network(mixture, cache_dir=cfg.fid_cache, device=dev, seed=cfg.seed)

@@ -56,3 +56,14 @@ def test_guard_turns_first_sigint_into_a_request():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_resume_config_check():
+    from proxgan.apps.checkpoint import check_resume_config
+
+    old = {"optimizer": "adam", "lam": 0.0, "epochs": 2, "out": "a", "g": {"penalty": "l1"}}
+    check_resume_config(old, {**old, "epochs": 5, "out": "b"})
+    with pytest.raises(ValueError, match=r"optimizer: checkpoint 'adam', now 'proxadam'"):
+        check_resume_config(old, {**old, "optimizer": "proxadam"})
+    with pytest.raises(ValueError, match="g: checkpoint"):
+        check_resume_config(old, {**old, "g": {"penalty": "l2"}})

@@ -51,3 +51,11 @@ def test_parser_keeps_demo_and_choices():
         p.parse_args(["train", "cnn", "--optimizer", "rmsprop"])
     a = p.parse_args(["train", "gan", "--optimizer", "proxadam", "--g-penalty", "l1"])
     assert a.app == "gan" and a.g_penalty == "l1" and a.d_penalty is None
+
+
+def test_resume_with_other_settings_refused(tmp_path, capsys):
+    args = ["train", "cnn", "--epochs", "1", "--max-steps", "2", "--out", str(tmp_path), "--no-progress", "--no-plots"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args[:2] + ["--optimizer", "sgd", "--resume"] + args[2:]) == 2
+    assert "optimizer: checkpoint 'adam', now 'sgd'" in capsys.readouterr().err
