@@ -7,6 +7,7 @@ from proxgan import kernels, penalties
 from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative, Penalty
 from proxgan import optim
 from proxgan.sparsity import sparsity
+from proxgan import prune
 
 __version__ = "0.1.0"
 
@@ -23,5 +24,6 @@ __all__ = [
     "kernels",
     "optim",
     "penalties",
+    "prune",
     "sparsity",
 ]
