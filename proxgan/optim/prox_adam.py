@@ -174,7 +174,8 @@ def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, 
 
 def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
                   states: list[dict[str, Any]], sc: dict[str, float]) -> None:
-    """Multi-tensor path: the same arithmetic as the reference with ``torch._foreach_*`` ops."""
+    """Multi-tensor path: the reference's arithmetic with ``torch._foreach_*`` ops (``lerp``,
+    ``addcmul``, ``addcdiv`` as torch's own Adam; equal to the reference up to rounding)."""
     low = [p.dtype != compute_dtype(p) for p in params]
     xs = [p.detach().float() if lo else p.detach() for p, lo in zip(params, low)]
     gs = [g.float() if lo else g for g, lo in zip(grads, low)]
@@ -186,13 +187,9 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
         torch._foreach_mul_(xs, sc["decay"])
     if sc["wd"] != 0.0:
         gs = torch._foreach_add(gs, xs, alpha=sc["wd"])
-    diff = torch._foreach_sub(gs, ms)
-    torch._foreach_mul_(diff, sc["omb1"])
-    torch._foreach_add_(ms, diff)
-    sq = torch._foreach_mul(gs, gs)
-    torch._foreach_mul_(sq, sc["omb2"])
+    torch._foreach_lerp_(ms, gs, sc["omb1"])  # m + (1-b1)(g-m)
     torch._foreach_mul_(vs, sc["b2"])
-    torch._foreach_add_(vs, sq)
+    torch._foreach_addcmul_(vs, gs, gs, sc["omb2"])
     if group["amsgrad"]:
         vmax = [st["max_exp_avg_sq"] for st in states]
         torch._foreach_maximum_(vmax, vs)
@@ -200,19 +197,19 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
     den = torch._foreach_sqrt(vs)
     torch._foreach_div_(den, sc["bc2s"])
     torch._foreach_add_(den, sc["eps"])
-    q = torch._foreach_div(ms, den)
-    torch._foreach_mul_(q, sc["ss"])
-    torch._foreach_sub_(xs, q)
+    torch._foreach_addcdiv_(xs, ms, den, value=-sc["ss"])
     penalty = group["penalty"]
     if penalty is not None:
         precond = group["prox"] == "preconditioned"
-        if precond:
-            steps = torch._foreach_reciprocal(den)
-            torch._foreach_mul_(steps, sc["lr"])
         code = penalty_code(penalty)
+        if precond:  # the steps lr / D, in den's memory
+            torch._foreach_reciprocal_(den)
+            torch._foreach_mul_(den, sc["lr"])
+            steps = den
         if code is not None and code[0] == _CODE_L1:  # soft threshold: x - clamp(x, -t, t)
             if precond:
-                thr = torch._foreach_mul(steps, code[1])
+                thr = steps
+                torch._foreach_mul_(thr, code[1])
                 clamped = torch._foreach_maximum(xs, torch._foreach_neg(thr))
                 torch._foreach_minimum_(clamped, thr)
             else:

@@ -47,15 +47,18 @@ def trajectory(impl, penalty, prox, flags, steps=5):
 def test_all_paths_equal_the_reference_in_float64(pen, prox, flags):
     penalty = PENALTIES[pen]
     ref, opt_ref = trajectory("reference", penalty, prox, FLAGS[flags])
+    # GroupL1 under a diagonal metric is a root-find to 1e-12 relative to the group norm:
+    # rounding-level differences in its input move its output by about that much
+    atol = 1e-10 if pen == "group" and prox == "preconditioned" else 1e-14
     for impl in ("foreach", "fused"):
         out, opt = trajectory(impl, penalty, prox, FLAGS[flags])
         for p, q in zip(out, ref):
-            torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+            torch.testing.assert_close(p, q, rtol=1e-12, atol=atol)
             assert torch.equal(p == 0, q == 0)
         for p, q in zip(out, ref):
             for k, v in opt_ref.state[q].items():
                 if isinstance(v, torch.Tensor):
-                    torch.testing.assert_close(opt.state[p][k], v, rtol=1e-12, atol=1e-15)
+                    torch.testing.assert_close(opt.state[p][k], v, rtol=1e-12, atol=max(atol, 1e-15))
                 else:
                     assert opt.state[p][k] == v
 
