@@ -18,7 +18,7 @@ Algorithm (the skglm recipe): an outer loop computes the full gradient, the dual
 (stop when ``gap <= tol``) and a score per coordinate (its fixed-point violation);
 the working set is the ``max(p0, 2·nnz)`` best-scored coordinates; an inner loop runs
 cyclic exact coordinate updates on it, with Anderson extrapolation of the last ``K``
-epochs, until its violation is below 0.3 × the outer one.
+epochs (K = 10 by default), until its violation is below 0.3 × the outer one.
 
 The readable twin of these loops is the FISTA solver (:mod:`proxgan.solvers.fista`), which
 reaches the same minimiser; ``tests/solvers/test_cd.py`` checks they agree.

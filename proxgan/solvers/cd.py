@@ -92,7 +92,7 @@ def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positi
 
 
 def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None,
-          tol: float = 1e-8, max_iter: int = 1000, working_set: bool = True, anderson: int = 5,
+          tol: float = 1e-8, max_iter: int = 1000, working_set: bool = True, anderson: int = 10,
           p0: int = 10, intercept: bool = False) -> CDResult:
     """Minimise ``datafit + penalty`` by coordinate descent (see the module docstring).
 

@@ -22,7 +22,7 @@ _LOGISTIC_SW = {
 def _expected_failed(est):
     if isinstance(est, ElasticNetCV):
         return _CV_SW
-    if isinstance(est, LogisticRegression) and est.penalty == "l1":
+    if isinstance(est, LogisticRegression):
         return _LOGISTIC_SW
     return {}
 
