@@ -8,6 +8,7 @@ from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative,
 from proxgan import optim
 from proxgan.sparsity import sparsity
 from proxgan import prune
+from proxgan import datafits, linear_model, solvers
 
 __version__ = "0.1.0"
 
@@ -21,9 +22,12 @@ __all__ = [
     "NonNegative",
     "Penalty",
     "__version__",
+    "datafits",
     "kernels",
+    "linear_model",
     "optim",
     "penalties",
     "prune",
+    "solvers",
     "sparsity",
 ]
