@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 __all__ = ["main", "build_parser"]
@@ -25,6 +26,9 @@ def _add_reproduce(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
     rep.add_argument("--out", default=None, help="output folder (default: results/NAME)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.add_argument("--data", default=None, help="proxgen / sparse-gan: data set (default: digits)")
+    rep.add_argument("--data-root", default=None, help="proxgen / sparse-gan: local folder of a torchvision data set")
+    rep.add_argument("--epochs", type=int, default=None, help="proxgen / sparse-gan: epochs per run")
 
 
 # ---- proxgan train cnn|gan: flags map one to one onto proxgan.apps.config -----------------
@@ -141,7 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "reproduce":
         from proxgan.reproduce import reproduce
 
-        for path in reproduce(args.name, args.out, quick=args.quick, progress=not args.no_progress).values():
+        try:
+            paths = reproduce(args.name, args.out, quick=args.quick, progress=not args.no_progress,
+                              data=args.data, data_root=args.data_root, epochs=args.epochs)
+        except ValueError as exc:
+            print(f"proxgan reproduce: error: {exc}", file=sys.stderr)
+            return 2
+        for path in paths.values():
             print(f"wrote {path}")
     return 0
 

@@ -16,6 +16,7 @@ is the full size. Names:
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 
 __all__ = ["REPRODUCTIONS", "reproduce"]
@@ -25,15 +26,25 @@ REPRODUCTIONS: dict[str, str] = {
     "glmnet-table1": "proxgan.reproduce.glmnet_table1",
     "lasso-benchopt": "proxgan.reproduce.lasso_benchopt",
     "fista": "proxgan.reproduce.fista_rates",
+    "proxgen": "proxgan.reproduce.proxgen",
     "kernels": "proxgan.reproduce.kernels_throughput",
 }
 
 
 def reproduce(name: str, out_dir: str | Path | None = None, quick: bool = False,
-              progress: bool = True) -> dict[str, Path]:
-    """Run the reproduction ``name`` and return the paths it wrote (default ``results/NAME``)."""
+              progress: bool = True, **options) -> dict[str, Path]:
+    """Run the reproduction ``name`` and return the paths it wrote (default ``results/NAME``).
+
+    ``options`` (e.g. ``data="cifar10", data_root="~/data"``) go to reproductions that take
+    them; ``None`` values are dropped, and an option a reproduction does not take is an error.
+    """
     if name not in REPRODUCTIONS:
         raise ValueError(f"unknown reproduction {name!r}; choose from {', '.join(REPRODUCTIONS)}")
     module = importlib.import_module(REPRODUCTIONS[name])
+    options = {k: v for k, v in options.items() if v is not None}
+    accepted = inspect.signature(module.run).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"reproduction {name!r} does not take {', '.join(unknown)}")
     out = Path(out_dir) if out_dir is not None else Path("results") / name
-    return module.run(out, quick=quick, progress=progress)
+    return module.run(out, quick=quick, progress=progress, **options)

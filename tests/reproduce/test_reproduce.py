@@ -75,3 +75,15 @@ def test_cli_reproduce(tmp_path, capsys):
     with pytest.raises(ValueError, match="unknown reproduction"):
         reproduce("no-such-table")
     assert set(REPRODUCTIONS) >= {"glmnet-table1", "lasso-benchopt", "fista", "kernels"}
+
+
+def test_proxgen_table(tmp_path):
+    paths = reproduce("proxgen", tmp_path, quick=True, progress=False)
+    _check_files(paths)
+    rows = {r["method"]: r for r in _rows(paths["csv0"])}
+    assert float(rows["Adam (no penalty)"]["zero weights"]) == 0.0
+    assert float(rows["Adam + ℓ1 subgradient in the loss"]["zero weights"]) < 0.01  # the subgradient oscillates
+    assert float(rows["ProxAdam ℓ1 (ProxGen)"]["zero weights"]) > 0.0  # the prox makes exact zeros
+    assert all(0.0 <= float(r["test accuracy"]) <= 1.0 for r in rows.values())
+    with pytest.raises(ValueError, match="does not take"):
+        reproduce("fista", tmp_path, quick=True, data="digits")
