@@ -27,6 +27,7 @@ REPRODUCTIONS: dict[str, str] = {
     "lasso-benchopt": "proxgan.reproduce.lasso_benchopt",
     "fista": "proxgan.reproduce.fista_rates",
     "proxgen": "proxgan.reproduce.proxgen",
+    "sparse-gan": "proxgan.reproduce.sparse_gan",
     "kernels": "proxgan.reproduce.kernels_throughput",
 }
 
