@@ -68,8 +68,9 @@ def full_gradient(X, data, indices, indptr, sparse, c, r_raw, s, G):
 def enet_gap(r, y, w, G, l1, l2, positive):
     """Duality gap of the problem above (scikit-learn's formulation, divided by n).
 
-    ``G`` = X'ᵀr. With every ``l1_j = 0`` the Ridge formulation is used. Coordinates with
-    ``l1_j = l2_j = 0`` (unpenalised) are left out of the dual scaling.
+    ``G`` = X'ᵀr. With every ``l1_j = 0`` the Ridge formulation is used (plus
+    ``‖X_jᵀr‖²/n`` for unpenalised coordinates, scikit-learn's OLS criterion). Otherwise
+    coordinates with ``l1_j = 0`` are left out of the dual scaling.
     """
     n = r.shape[0]
     rn2 = 0.0
@@ -87,10 +88,14 @@ def enet_gap(r, y, w, G, l1, l2, positive):
             any_l1 = True
     if not any_l1:
         gx = 0.0
+        ols = 0.0
         for j in range(w.shape[0]):
             if l2[j] > 0.0:
                 gx += G[j] * G[j] / l2[j]
-        return rn2 / n + 0.5 * wl2 - ry / n + gx / (2.0 * n * n)
+            else:
+                ols += G[j] * G[j]
+        # Ridge dual gap; unpenalised coordinates add scikit-learn's OLS criterion ‖X_jᵀr‖²/n
+        return rn2 / n + 0.5 * wl2 - ry / n + gx / (2.0 * n * n) + ols / n
     scale = 1.0
     for j in range(w.shape[0]):
         if l1[j] > 0.0:

@@ -147,10 +147,14 @@ def test_exact_zeros_and_alpha_max():
     assert 0 < np.count_nonzero(m.coef_) < 10
 
 
-def test_alpha_zero_warns_like_sklearn():
+def test_alpha_zero_warns_like_sklearn_and_gives_least_squares():
+    from sklearn.linear_model import LinearRegression
     X, y = xy()
     with pytest.warns(UserWarning, match="alpha=0"):
-        Lasso(alpha=0.0, tol=1e-6).fit(X, y)
+        m = Lasso(alpha=0.0, tol=1e-14, max_iter=100000).fit(X, y)
+    ols = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(m.coef_, ols.coef_, atol=1e-6)
+    assert m.intercept_ == pytest.approx(ols.intercept_, abs=1e-6)
 
 
 def test_logistic_single_class_and_labels():
