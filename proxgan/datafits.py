@@ -108,6 +108,12 @@ class Datafit:
         return out - mu * (v @ r) if off else out
 
     def _col_norms2(self) -> np.ndarray:
+        """:math:`\\lVert X'_j\\rVert^2` for every column (computed once)."""
+        if getattr(self, "_norms2", None) is None:
+            self._norms2 = self._compute_col_norms2()
+        return self._norms2
+
+    def _compute_col_norms2(self) -> np.ndarray:
         if self.sparse:
             sq = np.asarray(self.X.multiply(self.X).sum(axis=0)).ravel()
             c = self.X.T @ self.v
