@@ -73,7 +73,7 @@ def _write(out: str, name: str, title: str, header: list[str], table: list[list]
 def cnn(a: argparse.Namespace) -> None:
     lam = str(a.lam)
     base = ["train", "cnn", "--data", "digits", "--epochs", str(a.epochs), "--batch-size", "32", "--seed", str(a.seed),
-            "--no-progress"]
+            "--threads", str(a.threads), "--no-progress"]
     runs = [
         ("Adam", ["--optimizer", "adam", "--lr", "1e-3"]),
         (f"Adam + L1({lam}) in the loss", ["--optimizer", "adam", "--lr", "1e-3", "--penalty", "l1", "--lam", lam, "--penalty-mode", "loss"]),
@@ -107,7 +107,7 @@ def cnn(a: argparse.Namespace) -> None:
 def gan(a: argparse.Namespace) -> None:
     lam = str(a.lam)
     base = ["train", "gan", "--data", a.data, "--optimizer", "proxadam", "--lr", str(a.lr), "--epochs", str(a.epochs),
-            "--batch-size", "64", "--seed", str(a.seed), "--n-train", str(a.n_train), "--no-progress"]
+            "--batch-size", "64", "--seed", str(a.seed), "--n-train", str(a.n_train), "--threads", str(a.threads), "--no-progress"]
     runs = [
         ("no penalty", []),
         (f"L1({lam}) on G", ["--g-penalty", "l1", "--g-lam", lam]),
@@ -152,6 +152,7 @@ if __name__ == "__main__":
     p.add_argument("--data", default="ring8")
     p.add_argument("--n-train", type=int, default=10000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: fastest for these small models on a busy machine)")
     p.add_argument("--out", default="results/apps")
     p.add_argument("--runs", default="results/apps/runs", help="folder of the individual runs (not committed)")
     a = p.parse_args()

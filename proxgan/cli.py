@@ -57,6 +57,7 @@ def _add_common(p: argparse.ArgumentParser, *, data: tuple[str, ...], default_da
     p.add_argument("--max-steps", type=int, default=None, help="at most this many batches per epoch (smoke tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true", help="no PNG plots")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0, torch's choice)")
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -85,7 +86,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _common_kwargs(a: argparse.Namespace) -> dict:
     return dict(data=a.data, data_root=a.data_root, epochs=a.epochs, batch_size=a.batch_size, seed=a.seed,
                 device=a.device, out=a.out, resume=a.resume, progress=not a.no_progress, plots=not a.no_plots,
-                max_steps=a.max_steps)
+                max_steps=a.max_steps, threads=a.threads)
 
 
 def _run_train(a: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ __all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "
            "check_finite", "check_resume_config", "InterruptGuard"]
 
 #: configuration fields that may change between a run and its resumption
-RESUMABLE_CHANGES = ("epochs", "resume", "progress", "plots", "out", "device", "data_root", "fid_cache")
+RESUMABLE_CHANGES = ("epochs", "resume", "progress", "plots", "out", "device", "data_root", "fid_cache", "threads")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -106,7 +106,7 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any]) -> None:
             for k in sorted(set(saved) | set(current))
             if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k)]
     if diff:
-        raise ValueError("--resume with settings that differ from the checkpoint's (only epochs, device, out, "
+        raise ValueError("--resume with settings that differ from the checkpoint's (only epochs, device, out, threads, "
                          "progress and plots may change): " + "; ".join(diff))
 
 

@@ -99,6 +99,7 @@ class _Common:
     resume: bool = False
     progress: bool = True
     plots: bool = True
+    threads: int = 0
 
     def _validate_common(self, allowed_data: tuple[str, ...]) -> None:
         _check_choice(self.data, allowed_data, "data")
@@ -106,6 +107,8 @@ class _Common:
             raise ValueError(f"epochs must be an int >= 1, got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
+        if not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"threads must be an int >= 0 (0: torch's default), got {self.threads!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-compatible values."""
@@ -127,7 +130,8 @@ class CNNConfig(_Common):
 
     Other attributes are those of :class:`OptimConfig` (optimizer, lr, penalty, lam,
     penalty_mode, momentum, weight_decay) plus data, data_root, epochs, batch_size, seed,
-    device, out, resume, progress and plots.
+    device, out, resume, progress, plots and threads (CPU threads of torch; 0 keeps
+    torch's default; 1 is much faster for these small models on a busy machine).
     """
 
     model: str = "auto"

@@ -94,6 +94,8 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
     """
     cfg.validate()
     out, dev = cfg.out, cfg.device
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     os.makedirs(out, exist_ok=True)
     ckpt_path = os.path.join(out, "checkpoint.pt")
     ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None

@@ -112,6 +112,8 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
     """
     cfg.validate()
     out, dev = cfg.out, cfg.device
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     os.makedirs(out, exist_ok=True)
     ckpt_path = os.path.join(out, "checkpoint.pt")
     mixture = cfg.data if cfg.data in MIXTURES else None
