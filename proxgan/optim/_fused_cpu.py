@@ -20,6 +20,7 @@ first fused CPU step (``import proxgan`` does not import numba).
 """
 from __future__ import annotations
 
+import weakref
 from typing import Sequence
 
 import numpy as np
@@ -27,8 +28,6 @@ import torch
 from numba import njit, prange
 
 __all__ = ["adam_step", "sgd_step", "supports"]
-
-# One kernel per penalty code, so that the code is a constant inside the loop.
 
 @njit(inline="always")
 def _prox(u, s, code, a, b, one, zero):
@@ -83,63 +82,113 @@ def _sgd_elem(i, p, g, buf, c, mode, code):
     p[i] = _prox(pi - lr * gi, lr, code, a, b, one, zero)
 
 
+@njit(inline="always")
+def _scalars14(c):
+    """The scalar vector ``c`` as a tuple, read once before the loops."""
+    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13])
+
+
+@njit(inline="always")
+def _scalars10(c):
+    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9])
+
+
+# One kernel per penalty code, so that the code is a constant inside the loops. Tensors
+# below _SMALL elements run a serial loop: waking the thread pool costs more than they do.
+_SMALL = 16384
+
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_none(p, g, m, v, vmax, c, amsgrad, precond):
-    if amsgrad:
+def _adam_none(p, g, m, v, vmax, carr, amsgrad, precond):
+    c = _scalars14(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 0)
+    elif amsgrad:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, True, precond, 0)
     else:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, False, precond, 0)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_l1(p, g, m, v, vmax, c, amsgrad, precond):
-    if amsgrad:
+def _adam_l1(p, g, m, v, vmax, carr, amsgrad, precond):
+    c = _scalars14(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 1)
+    elif amsgrad:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, True, precond, 1)
     else:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, False, precond, 1)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_l2(p, g, m, v, vmax, c, amsgrad, precond):
-    if amsgrad:
+def _adam_l2(p, g, m, v, vmax, carr, amsgrad, precond):
+    c = _scalars14(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 2)
+    elif amsgrad:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, True, precond, 2)
     else:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, False, precond, 2)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_enet(p, g, m, v, vmax, c, amsgrad, precond):
-    if amsgrad:
+def _adam_enet(p, g, m, v, vmax, carr, amsgrad, precond):
+    c = _scalars14(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 3)
+    elif amsgrad:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, True, precond, 3)
     else:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, False, precond, 3)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_l0(p, g, m, v, vmax, c, amsgrad, precond):
-    if amsgrad:
+def _adam_l0(p, g, m, v, vmax, carr, amsgrad, precond):
+    c = _scalars14(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 4)
+    elif amsgrad:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, True, precond, 4)
     else:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, False, precond, 4)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_box(p, g, m, v, vmax, c, amsgrad, precond):
-    if amsgrad:
+def _adam_box(p, g, m, v, vmax, carr, amsgrad, precond):
+    c = _scalars14(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 5)
+    elif amsgrad:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, True, precond, 5)
     else:
         for i in prange(p.size):
             _adam_elem(i, p, g, m, v, vmax, c, False, precond, 5)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_none(p, g, buf, c, mode):
-    if mode == 0:
+def _sgd_none(p, g, buf, carr, mode):
+    c = _scalars10(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _sgd_elem(i, p, g, buf, c, mode, 0)
+    elif mode == 0:
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 0, 0)
     elif mode == 1:
@@ -149,9 +198,14 @@ def _sgd_none(p, g, buf, c, mode):
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 2, 0)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l1(p, g, buf, c, mode):
-    if mode == 0:
+def _sgd_l1(p, g, buf, carr, mode):
+    c = _scalars10(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _sgd_elem(i, p, g, buf, c, mode, 1)
+    elif mode == 0:
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 0, 1)
     elif mode == 1:
@@ -161,9 +215,14 @@ def _sgd_l1(p, g, buf, c, mode):
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 2, 1)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l2(p, g, buf, c, mode):
-    if mode == 0:
+def _sgd_l2(p, g, buf, carr, mode):
+    c = _scalars10(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _sgd_elem(i, p, g, buf, c, mode, 2)
+    elif mode == 0:
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 0, 2)
     elif mode == 1:
@@ -173,9 +232,14 @@ def _sgd_l2(p, g, buf, c, mode):
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 2, 2)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_enet(p, g, buf, c, mode):
-    if mode == 0:
+def _sgd_enet(p, g, buf, carr, mode):
+    c = _scalars10(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _sgd_elem(i, p, g, buf, c, mode, 3)
+    elif mode == 0:
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 0, 3)
     elif mode == 1:
@@ -185,9 +249,14 @@ def _sgd_enet(p, g, buf, c, mode):
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 2, 3)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l0(p, g, buf, c, mode):
-    if mode == 0:
+def _sgd_l0(p, g, buf, carr, mode):
+    c = _scalars10(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _sgd_elem(i, p, g, buf, c, mode, 4)
+    elif mode == 0:
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 0, 4)
     elif mode == 1:
@@ -197,9 +266,14 @@ def _sgd_l0(p, g, buf, c, mode):
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 2, 4)
 
+
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_box(p, g, buf, c, mode):
-    if mode == 0:
+def _sgd_box(p, g, buf, carr, mode):
+    c = _scalars10(carr)
+    if p.size < _SMALL:
+        for i in range(p.size):
+            _sgd_elem(i, p, g, buf, c, mode, 5)
+    elif mode == 0:
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 0, 5)
     elif mode == 1:
@@ -209,6 +283,7 @@ def _sgd_box(p, g, buf, c, mode):
         for i in prange(p.size):
             _sgd_elem(i, p, g, buf, c, 2, 5)
 
+
 _ADAM = (_adam_none, _adam_l1, _adam_l2, _adam_enet, _adam_l0, _adam_box)
 _SGD = (_sgd_none, _sgd_l1, _sgd_l2, _sgd_enet, _sgd_l0, _sgd_box)
 
@@ -217,27 +292,44 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().reshape(-1).numpy()
 
 
+# numpy views of (param, state...) per parameter, reused while the storages are the same:
+# making a view costs microseconds, a step on a bias less than that.
+# Keyed by id(p); the entry holds a weak reference to p and goes when p does.
+_VIEWS: dict[int, tuple] = {}
+
+
+def _views(p: torch.Tensor, *state: torch.Tensor | None) -> tuple[np.ndarray, ...]:
+    key = (p.data_ptr(), p.numel()) + tuple(0 if t is None else t.data_ptr() for t in state)
+    pid = id(p)
+    hit = _VIEWS.get(pid)
+    if hit is not None and hit[0]() is p and hit[1] == key:
+        return hit[2]
+    arrays = (_np(p),) + tuple(None if t is None else _np(t) for t in state)
+    _VIEWS[pid] = (weakref.ref(p, lambda _, pid=pid: _VIEWS.pop(pid, None)), key, arrays)
+    return arrays
+
+
 def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp_avgs: Sequence[torch.Tensor],
               exp_avg_sqs: Sequence[torch.Tensor], max_exp_avg_sqs: Sequence[torch.Tensor] | None,
-              scalars: Sequence[dict[str, float]], *, maximize: bool, preconditioned: bool,
+              scalars: dict[str, float], *, maximize: bool, preconditioned: bool,
               code: int, a: float, b: float) -> None:
     """Fused proximal Adam on CPU tensors (see :mod:`proxgan.kernels.fused_prox_adam` for the math).
 
-    ``scalars[i]`` is :func:`proxgan.kernels.fused_prox_adam.adam_step_scalars` for tensor
-    ``i``. Everything is updated in place; all tensors must pass :func:`supports`.
+    ``scalars`` is :func:`proxgan.kernels.fused_prox_adam.adam_step_scalars` for the step
+    count all these tensors share. Everything is updated in place; all tensors must pass
+    :func:`supports`.
     """
     kernel = _ADAM[code]
     amsgrad = max_exp_avg_sqs is not None
+    sc = scalars
+    values = [sc["lr"], sc["omb1"], sc["b2"], sc["omb2"], sc["eps"], sc["wd"], sc["decay"], sc["ss"], sc["bc2s"],
+              a, b, -1.0 if maximize else 1.0, 1.0, 0.0]
+    carr = {torch.float32: np.array(values, dtype=np.float32), torch.float64: np.array(values, dtype=np.float64)}
     for i, p in enumerate(params):
         if p.numel() == 0:
             continue
-        f = np.float64 if p.dtype == torch.float64 else np.float32
-        sc = scalars[i]
-        c = (f(sc["lr"]), f(sc["omb1"]), f(sc["b2"]), f(sc["omb2"]), f(sc["eps"]), f(sc["wd"]),
-             f(sc["decay"]), f(sc["ss"]), f(sc["bc2s"]), f(a), f(b), f(-1.0 if maximize else 1.0), f(1.0), f(0.0))
-        m = _np(exp_avgs[i])
-        kernel(_np(p), _np(grads[i].contiguous()), m, _np(exp_avg_sqs[i]),
-               _np(max_exp_avg_sqs[i]) if amsgrad else m, c, amsgrad, preconditioned)
+        pa, m, v, vm = _views(p, exp_avgs[i], exp_avg_sqs[i], max_exp_avg_sqs[i] if amsgrad else None)
+        kernel(pa, _np(grads[i].contiguous()), m, v, m if vm is None else vm, carr[p.dtype], amsgrad, preconditioned)
 
 
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
@@ -251,13 +343,14 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     """
     kernel = _SGD[code]
     mode = 0 if momentum == 0 else (2 if nesterov else 1)
+    carrs = {}
+    for first in (False, True):
+        values = [lr, weight_decay, 0.0 if first else momentum, 1.0 if first else 1.0 - dampening, momentum,
+                  a, b, -1.0 if maximize else 1.0, 1.0, 0.0]
+        carrs[first, torch.float32] = np.array(values, dtype=np.float32)
+        carrs[first, torch.float64] = np.array(values, dtype=np.float64)
     for i, p in enumerate(params):
         if p.numel() == 0:
             continue
-        f = np.float64 if p.dtype == torch.float64 else np.float32
-        first = firsts[i]
-        c = (f(lr), f(weight_decay), f(0.0 if first else momentum), f(1.0 if first else 1.0 - dampening),
-             f(momentum), f(a), f(b), f(-1.0 if maximize else 1.0), f(1.0), f(0.0))
-        pa = _np(p)
-        buf = momentum_buffers[i]
-        kernel(pa, _np(grads[i].contiguous()), _np(buf) if buf is not None else pa, c, mode)
+        pa, buf = _views(p, momentum_buffers[i])
+        kernel(pa, _np(grads[i].contiguous()), pa if buf is None else buf, carrs[firsts[i], p.dtype], mode)

@@ -248,5 +248,5 @@ def _adam_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[t
         sts = [states[i] for i in cpu]
         _fused_cpu.adam_step([params[i] for i in cpu], [grads[i] for i in cpu], [s["exp_avg"] for s in sts],
                              [s["exp_avg_sq"] for s in sts], [s["max_exp_avg_sq"] for s in sts] if amsgrad else None,
-                             [sc] * len(cpu), maximize=group["maximize"], preconditioned=precond,
+                             sc, maximize=group["maximize"], preconditioned=precond,
                              code=code, a=a, b=b)

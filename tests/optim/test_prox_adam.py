@@ -26,7 +26,7 @@ FLAGS = {
 }
 IMPLS = {"reference": dict(foreach=False, fused=False), "foreach": dict(foreach=True, fused=False),
          "fused": dict()}  # fused=None: fused where possible, multi-tensor for the rest
-SHAPES = [(1,), (1023,), (1025,), (33, 31)]
+SHAPES = [(1,), (1023,), (1025,), (33, 31), (16385,), (129, 131)]  # >= 16384: the threaded loops
 
 
 def trajectory(impl, penalty, prox, flags, steps=5):

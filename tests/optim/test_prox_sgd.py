@@ -24,7 +24,7 @@ FLAGS = {
 }
 IMPLS = {"reference": dict(foreach=False, fused=False), "foreach": dict(foreach=True, fused=False),
          "fused": dict()}
-SHAPES = [(1,), (1023,), (1025,), (33, 31)]
+SHAPES = [(1,), (1023,), (1025,), (33, 31), (16385,), (129, 131)]  # >= 16384: the threaded loops
 
 
 def trajectory(impl, penalty, flags, steps=5):
