@@ -57,7 +57,7 @@ def _write(out: str, name: str, title: str, header: list[str], table: list[list]
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, f"{name}.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(header)
+        w.writerow([h.replace("\\|", "|") for h in header])
         w.writerows(table)
     lines = [f"# {title}", "", f"Machine: {_machine()}.", f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
              f"Written by `python examples/sparse_tables.py {name.split('_')[0]} ...`.", "",
@@ -82,7 +82,7 @@ def cnn(a: argparse.Namespace) -> None:
         (f"ProxSGD(GroupL1({a.group_lam}))", ["--optimizer", "proxsgd", "--lr", "0.05", "--momentum", "0.9", "--penalty", "group",
                                              "--lam", str(a.group_lam)]),
     ]
-    header = ["optimizer", "test acc", "exact zeros (weights)", "exact zeros (all)", "|w|<1e-3 (weights)", "zero channels",
+    header = ["optimizer", "test acc", "exact zeros (weights)", "exact zeros (all)", "\\|w\\| < 1e-3 (weights)", "zero channels",
               "params → compact", "FLOPs → compact", "inference ms (256 imgs) → compact", "optimizer step s", "wall s"]
     table, commands = [], []
     for i, (label, extra) in enumerate(runs):
@@ -147,7 +147,7 @@ if __name__ == "__main__":
     p.add_argument("what", choices=("cnn", "gan"))
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--lam", type=float, default=None)
-    p.add_argument("--group-lam", type=float, default=0.3)
+    p.add_argument("--group-lam", type=float, default=0.02)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--data", default="ring8")
     p.add_argument("--n-train", type=int, default=10000)
