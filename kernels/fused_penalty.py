@@ -25,7 +25,7 @@ import math
 
 import torch
 
-__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "penalty_code", "prox_code_ref"]
+__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "penalty_code", "prox_code_ref", "scalar_tensor"]
 
 NONE, L1, L2, ENET, L0, BOX = range(6)
 
@@ -52,6 +52,24 @@ def penalty_code(penalty: object) -> tuple[int, float, float] | None:
     if kind in (P.Box, P.NonNegative):
         return BOX, penalty.lo, penalty.hi
     return None
+
+
+_SCALARS: dict[tuple, torch.Tensor] = {}
+
+
+def scalar_tensor(values: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The kernels' hyperparameter vector as a tensor, made once per distinct value.
+
+    A fused step launches one kernel per tensor with the same scalars: this keeps it to one
+    host-to-device copy per step and group. The cache holds the last 64 vectors.
+    """
+    key = (values, dtype, device)
+    t = _SCALARS.get(key)
+    if t is None:
+        if len(_SCALARS) >= 64:
+            _SCALARS.clear()
+        t = _SCALARS[key] = torch.tensor(values, dtype=dtype, device=device)
+    return t
 
 
 def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float, b: float) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
-from .fused_penalty import prox_code_ref
+from .fused_penalty import prox_code_ref, scalar_tensor
 
 __all__ = ["fused_prox_adam", "fused_prox_adam_ref", "adam_step_scalars"]
 
@@ -155,7 +155,7 @@ def fused_prox_adam(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, 
     check_launchable(p)
     sc = adam_step_scalars(lr, beta1, beta2, eps, weight_decay, decoupled, step)
     sc.update(a=a, b=b)
-    hp = torch.tensor([sc[k] for k in _HP], dtype=cd, device=p.device)
+    hp = scalar_tensor(tuple(float(sc[k]) for k in _HP), cd, p.device)
     vmax = max_exp_avg_sq if max_exp_avg_sq is not None else exp_avg_sq
     grid = ((n + BLOCK - 1) // BLOCK,)
     _fused_prox_adam_kernel[grid](p, grad.contiguous(), exp_avg, exp_avg_sq, vmax, hp, n,

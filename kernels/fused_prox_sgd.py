@@ -22,7 +22,7 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
-from .fused_penalty import prox_code_ref
+from .fused_penalty import prox_code_ref, scalar_tensor
 
 __all__ = ["fused_prox_sgd", "fused_prox_sgd_ref"]
 
@@ -105,7 +105,8 @@ def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.T
     if n == 0:
         return
     check_launchable(p)
-    hp = torch.tensor([lr, weight_decay, momentum, 1.0 - dampening, a, b], dtype=cd, device=p.device)
+    hp = scalar_tensor((float(lr), float(weight_decay), float(momentum), 1.0 - dampening, float(a), float(b)), cd,
+                       p.device)
     buf = momentum_buffer if momentum != 0 else p
     grid = ((n + BLOCK - 1) // BLOCK,)
     _fused_prox_sgd_kernel[grid](p, grad.contiguous(), buf, hp, n, PENALTY=code, MOMENTUM=momentum != 0,
