@@ -37,6 +37,15 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} logical CPUs (shared with other jobs), torch {torch.__version__}, CPU only"
 
 
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return open("COMMIT").read().strip() if os.path.exists("COMMIT") else "unknown"
+
+
 def _small(state: dict[str, torch.Tensor], thr: float = 1e-3) -> float:
     ws = [v for k, v in state.items() if v.dim() >= 2 and v.is_floating_point()]
     return float(sum(int((w.abs() < thr).sum()) for w in ws) / sum(w.numel() for w in ws))
@@ -59,7 +68,7 @@ def _write(out: str, name: str, title: str, header: list[str], table: list[list]
         w = csv.writer(f)
         w.writerow([h.replace("\\|", "|") for h in header])
         w.writerows(table)
-    lines = [f"# {title}", "", f"Machine: {_machine()}.", f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
+    lines = [f"# {title}", "", f"Machine: {_machine()}.", f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. Code: commit {_commit()}.",
              f"Written by `python examples/sparse_tables.py {name.split('_')[0]} ...`.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in table:
@@ -133,8 +142,9 @@ def gan(a: argparse.Namespace) -> None:
     model = "MLP G and D (3 hidden layers of 128)" if mix else "DCGAN-style G and D sized to 8x8"
     notes = [f"{model}, data {a.data}, ProxAdam (lr {a.lr}, betas (0.5, 0.999)) for G and D in every run, "
              f"{a.epochs} epochs of {a.n_train if mix else 1437} samples, batch 64, seed 0. The Fréchet distance is computed "
-             "on the penultimate features of a classifier trained on the same data (cached), from 2,000 samples of fixed "
-             "noise (digits: the 360 test images). Sparsity counts exact zeros of the penalised weights."
+             "on the penultimate features of a classifier trained on the same data (cached), between samples from fixed "
+             + ("noise and 2,000 fresh points of the mixture." if mix else "noise and the 360 test images.")
+             + " Sparsity counts exact zeros of the penalised weights (biases and batch-norm parameters excluded)."
              + (" A sample is high quality within 3σ of a mode; a mode is covered with at least a quarter of its fair "
                 "share of high-quality samples." if mix else ""),
              "Times are from a shared 2-core machine with other jobs running: compare them loosely."]
