@@ -30,7 +30,7 @@ from numba import njit
 
 from proxgan.solvers._prox1d import prox1d
 
-__all__ = ["cd_quadratic_kernel", "full_gradient", "enet_gap"]
+__all__ = ["cd_quadratic_kernel", "full_gradient", "enet_gap", "_top_k"]
 
 _FM = {"reassoc", "contract", "arcp", "nsz"}
 
@@ -156,6 +156,27 @@ def _anderson(last, K):
 
 
 @njit(cache=True, nogil=True)
+def _top_k(scores, k):
+    """Sorted indices of the ``k`` largest scores (ties broken by index), in O(p)."""
+    neg = -scores
+    kth = np.partition(neg, k - 1)[k - 1]
+    out = np.empty(k, dtype=np.int64)
+    m = 0
+    for j in range(neg.shape[0]):
+        if neg[j] < kth:
+            out[m] = j
+            m += 1
+    for j in range(neg.shape[0]):
+        if m == k:
+            break
+        if neg[j] == kth:
+            out[m] = j
+            m += 1
+    out.sort()
+    return out
+
+
+@njit(cache=True, nogil=True)
 def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w, r_raw, s,
                         l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
     """Working-set coordinate descent with Anderson acceleration (see the module docstring).
@@ -201,8 +222,7 @@ def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w
             for j in range(p):
                 if w[j] != 0.0:
                     scores[j] = np.inf
-            ws = np.argsort(-scores)[:ws_size]
-            ws.sort()
+            ws = _top_k(scores, ws_size)
         else:
             ws = np.arange(p)
         tol_in = 0.3 * max_opt

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from proxgan.solvers._cd_kernels import _anderson, _axpy_col, _FM
+from proxgan.solvers._cd_kernels import _FM, _anderson, _axpy_col, _top_k
 from proxgan.solvers._prox1d import prox1d
 
 __all__ = ["cd_logistic_kernel"]
@@ -128,8 +128,7 @@ def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
             for j in range(q):
                 if w[j] != 0.0 or j == p:
                     scores[j] = np.inf
-            ws = np.argsort(-scores)[:ws_size]
-            ws.sort()
+            ws = _top_k(scores, ws_size)
         else:
             ws = np.arange(q)
         tol_in = 0.3 * crit
