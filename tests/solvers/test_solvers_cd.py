@@ -146,3 +146,15 @@ def test_bad_datafit_and_coef_init():
         cd.solve(object(), P.L1(0.1))
     with pytest.raises(ValueError, match="coef_init"):
         cd.solve(Quadratic(X, y), P.L1(0.1), coef_init=np.zeros(3))
+
+
+def test_top_k_selects_the_largest_scores():
+    from proxgan.solvers._cd_kernels import _top_k
+    rng = np.random.default_rng(0)
+    s = np.round(rng.random(500), 2)  # many ties
+    s[[3, 77]] = np.inf
+    for k in (1, 2, 10, 137, 500):
+        got = _top_k(s, k)
+        assert len(set(got)) == k and np.all(np.diff(got) > 0)
+        assert np.min(s[got]) >= np.max(np.delete(s, got), initial=-np.inf)
+        assert {3, 77} <= set(got) or k < 2
