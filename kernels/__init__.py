@@ -7,8 +7,8 @@ functions are the specifications; the ``*_torch`` functions are the fast PyTorch
 that :mod:`proxgan.penalties` uses when Triton does not apply.
 """
 from ._lazy import TritonUnavailableError, triton_available, use_triton
-from .fused_prox_adam import adam_step_scalars, fused_prox_adam, fused_prox_adam_ref
-from .fused_prox_sgd import fused_prox_sgd, fused_prox_sgd_ref
+from .fused_prox_adam import adam_step_scalars, fused_prox_adam, fused_prox_adam_multi, fused_prox_adam_ref
+from .fused_prox_sgd import fused_prox_sgd, fused_prox_sgd_multi, fused_prox_sgd_ref
 from .group_soft_threshold import group_soft_threshold, group_soft_threshold_ref, group_soft_threshold_torch
 from .hard_threshold import hard_threshold, hard_threshold_ref, hard_threshold_torch
 from .soft_threshold import soft_threshold, soft_threshold_ref, soft_threshold_torch
@@ -17,8 +17,10 @@ __all__ = [
     "TritonUnavailableError",
     "adam_step_scalars",
     "fused_prox_adam",
+    "fused_prox_adam_multi",
     "fused_prox_adam_ref",
     "fused_prox_sgd",
+    "fused_prox_sgd_multi",
     "fused_prox_sgd_ref",
     "group_soft_threshold",
     "group_soft_threshold_ref",

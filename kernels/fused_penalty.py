@@ -1,4 +1,5 @@
-r"""Penalty codes shared by the fused optimizer-step kernels (Triton and CPU).
+r"""What the fused optimizer-step kernels (Triton and CPU) share: penalty codes, the scalar
+vector, and the tables of a multi-tensor launch.
 
 A fused step applies the prox of a *separable* penalty element by element, so the kernels
 only need a small code and two numbers ``(a, b)``. With ``u`` the point after the smooth
@@ -18,6 +19,10 @@ code       penalty                     ``(a, b)``         prox
 
 Other penalties (weighted L1, GroupL1, user subclasses) have no code: optimizers use
 their multi-tensor path, which calls ``penalty.prox``.
+
+A multi-tensor launch covers all tensors of a group with one kernel: program ``i`` handles
+block ``tile_block[i]`` of tensor ``tile_tensor[i]``, whose addresses it reads from a table
+of ``data_ptr()`` values (:func:`pointer_table`, :func:`tile_table`).
 """
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ import math
 
 import torch
 
-__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "penalty_code", "prox_code_ref", "scalar_tensor"]
+__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "penalty_code", "prox_code_ref", "scalar_tensor",
+           "pointer_table", "tile_table"]
 
 NONE, L1, L2, ENET, L0, BOX = range(6)
 
@@ -70,6 +76,32 @@ def scalar_tensor(values: tuple[float, ...], dtype: torch.dtype, device: torch.d
             _SCALARS.clear()
         t = _SCALARS[key] = torch.tensor(values, dtype=dtype, device=device)
     return t
+
+
+def pointer_table(columns: list[list[torch.Tensor]], device: torch.device) -> torch.Tensor:
+    """int64 table of ``data_ptr()``: row ``k`` lists the tensors of ``columns[k]`` (flattened, row-major)."""
+    return torch.tensor([t.data_ptr() for col in columns for t in col], dtype=torch.int64).to(device)
+
+
+_TILES: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def tile_table(sizes: tuple[int, ...], block: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(tile_tensor, tile_block)`` int32 tables of a multi-tensor launch, cached per sizes."""
+    key = (sizes, block, device)
+    hit = _TILES.get(key)
+    if hit is None:
+        tt: list[int] = []
+        tb: list[int] = []
+        for i, n in enumerate(sizes):
+            nb = (n + block - 1) // block
+            tt += [i] * nb
+            tb += range(nb)
+        if len(_TILES) >= 64:
+            _TILES.clear()
+        hit = _TILES[key] = (torch.tensor(tt, dtype=torch.int32).to(device),
+                             torch.tensor(tb, dtype=torch.int32).to(device))
+    return hit
 
 
 def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float, b: float) -> torch.Tensor:

@@ -16,8 +16,10 @@ For one tensor, with :math:`t` the step number, :math:`\hat v = v/(1-\beta_2^t)`
 is given as a code of :mod:`proxgan.kernels.fused_penalty`. Half-precision parameters are
 computed in float32 with float32 moments; float64 in float64.
 
-Three layers: ``_fused_prox_adam_kernel`` (Triton), ``fused_prox_adam`` (its launcher, one
-launch per tensor) and ``fused_prox_adam_ref`` (plain PyTorch, the specification).
+Three layers: ``_fused_prox_adam_kernel`` (Triton, a multi-tensor launch: one kernel for
+all the tensors of a group), ``fused_prox_adam`` / ``fused_prox_adam_multi`` (its
+launchers, one tensor or a list) and ``fused_prox_adam_ref`` (plain PyTorch, the
+specification).
 ``adam_step_scalars`` computes the per-step scalars that every path shares.
 """
 from __future__ import annotations
@@ -28,9 +30,9 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
-from .fused_penalty import prox_code_ref, scalar_tensor
+from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, tile_table
 
-__all__ = ["fused_prox_adam", "fused_prox_adam_ref", "adam_step_scalars"]
+__all__ = ["fused_prox_adam", "fused_prox_adam_multi", "fused_prox_adam_ref", "adam_step_scalars"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -59,12 +61,22 @@ def adam_step_scalars(lr: float, beta1: float, beta2: float, eps: float, weight_
 
 
 @jit
-def _fused_prox_adam_kernel(p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, hp_ptr, n,
+def _fused_prox_adam_kernel(ptrs, sizes, tile_tensor, tile_block, T, hp_ptr,
+                            P_TY: tl.constexpr, S_TY: tl.constexpr,
                             PENALTY: tl.constexpr, AMSGRAD: tl.constexpr, PRECOND: tl.constexpr,
                             MAXIMIZE: tl.constexpr, HAS_WD: tl.constexpr, HAS_DECAY: tl.constexpr,
                             IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    # multi-tensor launch: this program does block `blk` of tensor `t` (see fused_penalty.py)
     pid = tl.program_id(0)
-    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    t = tl.load(tile_tensor + pid)
+    blk = tl.load(tile_block + pid)
+    n = tl.load(sizes + t)
+    p_ptr = tl.load(ptrs + t).to(tl.pointer_type(P_TY))
+    g_ptr = tl.load(ptrs + T + t).to(tl.pointer_type(P_TY))
+    m_ptr = tl.load(ptrs + 2 * T + t).to(tl.pointer_type(S_TY))
+    v_ptr = tl.load(ptrs + 3 * T + t).to(tl.pointer_type(S_TY))
+    vmax_ptr = tl.load(ptrs + 4 * T + t).to(tl.pointer_type(S_TY))
+    offs = blk.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     # scalars live in a small tensor of the compute dtype (float64 stays float64)
     lr = tl.load(hp_ptr + 0)
@@ -90,11 +102,11 @@ def _fused_prox_adam_kernel(p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, hp_ptr, n,
         g = g + wd * p
     m = m + omb1 * (g - m)
     v = b2 * v + omb2 * (g * g)
-    tl.store(m_ptr + offs, m.to(m_ptr.dtype.element_ty), mask=mask)
-    tl.store(v_ptr + offs, v.to(v_ptr.dtype.element_ty), mask=mask)
+    tl.store(m_ptr + offs, m.to(S_TY), mask=mask)
+    tl.store(v_ptr + offs, v.to(S_TY), mask=mask)
     if AMSGRAD:
         v = tl.maximum(tl.load(vmax_ptr + offs, mask=mask, other=0.0).to(lr.dtype), v)
-        tl.store(vmax_ptr + offs, v.to(vmax_ptr.dtype.element_ty), mask=mask)
+        tl.store(vmax_ptr + offs, v.to(S_TY), mask=mask)
     lrv = tl.zeros_like(p) + lr
     if IS_F64:  # float64 sqrt and division are IEEE-rounded; the *_rn forms are float32 only
         den = tl.sqrt(v) / bc2s + eps
@@ -120,7 +132,7 @@ def _fused_prox_adam_kernel(p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, hp_ptr, n,
         y = tl.minimum(tl.maximum(u, pa), pb)
     else:
         y = u
-    tl.store(p_ptr + offs, y.to(p_ptr.dtype.element_ty), mask=mask)
+    tl.store(p_ptr + offs, y.to(P_TY), mask=mask)
 
 
 def _check_state(p: torch.Tensor, name: str, t: torch.Tensor, dtype: torch.dtype) -> None:
@@ -139,29 +151,58 @@ def fused_prox_adam(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, 
     same shape and dtype (copied if not contiguous); the moments contiguous, in the
     compute dtype (float32 for half parameters). ``max_exp_avg_sq`` is given for AMSGrad.
     ``code, a, b`` describe the penalty (:func:`proxgan.kernels.fused_penalty.penalty_code`).
-    Scalars are assumed validated by the caller (the optimizer).
+    Scalars are assumed validated by the caller (the optimizer). See
+    :func:`fused_prox_adam_multi` for many tensors in one launch.
     """
-    cd = compute_dtype(p.dtype)
-    if not p.is_contiguous():
-        raise ValueError("fused_prox_adam needs a contiguous parameter")
-    if grad.shape != p.shape or grad.dtype != p.dtype or grad.device != p.device:
-        raise ValueError("grad must match p in shape, dtype and device")
-    for name, t in (("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)) + (
-            (("max_exp_avg_sq", max_exp_avg_sq),) if max_exp_avg_sq is not None else ()):
-        _check_state(p, name, t, cd)
-    n = p.numel()
-    if n == 0:
+    fused_prox_adam_multi([p], [grad], [exp_avg], [exp_avg_sq], None if max_exp_avg_sq is None else [max_exp_avg_sq],
+                          lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
+                          maximize=maximize, step=step, preconditioned=preconditioned, code=code, a=a, b=b)
+
+
+def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: list[torch.Tensor],
+                          exp_avg_sqs: list[torch.Tensor], max_exp_avg_sqs: list[torch.Tensor] | None, *,
+                          lr: float, beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool,
+                          maximize: bool, step: int, preconditioned: bool, code: int, a: float, b: float) -> None:
+    """:func:`fused_prox_adam` on many tensors (same dtype and device, same step count) in one launch."""
+    if not params:
         return
-    check_launchable(p)
+    dtype, device = params[0].dtype, params[0].device
+    cd = compute_dtype(dtype)
+    amsgrad = max_exp_avg_sqs is not None
+    gs = []
+    for i, p in enumerate(params):
+        if p.dtype != dtype or p.device != device:
+            raise ValueError("a multi-tensor launch needs parameters of one dtype and device")
+        if not p.is_contiguous():
+            raise ValueError("fused_prox_adam needs a contiguous parameter")
+        g = grads[i]
+        if g.shape != p.shape or g.dtype != p.dtype or g.device != p.device:
+            raise ValueError("grad must match p in shape, dtype and device")
+        gs.append(g.contiguous())
+        _check_state(p, "exp_avg", exp_avgs[i], cd)
+        _check_state(p, "exp_avg_sq", exp_avg_sqs[i], cd)
+        if amsgrad:
+            _check_state(p, "max_exp_avg_sq", max_exp_avg_sqs[i], cd)
+    keep = [i for i, p in enumerate(params) if p.numel()]
+    if not keep:
+        return
+    check_launchable(params[0])
+    import triton.language as tlang
+
     sc = adam_step_scalars(lr, beta1, beta2, eps, weight_decay, decoupled, step)
     sc.update(a=a, b=b)
-    hp = scalar_tensor(tuple(float(sc[k]) for k in _HP), cd, p.device)
-    vmax = max_exp_avg_sq if max_exp_avg_sq is not None else exp_avg_sq
-    grid = ((n + BLOCK - 1) // BLOCK,)
-    _fused_prox_adam_kernel[grid](p, grad.contiguous(), exp_avg, exp_avg_sq, vmax, hp, n,
-                                  PENALTY=code, AMSGRAD=max_exp_avg_sq is not None, PRECOND=preconditioned,
-                                  MAXIMIZE=maximize, HAS_WD=sc["wd"] != 0.0, HAS_DECAY=sc["decay"] != 1.0,
-                                  IS_F64=cd == torch.float64, BLOCK=BLOCK)
+    hp = scalar_tensor(tuple(float(sc[k]) for k in _HP), cd, device)
+    sel = [[params[i] for i in keep], [gs[i] for i in keep], [exp_avgs[i] for i in keep],
+           [exp_avg_sqs[i] for i in keep], [(max_exp_avg_sqs if amsgrad else exp_avg_sqs)[i] for i in keep]]
+    ptrs = pointer_table(sel, device)
+    tile_tensor, tile_block = tile_table(tuple(params[i].numel() for i in keep), BLOCK, device)
+    tys = {torch.float64: tlang.float64, torch.float32: tlang.float32, torch.float16: tlang.float16,
+           torch.bfloat16: tlang.bfloat16}
+    _fused_prox_adam_kernel[(tile_tensor.numel(),)](
+        ptrs, torch.tensor([params[i].numel() for i in keep], dtype=torch.int64).to(device), tile_tensor,
+        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd], PENALTY=code, AMSGRAD=amsgrad,
+        PRECOND=preconditioned, MAXIMIZE=maximize, HAS_WD=sc["wd"] != 0.0, HAS_DECAY=sc["decay"] != 1.0,
+        IS_F64=cd == torch.float64, BLOCK=BLOCK)
 
 
 def fused_prox_adam_ref(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor,

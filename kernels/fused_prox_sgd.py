@@ -13,8 +13,9 @@ For one tensor (the update of :class:`torch.optim.SGD`, then the prox at step ``
 :mod:`proxgan.kernels.fused_penalty`. Half-precision parameters are computed in float32
 with a float32 momentum buffer; float64 in float64.
 
-Three layers: ``_fused_prox_sgd_kernel`` (Triton), ``fused_prox_sgd`` (its launcher) and
-``fused_prox_sgd_ref`` (plain PyTorch, the specification).
+Three layers: ``_fused_prox_sgd_kernel`` (Triton, a multi-tensor launch),
+``fused_prox_sgd`` / ``fused_prox_sgd_multi`` (its launchers) and ``fused_prox_sgd_ref``
+(plain PyTorch, the specification).
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
-from .fused_penalty import prox_code_ref, scalar_tensor
+from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, tile_table
 
-__all__ = ["fused_prox_sgd", "fused_prox_sgd_ref"]
+__all__ = ["fused_prox_sgd", "fused_prox_sgd_multi", "fused_prox_sgd_ref"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -33,12 +34,20 @@ BLOCK = 1024
 
 
 @jit
-def _fused_prox_sgd_kernel(p_ptr, g_ptr, buf_ptr, hp_ptr, n,
+def _fused_prox_sgd_kernel(ptrs, sizes, tile_tensor, tile_block, T, hp_ptr,
+                           P_TY: tl.constexpr, S_TY: tl.constexpr,
                            PENALTY: tl.constexpr, MOMENTUM: tl.constexpr, FIRST: tl.constexpr,
                            NESTEROV: tl.constexpr, MAXIMIZE: tl.constexpr, HAS_WD: tl.constexpr,
                            IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    # multi-tensor launch: this program does block `blk` of tensor `t` (see fused_penalty.py)
     pid = tl.program_id(0)
-    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    t = tl.load(tile_tensor + pid)
+    blk = tl.load(tile_block + pid)
+    n = tl.load(sizes + t)
+    p_ptr = tl.load(ptrs + t).to(tl.pointer_type(P_TY))
+    g_ptr = tl.load(ptrs + T + t).to(tl.pointer_type(P_TY))
+    buf_ptr = tl.load(ptrs + 2 * T + t).to(tl.pointer_type(S_TY))
+    offs = blk.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     lr = tl.load(hp_ptr + 0)
     wd = tl.load(hp_ptr + 1)
@@ -57,7 +66,7 @@ def _fused_prox_sgd_kernel(p_ptr, g_ptr, buf_ptr, hp_ptr, n,
             b = g
         else:
             b = mu * tl.load(buf_ptr + offs, mask=mask, other=0.0).to(lr.dtype) + omd * g
-        tl.store(buf_ptr + offs, b.to(buf_ptr.dtype.element_ty), mask=mask)
+        tl.store(buf_ptr + offs, b.to(S_TY), mask=mask)
         if NESTEROV:
             g = g + mu * b
         else:
@@ -79,7 +88,7 @@ def _fused_prox_sgd_kernel(p_ptr, g_ptr, buf_ptr, hp_ptr, n,
         y = tl.minimum(tl.maximum(u, pa), pb)
     else:
         y = u
-    tl.store(p_ptr + offs, y.to(p_ptr.dtype.element_ty), mask=mask)
+    tl.store(p_ptr + offs, y.to(P_TY), mask=mask)
 
 
 def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
@@ -90,28 +99,55 @@ def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.T
     ``p`` contiguous, CUDA (or CPU under ``TRITON_INTERPRET=1``); ``grad`` of the same shape
     and dtype; ``momentum_buffer`` contiguous in the compute dtype (``None`` without
     momentum). ``first=True`` initialises the buffer with the gradient, as torch.optim.SGD.
+    See :func:`fused_prox_sgd_multi` for many tensors in one launch.
     """
-    cd = compute_dtype(p.dtype)
-    if not p.is_contiguous():
-        raise ValueError("fused_prox_sgd needs a contiguous parameter")
-    if grad.shape != p.shape or grad.dtype != p.dtype or grad.device != p.device:
-        raise ValueError("grad must match p in shape, dtype and device")
-    if momentum != 0:
-        buf = momentum_buffer
-        if buf is None or buf.shape != p.shape or buf.dtype != cd or not buf.is_contiguous() \
-                or buf.device != p.device:
-            raise ValueError(f"momentum_buffer must be a contiguous {cd} tensor shaped like p")
-    n = p.numel()
-    if n == 0:
+    fused_prox_sgd_multi([p], [grad], [momentum_buffer], lr=lr, momentum=momentum, dampening=dampening,
+                         nesterov=nesterov, weight_decay=weight_decay, maximize=maximize, first=first,
+                         code=code, a=a, b=b)
+
+
+def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
+                         momentum_buffers: list[torch.Tensor | None], *, lr: float, momentum: float,
+                         dampening: float, nesterov: bool, weight_decay: float, maximize: bool, first: bool,
+                         code: int, a: float, b: float) -> None:
+    """:func:`fused_prox_sgd` on many tensors (same dtype and device) in one launch."""
+    if not params:
         return
-    check_launchable(p)
+    dtype, device = params[0].dtype, params[0].device
+    cd = compute_dtype(dtype)
+    gs = []
+    for i, p in enumerate(params):
+        if p.dtype != dtype or p.device != device:
+            raise ValueError("a multi-tensor launch needs parameters of one dtype and device")
+        if not p.is_contiguous():
+            raise ValueError("fused_prox_sgd needs a contiguous parameter")
+        g = grads[i]
+        if g.shape != p.shape or g.dtype != p.dtype or g.device != p.device:
+            raise ValueError("grad must match p in shape, dtype and device")
+        gs.append(g.contiguous())
+        if momentum != 0:
+            buf = momentum_buffers[i]
+            if buf is None or buf.shape != p.shape or buf.dtype != cd or not buf.is_contiguous() \
+                    or buf.device != p.device:
+                raise ValueError(f"momentum_buffer must be a contiguous {cd} tensor shaped like p")
+    keep = [i for i, p in enumerate(params) if p.numel()]
+    if not keep:
+        return
+    check_launchable(params[0])
+    import triton.language as tlang
+
     hp = scalar_tensor((float(lr), float(weight_decay), float(momentum), 1.0 - dampening, float(a), float(b)), cd,
-                       p.device)
-    buf = momentum_buffer if momentum != 0 else p
-    grid = ((n + BLOCK - 1) // BLOCK,)
-    _fused_prox_sgd_kernel[grid](p, grad.contiguous(), buf, hp, n, PENALTY=code, MOMENTUM=momentum != 0,
-                                 FIRST=first, NESTEROV=nesterov, MAXIMIZE=maximize,
-                                 HAS_WD=weight_decay != 0, IS_F64=cd == torch.float64, BLOCK=BLOCK)
+                       device)
+    bufs = [momentum_buffers[i] if momentum != 0 else params[i] for i in keep]
+    ptrs = pointer_table([[params[i] for i in keep], [gs[i] for i in keep], bufs], device)
+    tile_tensor, tile_block = tile_table(tuple(params[i].numel() for i in keep), BLOCK, device)
+    tys = {torch.float64: tlang.float64, torch.float32: tlang.float32, torch.float16: tlang.float16,
+           torch.bfloat16: tlang.bfloat16}
+    _fused_prox_sgd_kernel[(tile_tensor.numel(),)](
+        ptrs, torch.tensor([params[i].numel() for i in keep], dtype=torch.int64).to(device), tile_tensor,
+        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd] if momentum != 0 else tys[dtype],
+        PENALTY=code, MOMENTUM=momentum != 0, FIRST=first, NESTEROV=nesterov, MAXIMIZE=maximize,
+        HAS_WD=weight_decay != 0, IS_F64=cd == torch.float64, BLOCK=BLOCK)
 
 
 def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,

@@ -7,7 +7,7 @@ import torch
 
 from proxgan.kernels.fused_penalty import L1 as _CODE_L1
 from proxgan.kernels.fused_penalty import penalty_code
-from proxgan.kernels.fused_prox_adam import adam_step_scalars, fused_prox_adam
+from proxgan.kernels.fused_prox_adam import adam_step_scalars, fused_prox_adam_multi
 from proxgan.penalties import Penalty
 
 from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
@@ -235,13 +235,17 @@ def _adam_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[t
     amsgrad = group["amsgrad"]
     tri = [i for i, p in enumerate(params) if _k.use_triton(p)]
     cpu = [i for i, p in enumerate(params) if not _k.use_triton(p)]
+    by_dtype: dict[torch.dtype, list[int]] = {}
     for i in tri:
-        st = states[i]
-        fused_prox_adam(params[i].detach(), grads[i], st["exp_avg"], st["exp_avg_sq"],
-                        st["max_exp_avg_sq"] if amsgrad else None, lr=sc["lr"], beta1=float(group["betas"][0]),
-                        beta2=float(group["betas"][1]), eps=sc["eps"], weight_decay=float(group["weight_decay"]),
-                        decoupled=group["decoupled_weight_decay"], maximize=group["maximize"], step=t,
-                        preconditioned=precond, code=code, a=a, b=b)
+        by_dtype.setdefault(params[i].dtype, []).append(i)
+    for idx in by_dtype.values():  # one multi-tensor launch per dtype
+        sts = [states[i] for i in idx]
+        fused_prox_adam_multi([params[i].detach() for i in idx], [grads[i] for i in idx],
+                              [st["exp_avg"] for st in sts], [st["exp_avg_sq"] for st in sts],
+                              [st["max_exp_avg_sq"] for st in sts] if amsgrad else None, lr=sc["lr"],
+                              beta1=float(group["betas"][0]), beta2=float(group["betas"][1]), eps=sc["eps"],
+                              weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
+                              maximize=group["maximize"], step=t, preconditioned=precond, code=code, a=a, b=b)
     if cpu:
         from . import _fused_cpu
 

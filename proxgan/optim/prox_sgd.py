@@ -7,7 +7,7 @@ import torch
 
 from proxgan.kernels.fused_penalty import L1 as _CODE_L1
 from proxgan.kernels.fused_penalty import penalty_code
-from proxgan.kernels.fused_prox_sgd import fused_prox_sgd
+from proxgan.kernels.fused_prox_sgd import fused_prox_sgd_multi
 from proxgan.penalties import Penalty
 
 from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
@@ -174,12 +174,15 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
         firsts.append(first)
     kw = dict(lr=lr, momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
               weight_decay=wd, maximize=group["maximize"], code=code, a=a, b=b)
-    cpu = []
+    cpu, launches = [], {}
     for i, p in enumerate(params):
         if _k.use_triton(p):
-            fused_prox_sgd(p.detach(), grads[i], states[i].get("momentum_buffer"), first=firsts[i], **kw)
+            launches.setdefault((p.dtype, firsts[i]), []).append(i)
         else:
             cpu.append(i)
+    for (_, first), idx in launches.items():  # one multi-tensor launch per dtype and first step
+        fused_prox_sgd_multi([params[i].detach() for i in idx], [grads[i] for i in idx],
+                             [states[i].get("momentum_buffer") for i in idx], first=first, **kw)
     if cpu:
         from . import _fused_cpu
 
