@@ -118,7 +118,7 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not HAS_PROX, reason="proxgan.optim.ProxSGD not available yet")
 def test_group_penalty_zero_channels_compact(tmp_path):
-    s = train_cnn(_cfg(tmp_path, epochs=2, max_steps=None, optimizer="proxsgd", penalty="group", lam=0.3, lr=0.05,
+    s = train_cnn(_cfg(tmp_path, epochs=2, max_steps=20, optimizer="proxsgd", penalty="group", lam=0.3, lr=0.05,
                        measure_compaction=True))
     c = s["compaction"]
     assert s["zero_channels"] > 0
