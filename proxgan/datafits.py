@@ -167,6 +167,15 @@ class Quadratic(Datafit):
         """:math:`\\lVert X'_j\\rVert^2/n` for every column."""
         return self._col_norms2() / self.n_samples
 
+    def gram(self):
+        """``(Q, X'ᵀy, ‖y‖²)`` with :math:`Q = X'^\\top X'` (dense designs; computed once)."""
+        if getattr(self, "_gram", None) is None:
+            if self.sparse or np.any(self.mu):
+                raise ValueError("the Gram matrix is only formed for dense designs without X_offset")
+            Q = np.ascontiguousarray(self.X.T @ self.X)
+            self._gram = (Q, self.X.T @ self.y, float(self.y @ self.y))
+        return self._gram
+
 
 class Logistic(Datafit):
     r"""Logistic loss :math:`f(w) = \frac1n\sum_i \log(1 + \exp(-y_i\, x_i'^\top w))` with :math:`y_i = \pm1`.

@@ -32,18 +32,29 @@ from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
 from proxgan.solvers._common import Composite, SolverResult
 
-__all__ = ["Lasso", "ElasticNet", "enet_path", "lasso_path", "fit_quadratic", "alpha_grid"]
+__all__ = ["Lasso", "ElasticNet", "enet_path", "lasso_path", "fit_quadratic", "alpha_grid", "use_gram"]
 
 
 def _enet_penalty(alpha: float, l1_ratio: float) -> _pen.Penalty:
     return _pen.L1(alpha) if l1_ratio == 1.0 else _pen.ElasticNet(alpha, l1_ratio)
 
 
+def use_gram(precompute, df: Quadratic) -> bool:
+    """scikit-learn's ``precompute``: True, False or "auto" (Gram when dense and n > p)."""
+    if isinstance(precompute, str) and precompute == "auto":
+        return not df.sparse and df.n_samples > df.n_features
+    if isinstance(precompute, (bool, np.bool_)):
+        return bool(precompute) and not df.sparse
+    raise ValueError(f"precompute must be True, False or 'auto' (a user Gram matrix is not supported), "
+                     f"got {type(precompute).__name__}")
+
+
 def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: str, tol: float, max_iter: int,
-                  positive: bool = False, coef_init=None) -> SolverResult:
+                  positive: bool = False, coef_init=None, precompute: bool = False) -> SolverResult:
     """Run ``solver`` on ``df + penalty`` until the duality gap is ``<= tol`` (absolute)."""
     if solver == "cd":
-        return _cd.solve(df, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter)
+        return _cd.solve(df, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter,
+                         precompute=precompute)
     df.device = torch.device(device)
     df._t = None
     pen = Composite(penalty, lo=0.0) if positive else penalty
@@ -83,6 +94,8 @@ class ElasticNet(LinearRegressorBase):
     device : {"cpu", "cuda"}, default="cpu"
     copy_X : bool, default=True
         Accepted for compatibility; X is never modified.
+    precompute : bool or "auto", default=False
+        Coordinate descent on the Gram matrix :math:`X^\\top X` (dense X); "auto": when n > p.
 
     Attributes
     ----------
@@ -104,7 +117,8 @@ class ElasticNet(LinearRegressorBase):
     _l1_fixed: float | None = None
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4,
-                 warm_start=False, positive=False, solver="auto", device="cpu", copy_X=True):
+                 warm_start=False, positive=False, solver="auto", device="cpu", copy_X=True, precompute=False):
+        self.precompute = precompute
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -137,7 +151,8 @@ class ElasticNet(LinearRegressorBase):
             coef_init = self.coef_
         tol_abs = tol * float(df.y @ df.y) / X.shape[0]
         res = fit_quadratic(df, _enet_penalty(alpha, l1_ratio), solver=solver, device=device, tol=tol_abs,
-                            max_iter=max_iter, positive=bool(self.positive), coef_init=coef_init)
+                            max_iter=max_iter, positive=bool(self.positive), coef_init=coef_init,
+                            precompute=use_gram(self.precompute, df))
         if not res.converged:
             warn_not_converged(res.crit, tol_abs)
         self.coef_ = res.coef.astype(X.dtype)
@@ -171,7 +186,8 @@ class Lasso(ElasticNet):
     """
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, warm_start=False,
-                 positive=False, solver="auto", device="cpu", copy_X=True):
+                 positive=False, solver="auto", device="cpu", copy_X=True, precompute=False):
+        self.precompute = precompute
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
@@ -198,11 +214,13 @@ def alpha_grid(df: Quadratic, l1_ratio: float = 1.0, eps: float = 1e-3, n_alphas
     return np.geomspace(amax, amax * eps, num=n_alphas)
 
 
-def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_init=None, positive=False,
-              return_n_iter=False, tol=1e-4, max_iter=1000, solver="auto", device="cpu", check_input=True):
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", coef_init=None,
+              positive=False, return_n_iter=False, tol=1e-4, max_iter=1000, solver="auto", device="cpu",
+              check_input=True):
     """Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
 
-    Returns ``alphas`` (decreasing), ``coefs`` of shape (n_features, n_alphas), ``dual_gaps``
+    ``precompute="auto"`` runs coordinate descent on the Gram matrix (computed once for the
+    whole path) when X is dense with more samples than features. Returns ``alphas`` (decreasing), ``coefs`` of shape (n_features, n_alphas), ``dual_gaps``
     (and ``n_iters`` with ``return_n_iter``). Each fit stops at gap <= ``tol·‖y‖²/n``.
     """
     from sklearn.utils.validation import check_array, check_consistent_length
@@ -227,13 +245,14 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
         for a in alphas:
             check_alpha(float(a))
     tol_abs = float(tol) * float(df.y @ df.y) / X.shape[0]
+    gram = use_gram(precompute, df)
     coefs = np.empty((X.shape[1], len(alphas)), dtype=X.dtype)
     gaps = np.empty(len(alphas))
     n_iters = []
     w = None if coef_init is None else np.asarray(coef_init, dtype=np.float64)
     for k, a in enumerate(alphas):
         res = fit_quadratic(df, _enet_penalty(float(a), l1_ratio), solver=solver, device=device, tol=tol_abs,
-                            max_iter=max_iter, positive=positive, coef_init=w)
+                            max_iter=max_iter, positive=positive, coef_init=w, precompute=gram)
         if not res.converged:
             warn_not_converged(res.crit, tol_abs)
         w = res.coef
@@ -245,9 +264,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, coef_i
     return alphas, coefs, gaps
 
 
-def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, coef_init=None, positive=False,
+def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", coef_init=None, positive=False,
                return_n_iter=False, tol=1e-4, max_iter=1000, solver="auto", device="cpu", check_input=True):
     """Lasso path with warm starts: :func:`enet_path` with ``l1_ratio=1``."""
-    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, coef_init=coef_init,
+    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, precompute=precompute,
+                     coef_init=coef_init,
                      positive=positive, return_n_iter=return_n_iter, tol=tol, max_iter=max_iter, solver=solver,
                      device=device, check_input=check_input)

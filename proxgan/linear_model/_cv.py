@@ -14,7 +14,7 @@ from sklearn.model_selection import check_cv
 
 from proxgan.linear_model._base import (LinearRegressorBase, check_device, check_l1_ratio, check_positive_int,
                                         check_solver, check_tol, preprocess, warn_not_converged)
-from proxgan.linear_model._coordinate_descent import ElasticNet, _enet_penalty, alpha_grid, fit_quadratic
+from proxgan.linear_model._coordinate_descent import ElasticNet, _enet_penalty, alpha_grid, fit_quadratic, use_gram
 
 __all__ = ["LassoCV", "ElasticNetCV"]
 
@@ -88,11 +88,13 @@ class ElasticNetCV(LinearRegressorBase):
             swt = None if sw is None else sw[tr]
             df, X_off, y_off = preprocess(X[tr], y[tr], self.fit_intercept, swt)
             tol_abs = tol * float(df.y @ df.y) / len(tr)
+            gram = use_gram("auto", df)
             for k, r in enumerate(ratios):
                 w = None
                 for a_i, a in enumerate(grids[k]):
                     res = fit_quadratic(df, _enet_penalty(float(a), r), solver=solver, device=device, tol=tol_abs,
-                                        max_iter=max_iter, positive=bool(self.positive), coef_init=w)
+                                        max_iter=max_iter, positive=bool(self.positive), coef_init=w,
+                                        precompute=gram)
                     if not res.converged:
                         warn_not_converged(res.crit, tol_abs)
                     w = res.coef

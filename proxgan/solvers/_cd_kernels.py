@@ -72,12 +72,17 @@ def enet_gap(r, y, w, G, l1, l2, positive):
     ``‖X_jᵀr‖²/n`` for unpenalised coordinates, scikit-learn's OLS criterion). Otherwise
     coordinates with ``l1_j = 0`` are left out of the dual scaling.
     """
-    n = r.shape[0]
     rn2 = 0.0
     ry = 0.0
-    for i in range(n):
+    for i in range(r.shape[0]):
         rn2 += r[i] * r[i]
         ry += r[i] * y[i]
+    return gap_from_scalars(rn2, ry, r.shape[0], w, G, l1, l2, positive)
+
+
+@njit(cache=True, nogil=True)
+def gap_from_scalars(rn2, ry, n, w, G, l1, l2, positive):
+    """:func:`enet_gap` from ``‖r‖²``, ``rᵀy`` and ``G = X'ᵀr`` (what the Gram variant keeps)."""
     wl1 = 0.0
     wl2 = 0.0
     any_l1 = False

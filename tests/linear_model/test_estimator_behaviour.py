@@ -166,3 +166,16 @@ def test_logistic_single_class_and_labels():
     labels = np.where(y > 2, "yes", "no")
     m = LogisticRegression().fit(X, labels)
     assert set(m.predict(X)) <= {"yes", "no"} and m.score(X, labels) > 0.8
+
+
+def test_precompute_gives_the_same_model():
+    X, y = dataset("diabetes")
+    a = ElasticNet(alpha=0.01, l1_ratio=0.8, tol=1e-12, max_iter=100000).fit(X, y)
+    b = ElasticNet(alpha=0.01, l1_ratio=0.8, tol=1e-12, max_iter=100000, precompute=True).fit(X, y)
+    np.testing.assert_allclose(b.coef_, a.coef_, atol=1e-9)
+    assert b.intercept_ == pytest.approx(a.intercept_, abs=1e-9)
+    _, c1, g1 = lasso_path(X, y - y.mean(), n_alphas=10, tol=1e-12, precompute=True)
+    _, c2, g2 = lasso_path(X, y - y.mean(), n_alphas=10, tol=1e-12, precompute=False)
+    np.testing.assert_allclose(c1, c2, atol=1e-9)
+    with pytest.raises(ValueError, match="precompute must be"):
+        Lasso(precompute=np.eye(10)).fit(X, y)

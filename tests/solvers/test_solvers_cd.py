@@ -158,3 +158,21 @@ def test_top_k_selects_the_largest_scores():
         assert len(set(got)) == k and np.all(np.diff(got) > 0)
         assert np.min(s[got]) >= np.max(np.delete(s, got), initial=-np.inf)
         assert {3, 77} <= set(got) or k < 2
+
+
+@pytest.mark.parametrize("penalty", [P.L1(0.01), P.ElasticNet(0.02, 0.5), P.L2(0.1), P.Box(-0.05, 0.05)],
+                         ids=["l1", "enet", "l2", "box"])
+@pytest.mark.parametrize("positive", [False, True])
+def test_gram_variant_agrees(penalty, positive):
+    if isinstance(penalty, P.Box) and positive:
+        penalty = P.Box(0.0, 0.05)
+    _, X, y = problem(n=200, p=30)
+    df = Quadratic(X, y)
+    a = cd.solve(df, penalty, positive=positive, tol=1e-13, max_iter=100000)
+    b = cd.solve(df, penalty, positive=positive, tol=1e-13, max_iter=100000, precompute=True)
+    assert a.converged and b.converged and a.criterion == b.criterion
+    np.testing.assert_allclose(b.coef, a.coef, atol=1e-8)
+    if b.criterion == "gap":
+        assert abs(b.crit - cd.quadratic_gap(df, b.coef, penalty, positive)) < 1e-12
+    with pytest.raises(ValueError, match="Gram"):
+        Quadratic(X, y, X_offset=X.mean(0)).gram()
