@@ -7,12 +7,10 @@ import signal
 import pytest
 import torch
 
-import proxgan.optim
 from proxgan.apps.checkpoint import NonFiniteLossError, load_checkpoint
 from proxgan.apps.config import CNNConfig
 from proxgan.apps.train_cnn import train_cnn
 
-HAS_PROX = hasattr(proxgan.optim, "ProxAdam") and hasattr(proxgan.optim, "ProxSGD")
 
 CONFIGS = {
     "adam-l1-loss": dict(optimizer="adam", penalty="l1", lam=1e-3, penalty_mode="loss"),
@@ -25,11 +23,6 @@ def _cfg(out, **kw):
     base = dict(epochs=2, batch_size=32, max_steps=4, out=str(out), progress=False, plots=False, measure_compaction=False)
     base.update(kw)
     return CNNConfig(**base)
-
-
-def _skip_missing(kw):
-    if kw.get("optimizer", "adam").startswith("prox") and not HAS_PROX:
-        pytest.skip("proxgan.optim.ProxSGD/ProxAdam not available yet")
 
 
 def _weights(out):
@@ -59,7 +52,6 @@ def test_smoke_files_and_values(tmp_path):
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_resume_mid_epoch_equals_uninterrupted(tmp_path, name):
     kw = CONFIGS[name]
-    _skip_missing(kw)
     ref = train_cnn(_cfg(tmp_path / "ref", **kw))
 
     def stop(epoch, step, guard):
@@ -116,7 +108,6 @@ def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, monkeypatch):
     assert len(json.load(open(tmp_path / "metrics.json"))) == 1
 
 
-@pytest.mark.skipif(not HAS_PROX, reason="proxgan.optim.ProxSGD not available yet")
 def test_group_penalty_zero_channels_compact(tmp_path):
     s = train_cnn(_cfg(tmp_path, epochs=2, max_steps=20, optimizer="proxsgd", penalty="group", lam=0.3, lr=0.05,
                        measure_compaction=True))

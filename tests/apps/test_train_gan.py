@@ -6,12 +6,10 @@ import os
 import pytest
 import torch
 
-import proxgan.optim
 from proxgan.apps.checkpoint import NonFiniteLossError, load_checkpoint
 from proxgan.apps.config import GANConfig, OptimConfig
 from proxgan.apps.train_gan import train_gan
 
-HAS_PROX = hasattr(proxgan.optim, "ProxAdam")
 
 
 def _cfg(out, fid_cache, **kw):
@@ -48,8 +46,6 @@ def test_smoke_digits_dcgan(tmp_path, fid_cache):
 
 @pytest.mark.parametrize("prox", [False, True])
 def test_resume_mid_epoch_equals_uninterrupted(tmp_path, fid_cache, prox):
-    if prox and not HAS_PROX:
-        pytest.skip("proxgan.optim.ProxAdam not available yet")
     g = OptimConfig("proxadam", 1e-3, "l1", 1e-2, betas=(0.5, 0.999)) if prox else OptimConfig("adam", 1e-3, betas=(0.5, 0.999))
     d = OptimConfig("adam", 1e-3, "l1", 1e-3, "loss", betas=(0.5, 0.999))
     train_gan(_cfg(tmp_path / "ref", fid_cache, g=g, d=d))
