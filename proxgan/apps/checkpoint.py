@@ -5,8 +5,8 @@ and moved into place with :func:`os.replace`, so a crash never leaves a half-wri
 file. It holds whatever the trainer puts in it (model and optimizer state dicts, the
 position in the run, the metrics so far) plus :func:`rng_state`.
 
-Checkpoints are read with ``torch.load(weights_only=False)`` because optimizer state
-dicts hold penalty objects: load only checkpoints you wrote yourself.
+Checkpoints are read with ``torch.load(weights_only=False)`` because they hold NumPy's
+and Python's generator states: load only checkpoints you wrote yourself.
 
 Examples
 --------
