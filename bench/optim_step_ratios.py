@@ -21,7 +21,8 @@ Baselines
 two-core machine, spinning OpenMP threads of torch and numba otherwise steal each
 other's cores and single steps take 30x longer at random.
 
-Run: ``.venv/bin/python bench/optim_step_ratios.py [--repeats 21] [--scale 1.0]``
+Run: ``.venv/bin/python bench/optim_step_ratios.py [--repeats 21] [--scale 1.0] [--device cuda]``
+(on CUDA it also prints the achieved bandwidth as a share of a device-to-device copy).
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from proxgan.optim import ProxAdam, ProxSGD  # noqa: E402
 from proxgan.penalties import L1  # noqa: E402
 
 LR, LAM, EPS = 1e-3, 1e-4, 1e-8
+DEVICE = torch.device("cpu")
 
 
 def shapes(scale: float) -> list[tuple[int, ...]]:
@@ -54,9 +56,9 @@ def shapes(scale: float) -> list[tuple[int, ...]]:
 
 def make(shape_list, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    ps = [torch.nn.Parameter(0.02 * torch.randn(s, generator=gen)) for s in shape_list]
+    ps = [torch.nn.Parameter((0.02 * torch.randn(s, generator=gen)).to(DEVICE)) for s in shape_list]
     for p in ps:
-        p.grad = 0.01 * torch.randn(p.shape, generator=gen)
+        p.grad = (0.01 * torch.randn(p.shape, generator=gen)).to(DEVICE)
     return ps
 
 
@@ -112,7 +114,7 @@ def contenders(shape_list):
     ps = make(shape_list)
     a3 = torch.optim.Adam(ps, lr=LR, eps=EPS, fused=True)
     biggest = max(p.numel() for p in ps)
-    scratch = (torch.empty(biggest), torch.empty(biggest))
+    scratch = (torch.empty(biggest, device=DEVICE), torch.empty(biggest, device=DEVICE))
     c["Adam(fused) + ProxGen pass, scratch"] = (
         lambda a3=a3, ps=ps: (a3.step(), separate_prox_adam_pass_scratch(a3, ps, scratch)), None)
     ps = make(shape_list)
@@ -139,10 +141,11 @@ t0 = time.perf_counter()
 import torch
 from proxgan.optim import {cls}
 from proxgan.penalties import L1
-ps = [torch.nn.Parameter(torch.randn(1000, 1000)), torch.nn.Parameter(torch.randn(1000))]
+ps = [torch.nn.Parameter(torch.randn(1000, 1000, device="{device}")), torch.nn.Parameter(torch.randn(1000, device="{device}"))]
 for p in ps: p.grad = torch.randn_like(p)
 opt = {cls}(ps, lr=1e-3, penalty=L1(1e-4){extra})
-t1 = time.perf_counter(); opt.step(); t2 = time.perf_counter(); opt.step(); t3 = time.perf_counter()
+sync = torch.cuda.synchronize if "{device}" == "cuda" else (lambda: None)
+sync(); t1 = time.perf_counter(); opt.step(); sync(); t2 = time.perf_counter(); opt.step(); sync(); t3 = time.perf_counter()
 print(t2 - t1, t3 - t2)
 """
 
@@ -152,8 +155,11 @@ def first_step(cls: str, extra: str, cold: bool) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as d:
         if cold:
             env["NUMBA_CACHE_DIR"] = d  # empty cache: numba compiles
-        out = subprocess.run([sys.executable, "-c", FIRST_STEP.format(cls=cls, extra=extra)], env=env,
-                             capture_output=True, text=True, check=True).stdout.split()
+        code = FIRST_STEP.format(cls=cls, extra=extra, device=DEVICE.type)
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"first-step subprocess failed:\n{proc.stderr}")
+        out = proc.stdout.split()
     return float(out[0]), float(out[1])
 
 
@@ -161,13 +167,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=21)
     ap.add_argument("--scale", type=float, default=1.0, help="scale the big tensors (1.0: ~23M parameters)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="cuda: also report achieved bandwidth against a device-to-device copy")
     args = ap.parse_args()
+    global DEVICE
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device here")
+    DEVICE = torch.device(args.device)
     shape_list = shapes(args.scale)
     n = sum(torch.Size(s).numel() for s in shape_list)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     print(f"parameters: {n / 1e6:.1f}M float32 in {len(shape_list)} tensors; median of {args.repeats} steps "
           "after 3 warm-ups, contenders interleaved")
+    sync = torch.cuda.synchronize if DEVICE.type == "cuda" else (lambda: None)
     fns = contenders(shape_list)
     for f in fns.values():
         for _ in range(3):
@@ -175,8 +188,10 @@ def main() -> None:
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(args.repeats):
         for k, f in fns.items():
+            sync()
             t = time.perf_counter()
             f()
+            sync()
             times[k].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
     print()
@@ -202,6 +217,21 @@ def main() -> None:
         ("(SGD(mom=0.9) + softshrink pass) / ProxSGD(L1) fused",
          med["SGD(mom=0.9) + softshrink pass"] / med["ProxSGD(mom=0.9, L1) fused"], ">= 3"),
     ]
+    if DEVICE.type == "cuda":
+        a, b = torch.empty(n, device=DEVICE), torch.empty(n, device=DEVICE)
+        ts = []
+        for _ in range(args.repeats):
+            sync()
+            t = time.perf_counter()
+            b.copy_(a)
+            sync()
+            ts.append(time.perf_counter() - t)
+        copy_bw = 8 * n / statistics.median(ts)
+        print(f"device-to-device copy: {copy_bw / 1e9:.0f} GB/s ({torch.cuda.get_device_name()})")
+        for k, nbytes in (("ProxAdam(L1) fused", 28), ("ProxSGD(mom=0.9, L1) fused", 20)):
+            bw = nbytes * n / med[k]
+            print(f"{k}: {bw / 1e9:.0f} GB/s = {100 * bw / copy_bw:.0f}% of the copy (target >= 85%)")
+        print()
     print("| ratio | value | target |")
     print("|---|---:|---|")
     for name, val, target in rows:
