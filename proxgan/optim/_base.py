@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from itertools import chain
 from typing import Any, Iterable
 
@@ -76,21 +77,29 @@ def _penalty_from_data(data: Any) -> Any:
     return data
 
 
-def _fusable(p: torch.Tensor) -> bool:
-    """Whether the fused kernels take ``p``: Triton (CUDA, or forced) or the CPU kernels."""
+def _kernels_mode() -> str:
+    """``PROXGAN_KERNELS`` (auto | triton | torch), read once per step (see proxgan.kernels.use_triton)."""
+    return os.environ.get("PROXGAN_KERNELS", "auto")
+
+
+def _fused_kind(p: torch.Tensor, mode: str | None = None) -> str | None:
+    """``"triton"`` or ``"cpu"`` when a fused kernel takes ``p``, else ``None``."""
     if p.layout != torch.strided or not p.is_contiguous():
-        return False
-    if _k.use_triton(p):
-        return True
-    return p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64)
+        return None
+    mode = _kernels_mode() if mode is None else mode
+    if mode != "torch" and (p.is_cuda or mode == "triton") and _k.triton_available():
+        return "triton"
+    if p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64):
+        return "cpu"
+    return None
 
 
 class ProxOptimizer(Optimizer):
     """Base class of :class:`ProxSGD` and :class:`ProxAdam` (not used directly).
 
     Subclasses define ``_check_hparams(group)``, ``_init_state(p, state, group)`` and
-    ``_run(group, params, grads, states, impl)`` where ``impl`` is ``"fused"``,
-    ``"foreach"`` or ``"reference"``.
+    ``_run(group, params, grads, states, impl)`` where ``impl`` is ``"triton"``,
+    ``"fused"`` (the CPU kernels), ``"foreach"`` or ``"reference"``.
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
@@ -122,7 +131,7 @@ class ProxOptimizer(Optimizer):
                     f"fused=True supports the penalties None, L1 (without weights), L2, ElasticNet, L0, Box and "
                     f"NonNegative; got {penalty!r}: use fused=None (multi-tensor path for this group)")
             for p in group["params"] if params is None else params:
-                if not _fusable(p):
+                if _fused_kind(p) is None:
                     raise ValueError(
                         "fused=True needs contiguous float32/float64 CPU parameters or CUDA parameters with "
                         f"Triton installed; got a {p.dtype} parameter on {p.device}: use fused=None")
@@ -145,11 +154,17 @@ class ProxOptimizer(Optimizer):
         raise NotImplementedError  # pragma: no cover
 
     def _implementations(self, group: dict[str, Any], params: list[torch.Tensor]) -> dict[str, list[int]]:
-        """Indices of ``params`` per implementation. ``fused=None`` fuses every parameter it can."""
-        out: dict[str, list[int]] = {"fused": [], "foreach": [], "reference": []}
-        fusable_penalty = penalty_code(group["penalty"]) is not None
+        """Indices of ``params`` per implementation: ``"triton"`` and ``"fused"`` (CPU) are the
+        fused kernels, then ``"foreach"`` and ``"reference"``. ``fused=None`` fuses every
+        parameter it can and sends the rest to the multi-tensor path."""
+        out: dict[str, list[int]] = {"triton": [], "fused": [], "foreach": [], "reference": []}
+        fusable_penalty = group["fused"] is not False and penalty_code(group["penalty"]) is not None
+        mode = _kernels_mode()
         for i, p in enumerate(params):
-            if group["fused"] is not False and fusable_penalty and _fusable(p):
+            kind = _fused_kind(p, mode) if fusable_penalty else None
+            if kind == "triton":
+                out["triton"].append(i)
+            elif kind == "cpu":
                 out["fused"].append(i)
             elif group["foreach"] is False:
                 out["reference"].append(i)

@@ -136,8 +136,8 @@ class ProxAdam(ProxOptimizer):
                                    float(group["eps"]), float(group["weight_decay"]),
                                    group["decoupled_weight_decay"], t)
             ps, gs, sts = [params[i] for i in idx], [grads[i] for i in idx], [states[i] for i in idx]
-            if impl == "fused":
-                _adam_fused(group, ps, gs, sts, sc, t)
+            if impl in ("fused", "triton"):
+                _adam_fused(group, ps, gs, sts, sc, t, triton=impl == "triton")
             elif impl == "foreach":
                 _adam_foreach(group, ps, gs, sts, sc)
             else:
@@ -226,19 +226,22 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
 
 
 def _adam_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                states: list[dict[str, Any]], sc: dict[str, float], t: int) -> None:
-    """One pass per tensor: numba on CPU, the Triton kernel on CUDA (or when forced)."""
-    from proxgan import kernels as _k
-
+                states: list[dict[str, Any]], sc: dict[str, float], t: int, triton: bool) -> None:
+    """One pass over memory: a multi-tensor Triton launch per dtype, or the numba CPU kernels."""
     code, a, b = penalty_code(group["penalty"])
     precond = group["prox"] == "preconditioned"
     amsgrad = group["amsgrad"]
-    tri = [i for i, p in enumerate(params) if _k.use_triton(p)]
-    cpu = [i for i, p in enumerate(params) if not _k.use_triton(p)]
+    if not triton:
+        from . import _fused_cpu
+
+        _fused_cpu.adam_step(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+                             [s["max_exp_avg_sq"] for s in states] if amsgrad else None,
+                             sc, maximize=group["maximize"], preconditioned=precond, code=code, a=a, b=b)
+        return
     by_dtype: dict[torch.dtype, list[int]] = {}
-    for i in tri:
-        by_dtype.setdefault(params[i].dtype, []).append(i)
-    for idx in by_dtype.values():  # one multi-tensor launch per dtype
+    for i, p in enumerate(params):
+        by_dtype.setdefault(p.dtype, []).append(i)
+    for idx in by_dtype.values():
         sts = [states[i] for i in idx]
         fused_prox_adam_multi([params[i].detach() for i in idx], [grads[i] for i in idx],
                               [st["exp_avg"] for st in sts], [st["exp_avg_sq"] for st in sts],
@@ -246,11 +249,3 @@ def _adam_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[t
                               beta1=float(group["betas"][0]), beta2=float(group["betas"][1]), eps=sc["eps"],
                               weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                               maximize=group["maximize"], step=t, preconditioned=precond, code=code, a=a, b=b)
-    if cpu:
-        from . import _fused_cpu
-
-        sts = [states[i] for i in cpu]
-        _fused_cpu.adam_step([params[i] for i in cpu], [grads[i] for i in cpu], [s["exp_avg"] for s in sts],
-                             [s["exp_avg_sq"] for s in sts], [s["max_exp_avg_sq"] for s in sts] if amsgrad else None,
-                             sc, maximize=group["maximize"], preconditioned=precond,
-                             code=code, a=a, b=b)

@@ -89,8 +89,8 @@ class ProxSGD(ProxOptimizer):
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
              states: list[dict[str, Any]], impl: str) -> None:
-        if impl == "fused":
-            _sgd_fused(group, params, grads, states)
+        if impl in ("fused", "triton"):
+            _sgd_fused(group, params, grads, states, triton=impl == "triton")
         elif impl == "foreach":
             _sgd_foreach(group, params, grads, states)
         else:
@@ -160,10 +160,8 @@ def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[
 
 
 def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-               states: list[dict[str, Any]]) -> None:
-    """One pass per tensor: numba on CPU, the Triton kernel on CUDA (or when forced)."""
-    from proxgan import kernels as _k
-
+               states: list[dict[str, Any]], triton: bool) -> None:
+    """One pass over memory: multi-tensor Triton launches, or the numba CPU kernels."""
     code, a, b = penalty_code(group["penalty"])
     lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
     firsts = []
@@ -174,17 +172,14 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
         firsts.append(first)
     kw = dict(lr=lr, momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
               weight_decay=wd, maximize=group["maximize"], code=code, a=a, b=b)
-    cpu, launches = [], {}
+    if not triton:
+        from . import _fused_cpu
+
+        _fused_cpu.sgd_step(params, grads, [st.get("momentum_buffer") for st in states], firsts, **kw)
+        return
+    launches: dict[tuple, list[int]] = {}
     for i, p in enumerate(params):
-        if _k.use_triton(p):
-            launches.setdefault((p.dtype, firsts[i]), []).append(i)
-        else:
-            cpu.append(i)
+        launches.setdefault((p.dtype, firsts[i]), []).append(i)
     for (_, first), idx in launches.items():  # one multi-tensor launch per dtype and first step
         fused_prox_sgd_multi([params[i].detach() for i in idx], [grads[i] for i in idx],
                              [states[i].get("momentum_buffer") for i in idx], first=first, **kw)
-    if cpu:
-        from . import _fused_cpu
-
-        _fused_cpu.sgd_step([params[i] for i in cpu], [grads[i] for i in cpu],
-                            [states[i].get("momentum_buffer") for i in cpu], [firsts[i] for i in cpu], **kw)
