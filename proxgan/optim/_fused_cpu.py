@@ -47,11 +47,14 @@ def _prox(u, s, code, a, b, one, zero):
 
 
 @njit(inline="always")
-def _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, code):
+def _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, code, general):
     lr, omb1, b2, omb2, eps, wd, decay, ss, bc2s, a, b, sign, one, zero = c
-    gi = sign * g[i]
-    pi = p[i] * decay
-    gi = gi + wd * pi
+    gi = g[i]
+    pi = p[i]
+    if general:  # maximize / weight decay (the common loop leaves these flops out)
+        gi = sign * gi
+        pi = pi * decay
+        gi = gi + wd * pi
     mi = m[i] + omb1 * (gi - m[i])
     vi = b2 * v[i] + omb2 * (gi * gi)
     m[i] = mi
@@ -66,11 +69,13 @@ def _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, code):
 
 
 @njit(inline="always")
-def _sgd_elem(i, p, g, buf, c, mode, code):
+def _sgd_elem(i, p, g, buf, c, mode, code, general):
     lr, wd, mub, omd, mu, a, b, sign, one, zero = c
-    gi = sign * g[i]
+    gi = g[i]
     pi = p[i]
-    gi = gi + wd * pi
+    if general:  # maximize / weight decay
+        gi = sign * gi
+        gi = gi + wd * pi
     if mode == 1:
         bi = mub * buf[i] + omd * gi
         buf[i] = bi
@@ -95,193 +100,237 @@ def _scalars10(c):
 
 # One kernel per penalty code, so that the code is a constant inside the loops. Tensors
 # below _SMALL elements run a serial loop: waking the thread pool costs more than they do.
+# ``common`` selects a loop with the flags of the usual configuration folded in (Adam: no
+# AMSGrad, preconditioned prox, no maximize or weight decay; SGD: no maximize or weight decay).
 _SMALL = 16384
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_none(p, g, m, v, vmax, carr, amsgrad, precond):
+def _adam_none(p, g, m, v, vmax, carr, amsgrad, precond, common):
     c = _scalars14(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 0)
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 0, True)
+    elif common:
+        for i in prange(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, False, True, 0, False)
     elif amsgrad:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 0)
+            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 0, True)
     else:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 0)
+            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 0, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_l1(p, g, m, v, vmax, carr, amsgrad, precond):
+def _adam_l1(p, g, m, v, vmax, carr, amsgrad, precond, common):
     c = _scalars14(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 1)
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 1, True)
+    elif common:
+        for i in prange(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, False, True, 1, False)
     elif amsgrad:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 1)
+            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 1, True)
     else:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 1)
+            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 1, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_l2(p, g, m, v, vmax, carr, amsgrad, precond):
+def _adam_l2(p, g, m, v, vmax, carr, amsgrad, precond, common):
     c = _scalars14(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 2)
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 2, True)
+    elif common:
+        for i in prange(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, False, True, 2, False)
     elif amsgrad:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 2)
+            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 2, True)
     else:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 2)
+            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 2, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_enet(p, g, m, v, vmax, carr, amsgrad, precond):
+def _adam_enet(p, g, m, v, vmax, carr, amsgrad, precond, common):
     c = _scalars14(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 3)
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 3, True)
+    elif common:
+        for i in prange(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, False, True, 3, False)
     elif amsgrad:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 3)
+            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 3, True)
     else:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 3)
+            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 3, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_l0(p, g, m, v, vmax, carr, amsgrad, precond):
+def _adam_l0(p, g, m, v, vmax, carr, amsgrad, precond, common):
     c = _scalars14(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 4)
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 4, True)
+    elif common:
+        for i in prange(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, False, True, 4, False)
     elif amsgrad:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 4)
+            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 4, True)
     else:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 4)
+            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 4, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_box(p, g, m, v, vmax, carr, amsgrad, precond):
+def _adam_box(p, g, m, v, vmax, carr, amsgrad, precond, common):
     c = _scalars14(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 5)
+            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 5, True)
+    elif common:
+        for i in prange(p.size):
+            _adam_elem(i, p, g, m, v, vmax, c, False, True, 5, False)
     elif amsgrad:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 5)
+            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 5, True)
     else:
         for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 5)
+            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 5, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_none(p, g, buf, carr, mode):
+def _sgd_none(p, g, buf, carr, mode, common):
     c = _scalars10(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 0)
+            _sgd_elem(i, p, g, buf, c, mode, 0, True)
     elif mode == 0:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 0)
+            _sgd_elem(i, p, g, buf, c, 0, 0, not common)
     elif mode == 1:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 1, 0)
+        if common:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 0, False)
+        else:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 0, True)
     else:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 0)
+            _sgd_elem(i, p, g, buf, c, 2, 0, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l1(p, g, buf, carr, mode):
+def _sgd_l1(p, g, buf, carr, mode, common):
     c = _scalars10(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 1)
+            _sgd_elem(i, p, g, buf, c, mode, 1, True)
     elif mode == 0:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 1)
+            _sgd_elem(i, p, g, buf, c, 0, 1, not common)
     elif mode == 1:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 1, 1)
+        if common:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 1, False)
+        else:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 1, True)
     else:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 1)
+            _sgd_elem(i, p, g, buf, c, 2, 1, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l2(p, g, buf, carr, mode):
+def _sgd_l2(p, g, buf, carr, mode, common):
     c = _scalars10(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 2)
+            _sgd_elem(i, p, g, buf, c, mode, 2, True)
     elif mode == 0:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 2)
+            _sgd_elem(i, p, g, buf, c, 0, 2, not common)
     elif mode == 1:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 1, 2)
+        if common:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 2, False)
+        else:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 2, True)
     else:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 2)
+            _sgd_elem(i, p, g, buf, c, 2, 2, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_enet(p, g, buf, carr, mode):
+def _sgd_enet(p, g, buf, carr, mode, common):
     c = _scalars10(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 3)
+            _sgd_elem(i, p, g, buf, c, mode, 3, True)
     elif mode == 0:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 3)
+            _sgd_elem(i, p, g, buf, c, 0, 3, not common)
     elif mode == 1:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 1, 3)
+        if common:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 3, False)
+        else:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 3, True)
     else:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 3)
+            _sgd_elem(i, p, g, buf, c, 2, 3, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l0(p, g, buf, carr, mode):
+def _sgd_l0(p, g, buf, carr, mode, common):
     c = _scalars10(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 4)
+            _sgd_elem(i, p, g, buf, c, mode, 4, True)
     elif mode == 0:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 4)
+            _sgd_elem(i, p, g, buf, c, 0, 4, not common)
     elif mode == 1:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 1, 4)
+        if common:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 4, False)
+        else:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 4, True)
     else:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 4)
+            _sgd_elem(i, p, g, buf, c, 2, 4, True)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _sgd_box(p, g, buf, carr, mode):
+def _sgd_box(p, g, buf, carr, mode, common):
     c = _scalars10(carr)
     if p.size < _SMALL:
         for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 5)
+            _sgd_elem(i, p, g, buf, c, mode, 5, True)
     elif mode == 0:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 5)
+            _sgd_elem(i, p, g, buf, c, 0, 5, not common)
     elif mode == 1:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 1, 5)
+        if common:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 5, False)
+        else:
+            for i in prange(p.size):
+                _sgd_elem(i, p, g, buf, c, 1, 5, True)
     else:
         for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 5)
+            _sgd_elem(i, p, g, buf, c, 2, 5, True)
 
 
 _ADAM = (_adam_none, _adam_l1, _adam_l2, _adam_enet, _adam_l0, _adam_box)
@@ -325,11 +374,13 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     values = [sc["lr"], sc["omb1"], sc["b2"], sc["omb2"], sc["eps"], sc["wd"], sc["decay"], sc["ss"], sc["bc2s"],
               a, b, -1.0 if maximize else 1.0, 1.0, 0.0]
     carr = {torch.float32: np.array(values, dtype=np.float32), torch.float64: np.array(values, dtype=np.float64)}
+    common = not amsgrad and preconditioned and not maximize and sc["wd"] == 0.0 and sc["decay"] == 1.0
     for i, p in enumerate(params):
         if p.numel() == 0:
             continue
         pa, m, v, vm = _views(p, exp_avgs[i], exp_avg_sqs[i], max_exp_avg_sqs[i] if amsgrad else None)
-        kernel(pa, _np(grads[i].contiguous()), m, v, m if vm is None else vm, carr[p.dtype], amsgrad, preconditioned)
+        kernel(pa, _np(grads[i].contiguous()), m, v, m if vm is None else vm, carr[p.dtype], amsgrad, preconditioned,
+               common)
 
 
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
@@ -343,6 +394,7 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     """
     kernel = _SGD[code]
     mode = 0 if momentum == 0 else (2 if nesterov else 1)
+    common = not maximize and weight_decay == 0.0
     carrs = {}
     for first in (False, True):
         values = [lr, weight_decay, 0.0 if first else momentum, 1.0 if first else 1.0 - dampening, momentum,
@@ -353,4 +405,4 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
         if p.numel() == 0:
             continue
         pa, buf = _views(p, momentum_buffers[i])
-        kernel(pa, _np(grads[i].contiguous()), pa if buf is None else buf, carrs[firsts[i], p.dtype], mode)
+        kernel(pa, _np(grads[i].contiguous()), pa if buf is None else buf, carrs[firsts[i], p.dtype], mode, common)
