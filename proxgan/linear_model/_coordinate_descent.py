@@ -111,7 +111,7 @@ class ElasticNet(LinearRegressorBase):
     >>> from proxgan.linear_model import ElasticNet
     >>> X = np.random.default_rng(0).standard_normal((40, 5)); y = X @ [1.0, 0, 0, 2, 0]
     >>> ElasticNet(alpha=0.1, l1_ratio=0.7).fit(X, y).coef_.round(2)
-    array([0.9 , 0.  , 0.  , 1.86, 0.  ])
+    array([0.8 , 0.  , 0.  , 1.83, 0.  ])
     """
 
     _l1_fixed: float | None = None
@@ -182,7 +182,7 @@ class Lasso(ElasticNet):
     >>> from proxgan.linear_model import Lasso
     >>> X = np.random.default_rng(0).standard_normal((40, 5)); y = X @ [1.0, 0, 0, 2, 0]
     >>> Lasso(alpha=0.1).fit(X, y).coef_.round(2)
-    array([0.9 , 0.  , 0.  , 1.87, 0.  ])
+    array([0.8 , 0.  , 0.  , 1.86, 0.  ])
     """
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, warm_start=False,

@@ -62,8 +62,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     >>> import numpy as np
     >>> from proxgan.linear_model import LogisticRegression
     >>> X = np.random.default_rng(0).standard_normal((60, 3)); y = (X[:, 0] > 0).astype(int)
-    >>> LogisticRegression(penalty="l1", C=1.0).fit(X, y).score(X, y)
-    1.0
+    >>> LogisticRegression(penalty="l1", C=1.0).fit(X, y).score(X, y) > 0.95
+    True
     """
 
     def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, tol=1e-4, max_iter=1000,

@@ -48,7 +48,7 @@ class Ridge(LinearRegressorBase):
     >>> from proxgan.linear_model import Ridge
     >>> X = np.random.default_rng(0).standard_normal((40, 3)); y = X @ [1.0, 0, 2]
     >>> Ridge(alpha=1.0, tol=1e-10).fit(X, y).coef_.round(2)
-    array([0.97, 0.01, 1.91])
+    array([ 0.99, -0.01,  1.93])
     """
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None, tol=1e-4, positive=False,

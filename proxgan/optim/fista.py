@@ -25,7 +25,7 @@ Examples
 >>> import torch
 >>> from proxgan.optim import FISTA
 >>> from proxgan.penalties import L1
->>> X = torch.randn(50, 10, dtype=torch.float64); y = X[:, 0].clone()
+>>> X = torch.randn(50, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0)); y = X[:, 0].clone()
 >>> w = torch.zeros(10, dtype=torch.float64, requires_grad=True)
 >>> opt = FISTA([w], lr=1.0, penalty=L1(0.1))
 >>> def closure():
