@@ -350,3 +350,36 @@ def test_bad_sgd_hyperparameters(kwargs, message):
 def test_fused_true_refuses_bfloat16_on_cpu():
     with pytest.raises(ValueError, match="fused=True needs contiguous float32/float64 CPU parameters"):
         ProxAdam([torch.nn.Parameter(torch.randn(3, dtype=torch.bfloat16))], fused=True)
+
+
+def test_default_dispatch_fuses_what_it_can(monkeypatch):
+    f32 = torch.nn.Parameter(torch.randn(4))
+    f64 = torch.nn.Parameter(torch.randn(4, dtype=torch.float64))
+    bf16 = torch.nn.Parameter(torch.randn(4, dtype=torch.bfloat16))
+    noncontig = torch.nn.Parameter(torch.randn(4, 3).t())
+    ps = [f32, f64, bf16, noncontig]
+    opt = ProxAdam(ps, penalty=L1(0.1))
+    impl = opt._implementations(opt.param_groups[0], ps)
+    assert impl == {"triton": [], "fused": [0, 1], "foreach": [2, 3], "reference": []}
+    opt = ProxSGD(ps, penalty=GroupL1(0.1))  # no fused kernel for GroupL1
+    assert opt._implementations(opt.param_groups[0], ps)["foreach"] == [0, 1, 2, 3]
+    opt = ProxSGD(ps, penalty=L1(0.1), foreach=False)
+    assert opt._implementations(opt.param_groups[0], ps)["reference"] == [2, 3]
+    opt = ProxAdam(ps, penalty=L1(0.1), fused=False)
+    assert opt._implementations(opt.param_groups[0], ps)["foreach"] == [0, 1, 2, 3]
+    monkeypatch.setenv("PROXGAN_KERNELS", "triton")
+    opt = ProxAdam(ps, penalty=L1(0.1))
+    assert opt._implementations(opt.param_groups[0], ps)["triton"] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("cfg", [c for c in IDS if "group" not in c])  # GroupL1 needs a dim to group along
+def test_empty_and_scalar_parameters(cfg):
+    empty = torch.nn.Parameter(torch.zeros(0, 3, dtype=torch.float64))
+    scalar = torch.nn.Parameter(torch.tensor(0.5, dtype=torch.float64))
+    opt = CONFIGS[cfg]([empty, scalar])
+    for _ in range(2):
+        empty.grad = torch.zeros_like(empty)
+        scalar.grad = torch.tensor(1.0, dtype=torch.float64)
+        opt.step()
+    assert empty.shape == (0, 3) and scalar.shape == () and torch.isfinite(scalar)
+    assert scalar.item() != 0.5
