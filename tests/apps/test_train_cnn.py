@@ -115,3 +115,20 @@ def test_group_penalty_zero_channels_compact(tmp_path):
     assert s["zero_channels"] > 0
     assert c["params_after"] < c["params_before"] and c["flops_after"] < c["flops_before"]
     assert c["max_abs_output_diff"] <= 1e-6
+
+
+def test_vgg_on_32x32_with_group_penalty_and_compaction(tmp_path, fake_torchvision):
+    from proxgan.apps.models import cnn_for
+    from proxgan.prune import compact
+
+    fake_torchvision(n=48)
+    s = train_cnn(_cfg(tmp_path, data="cifar10", data_root=str(tmp_path), epochs=1, batch_size=16, max_steps=3,
+                       optimizer="proxsgd", penalty="group", lam=5.0, lr=0.1))
+    assert s["status"] == "done" and s["zero_channels"] > 0
+    model = cnn_for((3, 32, 32), 10)
+    model.load_state_dict(_weights(tmp_path))
+    model.eval()
+    small = compact(model)
+    assert sum(p.numel() for p in small.parameters()) < 620586 == sum(p.numel() for p in model.parameters())
+    x = torch.randn(4, 3, 32, 32)
+    assert (small(x) - model(x)).abs().max() <= 1e-5
