@@ -64,7 +64,8 @@ class SparsityReport:
 
     def __str__(self) -> str:
         width = max([len(n) for n in self.tensors] + [6])
-        lines = [f"{'tensor':<{width}}  {'shape':<18} {'zeros':>12} {'fraction':>9} {'zero rows (dim ' + str(self.dim) + ')':>20}"]
+        rows_title = f"zero rows (dim {self.dim})"
+        lines = [f"{'tensor':<{width}}  {'shape':<18} {'zeros':>12} {'fraction':>9} {rows_title:>20}"]
         for name, t in self.tensors.items():
             rows = "-" if t.groups is None else f"{t.zero_groups}/{t.groups}"
             lines.append(f"{name:<{width}}  {str(t.shape):<18} {t.zeros:>12} {t.fraction:>9.4f} {rows:>20}")

@@ -230,7 +230,8 @@ class ProxOptimizer(Optimizer):
         """Like :meth:`torch.optim.Optimizer.load_state_dict`; the groups are checked first, and
         half-precision parameters keep float32 state (torch would cast it to the parameter dtype)."""
         sd = dict(state_dict)
-        sd["param_groups"] = [{**g, "penalty": _penalty_from_data(g.get("penalty"))} for g in state_dict["param_groups"]]
+        sd["param_groups"] = [{**g, "penalty": _penalty_from_data(g.get("penalty"))}
+                              for g in state_dict["param_groups"]]
         if len(sd["param_groups"]) == len(self.param_groups):
             for saved, cur in zip(sd["param_groups"], self.param_groups):
                 if len(saved["params"]) == len(cur["params"]):
