@@ -274,13 +274,15 @@ class GroupL1(Penalty):
         return self.lam * self.group_norms(x).sum()
 
     def _step_per_group(self, x: torch.Tensor, step: torch.Tensor) -> torch.Tensor | None:
-        """The step as one value per group if it is constant inside every group, else None."""
+        """The step as one value per group when its shape makes it constant inside every group
+        (size 1 along every dimension but ``dim``), else None (no data-dependent test: that
+        would cost a pass and a device sync on every call)."""
         dim = self.dim % x.dim()
-        s = torch.broadcast_to(step, x.shape).movedim(dim, 0).reshape(x.shape[dim], -1)
-        if s.shape[1] == 0:
-            return s.new_zeros(s.shape[0])
-        first = s[:, :1]
-        return first.reshape(-1) if bool(torch.all(s == first)) else None
+        shape = (1,) * (x.dim() - step.dim()) + tuple(step.shape)
+        if any(size != 1 for i, size in enumerate(shape) if i != dim):
+            return None
+        return torch.broadcast_to(step.reshape(shape), x.shape).movedim(dim, 0).reshape(x.shape[dim], -1)[:, 0] \
+            if x.numel() else step.new_zeros(x.shape[dim])
 
     def _prox(self, x, step, out):
         if isinstance(step, torch.Tensor):
