@@ -29,7 +29,7 @@ def test_two_blocks_reach_lasso_with_intercept():
             values.append(float(0.5 * ((X @ w + b - y) ** 2).mean() + 0.05 * w.abs().sum()))
     ref = Lasso(alpha=0.05, tol=1e-14).fit(X.numpy(), y.numpy())
     np.testing.assert_allclose(w.detach().numpy(), ref.coef_, atol=1e-6)
-    assert float(b) == pytest.approx(ref.intercept_, abs=1e-6)
+    assert b.item() == pytest.approx(ref.intercept_, abs=1e-6)
     assert np.array_equal(w.detach().numpy() == 0, ref.coef_ == 0)
     assert all(v2 <= v1 + 1e-12 for v1, v2 in zip(values, values[1:]))  # monotone
 
