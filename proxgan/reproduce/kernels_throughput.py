@@ -1,5 +1,8 @@
 """``proxgan reproduce kernels``: soft-threshold and optimizer-step throughput against torch.
 
+The optimizer-step tables are those of :mod:`proxgan.reproduce.optim_step` (``--quick``:
+a 5% parameter mix and no cold-compile subprocesses).
+
 Always measured on the CPU; on a GPU also the Triton kernels, their achieved bandwidth
 and its share of a measured device-to-device copy (BENCHMARKS.md).
 """
@@ -65,11 +68,15 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True) -> dict
     """Write ``kernels.md`` and CSVs into ``out_dir``; CPU always, CUDA when available."""
     sizes = [1 << 20] if quick else [1 << 20, 1 << 24]
     repeats = 5 if quick else 21
+    from proxgan.reproduce.optim_step import optim_step_tables
+
     tables = [soft_threshold_table(sizes, "cpu", repeats)]
+    step_tables = optim_step_tables(scale=0.05 if quick else 1.0, repeats=repeats, device="cpu", first=not quick)
     if torch.cuda.is_available():
         tables.append(soft_threshold_table([1 << 24, 1 << 26] if not quick else [1 << 22], "cuda", repeats))
+        step_tables += optim_step_tables(scale=0.05 if quick else 1.0, repeats=repeats, device="cuda", first=False)
     cmd = "proxgan reproduce kernels" + (" --quick" if quick else "")
-    paths = write_table(out_dir, "kernels", tables, command=cmd)
+    paths = write_table(out_dir, "kernels", tables + step_tables, command=cmd)
     paths["png"] = _plot(tables, Path(out_dir) / "kernels.png")
     return paths
 

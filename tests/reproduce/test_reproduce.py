@@ -65,6 +65,10 @@ def test_kernels_table(tmp_path):
     assert all(float(r["median ms"]) > 0 for r in rows)
     firsts = [r for r in rows if r["contender"].startswith("proxgan")]
     assert all(float(r["time / proxgan"]) == 1.0 for r in firsts)
+    steps = _rows(paths["csv1"])
+    assert {"ProxAdam(L1) fused", "Adam(fused=True)", "ProxSGD(mom=0.9, L1) fused"} <= {r["contender"] for r in steps}
+    ratios = {r["ratio"]: float(r["value"]) for r in _rows(paths["csv2"])}
+    assert all(v > 0 for v in ratios.values()) and "ProxAdam(L1) fused / Adam(fused=True)" in ratios
 
 
 def test_cli_reproduce(tmp_path, capsys):
