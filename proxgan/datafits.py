@@ -95,16 +95,26 @@ class Datafit:
             self._t = (Xt, XTt, t(self.y), t(self.mu), t(self.v), bool(np.any(self.mu != 0)))
         return self._t
 
+    def _scipy_path(self, a: torch.Tensor) -> bool:
+        # torch's CPU sparse matrix-vector product is ~10 ms even for tiny matrices: use SciPy there
+        return self.sparse and a.device.type == "cpu" and not a.requires_grad
+
     def matvec(self, w: torch.Tensor) -> torch.Tensor:
         """:math:`X'w`."""
         X, _, _, mu, v, off = self._torch()
-        out = X @ w
+        if self._scipy_path(w):
+            out = torch.from_numpy(np.asarray(self.X @ w.to(torch.float64).numpy()))
+        else:
+            out = X @ w
         return out - v * (mu @ w) if off else out
 
     def rmatvec(self, r: torch.Tensor) -> torch.Tensor:
         """:math:`X'^\\top r`."""
         X, XT, _, mu, v, off = self._torch()
-        out = XT @ r if XT is not None else X.T @ r
+        if self._scipy_path(r):
+            out = torch.from_numpy(np.asarray(self.X.T @ r.to(torch.float64).numpy()))
+        else:
+            out = XT @ r if XT is not None else X.T @ r
         return out - mu * (v @ r) if off else out
 
     def _col_norms2(self) -> np.ndarray:

@@ -30,7 +30,8 @@ from proxgan.linear_model._base import (LinearRegressorBase, check_alpha, check_
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
-from proxgan.solvers._common import Composite, SolverResult
+from proxgan.solvers._common import Composite, SolverResult, torch_enet_gap
+from proxgan.solvers._prox1d import penalty_params
 
 __all__ = ["Lasso", "ElasticNet", "enet_path", "lasso_path", "fit_quadratic", "alpha_grid", "use_gram"]
 
@@ -59,8 +60,12 @@ def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: 
     df._t = None
     pen = Composite(penalty, lo=0.0) if positive else penalty
 
-    def gap(w):
-        return _cd.quadratic_gap(df, w.detach().cpu().numpy(), penalty, positive)
+    l1, l2, _, _ = penalty_params(penalty, df.n_features, positive)
+    l1_t = torch.as_tensor(l1, device=df.device)
+    l2_t = torch.as_tensor(l2, device=df.device)
+
+    def gap(w):  # on the datafit's device: no copy to the CPU at every check
+        return torch_enet_gap(df, w, l1_t, l2_t, positive)
 
     mod = _fista if solver == "fista" else _ista
     if positive and isinstance(penalty, _pen.L2):  # no duality gap here: stop on the optimality violation
