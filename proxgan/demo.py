@@ -101,7 +101,7 @@ def cnn_section(out: Path, epochs: int = 4) -> str:
     for label, opt, pen, lam in (("Adam", "adam", "none", 0.0), ("ProxAdam(L1(5e-4))", "proxadam", "l1", 5e-4)):
         run_dir = out / f"cnn_{opt}"
         s = train_cnn(CNNConfig(optimizer=opt, penalty=pen, lam=lam, epochs=epochs, batch_size=32, seed=0,
-                                out=str(run_dir), progress=False, measure_compaction=False))
+                                out=str(run_dir), progress=False, measure_compaction=False, threads=1))
         lines.append(f"| {label} | {s['test_acc']:.3f} | {s['weight_sparsity']:.1%} | {s['zero_channels']} | "
                      f"{s['step_time_s']:.2f} | {s['wall_time_s']:.1f} | [loss]({run_dir.name}/loss.png), "
                      f"[sparsity]({run_dir.name}/sparsity.png) |")
@@ -118,7 +118,7 @@ def gan_section(out: Path, epochs: int = 2) -> str:
     opt = OptimConfig("proxadam", 1e-3, "l1", 1e-4, betas=(0.5, 0.999))
     run_dir = out / "gan_ring8"
     s = train_gan(GANConfig(data="ring8", g=opt, d=opt, epochs=epochs, seed=0, out=str(run_dir), progress=False,
-                            n_train=10000, n_eval=1000, fid_cache=str(out / "fid_cache")))
+                            n_train=10000, n_eval=1000, fid_cache=str(out / "fid_cache"), threads=1))
     return "\n".join([
         f"## A GAN with L1 on G and D (8 Gaussians on a ring, {epochs} epochs, ProxAdam)", "",
         "| Fréchet distance | modes covered | high-quality samples | G exact zeros | D exact zeros | wall s |",

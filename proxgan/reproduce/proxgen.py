@@ -44,7 +44,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: s
     epochs = epochs or (1 if quick else 15)
     rows = [(label, opt, pen, mode, lr, lams[:1] if quick else lams) for label, opt, pen, mode, lr, lams in ROWS]
     table = Table(f"Exact-zero sparsity of the weights and test accuracy ({data}, {epochs} epochs)",
-                  ["method", "λ", "test accuracy", "zero weights", "zero channels", "optimizer step s", "wall s"])
+                  ["method", "λ", "test accuracy (%)", "zero weights (%)", "zero channels", "optimizer step s", "wall s"])
     points: dict[str, list[tuple[float, float]]] = {}
     runs_dir = Path(tempfile.mkdtemp(prefix="proxgen-"))
     total = sum(len(r[-1]) for r in rows)
@@ -54,9 +54,9 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: s
             cfg = CNNConfig(data=data, data_root=data_root, optimizer=opt, penalty=pen, penalty_mode=mode, lam=lam,
                             lr=lr, epochs=epochs, batch_size=32, seed=0, out=str(runs_dir / f"{opt}-{pen}-{lam:g}"),
                             progress=False, plots=False, measure_compaction=False,
-                            max_steps=5 if quick else None)
+                            max_steps=5 if quick else None, threads=1)
             s = train_cnn(cfg)
-            table.add(label, lam, s["test_acc"], s["weight_sparsity"], s["zero_channels"], s["step_time_s"],
+            table.add(label, lam, 100 * s["test_acc"], 100 * s["weight_sparsity"], s["zero_channels"], s["step_time_s"],
                       s["wall_time_s"])
             points.setdefault(label, []).append((s["weight_sparsity"], s["test_acc"]))
             bar.update()

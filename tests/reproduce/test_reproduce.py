@@ -85,9 +85,20 @@ def test_proxgen_table(tmp_path):
     paths = reproduce("proxgen", tmp_path, quick=True, progress=False)
     _check_files(paths)
     rows = {r["method"]: r for r in _rows(paths["csv0"])}
-    assert float(rows["Adam (no penalty)"]["zero weights"]) == 0.0
-    assert float(rows["Adam + ℓ1 subgradient in the loss"]["zero weights"]) < 0.01  # the subgradient oscillates
-    assert float(rows["ProxAdam ℓ1 (ProxGen)"]["zero weights"]) > 0.0  # the prox makes exact zeros
-    assert all(0.0 <= float(r["test accuracy"]) <= 1.0 for r in rows.values())
+    assert float(rows["Adam (no penalty)"]["zero weights (%)"]) == 0.0
+    assert float(rows["Adam + ℓ1 subgradient in the loss"]["zero weights (%)"]) < 1  # the subgradient oscillates
+    assert float(rows["ProxAdam ℓ1 (ProxGen)"]["zero weights (%)"]) > 0.0  # the prox makes exact zeros
+    assert all(0.0 <= float(r["test accuracy (%)"]) <= 100.0 for r in rows.values())
     with pytest.raises(ValueError, match="does not take"):
         reproduce("fista", tmp_path, quick=True, data="digits")
+
+
+def test_sparse_gan_table(tmp_path):
+    paths = reproduce("sparse-gan", tmp_path, quick=True, progress=False)
+    _check_files(paths)
+    rows = {r["setting"]: r for r in _rows(paths["csv0"])}
+    assert set(rows) == {"no penalty", "L1 on G", "L1 on D", "L1 on G and D"}
+    assert float(rows["no penalty"]["G zero weights (%)"]) == 0 == float(rows["no penalty"]["D zero weights (%)"])
+    assert float(rows["L1 on D"]["G zero weights (%)"]) == 0  # the penalty lands where it is asked to
+    assert float(rows["L1 on G"]["D zero weights (%)"]) == 0
+    assert all(np.isfinite(float(r["Fréchet distance"])) and float(r["Fréchet distance"]) >= 0 for r in rows.values())
