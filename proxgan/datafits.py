@@ -209,7 +209,7 @@ class Logistic(Datafit):
         return self._sw_t
 
     def value(self, w: torch.Tensor) -> torch.Tensor:
-        """:math:`f(w) = \\frac1n\\sum_i s_i\\log(1 + e^{-y_i x_i'^\\top w})` (:math:`s` = sample weights, default 1)."""
+        """:math:`f(w) = \\frac1n\\sum_i s_i\\log(1 + e^{-y_i x_i'^\\top w})` (:math:`s`: sample weights)."""
         z = self._torch()[2] * self.matvec(w)
         return (self._swt() * torch.nn.functional.softplus(-z)).sum() / self.n_samples
 

@@ -208,7 +208,8 @@ class Lasso(ElasticNet):
 
 
 def alpha_grid(df: Quadratic, l1_ratio: float = 1.0, eps: float = 1e-3, n_alphas: int = 100) -> np.ndarray:
-    """Decreasing log-spaced grid from :math:`\\alpha_{max} = \\lVert X^\\top y\\rVert_\\infty/(n\\rho)` to ``eps·α_max``."""
+    """Decreasing log-spaced grid from :math:`\\alpha_{max} = \\lVert X^\\top y\\rVert_\\infty/(n\\rho)`
+    down to ``eps·α_max``."""
     if l1_ratio <= 0:
         raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0; pass alphas")
     G = np.empty(df.n_features)
@@ -225,7 +226,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precom
     """Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
 
     ``precompute="auto"`` runs coordinate descent on the Gram matrix (computed once for the
-    whole path) when X is dense with more samples than features. Returns ``alphas`` (decreasing), ``coefs`` of shape (n_features, n_alphas), ``dual_gaps``
+    whole path) when X is dense with more samples than features. Returns ``alphas``
+    (decreasing), ``coefs`` of shape (n_features, n_alphas), ``dual_gaps``
     (and ``n_iters`` with ``return_n_iter``). Each fit stops at gap <= ``tol·‖y‖²/n``.
     """
     from sklearn.utils.validation import check_array, check_consistent_length

@@ -4,7 +4,8 @@ Solves :math:`\min_{w, b} \frac1n\sum_i \log(1+e^{-y_i(x_i^\top w + b)}) + \sum_
 with :math:`g_j` as in :mod:`proxgan.solvers._prox1d` and an optional unpenalised intercept
 :math:`b` (stored as the last entry of ``w``). Each update is a proximal-gradient step on one
 coordinate with its Lipschitz constant :math:`L_j = \sum_i s_i X_{ij}^2/(4n)`
-(``norms2`` holds :math:`\sum_i s_i X_{ij}^2`; :math:`L_b = \sum_i s_i/(4n)`); ``z = Xw + b`` is kept up to date. Working sets and Anderson
+(``norms2`` holds :math:`\sum_i s_i X_{ij}^2`; :math:`L_b = \sum_i s_i/(4n)`); ``z = Xw + b`` is kept
+up to date. Working sets and Anderson
 extrapolation as in :mod:`proxgan.solvers._cd_kernels`; the solver stops when the largest
 fixed-point violation :math:`L_j|w_j - \operatorname{prox}(w_j - \nabla_j f/L_j)|` is ``<= tol``.
 """

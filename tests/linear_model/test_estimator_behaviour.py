@@ -109,7 +109,8 @@ def test_input_types_give_the_same_model(kind):
     X, y = xy()
     ref = Lasso(alpha=0.02, tol=1e-12).fit(X, y)
     conv = {"numpy": lambda a: a, "csc": sp.csc_matrix, "csr": sp.csr_matrix, "torch": torch.from_numpy,
-            "torch-f32": lambda a: torch.from_numpy(a).float(), "torch-sparse": lambda a: torch.from_numpy(a).to_sparse_csr()}
+            "torch-f32": lambda a: torch.from_numpy(a).float(),
+            "torch-sparse": lambda a: torch.from_numpy(a).to_sparse_csr()}
     Xk = conv[kind](X)
     yk = torch.from_numpy(y) if kind.startswith("torch") else y
     m = Lasso(alpha=0.02, tol=1e-12).fit(Xk, yk)

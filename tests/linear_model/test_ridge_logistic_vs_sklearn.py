@@ -26,7 +26,8 @@ def test_ridge(name, fit_intercept, solver):
     m = Ridge(alpha=alpha, fit_intercept=fit_intercept, tol=1e-16, max_iter=100000, solver=solver).fit(X, y)
     np.testing.assert_allclose(m.coef_, sk.coef_, atol=1e-5)
     assert abs(m.intercept_ - sk.intercept_) < 1e-5
-    assert ridge_obj(X, y, m.coef_, m.intercept_, alpha) <= ridge_obj(X, y, sk.coef_, sk.intercept_, alpha) * (1 + 1e-10)
+    ours = ridge_obj(X, y, m.coef_, m.intercept_, alpha)
+    assert ours <= ridge_obj(X, y, sk.coef_, sk.intercept_, alpha) * (1 + 1e-10)
 
 
 def test_ridge_sample_weight_and_positive():
