@@ -119,7 +119,11 @@ def preprocess(X, y, fit_intercept: bool, sample_weight=None, normalize_weights:
             Xs = sp.csc_matrix(sp.diags(sq) @ Xs)
         df = Quadratic(Xs, yc, X_offset=X_off if fit_intercept else None, row_scale=sq)
     else:
-        Xd = np.array(X, dtype=np.float64, order="F", copy=True)
+        # read-only from here on: no copy when X is already Fortran float64 and is not modified
+        if fit_intercept or sq is not None:
+            Xd = np.array(X, dtype=np.float64, order="F", copy=True)
+        else:
+            Xd = np.asfortranarray(X, dtype=np.float64)
         if fit_intercept:
             Xd -= X_off
         if sq is not None:

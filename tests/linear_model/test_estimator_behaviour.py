@@ -180,3 +180,15 @@ def test_precompute_gives_the_same_model():
     np.testing.assert_allclose(c1, c2, atol=1e-9)
     with pytest.raises(ValueError, match="precompute must be"):
         Lasso(precompute=np.eye(10)).fit(X, y)
+
+
+def test_input_is_never_modified():
+    X, y = dataset("dense-n>>p")
+    Xf = np.asfortranarray(X.copy())
+    y0 = y.copy()
+    for fi in (True, False):
+        Lasso(alpha=0.01, fit_intercept=fi).fit(Xf, y, sample_weight=np.linspace(1, 2, len(y)))
+        Lasso(alpha=0.01, fit_intercept=fi, solver="fista").fit(Xf, y)
+        lasso_path(Xf, y, n_alphas=3)
+    np.testing.assert_array_equal(Xf, X)
+    np.testing.assert_array_equal(y, y0)
