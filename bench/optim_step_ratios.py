@@ -6,16 +6,7 @@ contenders run A B C ... in turn, 3 warm-ups, median of ``--repeats`` steps. Pri
 median times, ratios proxgan / baseline, and the first-step overhead (numba compile or
 cache load) measured in fresh subprocesses.
 
-Baselines
----------
-* ``torch.optim.Adam(fused=True)`` (no prox at all);
-* ``Adam(fused=True)`` followed by a separate pass computing the same ProxGen prox
-  (threshold ``lr·lam/(sqrt(v_hat)+eps)`` from Adam's state), once with
-  ``torch._foreach_*`` ops (temporaries allocated every step, as a user would write it)
-  and once tensor by tensor in two preallocated scratch buffers (the careful version);
-* ``Adam(fused=True)`` followed by a separate scalar ``softshrink`` pass (the cheapest
-  possible second pass, but not the same prox);
-* ``torch.optim.Adam(foreach=True)``; and the same for SGD(momentum=0.9).
+The contenders and baselines are described in :mod:`proxgan.reproduce.optim_step`.
 
 ``OMP_WAIT_POLICY`` defaults to PASSIVE here (set before torch is imported): on a shared
 two-core machine, spinning OpenMP threads of torch and numba otherwise steal each

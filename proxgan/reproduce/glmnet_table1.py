@@ -55,7 +55,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, runs: i
     """Make the table; write ``glmnet-table1.md``, CSVs and ``glmnet-table1.png`` into ``out_dir``."""
     blocks, rhos = (QUICK_BLOCKS, QUICK_RHOS) if quick else (BLOCKS, RHOS)
     runs = runs or (1 if quick else 3)
-    budget = budget or (20.0 if quick else 60.0)
+    budget = budget or (20.0 if quick else 30.0)
     tol, floor = (1e-5 if quick else 1e-7), 1e-3
     n_alphas = 20 if quick else 100
     mark = max(1e-6, 2 * tol)  # tol is relative to ||y||^2/n = 2 P(0)
