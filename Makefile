@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench bench-baseline venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
+# pytest-benchmark keeps its runs in bench/.baseline: `make bench-baseline` saves one,
+# `make bench` compares against the saved ones (a regression shows as a slower median).
+BENCH_OPTS := --benchmark-only --benchmark-storage=file://bench/.baseline --benchmark-columns=min,median,iqr,rounds
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	$(PY) -m pytest -q bench --benchmark-only
+	$(PY) -m pytest -q bench $(BENCH_OPTS) --benchmark-compare
+
+bench-baseline: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pytest -q bench $(BENCH_OPTS) --benchmark-save=baseline
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
