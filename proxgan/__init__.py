@@ -7,8 +7,20 @@ from proxgan import kernels, penalties
 from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative, Penalty
 from proxgan import optim
 from proxgan.sparsity import sparsity
-from proxgan import prune
-from proxgan import datafits, linear_model, solvers
+
+# Imported on first use (scikit-learn and the compiled solvers take seconds to load):
+# ``proxgan.linear_model`` works as an attribute, ``import proxgan.linear_model`` as usual.
+_LAZY = ("datafits", "linear_model", "prune", "solvers")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"proxgan.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'proxgan' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 
