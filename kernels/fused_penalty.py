@@ -32,10 +32,13 @@ import math
 
 import torch
 
-__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "prox_code_ref", "scalar_tensor",
+__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "PENALTY_NAMES", "prox_code_ref", "scalar_tensor",
            "pointer_table", "tile_table"]
 
 NONE, L1, L2, ENET, L0, BOX = range(6)
+
+#: Short name of each code (kernel variant names, reports).
+PENALTY_NAMES = {NONE: "none", L1: "L1", L2: "L2", ENET: "ENET", L0: "L0", BOX: "BOX"}
 
 
 _SCALARS: dict[tuple, torch.Tensor] = {}

@@ -19,14 +19,15 @@ from proxgan._validation import check_float_tensor, check_nonneg_number
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
 
-__all__ = ["group_soft_threshold", "group_soft_threshold_ref", "group_soft_threshold_torch", "group_view"]
+__all__ = ["group_soft_threshold", "group_soft_threshold_ref", "group_soft_threshold_torch", "group_view",
+           "aot_variants"]
 
 tl = None  # replaced by triton.language at the first launch
 triton = None
 
 
 
-@jit
+@jit(do_not_specialize=["n_rows", "row_len"], do_not_specialize_on_alignment=["x_ptr", "thr_ptr", "out_ptr"])
 def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n_rows, row_len,
                                  THR_MODE: tl.constexpr, IS_F64: tl.constexpr,
                                  ROWS: tl.constexpr, BLOCK: tl.constexpr):
@@ -61,12 +62,39 @@ def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n_rows, row
         tl.store(out_ptr + offs, (v * scale[:, None]).to(out_ptr.dtype.element_ty), mask=m)
 
 
+_BLOCKS = (16, 32, 64, 128, 256, 512, 1024)
+
+
 def _tile(row_len: int) -> tuple[int, int]:
     """(ROWS, BLOCK): BLOCK covers short rows in one tile; ROWS fills a tile of ~4096 elements."""
-    block = 16
-    while block < min(row_len, 1024):
-        block *= 2
+    block = next((b for b in _BLOCKS if b >= row_len), _BLOCKS[-1])
     return max(1, 4096 // block), block
+
+
+def aot_variants() -> list:
+    """Every compiled form of ``_group_soft_threshold_kernel`` that :func:`group_soft_threshold` can launch.
+
+    Per dtype, threshold mode and tile (one per row length class). Row counts and lengths
+    are taken as 32-bit integers: a matrix with 2**31 or more rows, or longer rows, compiles
+    a 64-bit form at its first launch. The kernel walks rows with masked scalar accesses (no
+    128-bit body).
+    """
+    from ._variants import FLOAT_DTYPES, Variant, triton_type
+
+    out = []
+    for dtype in FLOAT_DTYPES:
+        cd = compute_dtype(dtype)
+        xt, ct = "*" + triton_type(dtype), "*" + triton_type(cd)
+        for mode in ((1, 2) if cd == torch.float64 else (0, 1, 2)):
+            for block in _BLOCKS:
+                rows, _ = _tile(block)
+                sig = {"x_ptr": xt, "thr_ptr": xt if mode == 0 else ct, "out_ptr": xt, "thr_value": "fp32",
+                       "n_rows": "i32", "row_len": "i32"}
+                out.append(Variant("group_soft_threshold", _group_soft_threshold_kernel,
+                                   f"{triton_type(dtype)}-thr{mode}-block{block}", sig,
+                                   {"THR_MODE": mode, "IS_F64": cd == torch.float64, "ROWS": rows, "BLOCK": block},
+                                   vector=False))
+    return out
 
 
 def group_view(x: torch.Tensor, dim: int) -> tuple[int, torch.Tensor]:
@@ -95,11 +123,12 @@ def _group_threshold(thr: float | torch.Tensor, g: int, x: torch.Tensor, cd: tor
             raise TypeError(f"thr tensor must have a real floating dtype, got {thr.dtype}")
         if thr.device != x.device:
             raise ValueError(f"thr is on {thr.device} but x is on {x.device}")
+        # in the compute dtype, as the kernel reads it: one kernel variant per dtype of x
         if thr.numel() == 1:
-            return 1, 0.0, thr.reshape(1)
+            return 1, 0.0, thr.reshape(1).to(cd)
         if thr.dim() != 1 or thr.shape[0] != g:
             raise ValueError(f"a per-group thr must have shape ({g},), got {tuple(thr.shape)}")
-        return 2, 0.0, thr.contiguous()
+        return 2, 0.0, thr.to(cd).contiguous()
     value = check_nonneg_number(thr, "thr")
     if cd == torch.float64:
         return 1, 0.0, torch.full((1,), value, dtype=torch.float64, device=x.device)
