@@ -160,7 +160,7 @@ def _gap(X, y, coef, alpha):
     return float(primal - dual)
 
 
-def bench_lasso(n: int, p: int, cpu_budget_s: float = 120.0) -> list[dict]:
+def bench_lasso(n: int, p: int, cpu_budget_s: float = 60.0) -> list[dict]:
     """Time to a duality gap <= 1e-6 P(0): Lasso(device="cuda") (FISTA) against a CPU solver."""
     import multiprocessing
 

@@ -31,6 +31,7 @@ import importlib.util
 import json
 import os
 import platform
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -157,7 +158,7 @@ def _step(name: str, results: dict, fn) -> None:
     start = time.perf_counter()
     print(f"== {name}", flush=True)
     try:
-        results[name] = {"ok": bool(fn()), "seconds": 0.0}
+        results[name] = {"ok": bool(fn())}
     except Exception as exc:  # one failing step must not hide the others
         results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
         print(f"   FAILED: {results[name]['error']}", flush=True)
@@ -170,13 +171,13 @@ def run_all(env: dict, how: str, out: Path) -> int:
     if not torch.cuda.is_available():
         print("no CUDA GPU: torch.cuda.is_available() is False; use --dry-run on a machine without one")
         return 1
-    os.environ.update({k: v for k, v in env.items() if k == "PYTHONPATH"})
     env = {**env, "TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "0"}
     os.environ.update(TRITON_INTERPRET="0", TRITON_DEFAULT_FP_FUSION="0")
-    sys.path.insert(0, str(ROOT / "bench"))
-    if "PYTHONPATH" in env:  # the shim, for this process too
+    shim = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if "proxgan-shim" in p]
+    if shim:  # the path shim, for this process too
         sys.path[:0] = env["PYTHONPATH"].split(os.pathsep)
-        importlib.import_module("sitecustomize") if "proxgan-shim" in env["PYTHONPATH"] else None
+        runpy.run_path(os.path.join(shim[0], "sitecustomize.py"))
+    sys.path.insert(0, str(ROOT / "bench"))
     import gpu_bench as gb
 
     out.mkdir(parents=True, exist_ok=True)

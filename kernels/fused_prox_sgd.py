@@ -24,7 +24,7 @@ import torch
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
 from ._tile import load_tile, store_tile, tile_ptr
-from .fused_penalty import PENALTY_NAMES, pointer_table, prox_code_ref, scalar_tensor, tile_table
+from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
 
 __all__ = ["fused_prox_sgd", "fused_prox_sgd_multi", "fused_prox_sgd_ref", "aot_variants"]
 
@@ -162,20 +162,7 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
 def aot_variants() -> list:
     """Every compiled form of ``_fused_prox_sgd_kernel`` that :func:`fused_prox_sgd_multi` can launch:
     per parameter dtype, penalty code and momentum on/off (the other options are numbers)."""
-    from ._variants import FLOAT_DTYPES, Variant, triton_type
-
-    out = []
-    for dtype in FLOAT_DTYPES:
-        pt, st = triton_type(dtype), triton_type(compute_dtype(dtype))
-        sig = {"ptrs": "*i64", "sizes": "*i64", "tile_tensor": "*i32", "tile_block": "*i32", "T": "i32",
-               "hp_ptr": "*" + st}
-        for code in PENALTY_NAMES:
-            for momentum in (False, True):
-                out.append(Variant("fused_prox_sgd", _fused_prox_sgd_kernel,
-                                   f"{pt}-{PENALTY_NAMES[code]}" + ("-momentum" if momentum else ""), sig,
-                                   {"P_TY": pt, "S_TY": st, "PENALTY": code, "MOMENTUM": momentum,
-                                    "IS_F64": dtype == torch.float64, "BLOCK": BLOCK}))
-    return out
+    return step_variants("fused_prox_sgd", _fused_prox_sgd_kernel, "MOMENTUM", BLOCK)
 
 
 def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,

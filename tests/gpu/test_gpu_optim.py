@@ -48,7 +48,8 @@ def test_fast_paths_match_for_loop_reference(cfg, impl, dtype):
     tol = (3e-6, 1e-6) if dtype == torch.float32 else (1e-12, 1e-14)
     for p, q in zip(out, ref):
         torch.testing.assert_close(p, q, rtol=tol[0], atol=tol[1])
-    assert any((p == 0).any() for p in out) or cfg == "adam-scalar-max-l0"
+    if "l1" in cfg or "enet" in cfg:
+        assert any((p == 0).any() for p in out)
 
 
 @pytest.mark.parametrize("cfg", list(CONFIGS))
@@ -97,15 +98,17 @@ def test_grad_scaler_with_float16_autocast(cfg):
         assert scaler.get_scale() == scale / 2
         for p, q in zip(model.parameters(), before):
             assert torch.equal(p, q)  # skipped step
-    # a finite scaled step equals the unscaled one (power-of-two scale: exact)
-    for m in (model, twin):
-        m.zero_grad()
+    # a finite step through the scaler equals a plain step on the unscaled gradients
+    # (dividing by a power-of-two scale is exact)
+    opt.zero_grad()
     with torch.autocast("cuda", dtype=torch.float16):
         loss = torch.nn.functional.cross_entropy(model(x), y)
-    with torch.autocast("cuda", dtype=torch.float16):
-        loss_twin = torch.nn.functional.cross_entropy(twin(x), y)
     scaler.scale(loss).backward()
-    loss_twin.backward()
+    scale = scaler.get_scale()
+    twin.load_state_dict(model.state_dict())
+    opt_twin.load_state_dict(opt.state_dict())
+    for p, q in zip(model.parameters(), twin.parameters()):
+        q.grad = p.grad.detach() / scale
     scaler.step(opt)
     scaler.update()
     opt_twin.step()
