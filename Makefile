@@ -38,11 +38,12 @@ bench-baseline: $(STAMP)
 
 # GPU tests and benchmarks on a CUDA machine, offline, into results/gpu/ (bench/gpu_check.py).
 # `make gpu-check DRY_RUN=1` lists the plan and checks the imports, on any machine.
-# Uses .venv when there is one, else the machine's python3 with its preinstalled packages.
+# Uses .venv when there is one, else the machine's python3 with its preinstalled packages;
+# GPU_OUT=DIR writes somewhere else than results/gpu.
 GPU_PY ?= $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 
 gpu-check:
-	$(GPU_PY) bench/gpu_check.py $(if $(DRY_RUN),--dry-run)
+	$(GPU_PY) bench/gpu_check.py $(if $(DRY_RUN),--dry-run) $(if $(GPU_OUT),--out $(GPU_OUT))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -14,8 +14,10 @@ installed, else ``pip install --no-deps --no-build-isolation -e .``, else a path
 3. the optimizer-step benchmark (22M CNN mix, 100M and 1B transformer mixes in float32,
    100M in bfloat16): ProxAdam(L1)/ProxSGD(L1) fused against ``torch.optim`` fused and a copy;
 4. soft-threshold bandwidth (22M, 100M, 1B float32);
-5. GPU Lasso (FISTA) against skglm (or scikit-learn) on the CPU, time to gap <= 1e-6 P(0);
-6. first-call (compile) time of each kernel, in a fresh Triton cache.
+5. first-call (compile) time of each kernel, in a fresh Triton cache;
+6. GPU Lasso (FISTA) against skglm (or scikit-learn) on the CPU, time to gap <= 1e-6 P(0).
+
+Benchmarks still to run once ``--budget-s`` seconds have passed are skipped (and reported).
 
 It writes ``OUT/report.md`` (card, driver, torch, triton) and one CSV per measurement.
 ``--dry-run`` lists the plan and checks that every import resolves, on any machine. The exit
@@ -55,8 +57,8 @@ PLAN = [
     ("optim-step", "ProxAdam(L1)/ProxSGD(L1) fused vs Adam/SGD(fused=True) and a copy: "
                    + ", ".join(f"{n / 1e6:g}M {k} {d}" for n, k, d in OPTIM_CASES)),
     ("soft-threshold", "in-place soft-threshold vs copy: " + ", ".join(f"{n / 1e6:g}M" for n in SOFT_SIZES)),
-    ("lasso", "Lasso(device='cuda') vs CPU, gap <= 1e-6 P(0): " + ", ".join(f"n={n} p={p}" for n, p in LASSO_CASES)),
     ("compile", "first call of each kernel in a fresh Triton cache"),
+    ("lasso", "Lasso(device='cuda') vs CPU, gap <= 1e-6 P(0): " + ", ".join(f"n={n} p={p}" for n, p in LASSO_CASES)),
 ]
 
 _SHIM = '''"""Path shim for an uninstalled checkout: proxgan.kernels lives in kernels/."""
@@ -165,8 +167,10 @@ def _step(name: str, results: dict, fn) -> None:
     results[name]["seconds"] = round(time.perf_counter() - start, 1)
 
 
-def run_all(env: dict, how: str, out: Path) -> int:
+def run_all(env: dict, how: str, out: Path, budget_s: float) -> int:
     import torch
+
+    t0 = time.perf_counter()
 
     if not torch.cuda.is_available():
         print("no CUDA GPU: torch.cuda.is_available() is False; use --dry-run on a machine without one")
@@ -186,14 +190,17 @@ def run_all(env: dict, how: str, out: Path) -> int:
     results: dict = {}
     tables: dict[str, list[dict]] = {}
 
-    def sub(cmd, log):
+    def sub(cmd, log, timeout):
         with open(out / log, "w") as f:
-            return subprocess.run(cmd, env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode == 0
+            return subprocess.run(cmd, env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
+                                  timeout=timeout).returncode == 0
 
     _step("aot", results, lambda: sub([sys.executable, "-m", "proxgan.kernels.aot", "--arch", f"{major}{minor}",
-                                       "--out", str(out / "aot"), "--jobs", str(os.cpu_count() or 1)], "aot.log"))
+                                       "--out", str(out / "aot"), "--jobs", str(os.cpu_count() or 1)], "aot.log",
+                                      150))
     _step("tests", results, lambda: sub([sys.executable, "-m", "pytest", "-q", "-m", "gpu", "tests/gpu",
-                                         "-p", "no:cacheprovider", "-rs"], "tests.log"))
+                                         "-p", "no:cacheprovider", "-rs"], "tests.log", 300))
+    _write_report(out, machine, how, results, tables, echo=False)
 
     def optim():
         rows = []
@@ -222,15 +229,19 @@ def run_all(env: dict, how: str, out: Path) -> int:
         tables["compile"] = json.loads(run.stdout.strip().splitlines()[-1])
         return True
 
-    for name, fn in [("optim-step", optim), ("soft-threshold", soft), ("lasso", lasso), ("compile", compile_times)]:
+    for name, fn in [("optim-step", optim), ("soft-threshold", soft), ("compile", compile_times), ("lasso", lasso)]:
+        if time.perf_counter() - t0 > budget_s:
+            results[name] = {"ok": False, "seconds": 0.0, "error": f"skipped: past the {budget_s:.0f} s budget"}
+            continue
         _step(name, results, fn)
-    for name, rows in tables.items():
-        _write_csv(out / f"{name}.csv", rows)
+        for table, rows in tables.items():  # after every step: a killed run still leaves its results
+            _write_csv(out / f"{table}.csv", rows)
+        _write_report(out, machine, how, results, tables, echo=False)
     _write_report(out, machine, how, results, tables)
     return 0 if all(r["ok"] for r in results.values()) else 1
 
 
-def _write_report(out: Path, machine: dict, how: str, results: dict, tables: dict) -> None:
+def _write_report(out: Path, machine: dict, how: str, results: dict, tables: dict, echo: bool = True) -> None:
     lines = [f"# GPU check ({machine['date_utc']} UTC)", "",
              f"{machine['card']} ({machine['memory_GiB']} GiB, compute capability {machine['capability']}), "
              f"driver {machine['driver']}, CUDA {machine['cuda']}, torch {machine['torch']}, "
@@ -247,18 +258,21 @@ def _write_report(out: Path, machine: dict, how: str, results: dict, tables: dic
     for name, rows in tables.items():
         lines += ["", f"## {name.replace('_', ' ')}", "", _table(rows, cols[name])]
     (out / "report.md").write_text("\n".join(lines) + "\n")
-    print((out / "report.md").read_text())
+    if echo:
+        print((out / "report.md").read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="GPU tests and benchmarks of proxgan (make gpu-check)")
     parser.add_argument("--out", default=str(ROOT / "results" / "gpu"), help="output folder")
     parser.add_argument("--dry-run", action="store_true", help="list the plan and check the imports only")
+    parser.add_argument("--budget-s", type=float, default=420.0,
+                        help="skip the remaining benchmarks once this many seconds have passed (default: 420)")
     args = parser.parse_args(argv)
     env, how = make_importable(allow_install=not args.dry_run)
     if args.dry_run:
         return dry_run(env, how, Path(args.out))
-    return run_all(env, how, Path(args.out))
+    return run_all(env, how, Path(args.out), args.budget_s)
 
 
 if __name__ == "__main__":
