@@ -141,3 +141,23 @@ def test_sgd_multi_mixed_alignment_matches_reference(dtype, variant, code):
     if mu:
         for x, y in zip(cols[2], ref[2]):
             torch.testing.assert_close(x, y, rtol=tol[0], atol=tol[1])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(37, 64), (5, 2048 + 8), (33, 7), (3, 1030)])
+def test_group_threshold_aligned_rows_and_tail_match_reference(dtype, shape):
+    """Rows of a multiple of 16 bytes in an aligned matrix take the 128-bit path, the rest the scalar one."""
+    x = torch.randn(shape, dtype=torch.float64).to(dtype)
+    norms = torch.linalg.vector_norm(x.double(), dim=1).sort().values
+    k = shape[0] // 2
+    thr = 0.5 * (norms[k - 1] + norms[k]).item()  # between two groups' norms: about half vanish
+    expected = K.group_soft_threshold_ref(x, thr)
+    body = K.group_soft_threshold(x, thr)
+    tail = K.group_soft_threshold(misaligned(x), thr)
+    if dtype == torch.bfloat16:
+        torch.testing.assert_close(body.float(), expected.float(), rtol=1.6e-2, atol=1e-3)
+    else:
+        torch.testing.assert_close(body, expected, rtol=1e-12 if dtype == torch.float64 else 1e-5, atol=1e-7)
+    assert torch.equal(body, tail)
+    assert torch.equal((body == 0).all(dim=1), (expected == 0).all(dim=1))
+    assert (body == 0).all(dim=1).any() and (body != 0).any()
