@@ -10,7 +10,7 @@ all: a new kernel file only needs its own declaration.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -58,4 +58,3 @@ class Variant:
     signature: dict
     constexprs: dict
     vector: bool = True
-    tags: dict = field(default_factory=dict)
