@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-baseline venv clean
+.PHONY: demo test bench bench-baseline venv clean gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ bench: $(STAMP)
 bench-baseline: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m pytest -q bench $(BENCH_OPTS) --benchmark-save=baseline
+
+# GPU tests and benchmarks on a CUDA machine, offline, into results/gpu/ (bench/gpu_check.py).
+# `make gpu-check DRY_RUN=1` lists the plan and checks the imports, on any machine.
+# Uses .venv when there is one, else the machine's python3 with its preinstalled packages;
+# GPU_OUT=DIR writes somewhere else than results/gpu.
+GPU_PY ?= $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+
+gpu-check:
+	$(GPU_PY) bench/gpu_check.py $(if $(DRY_RUN),--dry-run) $(if $(GPU_OUT),--out $(GPU_OUT))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -6,6 +6,8 @@ launchers (CUDA tensors, or CPU tensors under ``TRITON_INTERPRET=1``); the ``*_r
 functions are the specifications; the ``*_torch`` functions are the fast PyTorch paths
 that :mod:`proxgan.penalties` uses when Triton does not apply (the choice is made in
 :mod:`proxgan._dispatch`). Kernels take plain numbers and tensors, never penalties.
+Each kernel module lists its compiled forms in ``aot_variants()``; ``python -m
+proxgan.kernels.aot`` compiles them all for chosen GPU architectures without a GPU.
 """
 from ._lazy import TritonUnavailableError, triton_available
 from .fused_prox_adam import adam_step_scalars, fused_prox_adam, fused_prox_adam_multi, fused_prox_adam_ref

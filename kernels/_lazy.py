@@ -17,7 +17,12 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["jit", "triton_available", "TritonUnavailableError"]
+__all__ = ["jit", "triton_available", "TritonUnavailableError", "COMPILE_OPTIONS", "LazyJIT"]
+
+#: Options of every compilation, at launch and ahead of time (:mod:`proxgan.kernels.aot`).
+#: No contraction of ``a*b + c`` into fused multiply-adds: the kernels round every operation
+#: as the PyTorch references do (the interpreter ignores these options).
+COMPILE_OPTIONS = {"enable_fp_fusion": False}
 
 
 class TritonUnavailableError(RuntimeError):
@@ -58,17 +63,27 @@ class LazyJIT:
         functools.update_wrapper(self, fn)
 
     def compiled(self) -> Any:
+        """The ``triton.jit`` function (an interpreted one under ``TRITON_INTERPRET=1``).
+
+        Device functions that the kernel calls (other :class:`LazyJIT` objects among the
+        module's globals, e.g. the helpers of :mod:`proxgan.kernels._tile`) are compiled first
+        and replace their lazy wrappers there, where Triton's code generator looks them up.
+        """
         if self._kernel is None:
             import triton
             import triton.language as tl
 
-            self.fn.__globals__["triton"] = triton
-            self.fn.__globals__["tl"] = tl
+            g = self.fn.__globals__
+            g["triton"] = triton
+            g["tl"] = tl
+            for name, value in list(g.items()):
+                if isinstance(value, LazyJIT) and value is not self and name in self.fn.__code__.co_names:
+                    g[name] = value.compiled()
             self._kernel = triton.jit(self.fn, **self.options)
         return self._kernel
 
     def __getitem__(self, grid: Any) -> Any:
-        return self.compiled()[grid]
+        return functools.partial(self.compiled()[grid], **COMPILE_OPTIONS)
 
 
 def jit(fn: Callable[..., Any] | None = None, **options: Any) -> Any:

@@ -32,10 +32,13 @@ import math
 
 import torch
 
-__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "prox_code_ref", "scalar_tensor",
-           "pointer_table", "tile_table"]
+__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "PENALTY_NAMES", "prox_code_ref", "scalar_tensor",
+           "pointer_table", "tile_table", "step_variants"]
 
 NONE, L1, L2, ENET, L0, BOX = range(6)
+
+#: Short name of each code (kernel variant names, reports).
+PENALTY_NAMES = {NONE: "none", L1: "L1", L2: "L2", ENET: "ENET", L0: "L0", BOX: "BOX"}
 
 
 _SCALARS: dict[tuple, torch.Tensor] = {}
@@ -104,3 +107,22 @@ def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float,
     if code == BOX:
         return torch.clamp(u, None if a == -math.inf else a, None if b == math.inf else b)
     raise ValueError(f"unknown penalty code {code!r}")
+
+
+def step_variants(module: str, kernel, flag: str, block: int) -> list:
+    """AOT variants of a multi-tensor step kernel: per parameter dtype, penalty code and the
+    constexpr ``flag`` (``"AMSGRAD"``, ``"MOMENTUM"``: the options that change the memory traffic)."""
+    from ._common import compute_dtype
+    from ._variants import FLOAT_DTYPES, Variant, triton_type
+
+    out = []
+    for dtype in FLOAT_DTYPES:
+        pt, st = triton_type(dtype), triton_type(compute_dtype(dtype))
+        sig = {"ptrs": "*i64", "sizes": "*i64", "tile_tensor": "*i32", "tile_block": "*i32", "T": "i32",
+               "hp_ptr": "*" + st}
+        for code, pname in PENALTY_NAMES.items():
+            for on in (False, True):
+                out.append(Variant(module, kernel, f"{pt}-{pname}" + (f"-{flag.lower()}" if on else ""), sig,
+                                   {"P_TY": pt, "S_TY": st, "PENALTY": code, flag: on,
+                                    "IS_F64": dtype == torch.float64, "BLOCK": block}))
+    return out

@@ -30,9 +30,10 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
-from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, tile_table
+from ._tile import load_tile, store_tile, tile_ptr
+from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
 
-__all__ = ["fused_prox_adam", "fused_prox_adam_multi", "fused_prox_adam_ref", "adam_step_scalars"]
+__all__ = ["fused_prox_adam", "fused_prox_adam_multi", "fused_prox_adam_ref", "adam_step_scalars", "aot_variants"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -40,7 +41,7 @@ triton = None
 BLOCK = 1024
 
 # order of the hyperparameter vector read by the kernel
-_HP = ("lr", "omb1", "b2", "omb2", "eps", "wd", "decay", "ss", "bc2s", "a", "b")
+_HP = ("lr", "omb1", "b2", "omb2", "eps", "wd", "decay", "ss", "bc2s", "a", "b", "sign", "precond")
 
 
 def adam_step_scalars(lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
@@ -63,25 +64,37 @@ def adam_step_scalars(lr: float, beta1: float, beta2: float, eps: float, weight_
     }
 
 
-@jit
+@jit(do_not_specialize=["T"], do_not_specialize_on_alignment=["ptrs", "sizes", "tile_tensor", "tile_block", "hp_ptr"])
 def _fused_prox_adam_kernel(ptrs, sizes, tile_tensor, tile_block, T, hp_ptr,
-                            P_TY: tl.constexpr, S_TY: tl.constexpr,
-                            PENALTY: tl.constexpr, AMSGRAD: tl.constexpr, PRECOND: tl.constexpr,
-                            MAXIMIZE: tl.constexpr, HAS_WD: tl.constexpr, HAS_DECAY: tl.constexpr,
-                            IS_F64: tl.constexpr, BLOCK: tl.constexpr):
-    # multi-tensor launch: this program does block `blk` of tensor `t` (see fused_penalty.py)
+                            P_TY: tl.constexpr, S_TY: tl.constexpr, PENALTY: tl.constexpr,
+                            AMSGRAD: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    # multi-tensor launch: this program does block `blk` of tensor `t` (see fused_penalty.py).
+    # Full tiles of tensors that all start 16-byte aligned take the 128-bit body (_tile.py).
     pid = tl.program_id(0)
     t = tl.load(tile_tensor + pid)
-    blk = tl.load(tile_block + pid)
-    n = tl.load(sizes + t)
-    p_ptr = tl.load(ptrs + t).to(tl.pointer_type(P_TY))
-    g_ptr = tl.load(ptrs + T + t).to(tl.pointer_type(P_TY))
-    m_ptr = tl.load(ptrs + 2 * T + t).to(tl.pointer_type(S_TY))
-    v_ptr = tl.load(ptrs + 3 * T + t).to(tl.pointer_type(S_TY))
-    vmax_ptr = tl.load(ptrs + 4 * T + t).to(tl.pointer_type(S_TY))
-    offs = blk.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
-    # scalars live in a small tensor of the compute dtype (float64 stays float64)
+    start = tl.load(tile_block + pid).to(tl.int64) * BLOCK
+    rem = tl.load(sizes + t) - start
+    pa = tl.load(ptrs + t)
+    ga = tl.load(ptrs + T + t)
+    ma = tl.load(ptrs + 2 * T + t)
+    va = tl.load(ptrs + 3 * T + t)
+    wa = tl.load(ptrs + 4 * T + t)
+    if (((pa | ga | ma | va | wa) & 15) == 0) & (rem >= BLOCK):  # all 16-byte aligned, full tile
+        _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, AMSGRAD, IS_F64, BLOCK, False)
+    else:
+        _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, AMSGRAD, IS_F64, BLOCK, True)
+
+
+@jit
+def _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.constexpr,
+                    PENALTY: tl.constexpr, AMSGRAD: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr,
+                    MASKED: tl.constexpr):
+    p_ptr = tile_ptr(pa.to(tl.pointer_type(P_TY)), start, not MASKED)
+    g_ptr = tile_ptr(ga.to(tl.pointer_type(P_TY)), start, not MASKED)
+    m_ptr = tile_ptr(ma.to(tl.pointer_type(S_TY)), start, not MASKED)
+    v_ptr = tile_ptr(va.to(tl.pointer_type(S_TY)), start, not MASKED)
+    # scalars live in a small tensor of the compute dtype (float64 stays float64); the flags
+    # are numbers too (one compiled kernel serves maximize, AdamW, coupled decay, precond)
     lr = tl.load(hp_ptr + 0)
     omb1 = tl.load(hp_ptr + 1)
     b2 = tl.load(hp_ptr + 2)
@@ -91,51 +104,51 @@ def _fused_prox_adam_kernel(ptrs, sizes, tile_tensor, tile_block, T, hp_ptr,
     decay = tl.load(hp_ptr + 6)
     ss = tl.load(hp_ptr + 7)
     bc2s = tl.load(hp_ptr + 8)
-    pa = tl.load(hp_ptr + 9)
+    pa_ = tl.load(hp_ptr + 9)
     pb = tl.load(hp_ptr + 10)
-    p = tl.load(p_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
-    g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
-    m = tl.load(m_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
-    v = tl.load(v_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
-    if MAXIMIZE:
-        g = -g
-    if HAS_DECAY:
-        p = p * decay
-    if HAS_WD:
-        g = g + wd * p
+    sign = tl.load(hp_ptr + 11)
+    precond = tl.load(hp_ptr + 12)
+    p = load_tile(p_ptr, rem, BLOCK, MASKED).to(lr.dtype)
+    g = load_tile(g_ptr, rem, BLOCK, MASKED).to(lr.dtype)
+    m = load_tile(m_ptr, rem, BLOCK, MASKED).to(lr.dtype)
+    v = load_tile(v_ptr, rem, BLOCK, MASKED).to(lr.dtype)
+    g = g * sign  # -1 with maximize: exact
+    p = p * decay  # 1 - lr*wd with AdamW, else 1: exact
+    g = tl.where(wd != 0.0, g + wd * p, g)
     m = m + omb1 * (g - m)
     v = b2 * v + omb2 * (g * g)
-    tl.store(m_ptr + offs, m.to(S_TY), mask=mask)
-    tl.store(v_ptr + offs, v.to(S_TY), mask=mask)
+    store_tile(m_ptr, m, rem, BLOCK, MASKED)
+    store_tile(v_ptr, v, rem, BLOCK, MASKED)
     if AMSGRAD:
-        v = tl.maximum(tl.load(vmax_ptr + offs, mask=mask, other=0.0).to(lr.dtype), v)
-        tl.store(vmax_ptr + offs, v.to(S_TY), mask=mask)
+        w_ptr = tile_ptr(wa.to(tl.pointer_type(S_TY)), start, not MASKED)
+        v = tl.maximum(load_tile(w_ptr, rem, BLOCK, MASKED).to(lr.dtype), v)
+        store_tile(w_ptr, v, rem, BLOCK, MASKED)
     lrv = tl.zeros_like(p) + lr
     if IS_F64:  # float64 sqrt and division are IEEE-rounded; the *_rn forms are float32 only
         den = tl.sqrt(v) / bc2s + eps
         u = p - ss * (m / den)
-        s = lrv / den if PRECOND else lrv
+        s = tl.where(precond != 0.0, lrv / den, lrv)
     else:
         den = tl.div_rn(tl.sqrt_rn(v), bc2s) + eps
         u = p - ss * tl.div_rn(m, den)
-        s = tl.div_rn(lrv, den) if PRECOND else lrv
+        s = tl.where(precond != 0.0, tl.div_rn(lrv, den), lrv)
     if PENALTY == 1:  # L1: soft threshold at s*a
-        t = s * pa
-        y = u - tl.minimum(tl.maximum(u, -t), t)
+        thr = s * pa_
+        y = u - tl.minimum(tl.maximum(u, -thr), thr)
     elif PENALTY == 2:  # L2
-        y = u / (1.0 + s * pa) if IS_F64 else tl.div_rn(u, 1.0 + s * pa)
+        y = u / (1.0 + s * pa_) if IS_F64 else tl.div_rn(u, 1.0 + s * pa_)
     elif PENALTY == 3:  # elastic net
-        t = s * pa
-        y = u - tl.minimum(tl.maximum(u, -t), t)
+        thr = s * pa_
+        y = u - tl.minimum(tl.maximum(u, -thr), thr)
         y = y / (1.0 + s * pb) if IS_F64 else tl.div_rn(y, 1.0 + s * pb)
     elif PENALTY == 4:  # L0: hard threshold at sqrt(a*s)
-        thr = tl.sqrt(pa * s) if IS_F64 else tl.sqrt_rn(pa * s)
+        thr = tl.sqrt(pa_ * s) if IS_F64 else tl.sqrt_rn(pa_ * s)
         y = tl.where(tl.abs(u) > thr, u, 0.0)
     elif PENALTY == 5:  # box
-        y = tl.minimum(tl.maximum(u, pa), pb)
+        y = tl.minimum(tl.maximum(u, pa_), pb)
     else:
         y = u
-    tl.store(p_ptr + offs, y.to(P_TY), mask=mask)
+    store_tile(p_ptr, y, rem, BLOCK, MASKED)
 
 
 def _check_state(p: torch.Tensor, name: str, t: torch.Tensor, dtype: torch.dtype) -> None:
@@ -193,7 +206,7 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
     import triton.language as tlang
 
     sc = adam_step_scalars(lr, beta1, beta2, eps, weight_decay, decoupled, step)
-    sc.update(a=a, b=b)
+    sc.update(a=a, b=b, sign=-1.0 if maximize else 1.0, precond=1.0 if preconditioned else 0.0)
     hp = scalar_tensor(tuple(float(sc[k]) for k in _HP), cd, device)
     sel = [[params[i] for i in keep], [gs[i] for i in keep], [exp_avgs[i] for i in keep],
            [exp_avg_sqs[i] for i in keep], [(max_exp_avg_sqs if amsgrad else exp_avg_sqs)[i] for i in keep]]
@@ -204,8 +217,13 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
     _fused_prox_adam_kernel[(tile_tensor.numel(),)](
         ptrs, torch.tensor([params[i].numel() for i in keep], dtype=torch.int64).to(device), tile_tensor,
         tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd], PENALTY=code, AMSGRAD=amsgrad,
-        PRECOND=preconditioned, MAXIMIZE=maximize, HAS_WD=sc["wd"] != 0.0, HAS_DECAY=sc["decay"] != 1.0,
         IS_F64=cd == torch.float64, BLOCK=BLOCK)
+
+
+def aot_variants() -> list:
+    """Every compiled form of ``_fused_prox_adam_kernel`` that :func:`fused_prox_adam_multi` can launch:
+    per parameter dtype, penalty code and AMSGrad (the other options are numbers)."""
+    return step_variants("fused_prox_adam", _fused_prox_adam_kernel, "AMSGRAD", BLOCK)
 
 
 def fused_prox_adam_ref(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor,

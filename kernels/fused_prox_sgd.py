@@ -23,9 +23,10 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
-from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, tile_table
+from ._tile import load_tile, store_tile, tile_ptr
+from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
 
-__all__ = ["fused_prox_sgd", "fused_prox_sgd_multi", "fused_prox_sgd_ref"]
+__all__ = ["fused_prox_sgd", "fused_prox_sgd_multi", "fused_prox_sgd_ref", "aot_variants"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -33,62 +34,71 @@ triton = None
 BLOCK = 1024
 
 
-@jit
+@jit(do_not_specialize=["T"], do_not_specialize_on_alignment=["ptrs", "sizes", "tile_tensor", "tile_block", "hp_ptr"])
 def _fused_prox_sgd_kernel(ptrs, sizes, tile_tensor, tile_block, T, hp_ptr,
-                           P_TY: tl.constexpr, S_TY: tl.constexpr,
-                           PENALTY: tl.constexpr, MOMENTUM: tl.constexpr, FIRST: tl.constexpr,
-                           NESTEROV: tl.constexpr, MAXIMIZE: tl.constexpr, HAS_WD: tl.constexpr,
-                           IS_F64: tl.constexpr, BLOCK: tl.constexpr):
-    # multi-tensor launch: this program does block `blk` of tensor `t` (see fused_penalty.py)
+                           P_TY: tl.constexpr, S_TY: tl.constexpr, PENALTY: tl.constexpr,
+                           MOMENTUM: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
+    # multi-tensor launch: this program does block `blk` of tensor `t` (see fused_penalty.py).
+    # Full tiles of tensors that all start 16-byte aligned take the 128-bit body (_tile.py).
     pid = tl.program_id(0)
     t = tl.load(tile_tensor + pid)
-    blk = tl.load(tile_block + pid)
-    n = tl.load(sizes + t)
-    p_ptr = tl.load(ptrs + t).to(tl.pointer_type(P_TY))
-    g_ptr = tl.load(ptrs + T + t).to(tl.pointer_type(P_TY))
-    buf_ptr = tl.load(ptrs + 2 * T + t).to(tl.pointer_type(S_TY))
-    offs = blk.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
+    start = tl.load(tile_block + pid).to(tl.int64) * BLOCK
+    rem = tl.load(sizes + t) - start
+    pa = tl.load(ptrs + t)
+    ga = tl.load(ptrs + T + t)
+    ba = tl.load(ptrs + 2 * T + t)
+    if (((pa | ga | ba) & 15) == 0) & (rem >= BLOCK):  # all 16-byte aligned, full tile
+        _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY, S_TY, PENALTY, MOMENTUM, IS_F64, BLOCK, False)
+    else:
+        _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY, S_TY, PENALTY, MOMENTUM, IS_F64, BLOCK, True)
+
+
+@jit
+def _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.constexpr,
+                   PENALTY: tl.constexpr, MOMENTUM: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr,
+                   MASKED: tl.constexpr):
+    p_ptr = tile_ptr(pa.to(tl.pointer_type(P_TY)), start, not MASKED)
+    g_ptr = tile_ptr(ga.to(tl.pointer_type(P_TY)), start, not MASKED)
+    # scalars in the compute dtype; maximize, Nesterov and the first step are numbers too
     lr = tl.load(hp_ptr + 0)
     wd = tl.load(hp_ptr + 1)
     mu = tl.load(hp_ptr + 2)
     omd = tl.load(hp_ptr + 3)
-    pa = tl.load(hp_ptr + 4)
+    pa_ = tl.load(hp_ptr + 4)
     pb = tl.load(hp_ptr + 5)
-    p = tl.load(p_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
-    g = tl.load(g_ptr + offs, mask=mask, other=0.0).to(lr.dtype)
-    if MAXIMIZE:
-        g = -g
-    if HAS_WD:
-        g = g + wd * p
+    sign = tl.load(hp_ptr + 6)
+    nesterov = tl.load(hp_ptr + 7)
+    first = tl.load(hp_ptr + 8)
+    p = load_tile(p_ptr, rem, BLOCK, MASKED).to(lr.dtype)
+    g = load_tile(g_ptr, rem, BLOCK, MASKED).to(lr.dtype)
+    g = g * sign  # -1 with maximize: exact
+    g = tl.where(wd != 0.0, g + wd * p, g)
     if MOMENTUM:
-        if FIRST:
+        b_ptr = tile_ptr(ba.to(tl.pointer_type(S_TY)), start, not MASKED)
+        if first != 0.0:  # torch.optim.SGD starts the buffer at the gradient (no read)
             b = g
         else:
-            b = mu * tl.load(buf_ptr + offs, mask=mask, other=0.0).to(lr.dtype) + omd * g
-        tl.store(buf_ptr + offs, b.to(S_TY), mask=mask)
-        if NESTEROV:
-            g = g + mu * b
-        else:
-            g = b
+            b = mu * load_tile(b_ptr, rem, BLOCK, MASKED).to(lr.dtype) + omd * g
+        store_tile(b_ptr, b, rem, BLOCK, MASKED)
+        g = tl.where(nesterov != 0.0, g + mu * b, b)
     u = p - lr * g
     if PENALTY == 1:  # L1: soft threshold at lr*a
-        t = lr * pa
-        y = u - tl.minimum(tl.maximum(u, -t), t)
+        thr = lr * pa_
+        y = u - tl.minimum(tl.maximum(u, -thr), thr)
     elif PENALTY == 2:  # L2
-        y = u / (1.0 + lr * pa) if IS_F64 else tl.div_rn(u, tl.zeros_like(u) + (1.0 + lr * pa))
+        y = u / (1.0 + lr * pa_) if IS_F64 else tl.div_rn(u, tl.zeros_like(u) + (1.0 + lr * pa_))
     elif PENALTY == 3:  # elastic net
-        t = lr * pa
-        y = u - tl.minimum(tl.maximum(u, -t), t)
+        thr = lr * pa_
+        y = u - tl.minimum(tl.maximum(u, -thr), thr)
         y = y / (1.0 + lr * pb) if IS_F64 else tl.div_rn(y, tl.zeros_like(y) + (1.0 + lr * pb))
     elif PENALTY == 4:  # L0: hard threshold at sqrt(a*lr)
-        thr = tl.sqrt(tl.zeros_like(u) + pa * lr) if IS_F64 else tl.sqrt_rn(tl.zeros_like(u) + pa * lr)
+        thr = tl.sqrt(tl.zeros_like(u) + pa_ * lr) if IS_F64 else tl.sqrt_rn(tl.zeros_like(u) + pa_ * lr)
         y = tl.where(tl.abs(u) > thr, u, 0.0)
     elif PENALTY == 5:  # box
-        y = tl.minimum(tl.maximum(u, pa), pb)
+        y = tl.minimum(tl.maximum(u, pa_), pb)
     else:
         y = u
-    tl.store(p_ptr + offs, y.to(P_TY), mask=mask)
+    store_tile(p_ptr, y, rem, BLOCK, MASKED)
 
 
 def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
@@ -136,8 +146,8 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
     check_launchable(params[0])
     import triton.language as tlang
 
-    hp = scalar_tensor((float(lr), float(weight_decay), float(momentum), 1.0 - dampening, float(a), float(b)), cd,
-                       device)
+    hp = scalar_tensor((float(lr), float(weight_decay), float(momentum), 1.0 - dampening, float(a), float(b),
+                        -1.0 if maximize else 1.0, 1.0 if nesterov else 0.0, 1.0 if first else 0.0), cd, device)
     bufs = [momentum_buffers[i] if momentum != 0 else params[i] for i in keep]
     ptrs = pointer_table([[params[i] for i in keep], [gs[i] for i in keep], bufs], device)
     tile_tensor, tile_block = tile_table(tuple(params[i].numel() for i in keep), BLOCK, device)
@@ -145,9 +155,14 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
            torch.bfloat16: tlang.bfloat16}
     _fused_prox_sgd_kernel[(tile_tensor.numel(),)](
         ptrs, torch.tensor([params[i].numel() for i in keep], dtype=torch.int64).to(device), tile_tensor,
-        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd] if momentum != 0 else tys[dtype],
-        PENALTY=code, MOMENTUM=momentum != 0, FIRST=first, NESTEROV=nesterov, MAXIMIZE=maximize,
-        HAS_WD=weight_decay != 0, IS_F64=cd == torch.float64, BLOCK=BLOCK)
+        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd], PENALTY=code, MOMENTUM=momentum != 0,
+        IS_F64=cd == torch.float64, BLOCK=BLOCK)
+
+
+def aot_variants() -> list:
+    """Every compiled form of ``_fused_prox_sgd_kernel`` that :func:`fused_prox_sgd_multi` can launch:
+    per parameter dtype, penalty code and momentum on/off (the other options are numbers)."""
+    return step_variants("fused_prox_sgd", _fused_prox_sgd_kernel, "MOMENTUM", BLOCK)
 
 
 def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,

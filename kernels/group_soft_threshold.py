@@ -18,23 +18,44 @@ from proxgan._validation import check_float_tensor, check_nonneg_number
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
+from ._tile import tile_ptr
+from .soft_threshold import aligned16
 
-__all__ = ["group_soft_threshold", "group_soft_threshold_ref", "group_soft_threshold_torch", "group_view"]
+__all__ = ["group_soft_threshold", "group_soft_threshold_ref", "group_soft_threshold_torch", "group_view",
+           "aot_variants"]
 
 tl = None  # replaced by triton.language at the first launch
 triton = None
 
 
 
-@jit
-def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n_rows, row_len,
+@jit(do_not_specialize=["n_rows", "row_len", "aligned"],
+     do_not_specialize_on_alignment=["x_ptr", "thr_ptr", "out_ptr"])
+def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n_rows, row_len, aligned,
                                  THR_MODE: tl.constexpr, IS_F64: tl.constexpr,
-                                 ROWS: tl.constexpr, BLOCK: tl.constexpr):
+                                 ROWS: tl.constexpr, BLOCK: tl.constexpr, VEC: tl.constexpr):
     # Each program owns ROWS groups (rows of a contiguous (G, M) matrix) and walks their
-    # columns in BLOCK-wide tiles twice: once for the norms, once to scale.
-    rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)
+    # columns in BLOCK-wide tiles twice: once for the norms, once to scale. When x and out
+    # start 16-byte aligned and rows are a whole number of VEC-element (16-byte) chunks, every
+    # row starts aligned: the 128-bit path (see _tile.py), with row_len rewritten as
+    # (row_len // VEC) * VEC (the same number) so that the compiler sees its divisibility.
+    first = tl.program_id(0).to(tl.int64) * ROWS
+    if (aligned != 0) & (row_len % VEC == 0):
+        _group_rows(x_ptr, thr_ptr, out_ptr, thr_value, first, n_rows, (row_len // VEC) * VEC,
+                    THR_MODE, IS_F64, ROWS, BLOCK, True)
+    else:
+        _group_rows(x_ptr, thr_ptr, out_ptr, thr_value, first, n_rows, row_len, THR_MODE, IS_F64, ROWS, BLOCK, False)
+
+
+@jit
+def _group_rows(x_ptr, thr_ptr, out_ptr, thr_value, first, n_rows, row_len, THR_MODE: tl.constexpr,
+                IS_F64: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, ALIGNED: tl.constexpr):
+    local = tl.arange(0, ROWS)
+    rows = first + local
     row_mask = rows < n_rows
-    base = rows * row_len
+    base = local.to(tl.int64) * row_len
+    xp = tile_ptr(x_ptr, first * row_len, ALIGNED)
+    op = tile_ptr(out_ptr, first * row_len, ALIGNED)
     if IS_F64:
         acc = tl.zeros((ROWS, BLOCK), dtype=tl.float64)
     else:
@@ -42,7 +63,7 @@ def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n_rows, row
     for start in range(0, row_len, BLOCK):
         cols = start + tl.arange(0, BLOCK)
         m = row_mask[:, None] & (cols < row_len)[None, :]
-        v = tl.load(x_ptr + base[:, None] + cols[None, :], mask=m, other=0.0).to(acc.dtype)
+        v = tl.load(xp + base[:, None] + cols[None, :], mask=m, other=0.0).to(acc.dtype)
         acc += v * v
     norm = tl.sqrt(tl.sum(acc, axis=1))
     if THR_MODE == 0:
@@ -57,16 +78,44 @@ def _group_soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n_rows, row
         cols = start + tl.arange(0, BLOCK)
         m = row_mask[:, None] & (cols < row_len)[None, :]
         offs = base[:, None] + cols[None, :]
-        v = tl.load(x_ptr + offs, mask=m, other=0.0).to(acc.dtype)
-        tl.store(out_ptr + offs, (v * scale[:, None]).to(out_ptr.dtype.element_ty), mask=m)
+        v = tl.load(xp + offs, mask=m, other=0.0).to(acc.dtype)
+        tl.store(op + offs, (v * scale[:, None]).to(op.dtype.element_ty), mask=m)
+
+
+# Tile widths: four classes of row length (each one compiled form per dtype and threshold
+# mode; a row wider than its data wastes lanes, not memory traffic: masked lanes load nothing).
+_BLOCKS = (16, 64, 256, 1024)
 
 
 def _tile(row_len: int) -> tuple[int, int]:
     """(ROWS, BLOCK): BLOCK covers short rows in one tile; ROWS fills a tile of ~4096 elements."""
-    block = 16
-    while block < min(row_len, 1024):
-        block *= 2
+    block = next((b for b in _BLOCKS if b >= row_len), _BLOCKS[-1])
     return max(1, 4096 // block), block
+
+
+def aot_variants() -> list:
+    """Every compiled form of ``_group_soft_threshold_kernel`` that :func:`group_soft_threshold` can launch.
+
+    Per dtype, threshold mode and tile (one per row length class). Row counts and lengths
+    are taken as 32-bit integers: a matrix with 2**31 or more rows, or longer rows, compiles
+    a 64-bit form at its first launch.
+    """
+    from ._variants import FLOAT_DTYPES, Variant, triton_type
+
+    out = []
+    for dtype in FLOAT_DTYPES:
+        cd = compute_dtype(dtype)
+        xt, ct = "*" + triton_type(dtype), "*" + triton_type(cd)
+        for mode in ((1, 2) if cd == torch.float64 else (0, 1, 2)):
+            for block in _BLOCKS:
+                rows, _ = _tile(block)
+                sig = {"x_ptr": xt, "thr_ptr": xt if mode == 0 else ct, "out_ptr": xt, "thr_value": "fp32",
+                       "n_rows": "i32", "row_len": "i32", "aligned": "i32"}
+                out.append(Variant("group_soft_threshold", _group_soft_threshold_kernel,
+                                   f"{triton_type(dtype)}-thr{mode}-block{block}", sig,
+                                   {"THR_MODE": mode, "IS_F64": cd == torch.float64, "ROWS": rows, "BLOCK": block,
+                                    "VEC": 16 // dtype.itemsize}))
+    return out
 
 
 def group_view(x: torch.Tensor, dim: int) -> tuple[int, torch.Tensor]:
@@ -95,11 +144,12 @@ def _group_threshold(thr: float | torch.Tensor, g: int, x: torch.Tensor, cd: tor
             raise TypeError(f"thr tensor must have a real floating dtype, got {thr.dtype}")
         if thr.device != x.device:
             raise ValueError(f"thr is on {thr.device} but x is on {x.device}")
+        # in the compute dtype, as the kernel reads it: one kernel variant per dtype of x
         if thr.numel() == 1:
-            return 1, 0.0, thr.reshape(1)
+            return 1, 0.0, thr.reshape(1).to(cd)
         if thr.dim() != 1 or thr.shape[0] != g:
             raise ValueError(f"a per-group thr must have shape ({g},), got {tuple(thr.shape)}")
-        return 2, 0.0, thr.contiguous()
+        return 2, 0.0, thr.to(cd).contiguous()
     value = check_nonneg_number(thr, "thr")
     if cd == torch.float64:
         return 1, 0.0, torch.full((1,), value, dtype=torch.float64, device=x.device)
@@ -150,8 +200,9 @@ def group_soft_threshold(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 
         check_launchable(xm)
         rows, block = _tile(xm.shape[1])
         grid = ((xm.shape[0] + rows - 1) // rows,)
-        _group_soft_threshold_kernel[grid](xm, t, buf, value, xm.shape[0], xm.shape[1], THR_MODE=mode,
-                                           IS_F64=cd == torch.float64, ROWS=rows, BLOCK=block)
+        _group_soft_threshold_kernel[grid](xm, t, buf, value, xm.shape[0], xm.shape[1], aligned16(xm, buf),
+                                           THR_MODE=mode, IS_F64=cd == torch.float64, ROWS=rows, BLOCK=block,
+                                           VEC=16 // xm.element_size())
     if direct:
         return out
     return _scatter_back(buf, x, dim, out)

@@ -17,9 +17,10 @@ from proxgan._validation import check_float_tensor, check_nonneg_number
 
 from ._common import compute_dtype, finish_out, prepare_out
 from ._lazy import check_launchable, jit
-from .soft_threshold import threshold_operand, triton_cdiv
+from ._tile import load_tile, store_tile, tile_ptr
+from .soft_threshold import aligned16, threshold_operand, threshold_variants, triton_cdiv
 
-__all__ = ["hard_threshold", "hard_threshold_ref", "hard_threshold_torch"]
+__all__ = ["hard_threshold", "hard_threshold_ref", "hard_threshold_torch", "aot_variants"]
 
 tl = None  # replaced by triton.language at the first launch
 triton = None
@@ -27,13 +28,22 @@ triton = None
 BLOCK = 1024
 
 
-@jit
-def _hard_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n,
+@jit(do_not_specialize=["n", "aligned"], do_not_specialize_on_alignment=["x_ptr", "thr_ptr", "out_ptr"])
+def _hard_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n, aligned,
                            THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
-    pid = tl.program_id(0)
-    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
-    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    # same layout as _soft_threshold_kernel: a 128-bit body for full aligned tiles, a masked tail
+    start = tl.program_id(0).to(tl.int64) * BLOCK
+    rem = n - start
+    if (aligned != 0) & (rem >= BLOCK):
+        _hard_threshold_tile(x_ptr, thr_ptr, out_ptr, thr_value, start, rem, THR_MODE, IS_F64, BLOCK, False)
+    else:
+        _hard_threshold_tile(x_ptr, thr_ptr, out_ptr, thr_value, start, rem, THR_MODE, IS_F64, BLOCK, True)
+
+
+@jit
+def _hard_threshold_tile(x_ptr, thr_ptr, out_ptr, thr_value, start, rem,
+                         THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr, MASKED: tl.constexpr):
+    x = load_tile(tile_ptr(x_ptr, start, not MASKED), rem, BLOCK, MASKED)
     if IS_F64:
         xf = x
     else:
@@ -43,9 +53,9 @@ def _hard_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n,
     elif THR_MODE == 1:
         t = tl.load(thr_ptr).to(xf.dtype)
     else:
-        t = tl.load(thr_ptr + offs, mask=mask, other=0.0).to(xf.dtype)
+        t = load_tile(tile_ptr(thr_ptr, start, not MASKED), rem, BLOCK, MASKED).to(xf.dtype)
     y = tl.where(tl.abs(xf) > t, xf, 0.0)
-    tl.store(out_ptr + offs, y.to(out_ptr.dtype.element_ty), mask=mask)
+    store_tile(tile_ptr(out_ptr, start, not MASKED), y, rem, BLOCK, MASKED)
 
 
 def hard_threshold(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -66,9 +76,14 @@ def hard_threshold(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor
     n = xc.numel()
     if n:
         check_launchable(xc)
-        _hard_threshold_kernel[(triton_cdiv(n, BLOCK),)](xc, t, buf, value, n, THR_MODE=mode,
-                                                         IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
+        _hard_threshold_kernel[(triton_cdiv(n, BLOCK),)](xc, t, buf, value, n, aligned16(xc, buf, t if mode == 2 else None),
+                                                         THR_MODE=mode, IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
     return finish_out(buf, out)
+
+
+def aot_variants() -> list:
+    """Every compiled form of ``_hard_threshold_kernel`` that :func:`hard_threshold` can launch."""
+    return threshold_variants(_hard_threshold_kernel, "hard_threshold", BLOCK)
 
 
 def hard_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,10 @@ from proxgan._validation import check_float_tensor, check_nonneg_number
 
 from ._common import compute_dtype, finish_out, prepare_out
 from ._lazy import check_launchable, jit
+from ._tile import load_tile, store_tile, tile_ptr
 
-__all__ = ["soft_threshold", "soft_threshold_ref", "soft_threshold_torch", "threshold_operand"]
+__all__ = ["soft_threshold", "soft_threshold_ref", "soft_threshold_torch", "threshold_operand", "aligned16",
+           "aot_variants", "threshold_variants"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -30,15 +32,24 @@ triton = None
 BLOCK = 1024
 
 
-@jit
-def _soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n,
+@jit(do_not_specialize=["n", "aligned"], do_not_specialize_on_alignment=["x_ptr", "thr_ptr", "out_ptr"])
+def _soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n, aligned,
                            THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr):
     # THR_MODE 0: scalar threshold passed by value (float32), 1: scalar in memory,
-    # 2: one threshold per element.
-    pid = tl.program_id(0)
-    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
-    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    # 2: one threshold per element. `aligned` (0/1): every tensor read or written starts
+    # 16-byte aligned; full tiles of aligned tensors take the 128-bit body (see _tile.py).
+    start = tl.program_id(0).to(tl.int64) * BLOCK
+    rem = n - start
+    if (aligned != 0) & (rem >= BLOCK):
+        _soft_threshold_tile(x_ptr, thr_ptr, out_ptr, thr_value, start, rem, THR_MODE, IS_F64, BLOCK, False)
+    else:
+        _soft_threshold_tile(x_ptr, thr_ptr, out_ptr, thr_value, start, rem, THR_MODE, IS_F64, BLOCK, True)
+
+
+@jit
+def _soft_threshold_tile(x_ptr, thr_ptr, out_ptr, thr_value, start, rem,
+                         THR_MODE: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr, MASKED: tl.constexpr):
+    x = load_tile(tile_ptr(x_ptr, start, not MASKED), rem, BLOCK, MASKED)
     if IS_F64:
         xf = x
     else:
@@ -48,9 +59,9 @@ def _soft_threshold_kernel(x_ptr, thr_ptr, out_ptr, thr_value, n,
     elif THR_MODE == 1:
         t = tl.load(thr_ptr).to(xf.dtype)
     else:
-        t = tl.load(thr_ptr + offs, mask=mask, other=0.0).to(xf.dtype)
+        t = load_tile(tile_ptr(thr_ptr, start, not MASKED), rem, BLOCK, MASKED).to(xf.dtype)
     y = xf - tl.minimum(tl.maximum(xf, -t), t)
-    tl.store(out_ptr + offs, y.to(out_ptr.dtype.element_ty), mask=mask)
+    store_tile(tile_ptr(out_ptr, start, not MASKED), y, rem, BLOCK, MASKED)
 
 
 def threshold_operand(thr: float | torch.Tensor, x: torch.Tensor, per: str = "element") -> tuple[int, float, torch.Tensor]:
@@ -71,9 +82,11 @@ def threshold_operand(thr: float | torch.Tensor, x: torch.Tensor, per: str = "el
             ok = False
         if not ok:
             raise ValueError(f"thr of shape {tuple(thr.shape)} does not broadcast to x of shape {tuple(x.shape)}")
+        # in the compute dtype, as the kernel reads it: one kernel variant per dtype of x
+        cd = compute_dtype(x.dtype)
         if thr.numel() == 1:
-            return 1, 0.0, thr.reshape(1)
-        return 2, 0.0, thr.expand(x.shape).contiguous()
+            return 1, 0.0, thr.reshape(1).to(cd)
+        return 2, 0.0, thr.expand(x.shape).to(cd).contiguous()
     value = check_nonneg_number(thr, "thr")
     if x.dtype == torch.float64:
         return 1, 0.0, torch.full((1,), value, dtype=torch.float64, device=x.device)
@@ -111,13 +124,44 @@ def soft_threshold(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor
     if n:
         check_launchable(xc)
         grid = (triton_cdiv(n, BLOCK),)
-        _soft_threshold_kernel[grid](xc, t, buf, value, n, THR_MODE=mode,
-                                     IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
+        _soft_threshold_kernel[grid](xc, t, buf, value, n, aligned16(xc, buf, t if mode == 2 else None),
+                                     THR_MODE=mode, IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
     return finish_out(buf, out)
 
 
 def triton_cdiv(a: int, b: int) -> int:
     return (a + b - 1) // b
+
+
+def aligned16(*tensors: torch.Tensor | None) -> int:
+    """1 when every given tensor starts at a 16-byte aligned address (the 128-bit body applies), else 0."""
+    return int(all(t is None or t.data_ptr() % 16 == 0 for t in tensors))
+
+
+def threshold_variants(kernel, name: str, block: int) -> list:
+    """AOT variants of an element-wise threshold kernel (soft or hard): what its launcher emits.
+
+    Per dtype of ``x``: the threshold modes (0, by value, only for half and float32 inputs;
+    1 and 2 read a tensor of the compute dtype), with 32- and 64-bit ``n``.
+    """
+    from ._variants import FLOAT_DTYPES, Variant, triton_type
+
+    out = []
+    for dtype in FLOAT_DTYPES:
+        xt = "*" + triton_type(dtype)
+        cdt = "*" + triton_type(compute_dtype(dtype))
+        for mode in ((1, 2) if dtype == torch.float64 else (0, 1, 2)):
+            for index in ("i32", "i64"):
+                sig = {"x_ptr": xt, "thr_ptr": xt if mode == 0 else cdt, "out_ptr": xt, "thr_value": "fp32",
+                       "n": index, "aligned": "i32"}
+                out.append(Variant(name, kernel, f"{triton_type(dtype)}-thr{mode}-n{index}", sig,
+                                   {"THR_MODE": mode, "IS_F64": dtype == torch.float64, "BLOCK": block}))
+    return out
+
+
+def aot_variants() -> list:
+    """Every compiled form of ``_soft_threshold_kernel`` that :func:`soft_threshold` can launch."""
+    return threshold_variants(_soft_threshold_kernel, "soft_threshold", BLOCK)
 
 
 def soft_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tensor:
