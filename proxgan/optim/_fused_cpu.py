@@ -12,10 +12,11 @@ keeps the per-step cost of a model with many small tensors to one call. ProxAdam
 counters (0-d float32 tensors, as in ``torch.optim``) are incremented inside the kernel,
 which also computes each tensor's bias correction.
 
-**One source for every penalty.** The kernels take the penalty code (and the loop
-variant) as ``numba.literally`` arguments: numba compiles one specialisation per value
-actually used, in which the code is a constant, so the branches of ``_prox`` fold away and
-the element loop vectorises. There is no hand copy per penalty, and only the
+**One source for every penalty.** The kernels take the penalty code as a
+``numba.literally`` argument: numba compiles one specialisation per code actually used,
+in which the code is a constant, so the branches of ``_prox`` fold away and the element
+loops vectorise (the loop variants, e.g. with or without weight decay, are whole loops
+chosen outside them). There is no hand copy per penalty, and only the
 specialisations a program uses are compiled (about a second each, then loaded from the
 on-disk cache). A new penalty code is one branch in ``_prox``. After the first call the
 launchers call the compiled specialisation directly (:func:`_call`), which skips the
@@ -157,9 +158,8 @@ def _adam_bias(step_ptrs, hp64):
 
 
 @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
-def _adam_parallel(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, code):
+def _adam_parallel(ptrs, step_ptrs, sizes, tiles, hp64, precond, variant, carr, code):
     literally(code)
-    literally(variant)
     bias = _adam_bias(step_ptrs, hp64)
     c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
     for k in prange(tiles.shape[0]):
@@ -167,9 +167,8 @@ def _adam_parallel(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, 
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _adam_serial(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, code):
+def _adam_serial(ptrs, step_ptrs, sizes, tiles, hp64, precond, variant, carr, code):
     literally(code)
-    literally(variant)
     bias = _adam_bias(step_ptrs, hp64)
     c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
     for k in range(tiles.shape[0]):
@@ -236,20 +235,16 @@ def _sgd_tile(k, ptrs, sizes, tiles, firsts, like, c, mode, general, code):
 
 
 @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
-def _sgd_parallel(ptrs, sizes, tiles, firsts, carr, mode, general, code):
+def _sgd_parallel(ptrs, sizes, tiles, firsts, mode, general, carr, code):
     literally(code)
-    literally(mode)
-    literally(general)
     c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
     for k in prange(tiles.shape[0]):
         _sgd_tile(k, ptrs, sizes, tiles, firsts, carr, c, mode, general, code)
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _sgd_serial(ptrs, sizes, tiles, firsts, carr, mode, general, code):
+def _sgd_serial(ptrs, sizes, tiles, firsts, mode, general, carr, code):
     literally(code)
-    literally(mode)
-    literally(general)
     c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
     for k in range(tiles.shape[0]):
         _sgd_tile(k, ptrs, sizes, tiles, firsts, carr, c, mode, general, code)
@@ -331,7 +326,7 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     common = not amsgrad and preconditioned and not maximize and wd == 0.0 and decay == 1.0
     variant = 0 if common else (2 if amsgrad else 1)
     kernel = _adam_serial if serial or torch.get_num_threads() == 1 else _adam_parallel
-    _call(kernel, 2, ptrs, step_ptrs, sizes, tiles, hp64, preconditioned, carr, variant, code)
+    _call(kernel, 1, ptrs, step_ptrs, sizes, tiles, hp64, preconditioned, variant, carr, code)
 
 
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
@@ -351,4 +346,4 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     carr = _const((lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0), dtype)
     general = maximize or weight_decay != 0.0
     kernel = _sgd_serial if serial or torch.get_num_threads() == 1 else _sgd_parallel
-    _call(kernel, 3, ptrs, sizes, tiles, _const(tuple(firsts), np.bool_), carr, mode, general, code)
+    _call(kernel, 1, ptrs, sizes, tiles, _const(tuple(firsts), np.bool_), mode, general, carr, code)
