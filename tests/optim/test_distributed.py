@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -175,21 +176,31 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory) -> dict:
     """Run the 2-rank job once for the whole module; rank 0's results."""
-    out = str(tmp_path_factory.mktemp("dist") / "results.pt")
+    tmp = tmp_path_factory.mktemp("dist")
+    out = str(tmp / "results.pt")
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": os.environ.get("GLOO_SOCKET_IFNAME", "lo")}
-    procs = [subprocess.Popen([sys.executable, __file__, str(rank), str(port), out], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in range(WORLD)]
-    logs = []
-    for proc in procs:
-        try:
-            logs.append(proc.communicate(timeout=TIMEOUT)[0])
-        except subprocess.TimeoutExpired:
-            for q in procs:
-                q.kill()
-            pytest.fail(f"the 2-rank job did not finish within {TIMEOUT} s")
+    logs = [tmp / f"rank{rank}.log" for rank in range(WORLD)]
+    procs = []
+    for rank, log in enumerate(logs):
+        with log.open("w") as f:
+            procs.append(subprocess.Popen([sys.executable, __file__, str(rank), str(port), out], env=env,
+                                          stdout=f, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        codes = [proc.poll() for proc in procs]
+        if None not in codes:
+            break
+        if time.monotonic() > deadline or any(codes):  # a failed rank stops the other at once
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+            break
+        time.sleep(0.1)
     if any(proc.returncode for proc in procs):
-        pytest.fail("a rank failed:\n" + "\n".join(logs)[-6000:])
+        text = "\n".join(log.read_text() for log in logs)
+        late = " (stopped: over the time limit)" if time.monotonic() > deadline else ""
+        pytest.fail(f"a rank failed{late}:\n{text[-6000:]}")
     return torch.load(out, weights_only=True)
 
 
