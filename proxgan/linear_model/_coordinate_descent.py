@@ -161,7 +161,7 @@ class ElasticNet(LinearRegressorBase):
         if not res.converged:
             warn_not_converged(res.crit, tol_abs)
         self.coef_ = res.coef.astype(X.dtype)
-        self.intercept_ = float(y_off - X_off @ res.coef) if self.fit_intercept else 0.0
+        self.intercept_ = np.float64(y_off - X_off @ res.coef) if self.fit_intercept else 0.0
         self.n_iter_ = res.n_iter
         self.dual_gap_ = res.crit
         if not (np.all(np.isfinite(self.coef_)) and np.isfinite(self.intercept_)):
@@ -207,14 +207,17 @@ class Lasso(ElasticNet):
         return 1.0
 
 
-def alpha_grid(df: Quadratic, l1_ratio: float = 1.0, eps: float = 1e-3, n_alphas: int = 100) -> np.ndarray:
+def alpha_grid(df: Quadratic, l1_ratio: float = 1.0, eps: float = 1e-3, n_alphas: int = 100,
+               positive: bool = False) -> np.ndarray:
     """Decreasing log-spaced grid from :math:`\\alpha_{max} = \\lVert X^\\top y\\rVert_\\infty/(n\\rho)`
-    down to ``eps·α_max``."""
+    down to ``eps·α_max``; with ``positive`` :math:`\\alpha_{max} = \\max(0, \\max_j X_j^\\top y)/(n\\rho)`,
+    the smallest alpha whose non-negative solution is zero."""
     if l1_ratio <= 0:
         raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0; pass alphas")
     G = np.empty(df.n_features)
     _cd.full_gradient(*_cd._parts(df), _cd._column_sums(df), df.y.copy(), 0.0, G)
-    amax = np.max(np.abs(G)) / (df.n_samples * l1_ratio) if G.size else 0.0
+    top = max(0.0, float(np.max(G))) if positive else float(np.max(np.abs(G)))
+    amax = top / (df.n_samples * l1_ratio) if G.size else 0.0
     if amax <= np.finfo(float).resolution:
         return np.full(n_alphas, np.finfo(float).resolution)
     return np.geomspace(amax, amax * eps, num=n_alphas)
@@ -244,9 +247,9 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precom
             raise ValueError(f"y must be 1-D, got shape {y.shape}")
     df, _, _ = preprocess(X, y, fit_intercept=False)
     if alphas is None:
-        alphas = alpha_grid(df, l1_ratio, eps, check_positive_int(n_alphas, "n_alphas"))
+        alphas = alpha_grid(df, l1_ratio, eps, check_positive_int(n_alphas, "n_alphas"), positive)
     elif isinstance(alphas, (int, np.integer)):
-        alphas = alpha_grid(df, l1_ratio, eps, check_positive_int(int(alphas), "alphas"))
+        alphas = alpha_grid(df, l1_ratio, eps, check_positive_int(int(alphas), "alphas"), positive)
     else:
         alphas = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
         for a in alphas:

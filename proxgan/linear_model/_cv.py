@@ -76,7 +76,8 @@ class ElasticNetCV(LinearRegressorBase):
         for r in ratios:
             if isinstance(self.alphas, numbers.Integral):
                 df, _, _ = preprocess(X, y, self.fit_intercept, sw)
-                grids.append(alpha_grid(df, r, self.eps, check_positive_int(int(self.alphas), "alphas")))
+                grids.append(alpha_grid(df, r, self.eps, check_positive_int(int(self.alphas), "alphas"),
+                                          bool(self.positive)))
             else:
                 a = np.sort(np.asarray(self.alphas, dtype=np.float64).ravel())[::-1]
                 if a.size == 0 or np.any(a < 0) or not np.all(np.isfinite(a)):
@@ -106,7 +107,8 @@ class ElasticNetCV(LinearRegressorBase):
         self.l1_ratio_ = ratios[k]
         self.alpha_ = float(grids[k][a_i])
         single = isinstance(self.l1_ratio, numbers.Number)
-        self.alphas_ = grids[0] if single else np.array(grids)
+        # scikit-learn: one grid per l1_ratio only when the grid is computed; given alphas stay 1-D
+        self.alphas_ = grids[0] if single or not isinstance(self.alphas, numbers.Integral) else np.array(grids)
         self.mse_path_ = mse[0] if single else mse
         model = ElasticNet(alpha=self.alpha_, l1_ratio=self.l1_ratio_, fit_intercept=self.fit_intercept,
                            max_iter=max_iter, tol=tol, positive=self.positive, solver=self.solver,

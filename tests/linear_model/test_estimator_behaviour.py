@@ -51,7 +51,7 @@ def test_shapes(Est):
     (ElasticNet, dict(l1_ratio=1.5), r"l1_ratio must be a number in \[0, 1\], got 1.5"),
     (ElasticNet, dict(l1_ratio=-0.1), r"l1_ratio must be a number in \[0, 1\]"),
     (ElasticNetCV, dict(l1_ratio=[0.5, 2.0]), r"l1_ratio must be a number in \[0, 1\]"),
-    (Ridge, dict(alpha=-2.0), "alpha must be a finite number >= 0"),
+    (Ridge, dict(alpha=-2.0), r"The 'alpha' parameter of Ridge must be a float in the range \[0.0, inf\)"),
     (Lasso, dict(solver="lbfgs"), "solver must be one of"),
     (Lasso, dict(max_iter=0), "max_iter must be an integer >= 1"),
     (Lasso, dict(tol=-1.0), "tol must be a number >= 0"),
