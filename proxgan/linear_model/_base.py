@@ -142,10 +142,10 @@ def preprocess(X, y, fit_intercept: bool, sample_weight=None, normalize_weights:
     return df, X_off, float(y_off)
 
 
-def warn_not_converged(crit, tol, what="duality gap"):
+def warn_not_converged(crit, tol, what="duality gap", prefix=""):
     """scikit-learn's ConvergenceWarning (a non-finite criterion, e.g. from overflowing data, included)."""
     warnings.warn(
-        f"Objective did not converge. You might want to increase the number of iterations, check the scale "
+        f"{prefix}Objective did not converge. You might want to increase the number of iterations, check the scale "
         f"of the features or consider increasing regularisation. {what.capitalize()}: {crit:.3e}, "
         f"tolerance: {tol:.3e}",
         ConvergenceWarning, stacklevel=3)

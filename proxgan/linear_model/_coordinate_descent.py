@@ -40,9 +40,10 @@ ALPHA0_ADVICE = ("With alpha=0, this algorithm does not converge well. You are a
 def set_user_gram(df, gram, X_off, sw, check: bool) -> bool:
     """Give a user's Gram matrix to ``df`` when it describes the problem solved; else warn (scikit-learn's
     rule: centring or weighting changes the Gram) and return False, so that it is recomputed."""
-    if sw is not None or np.any(X_off != 0):
-        warnings.warn("Gram matrix was provided but X was centered to fit intercept or weighted: recompute Gram",
-                      UserWarning, stacklevel=4)
+    if sw is not None or not np.allclose(X_off, 0):
+        what = "centered to fit intercept" if sw is None else "weighted"
+        warnings.warn(f"Gram matrix was provided but X was {what}: recomputing Gram matrix.", UserWarning,
+                      stacklevel=4)
         return False
     gram = np.asarray(gram, dtype=np.float64)
     p = df.n_features

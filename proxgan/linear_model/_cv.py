@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import _fit_context
 from sklearn.model_selection import check_cv
+from sklearn.utils import check_scalar
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import _raise_for_params
 
@@ -137,10 +138,9 @@ class ElasticNetCV(LinearRegressorBase):
         if isinstance(self.alphas, numbers.Integral):
             df = preprocess(X, y, self.fit_intercept, sw)[0]
             return [alpha_grid(df, r, self.eps, int(self.alphas), bool(self.positive)) for r in ratios]
+        for i, v in enumerate(np.ravel(np.asarray(self.alphas, dtype=object))):
+            check_scalar(v, f"alphas[{i}]", target_type=Real, min_val=0.0, include_boundaries="left")
         a = np.asarray(self.alphas, dtype=np.float64).ravel()
-        for i, v in enumerate(a):
-            if not (np.isfinite(v) and v >= 0):
-                raise ValueError(f"alphas[{i}] == {self.alphas[i]}, must be >= 0.0.")
         if a.size == 0:
             raise ValueError("alphas must be a non-empty list of finite numbers >= 0")
         return [np.sort(a)[::-1]] * len(ratios)

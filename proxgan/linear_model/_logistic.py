@@ -13,9 +13,10 @@ Algorithms (:mod:`proxgan.linear_model._logistic_fit`, :mod:`proxgan.solvers.cd`
 * L2 or no penalty: L-BFGS on the smooth objective (``"lbfgs"``, ``"newton-cg"``,
   ``"newton-cholesky"``, ``"sag"``, ``"saga"``, ``"liblinear"`` all run it), stopped when the
   largest gradient entry is ``<= tol``;
-* L1 / elastic net, two classes: working-set coordinate descent (``"saga"``, ``"liblinear"``,
-  ``"cd"``) or FISTA / ISTA (``"fista"``, ``"ista"``, also on CUDA), stopped when the largest
-  optimality violation is ``<= tol``;
+* L1 / elastic net, two classes: proximal Newton with working sets (``"saga"``, ``"liblinear"``,
+  ``"auto"``; :mod:`proxgan.solvers.prox_newton`), working-set coordinate descent (``"cd"``) or
+  FISTA / ISTA (``"fista"``, ``"ista"``, also on CUDA), stopped when the largest optimality
+  violation is ``<= tol``;
 * L1 / elastic net, more classes: FISTA on the softmax loss.
 """
 from __future__ import annotations
@@ -41,10 +42,21 @@ from proxgan.linear_model._logistic_fit import fit_prox, fit_smooth
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
+from proxgan.solvers import prox_newton as _pn
 from proxgan.solvers._common import Composite
 
 __all__ = ["LogisticRegression"]
 
+# scikit-learn's own first sentence of the ConvergenceWarning, per solver name (code that filters
+# warnings by message keeps working)
+_NOT_CONVERGED = {
+    "lbfgs": "lbfgs failed to converge after {n_iter} iteration(s). ",
+    "newton-cg": "newton-cg failed to converge. Increase the number of iterations. ",
+    "newton-cholesky": "Newton solver did not converge after {n_iter} iterations. ",
+    "sag": "The max_iter was reached which means the coef_ did not converge. ",
+    "saga": "The max_iter was reached which means the coef_ did not converge. ",
+    "liblinear": "Liblinear failed to converge, increase the number of iterations. ",
+}
 SKLEARN_SOLVERS = ("lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
 PROXGAN_SOLVERS = ("auto", "cd", "fista", "ista")
 
@@ -64,6 +76,8 @@ def _resolve_penalty(est):
                   "and 1 instead of penalty='elasticnet', and C=np.inf instead of penalty=None.",
                   FutureWarning, stacklevel=3)
     penalty = est.penalty
+    if penalty is None and est.C != 1.0:
+        warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters", stacklevel=3)
     if penalty != "elasticnet" and est.l1_ratio is not None and 0 < est.l1_ratio < 1:
         warnings.warn(f"l1_ratio parameter is only used when penalty is 'elasticnet'. Got (penalty={penalty})",
                       stacklevel=3)
@@ -234,7 +248,8 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
         W, b, n_iter, ok, crit = self._solve(Xf, Y, s, l1, l2, W0, b0, fit_b, K > 2, device)
         self.optimality_ = np.array([crit])
         if not ok:
-            warn_not_converged(crit, self.tol, "optimality violation")
+            warn_not_converged(crit, self.tol, "optimality violation", prefix=_NOT_CONVERGED.get(self.solver, "")
+                               .format(n_iter=n_iter))
         if liblinear and self.fit_intercept:
             b = W[:, p] * self.intercept_scaling
             W = W[:, :p]
@@ -259,8 +274,10 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
         pen = _pen.L1(l1) if l2 == 0 else _pen.ElasticNet(l1 + l2, l1 / (l1 + l2))
         Xc = sp.csc_matrix(X) if sp.issparse(X) else X
         w0 = np.concatenate([W0[0], b0]) if fit_b else W0[0]
-        solver = check_solver("auto" if solver in SKLEARN_SOLVERS else solver, device)
-        if solver == "cd":
+        if solver in SKLEARN_SOLVERS or (solver == "auto" and device == "cpu"):
+            res = _pn.solve(Logistic(Xc, Y[:, 0], sample_weight=s * n), pen, coef_init=w0, tol=tol,
+                            max_iter=max_iter, intercept=fit_b)
+        elif check_solver(solver, device) == "cd":
             res = _cd.solve(Logistic(Xc, Y[:, 0], sample_weight=s * n), pen, coef_init=w0, tol=tol,
                             max_iter=max_iter, intercept=fit_b)
         else:

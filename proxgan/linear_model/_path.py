@@ -20,6 +20,9 @@ def _grid(df, alphas, n_alphas, l1_ratio, eps, positive):
     if n_alphas != "deprecated":
         warnings.warn("'n_alphas' was deprecated in 1.9 and will be removed in 1.11. 'alphas' now accepts an "
                       "integer value which removes the need to pass 'n_alphas'.", FutureWarning, stacklevel=4)
+    if alphas is None:
+        warnings.warn("'alphas=None' is deprecated and will be removed in 1.11, at which point the default value "
+                      "will be set to 100. Set 'alphas=100' to silence this warning.", FutureWarning, stacklevel=4)
     if alphas is None or (isinstance(alphas, str) and alphas == "warn"):
         alphas = 100 if n_alphas == "deprecated" else n_alphas
     if isinstance(alphas, (int, np.integer)):

@@ -158,14 +158,15 @@ class Ridge(LinearRegressorBase):
                 coef, self.n_iter_ = _direct.solve_lsqr(Xc, Yc, alphas, X_off, sq, self.tol, max_iter)
             else:
                 coef = _direct.solve_cholesky(Xc, Yc, alphas, X_off, sq)
-        self.solver_ = solver
+        # the name the user chose (scikit-learn reports "sag" for sag even where it is mapped here)
+        self.solver_ = self.solver if self.solver not in ("auto", "lbfgs") else solver
         coef_ = coef.T.astype(X.dtype)
-        intercept = np.asarray(y_off - X_off @ coef, dtype=np.float64)
+        intercept = np.asarray(y_off - X_off @ coef, dtype=X.dtype)
         if y.ndim == 1:
             self.coef_ = coef_[0]
-            self.intercept_ = np.float64(intercept[0]) if self.fit_intercept else 0.0
-        else:
-            self.coef_ = coef_
+            self.intercept_ = intercept[0] if self.fit_intercept else 0.0
+        else:  # scikit-learn: a single column keeps a 1-D coef_ but a (1,) intercept_
+            self.coef_ = coef_[0] if Y.shape[1] == 1 else coef_
             self.intercept_ = intercept if self.fit_intercept else 0.0
         return self
 
