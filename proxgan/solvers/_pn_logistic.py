@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from proxgan.solvers._cd_kernels import _dot_col, _top_k
-from proxgan.solvers._cd_logistic import _coord, _move, _objective, _sig
+from proxgan.solvers._cd_logistic import _coord, _move, _objective, _sig, start_point
 from proxgan.solvers._prox1d import prox1d
 
 __all__ = ["pn_logistic_kernel"]
@@ -63,15 +63,7 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
     n = y.shape[0]
     p = norms2.shape[0]
     q = p + 1 if intercept else p
-    Ls = np.empty(q)
-    for j in range(p):
-        Ls[j] = norms2[j] / (4.0 * n)
-    if intercept:
-        Ls[p] = sw.sum() / (4.0 * n)
-    z = np.zeros(n)
-    for j in range(q):
-        if w[j] != 0.0:
-            _move(X, data, indices, indptr, sparse, j, p, w[j], z)
+    Ls, z = start_point(X, data, indices, indptr, sparse, norms2, sw, w, intercept)
     g = np.empty(q)
     scores = np.empty(q)
     D = np.empty(n)

@@ -28,7 +28,18 @@ FLOOR = 0.80
 
 # Tests that check scikit-learn internals rather than the estimators' behaviour, by the
 # prefix of their name (a parametrised test is listed once), with the reason.
+_CALLBACKS = "scikit-learn's experimental callback API (set_callbacks) hooked into its own L-BFGS"
 ALLOWED = {
+    "test_logistic_regression_callback_fitted_estimator": _CALLBACKS,
+    "test_logistic_regression_callback_support": _CALLBACKS,
+    "test_logistic_regression_callback_support_warning": _CALLBACKS,
+    "test_logistic_cv_multinomial_score": "calls the private helper _log_reg_scoring_path with the estimator's "
+                                          "parameters (proxgan's `device` is not one of its arguments)",
+    "test_warm_start_newton_solver": "iterate-for-iterate equality of scikit-learn's Newton solvers "
+                                     "(max_iter=1 twice with warm_start == max_iter=2)",
+    "test_lassoCV_does_not_set_precompute": "monkeypatches the private sklearn.linear_model._coordinate_descent.Lasso",
+    "test_warm_start_convergence_with_regularizer_decrement": "compares exact n_iter_ of scikit-learn's cyclic CD",
+    "test_n_iter": "exact n_iter_ of scikit-learn's sag / lsqr Ridge solvers",
 }
 
 _HERE = Path(__file__).resolve().parent
