@@ -8,6 +8,7 @@ on the optimality violation.
 """
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -116,6 +117,15 @@ class Ridge(LinearRegressorBase):
             raise ValueError("'lbfgs' solver can be used only when positive=True. Please use another solver.")
         if device != "cpu" and solver not in ("fista", "ista"):
             return check_solver("auto", device)
+        if sparse_X and self.fit_intercept and solver not in ("auto", "lbfgs", "lsqr", "sag", "sparse_cg") + ITERATIVE:
+            raise ValueError(f"solver='{solver}' does not support fitting the intercept on sparse data. Please set "
+                             f"the solver to 'auto' or 'lsqr', 'sparse_cg', 'sag', 'lbfgs' or set "
+                             f"`fit_intercept=False`")
+        if sparse_X and self.fit_intercept and solver == "sag" and self.max_iter is None and self.tol > 1e-4:
+            # scikit-learn's advice, kept for code that expects it (the exact solver runs here)
+            warnings.warn('"sag" solver requires many iterations to fit an intercept with sparse inputs. Either set '
+                          'the solver to "auto" or "sparse_cg", or set a low "tol" and a high "max_iter" (especially '
+                          'if inputs are not standardized).', UserWarning, stacklevel=3)
         if solver == "svd" and sparse_X:
             raise TypeError("SVD solver does not support sparse inputs currently")
         if solver in ITERATIVE:
