@@ -10,9 +10,9 @@ LIBLINEAR) appends a constant column ``intercept_scaling`` whose coefficient is 
 
 Algorithms (:mod:`proxgan.linear_model._logistic_fit`, :mod:`proxgan.solvers.cd`):
 
-* L2 or no penalty: L-BFGS on the smooth objective (``"lbfgs"``, ``"newton-cg"``,
-  ``"newton-cholesky"``, ``"sag"``, ``"saga"``, ``"liblinear"`` all run it), stopped when the
-  largest gradient entry is ``<= tol``;
+* L2 or no penalty (every scikit-learn solver name): Newton's method with a Cholesky-factorised
+  Hessian for two classes and few features (:math:`n(p+1)^2 \le` ``NEWTON_MAX_WORK``), else
+  L-BFGS on the smooth objective; both stop when the largest gradient entry is ``<= tol``;
 * L1 / elastic net, two classes: proximal Newton with working sets (``"saga"``, ``"liblinear"``,
   ``"auto"``; :mod:`proxgan.solvers.prox_newton`), working-set coordinate descent (``"cd"``) or
   FISTA / ISTA (``"fista"``, ``"ista"``, also on CUDA), stopped when the largest optimality
@@ -38,7 +38,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
 from proxgan.linear_model._base import check_device, check_solver, to_numpy, warn_not_converged
-from proxgan.linear_model._logistic_fit import fit_prox, fit_smooth
+from proxgan.linear_model._logistic_fit import fit_newton, fit_prox, fit_smooth
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
@@ -57,6 +57,8 @@ _NOT_CONVERGED = {
     "saga": "The max_iter was reached which means the coef_ did not converge. ",
     "liblinear": "Liblinear failed to converge, increase the number of iterations. ",
 }
+#: Binary smooth problems with n·(p+1)² at most this run Newton's method (the Hessian is cheap), others L-BFGS.
+NEWTON_MAX_WORK = 5e7
 SKLEARN_SOLVERS = ("lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
 PROXGAN_SOLVERS = ("auto", "cd", "fista", "ista")
 
@@ -264,6 +266,8 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
         tol, max_iter = self.tol, self.max_iter
         solver = self.solver
         smooth = l1 == 0 and (solver in SKLEARN_SOLVERS or solver == "auto" or multinomial)
+        if smooth and max_iter > 0 and not multinomial and X.shape[0] * (X.shape[1] + 1) ** 2 <= NEWTON_MAX_WORK:
+            return fit_newton(X, Y, s, l2, W0, b0, fit_intercept=fit_b, tol=tol, max_iter=max_iter)
         if smooth or max_iter == 0:
             return fit_smooth(X, Y, s, l2, W0, b0, fit_intercept=fit_b, multinomial=multinomial, tol=tol,
                               max_iter=max_iter)
