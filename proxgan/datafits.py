@@ -75,6 +75,20 @@ class Datafit:
     def sparse(self) -> bool:
         return sp.issparse(self.X)
 
+    def to(self, device: str | torch.device) -> "Datafit":
+        """Move the torch copies to ``device`` (made again on next use); returns ``self``."""
+        device = torch.device(device)
+        if device != self.device:
+            self.device = device
+            self._t = None
+        return self
+
+    def correlation(self, r: np.ndarray | None = None) -> np.ndarray:
+        """:math:`X'^\\top r` in NumPy (``r`` defaults to ``y``)."""
+        r = self.y if r is None else np.asarray(r, dtype=np.float64)
+        out = np.asarray(self.X.T @ r, dtype=np.float64).ravel()
+        return out - self.mu * float(self.v @ r) if np.any(self.mu) else out
+
     # --- torch side -----------------------------------------------------------------
     def _torch(self):
         if self._t is None:
@@ -176,6 +190,14 @@ class Quadratic(Datafit):
     def lipschitz_coords(self) -> np.ndarray:
         """:math:`\\lVert X'_j\\rVert^2/n` for every column."""
         return self._col_norms2() / self.n_samples
+
+    def set_gram(self, Q: np.ndarray) -> None:
+        """Use a precomputed :math:`Q = X'^\\top X'` (the caller vouches for it; checked for shape)."""
+        p = self.n_features
+        Q = np.ascontiguousarray(Q, dtype=np.float64)
+        if Q.shape != (p, p):
+            raise ValueError(f"the Gram matrix must have shape ({p}, {p}), got {Q.shape}")
+        self._gram = (Q, self.X.T @ self.y, float(self.y @ self.y))
 
     def gram(self):
         """``(Q, X'ᵀy, ‖y‖²)`` with :math:`Q = X'^\\top X'` (dense designs; computed once)."""

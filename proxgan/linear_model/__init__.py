@@ -5,7 +5,8 @@ Each estimator connects a datafit (:mod:`proxgan.datafits`), a penalty
 (numba coordinate descent, CPU), ``"fista"`` / ``"ista"`` (torch, CPU or CUDA), or
 ``"auto"``.
 """
-from proxgan.linear_model._coordinate_descent import ElasticNet, Lasso, enet_path, lasso_path
+from proxgan.linear_model._coordinate_descent import ElasticNet, Lasso
+from proxgan.linear_model._path import enet_path, lasso_path
 from proxgan.linear_model._cv import ElasticNetCV, LassoCV
 from proxgan.linear_model._logistic import LogisticRegression
 from proxgan.linear_model._ridge import Ridge

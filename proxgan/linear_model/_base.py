@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from proxgan.datafits import Quadratic
 
-__all__ = ["to_numpy", "check_device", "check_solver", "check_alpha", "check_l1_ratio", "preprocess",
+__all__ = ["to_numpy", "check_device", "check_solver", "check_alpha", "check_l1_ratio", "center_scale", "preprocess",
            "LinearRegressorBase", "warn_not_converged"]
 
 SOLVERS = ("auto", "cd", "fista", "ista")
@@ -81,74 +81,86 @@ def check_tol(tol) -> float:
     return float(tol)
 
 
-def preprocess(X, y, fit_intercept: bool, sample_weight=None, normalize_weights: bool = True):
-    """Centre (weighted means) and weight the problem; return a Quadratic datafit.
+def center_scale(X, y, fit_intercept: bool, sample_weight=None, normalize_weights: bool = True):
+    r"""Centre (weighted means) and weight the problem: ``(X', y', X_offset, y_offset, sqrt_weights)``.
 
-    Returns ``(datafit, X_offset, y_offset)``. Dense X is centred explicitly (a Fortran
-    float64 copy); sparse X keeps its sparsity and is centred implicitly (``X_offset``).
-    With sample weights ``s`` (rescaled to sum to n when ``normalize_weights``, as
-    scikit-learn's ElasticNet does), rows are multiplied by √s so that the datafit is
-    :math:`\\frac{1}{2n}\\sum_i s_i (y_i - x_i^\\top w - b)^2`.
+    Dense X becomes :math:`X' = \mathrm{diag}(\sqrt s)(X - 1\mu^\top)` (a Fortran float64 copy when
+    anything changes); sparse X keeps its sparsity and is returned as CSC, *uncentred and
+    unweighted*: the offset :math:`\mu` and the weights :math:`\sqrt s` are applied implicitly
+    by the caller. ``y`` may be 1-D or 2-D (one column per target). Sample weights are rescaled
+    to sum to n when ``normalize_weights`` (scikit-learn's ElasticNet), so that the datafit is
+    :math:`\frac{1}{2n}\sum_i s_i (y_i - x_i^\top w - b)^2`.
     """
     n, p = X.shape
     y = np.asarray(y, dtype=np.float64)
+    sq = None
+    sw = None
     if sample_weight is not None:
         sw = np.asarray(sample_weight, dtype=np.float64)
         if normalize_weights:
             sw = sw * (n / sw.sum())
         sq = np.sqrt(sw)
-    else:
-        sw = None
-        sq = None
     if fit_intercept:
+        y_off = np.average(y, axis=0, weights=sw)
         if sw is None:
-            y_off = y.mean()
             X_off = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
         else:
-            y_off = np.average(y, weights=sw)
             X_off = np.asarray(X.T @ sw, dtype=np.float64).ravel() / sw.sum()
     else:
-        y_off = 0.0
+        y_off = np.zeros(y.shape[1:]) if y.ndim > 1 else 0.0
         X_off = np.zeros(p)
     yc = y - y_off
     if sq is not None:
-        yc = yc * sq
+        yc = yc * (sq[:, None] if yc.ndim > 1 else sq)
     if sp.issparse(X):
-        Xs = sp.csc_matrix(X, dtype=np.float64, copy=True)
-        if sq is not None:
-            Xs = sp.csc_matrix(sp.diags(sq) @ Xs)
-        df = Quadratic(Xs, yc, X_offset=X_off if fit_intercept else None, row_scale=sq)
+        return sp.csc_matrix(X, dtype=np.float64, copy=True), yc, X_off, y_off, sq
+    # read-only from here on: no copy when X is already Fortran float64 and is not modified
+    if fit_intercept or sq is not None:
+        Xd = np.array(X, dtype=np.float64, order="F", copy=True)
     else:
-        # read-only from here on: no copy when X is already Fortran float64 and is not modified
-        if fit_intercept or sq is not None:
-            Xd = np.array(X, dtype=np.float64, order="F", copy=True)
-        else:
-            Xd = np.asfortranarray(X, dtype=np.float64)
-        if fit_intercept:
-            Xd -= X_off
+        Xd = np.asfortranarray(X, dtype=np.float64)
+    if fit_intercept:
+        Xd -= X_off
+    if sq is not None:
+        Xd *= sq[:, None]
+    return Xd, yc, X_off, y_off, sq
+
+
+def preprocess(X, y, fit_intercept: bool, sample_weight=None, normalize_weights: bool = True):
+    """:func:`center_scale` for a 1-D ``y``, wrapped in a Quadratic datafit.
+
+    Returns ``(datafit, X_offset, y_offset)``; sparse designs are centred implicitly through
+    the datafit's ``X_offset`` and ``row_scale``.
+    """
+    Xc, yc, X_off, y_off, sq = center_scale(X, y, fit_intercept, sample_weight, normalize_weights)
+    if sp.issparse(Xc):
         if sq is not None:
-            Xd *= sq[:, None]
-        df = Quadratic(Xd, yc)
+            Xc = sp.csc_matrix(sp.diags(sq) @ Xc)
+        df = Quadratic(Xc, yc, X_offset=X_off if fit_intercept else None, row_scale=sq)
+    else:
+        df = Quadratic(Xc, yc)
     return df, X_off, float(y_off)
 
 
-def warn_not_converged(crit, tol, what="duality gap"):
+def warn_not_converged(crit, tol, what="duality gap", prefix=""):
+    """scikit-learn's ConvergenceWarning (a non-finite criterion, e.g. from overflowing data, included)."""
     warnings.warn(
-        f"Objective did not converge. You might want to increase the number of iterations. "
-        f"{what.capitalize()}: {crit:.3e}, tolerance: {tol:.3e}",
+        f"{prefix}Objective did not converge. You might want to increase the number of iterations, check the scale "
+        f"of the features or consider increasing regularisation. {what.capitalize()}: {crit:.3e}, "
+        f"tolerance: {tol:.3e}",
         ConvergenceWarning, stacklevel=3)
 
 
 class LinearRegressorBase(RegressorMixin, BaseEstimator):
     """predict / input validation shared by the linear regressors."""
 
-    def _validate_fit(self, X, y, sample_weight=None):
+    def _validate_fit(self, X, y, sample_weight=None, multi_output=False):
         X = to_numpy(X)
         y = to_numpy(y)
         if sample_weight is not None:
             sample_weight = to_numpy(sample_weight)
         X, y = validate_data(self, X, y, accept_sparse=["csc", "csr"], dtype=[np.float64, np.float32],
-                             y_numeric=True, multi_output=False, accept_large_sparse=False)
+                             y_numeric=True, multi_output=multi_output, accept_large_sparse=False)
         if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             if sample_weight.sum() <= 0:
@@ -162,7 +174,8 @@ class LinearRegressorBase(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, to_numpy(X), accept_sparse=["csr", "csc"], reset=False,
                           dtype=[np.float64, np.float32])
-        return np.asarray(X @ self.coef_).ravel() + self.intercept_
+        out = X @ self.coef_.T
+        return (np.asarray(out).ravel() if self.coef_.ndim == 1 else np.asarray(out)) + self.intercept_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

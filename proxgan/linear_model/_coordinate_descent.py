@@ -1,4 +1,4 @@
-r"""Lasso and elastic net: estimators and regularisation paths.
+r"""Lasso and elastic net estimators.
 
 Objective (scikit-learn's):
 
@@ -8,106 +8,100 @@ Objective (scikit-learn's):
     + \alpha\,\rho\,\lVert w\rVert_1 + \tfrac12\alpha(1-\rho)\lVert w\rVert_2^2,
 
 with :math:`\rho` = ``l1_ratio`` (1 for the Lasso) and sample weights :math:`s` rescaled
-to sum to :math:`n`. The estimator connects a :class:`~proxgan.datafits.Quadratic`
-datafit (centred: the intercept is recovered from the means), a penalty
-(:class:`~proxgan.penalties.L1` / :class:`~proxgan.penalties.ElasticNet`) and a solver.
-Every solver stops when the duality gap is at most ``tol · ‖y‖²/n`` (scikit-learn's rule);
-``dual_gap_`` reports the gap reached, and a fit that hits ``max_iter`` first warns with
+to sum to :math:`n`; a 2-D ``y`` is one such problem per column. The estimator connects a
+:class:`~proxgan.datafits.Quadratic` datafit (centred: the intercept is recovered from the
+means), a penalty (:class:`~proxgan.penalties.L1` / :class:`~proxgan.penalties.ElasticNet`)
+and a solver (:func:`proxgan.linear_model._quadratic.fit_quadratic`). Every solver stops when
+the duality gap is at most ``tol · ‖y‖²/n`` (scikit-learn's rule); ``dual_gap_`` reports the gap
+reached, and a fit that hits ``max_iter`` first warns with
 :class:`~sklearn.exceptions.ConvergenceWarning`.
 """
 from __future__ import annotations
 
+import numbers
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-import torch
+import scipy.sparse as sp
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from proxgan import penalties as _pen
-from proxgan.datafits import Quadratic
-from proxgan.linear_model._base import (LinearRegressorBase, check_alpha, check_device, check_l1_ratio,
-                                        check_positive_int, check_solver, check_tol, preprocess, to_numpy,
-                                        warn_not_converged)
-from proxgan.solvers import cd as _cd
-from proxgan.solvers import fista as _fista
-from proxgan.solvers import ista as _ista
-from proxgan.solvers._common import Composite, SolverResult, torch_enet_gap
-from proxgan.solvers._prox1d import penalty_params
+from proxgan.linear_model._base import (SOLVERS, LinearRegressorBase, check_device, check_solver, preprocess,
+                                        to_numpy, warn_not_converged)
+from proxgan.linear_model._quadratic import enet_penalty, fit_quadratic, use_gram
 
-__all__ = ["Lasso", "ElasticNet", "enet_path", "lasso_path", "fit_quadratic", "alpha_grid", "use_gram"]
+__all__ = ["Lasso", "ElasticNet", "ALPHA0_ADVICE", "set_user_gram"]
+
+ALPHA0_ADVICE = ("With alpha=0, this algorithm does not converge well. You are advised to use the "
+                 "LinearRegression estimator")
 
 
-def _enet_penalty(alpha: float, l1_ratio: float) -> _pen.Penalty:
-    return _pen.L1(alpha) if l1_ratio == 1.0 else _pen.ElasticNet(alpha, l1_ratio)
-
-
-def use_gram(precompute, df: Quadratic) -> bool:
-    """scikit-learn's ``precompute``: True, False or "auto" (Gram when dense and n > p)."""
-    if isinstance(precompute, str) and precompute == "auto":
-        return not df.sparse and df.n_samples > df.n_features
-    if isinstance(precompute, (bool, np.bool_)):
-        return bool(precompute) and not df.sparse
-    raise ValueError(f"precompute must be True, False or 'auto' (a user Gram matrix is not supported), "
-                     f"got {type(precompute).__name__}")
-
-
-def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: str, tol: float, max_iter: int,
-                  positive: bool = False, coef_init=None, precompute: bool = False) -> SolverResult:
-    """Run ``solver`` on ``df + penalty`` until the duality gap is ``<= tol`` (absolute)."""
-    if solver == "cd":
-        return _cd.solve(df, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter,
-                         precompute=precompute)
-    df.device = torch.device(device)
-    df._t = None
-    pen = Composite(penalty, lo=0.0) if positive else penalty
-
-    l1, l2, _, _ = penalty_params(penalty, df.n_features, positive)
-    l1_t = torch.as_tensor(l1, device=df.device)
-    l2_t = torch.as_tensor(l2, device=df.device)
-
-    def gap(w):  # on the datafit's device: no copy to the CPU at every check
-        return torch_enet_gap(df, w, l1_t, l2_t, positive)
-
-    mod = _fista if solver == "fista" else _ista
-    if positive and isinstance(penalty, _pen.L2):  # no duality gap here: stop on the optimality violation
-        return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
-    return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter, criterion=gap, criterion_name="gap")
+def set_user_gram(df, gram, X_off, sw, check: bool) -> bool:
+    """Give a user's Gram matrix to ``df`` when it describes the problem solved; else warn (scikit-learn's
+    rule: centring or weighting changes the Gram) and return False, so that it is recomputed."""
+    if sw is not None or not np.allclose(X_off, 0):
+        what = "centered to fit intercept" if sw is None else "weighted"
+        warnings.warn(f"Gram matrix was provided but X was {what}: recomputing Gram matrix.", UserWarning,
+                      stacklevel=4)
+        return False
+    gram = np.asarray(gram, dtype=np.float64)
+    p = df.n_features
+    if check and gram.shape == (p, p) and p > 0:
+        i = p // 2
+        j = min(i + 1, p - 1)
+        expected = float(df.X[:, i] @ df.X[:, j])
+        if not np.isclose(expected, gram[i, j], rtol=1e-4, atol=1e-5):
+            raise ValueError(f"Gram matrix passed in via 'precompute' parameter did not pass validation when a "
+                             f"single element was checked - please check that it was computed properly. For "
+                             f"element ({i},{j}) we computed {expected} but the user-supplied value was "
+                             f"{gram[i, j]}.")
+    df.set_gram(gram)
+    return True
 
 
 class ElasticNet(LinearRegressorBase):
     """Linear regression with combined L1 and L2 priors (scikit-learn's ``ElasticNet``).
 
     Minimises :math:`\\frac{1}{2n}\\lVert y - Xw - b\\rVert^2 + \\alpha\\rho\\lVert w\\rVert_1
-    + \\frac{\\alpha(1-\\rho)}{2}\\lVert w\\rVert^2`.
+    + \\frac{\\alpha(1-\\rho)}{2}\\lVert w\\rVert^2` (one problem per column of a 2-D ``y``).
 
     Parameters
     ----------
     alpha : float, default=1.0
-        Penalty strength (>= 0).
+        Penalty strength (>= 0). ``alpha=0`` (least squares) warns, as scikit-learn does:
+        :class:`~sklearn.linear_model.LinearRegression` solves that problem directly.
     l1_ratio : float, default=0.5
         :math:`\\rho` in [0, 1].
     fit_intercept : bool, default=True
+    precompute : bool or array of shape (n_features, n_features), default=False
+        Coordinate descent on the Gram matrix :math:`X^\\top X` (dense X), or that matrix itself
+        (used as given when X is neither centred nor weighted; otherwise recomputed with a warning).
     max_iter : int, default=1000
         Maximal number of epochs (coordinate descent) or iterations (FISTA/ISTA).
+    copy_X : bool, default=True
+        Accepted for compatibility; X is never modified.
     tol : float, default=1e-4
         Stop when the duality gap is <= ``tol·‖y‖²/n``.
     warm_start : bool, default=False
         Start from the previous ``coef_``.
     positive : bool, default=False
         Constrain the coefficients to be >= 0.
+    random_state : int, RandomState instance or None, default=None
+        Accepted for compatibility with ``selection="random"``.
+    selection : {"cyclic", "random"}, default="cyclic"
+        Accepted for compatibility: the working-set solver chooses coordinates by their
+        optimality violation whichever is given, and reaches the same solution (up to ``tol``).
     solver : {"auto", "cd", "fista", "ista"}, default="auto"
         "auto" is "cd" (numba) on CPU and "fista" (torch) on CUDA.
     device : {"cpu", "cuda"}, default="cpu"
-    copy_X : bool, default=True
-        Accepted for compatibility; X is never modified.
-    precompute : bool or "auto", default=False
-        Coordinate descent on the Gram matrix :math:`X^\\top X` (dense X); "auto": when n > p.
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,), in the dtype of X
-    intercept_ : float
-    n_iter_ : int
-    dual_gap_ : float
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features), in the dtype of X
+    intercept_ : float or ndarray of shape (n_targets,)
+    n_iter_ : int or list of int
+    dual_gap_ : float or ndarray of shape (n_targets,)
         Duality gap at the solution (scikit-learn's scaling).
 
     Examples
@@ -119,60 +113,110 @@ class ElasticNet(LinearRegressorBase):
     array([0.8 , 0.  , 0.  , 1.83, 0.  ])
     """
 
-    _l1_fixed: float | None = None
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "precompute": ["boolean", "array-like"],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "copy_X": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "positive": ["boolean"],
+        "random_state": ["random_state"],
+        "selection": [StrOptions({"cyclic", "random"})],
+        "solver": [StrOptions(set(SOLVERS))],
+        "device": [str],
+    }
 
-    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4,
-                 warm_start=False, positive=False, solver="auto", device="cpu", copy_X=True, precompute=False):
-        self.precompute = precompute
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False, max_iter=1000,
+                 copy_X=True, tol=1e-4, warm_start=False, positive=False, random_state=None, selection="cyclic",
+                 solver="auto", device="cpu"):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
+        self.precompute = precompute
         self.max_iter = max_iter
+        self.copy_X = copy_X
         self.tol = tol
         self.warm_start = warm_start
         self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
         self.solver = solver
         self.device = device
-        self.copy_X = copy_X
 
-    def _get_l1_ratio(self):
-        return self.l1_ratio
+    def _l1_ratio(self) -> float:
+        return float(self.l1_ratio)
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor of shape (n, p)."""
-        alpha = check_alpha(self.alpha)
-        l1_ratio = check_l1_ratio(self._get_l1_ratio())
-        max_iter = check_positive_int(self.max_iter, "max_iter")
-        tol = check_tol(self.tol)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, check_input=True):
+        """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor of shape (n, p); ``y``: shape
+        (n,) or (n, n_targets). ``check_input=False`` skips the input validation (the caller vouches)."""
+        alpha = float(self.alpha)
         device = check_device(self.device)
         solver = check_solver(self.solver, device)
-        X, y, sw = self._validate_fit(X, y, sample_weight)
+        max_iter = 1000 if self.max_iter is None else self.max_iter
         if alpha == 0:
-            warnings.warn("With alpha=0, this algorithm does not converge well. You are advised to use "
-                          "the LinearRegression estimator", stacklevel=2)
-        df, X_off, y_off = preprocess(X, y, self.fit_intercept, sw)
-        coef_init = None
-        if self.warm_start and getattr(self, "coef_", None) is not None and self.coef_.shape == (X.shape[1],):
-            coef_init = self.coef_
-        tol_abs = tol * float(df.y @ df.y) / X.shape[0]
-        res = fit_quadratic(df, _enet_penalty(alpha, l1_ratio), solver=solver, device=device, tol=tol_abs,
-                            max_iter=max_iter, positive=bool(self.positive), coef_init=coef_init,
-                            precompute=use_gram(self.precompute, df))
-        if not res.converged:
-            warn_not_converged(res.crit, tol_abs)
-        self.coef_ = res.coef.astype(X.dtype)
-        self.intercept_ = float(y_off - X_off @ res.coef) if self.fit_intercept else 0.0
-        self.n_iter_ = res.n_iter
-        self.dual_gap_ = res.crit
-        if not (np.all(np.isfinite(self.coef_)) and np.isfinite(self.intercept_)):
-            raise ValueError("The solver produced non-finite coefficients; the input data may contain "
-                             "very large values and need to be preprocessed.")
+            warnings.warn(ALPHA0_ADVICE, UserWarning, stacklevel=2)
+        if check_input:
+            X, y, sw = self._validate_fit(X, y, sample_weight, multi_output=True)
+        else:
+            X, y = to_numpy(X), np.asarray(to_numpy(y))
+            sw = None if sample_weight is None or isinstance(sample_weight, numbers.Number) else np.asarray(
+                to_numpy(sample_weight), dtype=np.float64)
+            self.n_features_in_ = X.shape[1]
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        n, p = X.shape
+        t = Y.shape[1]
+        W0 = None
+        if self.warm_start and getattr(self, "coef_", None) is not None and np.size(self.coef_) == t * p:
+            W0 = np.reshape(self.coef_, (t, p))
+        coef = np.empty((t, p))
+        intercept = np.empty(t)
+        gaps = np.empty(t)
+        n_iter = []
+        user_gram = not isinstance(self.precompute, (bool, np.bool_, str))
+        for k in range(t):
+            df, X_off, y_off = preprocess(X, Y[:, k], self.fit_intercept, sw)
+            gram = use_gram(self.precompute, df)
+            if user_gram and gram:
+                set_user_gram(df, self.precompute, X_off, sw, check_input)
+            tol_abs = self.tol * float(df.y @ df.y) / n
+            res = fit_quadratic(df, enet_penalty(alpha, self._l1_ratio()), solver=solver, device=device,
+                                tol=tol_abs, max_iter=max_iter, positive=bool(self.positive),
+                                coef_init=None if W0 is None else W0[k], precompute=gram)
+            if not res.converged:
+                warn_not_converged(res.crit, tol_abs)
+            coef[k] = res.coef
+            intercept[k] = y_off - X_off @ res.coef if self.fit_intercept else 0.0
+            gaps[k] = res.crit
+            n_iter.append(res.n_iter)
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError("Coordinate descent iterations resulted in non-finite parameter values. The input "
+                             "data may contain large values and need to be preprocessed.")
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        if y.ndim == 1:
+            self.coef_ = coef[0].astype(dtype)
+            self.intercept_ = np.float64(intercept[0]) if self.fit_intercept else 0.0
+            self.dual_gap_ = gaps[0]
+            self.n_iter_ = n_iter[0]
+        else:
+            self.coef_ = coef.astype(dtype)
+            self.intercept_ = intercept if self.fit_intercept else 0.0
+            self.dual_gap_ = gaps
+            self.n_iter_ = n_iter
         return self
 
     @property
     def sparse_coef_(self):
-        import scipy.sparse as sp
-        return sp.csr_matrix(self.coef_)
+        """``coef_`` as a sparse matrix (one row per target)."""
+        return sp.csr_matrix(np.atleast_2d(self.coef_))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class Lasso(ElasticNet):
@@ -190,91 +234,23 @@ class Lasso(ElasticNet):
     array([0.8 , 0.  , 0.  , 1.86, 0.  ])
     """
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, warm_start=False,
-                 positive=False, solver="auto", device="cpu", copy_X=True, precompute=False):
-        self.precompute = precompute
+    _parameter_constraints: dict = {k: v for k, v in ElasticNet._parameter_constraints.items() if k != "l1_ratio"}
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True, max_iter=1000, tol=1e-4,
+                 warm_start=False, positive=False, random_state=None, selection="cyclic", solver="auto",
+                 device="cpu"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.copy_X = copy_X
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
         self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
         self.solver = solver
         self.device = device
-        self.copy_X = copy_X
 
-    def _get_l1_ratio(self):
+    def _l1_ratio(self) -> float:
         return 1.0
-
-
-def alpha_grid(df: Quadratic, l1_ratio: float = 1.0, eps: float = 1e-3, n_alphas: int = 100) -> np.ndarray:
-    """Decreasing log-spaced grid from :math:`\\alpha_{max} = \\lVert X^\\top y\\rVert_\\infty/(n\\rho)`
-    down to ``eps·α_max``."""
-    if l1_ratio <= 0:
-        raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0; pass alphas")
-    G = np.empty(df.n_features)
-    _cd.full_gradient(*_cd._parts(df), _cd._column_sums(df), df.y.copy(), 0.0, G)
-    amax = np.max(np.abs(G)) / (df.n_samples * l1_ratio) if G.size else 0.0
-    if amax <= np.finfo(float).resolution:
-        return np.full(n_alphas, np.finfo(float).resolution)
-    return np.geomspace(amax, amax * eps, num=n_alphas)
-
-
-def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", coef_init=None,
-              positive=False, return_n_iter=False, tol=1e-4, max_iter=1000, solver="auto", device="cpu",
-              check_input=True):
-    """Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
-
-    ``precompute="auto"`` runs coordinate descent on the Gram matrix (computed once for the
-    whole path) when X is dense with more samples than features. Returns ``alphas``
-    (decreasing), ``coefs`` of shape (n_features, n_alphas), ``dual_gaps``
-    (and ``n_iters`` with ``return_n_iter``). Each fit stops at gap <= ``tol·‖y‖²/n``.
-    """
-    from sklearn.utils.validation import check_array, check_consistent_length
-    l1_ratio = check_l1_ratio(l1_ratio)
-    device = check_device(device)
-    solver = check_solver(solver, device)
-    X = to_numpy(X)
-    y = to_numpy(y)
-    if check_input:
-        X = check_array(X, accept_sparse=["csc", "csr"], dtype=[np.float64, np.float32])
-        y = check_array(y, ensure_2d=False, dtype=None)
-        check_consistent_length(X, y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}")
-    df, _, _ = preprocess(X, y, fit_intercept=False)
-    if alphas is None:
-        alphas = alpha_grid(df, l1_ratio, eps, check_positive_int(n_alphas, "n_alphas"))
-    elif isinstance(alphas, (int, np.integer)):
-        alphas = alpha_grid(df, l1_ratio, eps, check_positive_int(int(alphas), "alphas"))
-    else:
-        alphas = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
-        for a in alphas:
-            check_alpha(float(a))
-    tol_abs = float(tol) * float(df.y @ df.y) / X.shape[0]
-    gram = use_gram(precompute, df)
-    coefs = np.empty((X.shape[1], len(alphas)), dtype=X.dtype)
-    gaps = np.empty(len(alphas))
-    n_iters = []
-    w = None if coef_init is None else np.asarray(coef_init, dtype=np.float64)
-    for k, a in enumerate(alphas):
-        res = fit_quadratic(df, _enet_penalty(float(a), l1_ratio), solver=solver, device=device, tol=tol_abs,
-                            max_iter=max_iter, positive=positive, coef_init=w, precompute=gram)
-        if not res.converged:
-            warn_not_converged(res.crit, tol_abs)
-        w = res.coef
-        coefs[:, k] = w
-        gaps[k] = res.crit
-        n_iters.append(res.n_iter)
-    if return_n_iter:
-        return alphas, coefs, gaps, n_iters
-    return alphas, coefs, gaps
-
-
-def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, precompute="auto", coef_init=None, positive=False,
-               return_n_iter=False, tol=1e-4, max_iter=1000, solver="auto", device="cpu", check_input=True):
-    """Lasso path with warm starts: :func:`enet_path` with ``l1_ratio=1``."""
-    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, precompute=precompute,
-                     coef_init=coef_init,
-                     positive=positive, return_n_iter=return_n_iter, tol=tol, max_iter=max_iter, solver=solver,
-                     device=device, check_input=check_input)

@@ -1,169 +1,310 @@
-r"""Logistic regression: the :class:`~proxgan.datafits.Logistic` datafit with an L1, L2 or
-elastic-net penalty.
+r"""Logistic regression (scikit-learn's ``LogisticRegression``): binary, or multinomial (softmax)
+for more than two classes, with an L2, L1 or elastic-net penalty.
 
-scikit-learn's objective :math:`C\sum_i s_i\log(1 + e^{-y_i(x_i^\top w + b)}) + r(w)`, with
-:math:`r = \tfrac12\lVert w\rVert^2` (``"l2"``), :math:`\lVert w\rVert_1` (``"l1"``) or
-:math:`\rho\lVert w\rVert_1 + \tfrac{1-\rho}{2}\lVert w\rVert^2` (``"elasticnet"``), divided by
-:math:`C\sum_i s_i`, is the weighted mean loss plus the penalty with strength ``1/(C\sum_i s_i)``. The intercept is
-not penalised (as with scikit-learn's lbfgs/saga solvers; liblinear penalises it).
-The solver stops when the largest optimality violation of the scaled problem (distance of
-:math:`-\nabla f` to :math:`\partial g`, through the coordinate-wise fixed point) is
-``<= tol``; ``n_iter_`` and ``optimality_`` report it. More than two classes: one-vs-rest.
+scikit-learn's objective :math:`C\sum_i s_i\,\ell_i + r(W)`, with
+:math:`r = \rho\lVert W\rVert_1 + \tfrac{1-\rho}{2}\lVert W\rVert_F^2` (:math:`\rho` = ``l1_ratio``;
+``C=np.inf``: no penalty), divided by :math:`C\sum_i s_i`, is the weighted mean loss plus the
+penalty with strength :math:`\lambda = 1/(C\sum_i s_i)`. Class weights multiply the sample
+weights. The intercept is not penalised, except with ``solver="liblinear"``, which (like
+LIBLINEAR) appends a constant column ``intercept_scaling`` whose coefficient is penalised.
+
+Algorithms (:mod:`proxgan.linear_model._logistic_fit`, :mod:`proxgan.solvers.cd`):
+
+* L2 or no penalty (every scikit-learn solver name): Newton's method with a Cholesky-factorised
+  Hessian for two classes and few features (:math:`n(p+1)^2 \le` ``NEWTON_MAX_WORK``), else
+  L-BFGS on the smooth objective; both stop when the largest gradient entry is ``<= tol``;
+* L1 / elastic net, two classes: proximal Newton with working sets (``"saga"``, ``"liblinear"``,
+  ``"auto"``; :mod:`proxgan.solvers.prox_newton`), working-set coordinate descent (``"cd"``) or
+  FISTA / ISTA (``"fista"``, ``"ista"``, also on CUDA), stopped when the largest optimality
+  violation is ``<= tol``;
+* L1 / elastic net, more classes: FISTA on the softmax loss.
 """
 from __future__ import annotations
 
-import numbers
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-import torch
-from scipy.special import expit
-from sklearn.base import BaseEstimator
-from sklearn.linear_model._base import LinearClassifierMixin
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import compute_class_weight
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
-from proxgan.linear_model._base import (check_alpha, check_device, check_l1_ratio, check_positive_int, check_solver,
-                                        check_tol, to_numpy, warn_not_converged)
+from proxgan.linear_model._base import check_device, check_solver, to_numpy, warn_not_converged
+from proxgan.linear_model._logistic_fit import fit_newton, fit_prox, fit_smooth
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
+from proxgan.solvers import prox_newton as _pn
 from proxgan.solvers._common import Composite
 
 __all__ = ["LogisticRegression"]
 
+# scikit-learn's own first sentence of the ConvergenceWarning, per solver name (code that filters
+# warnings by message keeps working)
+_NOT_CONVERGED = {
+    "lbfgs": "lbfgs failed to converge after {n_iter} iteration(s). ",
+    "newton-cg": "newton-cg failed to converge. Increase the number of iterations. ",
+    "newton-cholesky": "Newton solver did not converge after {n_iter} iterations. ",
+    "sag": "The max_iter was reached which means the coef_ did not converge. ",
+    "saga": "The max_iter was reached which means the coef_ did not converge. ",
+    "liblinear": "Liblinear failed to converge, increase the number of iterations. ",
+}
+#: Binary smooth problems with n·(p+1)² at most this run Newton's method (the Hessian is cheap), others L-BFGS.
+NEWTON_MAX_WORK = 5e7
+SKLEARN_SOLVERS = ("lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
+PROXGAN_SOLVERS = ("auto", "cd", "fista", "ista")
 
-class LogisticRegression(LinearClassifierMixin, BaseEstimator):
-    """Regularised logistic regression (scikit-learn's ``LogisticRegression``, binary or one-vs-rest).
+
+def _resolve_penalty(est):
+    """scikit-learn 1.9's rules: ``penalty`` is deprecated in favour of ``l1_ratio`` and ``C``."""
+    if est.penalty == "deprecated":
+        if est.l1_ratio is None:
+            warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will trigger an error in 1.10. Use "
+                          "0<=l1_ratio<=1 instead.", FutureWarning, stacklevel=3)
+        r = 0.0 if est.l1_ratio is None else est.l1_ratio
+        penalty = "l2" if r == 0 else "l1" if r == 1 else "elasticnet"
+        return (None if est.C == np.inf else penalty), float(r)
+    warnings.warn("'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid this warning, "
+                  "leave 'penalty' set to its default value and use 'l1_ratio' or 'C' instead. Use l1_ratio=0 "
+                  "instead of penalty='l2', l1_ratio=1 instead of penalty='l1', l1_ratio set to a float between 0 "
+                  "and 1 instead of penalty='elasticnet', and C=np.inf instead of penalty=None.",
+                  FutureWarning, stacklevel=3)
+    penalty = est.penalty
+    if penalty is None and est.C != 1.0:
+        warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters", stacklevel=3)
+    if penalty != "elasticnet" and est.l1_ratio is not None and 0 < est.l1_ratio < 1:
+        warnings.warn(f"l1_ratio parameter is only used when penalty is 'elasticnet'. Got (penalty={penalty})",
+                      stacklevel=3)
+    if (penalty == "l2" and est.l1_ratio != 0) or (penalty == "l1" and est.l1_ratio != 1):
+        warnings.warn(f"Inconsistent values: penalty={penalty} with l1_ratio={est.l1_ratio}. penalty is "
+                      f"deprecated. Please use l1_ratio only.", stacklevel=3)
+    if penalty == "elasticnet" and est.l1_ratio is None:
+        raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+    r = {"l1": 1.0, "l2": 0.0, None: 0.0}.get(penalty, est.l1_ratio)
+    return penalty, float(r)
+
+
+def _check_solver(solver, penalty, dual):
+    """scikit-learn's combinations (same errors); proxgan's own solvers take every penalty."""
+    if solver in PROXGAN_SOLVERS:
+        return
+    if solver not in ("liblinear", "saga") and penalty not in ("l2", None):
+        raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} penalty.")
+    if solver != "liblinear" and dual:
+        raise ValueError(f"Solver {solver} supports only dual=False, got dual={dual}")
+    if penalty == "elasticnet" and solver != "saga":
+        raise ValueError(f"Only 'saga' solver supports elasticnet penalty, got solver={solver}.")
+    if solver == "liblinear" and penalty is None:
+        raise ValueError("C=np.inf as well as penalty=None is not supported for the liblinear solver")
+
+
+class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
+    """Regularised logistic regression (scikit-learn's ``LogisticRegression``).
+
+    Binary for two classes (``coef_`` of shape (1, p)); multinomial (softmax, ``coef_`` of shape
+    (n_classes, p)) for more. See the module docstring for the objective and the algorithms.
 
     Parameters
     ----------
-    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+    penalty : {"l1", "l2", "elasticnet", None}, deprecated
+        As in scikit-learn 1.9: use ``l1_ratio`` (0: L2, 1: L1) and ``C=np.inf`` (no penalty).
     C : float, default=1.0
-        Inverse regularisation strength (> 0).
-    l1_ratio : float or None, default=None
-        Elastic-net mixing in [0, 1]; required with ``penalty="elasticnet"``.
-    fit_intercept : bool, default=True
+        Inverse regularisation strength (> 0; ``np.inf``: no penalty).
+    l1_ratio : float, default=0.0
+        Elastic-net mixing :math:`\\rho` in [0, 1].
+    dual : bool, default=False
+        Accepted with ``solver="liblinear"`` (the primal is solved; the solution is the same).
     tol : float, default=1e-4
-        Stop when the optimality violation (see the module docstring) is <= tol.
-    max_iter : int, default=1000
+        Stop when the largest gradient entry (smooth problems) or optimality violation is <= tol.
+    fit_intercept : bool, default=True
+    intercept_scaling : float, default=1
+        ``solver="liblinear"`` only: value of the penalised constant column.
+    class_weight : dict, "balanced" or None, default=None
+    random_state : int, RandomState instance or None, default=None
+        Accepted for compatibility; every solver here is deterministic.
+    solver : str, default="lbfgs"
+        scikit-learn's names (mapped as in the module docstring) or proxgan's ``"auto"``, ``"cd"``,
+        ``"fista"``, ``"ista"``.
+    max_iter : int, default=100
+        0 returns the initial point (zeros, or the previous fit with ``warm_start``).
+    verbose : int, default=0
+        Accepted for compatibility.
     warm_start : bool, default=False
-    solver : {"auto", "cd", "fista", "ista"}, default="auto"
+    n_jobs : None
+        Has no effect (deprecated in scikit-learn 1.8; warns when set).
     device : {"cpu", "cuda"}, default="cpu"
+        ``"cuda"`` needs ``solver="fista"`` or ``"ista"`` (two classes).
 
     Attributes
     ----------
-    classes_, coef_ (n_classes or 1, n_features), intercept_, n_iter_ (per problem), optimality_
+    classes_, coef_, intercept_, n_iter_ (shape (1,)), n_features_in_
+    optimality_ : ndarray of shape (1,)
+        Criterion reached: largest gradient entry (L-BFGS) or optimality violation.
 
     Examples
     --------
     >>> import numpy as np
     >>> from proxgan.linear_model import LogisticRegression
     >>> X = np.random.default_rng(0).standard_normal((60, 3)); y = (X[:, 0] > 0).astype(int)
-    >>> LogisticRegression(penalty="l1", C=1.0).fit(X, y).score(X, y) > 0.95
+    >>> LogisticRegression(l1_ratio=1.0, solver="saga").fit(X, y).score(X, y) > 0.95
     True
     """
 
-    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, tol=1e-4, max_iter=1000,
-                 warm_start=False, solver="auto", device="cpu"):
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None, Hidden(StrOptions({"deprecated"}))],
+        "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "dual": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "random_state": ["random_state"],
+        "solver": [StrOptions(set(SKLEARN_SOLVERS + PROXGAN_SOLVERS))],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "n_jobs": [None, Integral],
+        "device": [str],
+    }
+
+    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False, tol=1e-4, fit_intercept=True,
+                 intercept_scaling=1, class_weight=None, random_state=None, solver="lbfgs", max_iter=100,
+                 verbose=0, warm_start=False, n_jobs=None, device="cpu"):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
+        self.dual = dual
         self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.random_state = random_state
         self.solver = solver
+        self.max_iter = max_iter
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
         self.device = device
 
-    def _make_penalty(self, lam):
-        if self.penalty == "l2":
-            return _pen.L2(lam)
-        if self.penalty == "l1":
-            return _pen.L1(lam)
-        if self.penalty == "elasticnet":
-            if self.l1_ratio is None:
-                raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1]")
-            return _pen.ElasticNet(lam, check_l1_ratio(self.l1_ratio))
-        raise ValueError(f"penalty must be 'l1', 'l2' or 'elasticnet', got {self.penalty!r}")
-
-    def _solve(self, X, yb, sw, penalty, solver, device, tol, max_iter, w0):
-        df = Logistic(X, yb, sample_weight=sw)
-        if solver == "cd":
-            return _cd.solve(df, penalty, coef_init=w0, tol=tol, max_iter=max_iter, intercept=self.fit_intercept)
-        if self.fit_intercept:
-            X = sp.hstack([X, np.ones((X.shape[0], 1))], format="csc") if sp.issparse(X) else np.hstack(
-                [X, np.ones((X.shape[0], 1))])
-            df = Logistic(X, yb, sample_weight=sw)
-        df.device = torch.device(device)
-        pen = Composite(penalty, n_free=int(self.fit_intercept))
-        mod = _fista if solver == "fista" else _ista
-        return mod.solve(df, pen, coef_init=w0, tol=tol, max_iter=max_iter)
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor; ``y``: class labels."""
-        C = check_alpha(self.C, "C")
-        if C == 0:
-            raise ValueError("C must be > 0, got 0")
-        tol = check_tol(self.tol)
-        max_iter = check_positive_int(self.max_iter, "max_iter")
+        """Fit the model; ``X``: array, sparse matrix or tensor; ``y``: class labels."""
+        penalty, rho = _resolve_penalty(self)
+        _check_solver(self.solver, penalty, self.dual)
         device = check_device(self.device)
-        solver = check_solver(self.solver, device)
-        X, y = validate_data(self, to_numpy(X), to_numpy(y), accept_sparse=["csc", "csr"],
-                             dtype=[np.float64, np.float32], accept_large_sparse=False)
+        if self.n_jobs is not None:
+            warnings.warn(f"'n_jobs' has no effect since 1.8 and will be removed in 1.10. You provided "
+                          f"'n_jobs={self.n_jobs}', please leave it unspecified.", FutureWarning, stacklevel=2)
+        X, y = validate_data(self, to_numpy(X), to_numpy(y), accept_sparse=["csr", "csc"],
+                             dtype=[np.float64, np.float32], accept_large_sparse=self.solver not in (
+                                 "liblinear", "sag", "saga"))
         check_classification_targets(y)
-        n, p = X.shape
-        if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
-            sw = _check_sample_weight(to_numpy(sample_weight), X, dtype=np.float64, ensure_non_negative=True)
-        else:
-            sw = None
-        # C·Σ s_i loss_i + r(w) ∝ (1/n)Σ s'_i loss_i + r(w)/(C·Σs) with s' = s·n/Σs: the scaled problem
-        # (and so the tolerance) is the same for weights and for repeated samples.
-        s_sum = float(n if sw is None else sw.sum())
-        if s_sum <= 0:
-            raise ValueError("sample_weight must have a positive sum")
-        if sw is not None:
-            sw = sw * (n / s_sum)
-        penalty = self._make_penalty(1.0 / (C * s_sum))
         self.classes_ = np.unique(y)
-        if self.classes_.size < 2:
-            raise ValueError(f"This solver needs samples of at least 2 classes in the data, but the data "
-                             f"contains only one class: {self.classes_[0]!r}")
-        targets = [self.classes_[1]] if self.classes_.size == 2 else list(self.classes_)
-        q = p + int(self.fit_intercept)
-        old = None
-        if self.warm_start and getattr(self, "coef_", None) is not None and self.coef_.shape == (len(targets), p):
-            old = np.hstack([self.coef_, np.reshape(self.intercept_, (-1, 1))]) if self.fit_intercept else self.coef_
-        Xf = sp.csc_matrix(X, dtype=np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-        W = np.zeros((len(targets), q))
-        self.n_iter_ = np.zeros(len(targets), dtype=np.int32)
-        self.optimality_ = np.zeros(len(targets))
-        for k, cls in enumerate(targets):
-            yb = np.where(y == cls, 1.0, -1.0)
-            res = self._solve(Xf, yb, sw, penalty, solver, device, tol, max_iter, None if old is None else old[k])
-            if not res.converged:
-                warn_not_converged(res.crit, tol, "optimality violation")
-            W[k] = res.coef
-            self.n_iter_[k] = res.n_iter
-            self.optimality_[k] = res.crit
-        self.coef_ = W[:, :p].astype(X.dtype)
-        self.intercept_ = (W[:, p] if self.fit_intercept else np.zeros(len(targets))).astype(X.dtype)
+        K = self.classes_.size
+        if K < 2:
+            raise ValueError(f"This solver needs samples of at least 2 classes in the data, but the data contains "
+                             f"only one class: {self.classes_[0]!r}")
+        if self.solver == "liblinear" and K > 2:
+            raise ValueError("The 'liblinear' solver does not support multiclass classification (n_classes >= 3). "
+                             "Either use another solver or wrap the estimator in a OneVsRestClassifier to keep "
+                             "applying a one-versus-rest scheme.")
+        n, p = X.shape
+        sw = _check_sample_weight(to_numpy(sample_weight), X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            sw = sw * cw[LabelEncoder().fit(self.classes_).transform(y)]
+        S = float(sw.sum())
+        if S <= 0:
+            raise ValueError("sample_weight must have a positive sum")
+        lam = 0.0 if (penalty is None or self.C == np.inf) else 1.0 / (self.C * S)
+        l1, l2 = lam * rho, lam * (1.0 - rho)
+        liblinear = self.solver == "liblinear"
+        fit_b = self.fit_intercept and not liblinear
+        Xf = sp.csr_matrix(X, dtype=np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+        if liblinear and self.fit_intercept:  # LIBLINEAR's penalised intercept: a constant column
+            col = np.full((n, 1), float(self.intercept_scaling))
+            Xf = sp.hstack([Xf, col], format="csr") if sp.issparse(Xf) else np.hstack([Xf, col])
+        q = Xf.shape[1]
+        rows = 1 if K == 2 else K
+        W0, b0 = np.zeros((rows, q)), np.zeros(rows)
+        if self.warm_start and getattr(self, "coef_", None) is not None and self.coef_.shape == (rows, p):
+            W0[:, :p] = self.coef_
+            if fit_b:
+                b0 = np.array(self.intercept_, dtype=np.float64).reshape(rows)
+            elif liblinear and self.fit_intercept:
+                W0[:, p] = np.ravel(self.intercept_) / self.intercept_scaling
+        s = sw / S
+        if K == 2:
+            Y = np.where(y == self.classes_[1], 1.0, -1.0)[:, None]
+        else:
+            Y = (y[:, None] == self.classes_[None, :]).astype(np.float64)
+        W, b, n_iter, ok, crit = self._solve(Xf, Y, s, l1, l2, W0, b0, fit_b, K > 2, device)
+        self.optimality_ = np.array([crit])
+        if not ok:
+            warn_not_converged(crit, self.tol, "optimality violation", prefix=_NOT_CONVERGED.get(self.solver, "")
+                               .format(n_iter=n_iter))
+        if liblinear and self.fit_intercept:
+            b = W[:, p] * self.intercept_scaling
+            W = W[:, :p]
+        dtype = X.dtype
+        self.coef_ = W.astype(dtype)
+        self.intercept_ = (b if self.fit_intercept else np.zeros(rows)).astype(dtype)
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
         return self
 
+    def _solve(self, X, Y, s, l1, l2, W0, b0, fit_b, multinomial, device):
+        """``(W, b, n_iter, converged, criterion)`` of the scaled problem (module docstring)."""
+        tol, max_iter = self.tol, self.max_iter
+        solver = self.solver
+        smooth = l1 == 0 and (solver in SKLEARN_SOLVERS or solver == "auto" or multinomial)
+        if smooth and max_iter > 0 and not multinomial and X.shape[0] * (X.shape[1] + 1) ** 2 <= NEWTON_MAX_WORK:
+            return fit_newton(X, Y, s, l2, W0, b0, fit_intercept=fit_b, tol=tol, max_iter=max_iter)
+        if smooth or max_iter == 0:
+            return fit_smooth(X, Y, s, l2, W0, b0, fit_intercept=fit_b, multinomial=multinomial, tol=tol,
+                              max_iter=max_iter)
+        if multinomial:
+            return fit_prox(X, Y, s, l1, l2, W0, b0, fit_intercept=fit_b, tol=tol, max_iter=max_iter)
+        # binary L1 / elastic net: the Logistic datafit (weights with mean 1) and proxgan's solvers
+        n = X.shape[0]
+        pen = _pen.L1(l1) if l2 == 0 else _pen.ElasticNet(l1 + l2, l1 / (l1 + l2))
+        Xc = sp.csc_matrix(X) if sp.issparse(X) else X
+        w0 = np.concatenate([W0[0], b0]) if fit_b else W0[0]
+        if solver in SKLEARN_SOLVERS or (solver == "auto" and device == "cpu"):
+            res = _pn.solve(Logistic(Xc, Y[:, 0], sample_weight=s * n), pen, coef_init=w0, tol=tol,
+                            max_iter=max_iter, intercept=fit_b)
+        elif check_solver(solver, device) == "cd":
+            res = _cd.solve(Logistic(Xc, Y[:, 0], sample_weight=s * n), pen, coef_init=w0, tol=tol,
+                            max_iter=max_iter, intercept=fit_b)
+        else:
+            if fit_b:
+                Xc = sp.hstack([Xc, np.ones((n, 1))], format="csc") if sp.issparse(Xc) else np.hstack(
+                    [Xc, np.ones((n, 1))])
+            df = Logistic(Xc, Y[:, 0], sample_weight=s * n).to(device)
+            mod = _fista if solver == "fista" else _ista
+            res = mod.solve(df, Composite(pen, n_free=int(fit_b)), coef_init=w0, tol=tol, max_iter=max_iter)
+        q = X.shape[1]
+        return res.coef[None, :q], res.coef[q:] if fit_b else np.zeros(1), res.n_iter, res.converged, res.crit
+
     def decision_function(self, X):
-        """:math:`Xw + b` per class (one column for two classes)."""
+        """:math:`XW^\\top + b` (one column for two classes)."""
         return super().decision_function(to_numpy(X))
 
     def predict_proba(self, X):
-        """Class probabilities: :math:`\\sigma(Xw + b)` (one-vs-rest scores normalised for > 2 classes)."""
+        """Class probabilities: :math:`\\sigma(Xw + b)` (two classes) or the softmax of the scores."""
         d = self.decision_function(X)
         if d.ndim == 1:
             p1 = expit(d)
             return np.column_stack([1 - p1, p1])
-        prob = expit(d)
-        return prob / prob.sum(axis=1, keepdims=True)
+        return softmax(d, axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""

@@ -68,8 +68,8 @@ def full_gradient(X, data, indices, indptr, sparse, c, r_raw, s, G):
 def enet_gap(r, y, w, G, l1, l2, positive):
     """Duality gap of the problem above (scikit-learn's formulation, divided by n).
 
-    ``G`` = X'ᵀr. With every ``l1_j = 0`` the Ridge formulation is used (plus
-    ``‖X_jᵀr‖²/n`` for unpenalised coordinates, scikit-learn's OLS criterion). Otherwise
+    ``G`` = X'ᵀr. With every ``l1_j = 0`` the Ridge formulation is used, and unpenalised
+    coordinates add the KKT residual ``(G_j² + |G_j w_j|)/n`` (see :func:`gap_from_scalars`). Otherwise
     coordinates with ``l1_j = 0`` are left out of the dual scaling.
     """
     rn2 = 0.0
@@ -92,15 +92,19 @@ def gap_from_scalars(rn2, ry, n, w, G, l1, l2, positive):
         if l1[j] > 0.0:
             any_l1 = True
     if not any_l1:
-        gx = 0.0
-        ols = 0.0
+        # Ridge: with r = y − Xw, (‖r‖² − rᵀy)/n = −Σ_j G_j w_j/n, so the ridge duality gap splits
+        # into Σ_j ½ l2_j (w_j − G_j/(n l2_j))² >= 0 over penalised coordinates. An unpenalised
+        # coordinate has no dual bound (its term −G_j w_j/n + G_j²/n can be negative away from the
+        # optimum: alpha=0 would stop at once); it contributes the KKT residual (G_j² + |G_j w_j|)/n,
+        # >= 0 and zero exactly when X_jᵀr = 0.
+        crit = 0.0
         for j in range(w.shape[0]):
             if l2[j] > 0.0:
-                gx += G[j] * G[j] / l2[j]
+                d = w[j] - G[j] / (n * l2[j])
+                crit += 0.5 * l2[j] * d * d
             else:
-                ols += G[j] * G[j]
-        # Ridge dual gap; unpenalised coordinates add scikit-learn's OLS criterion ‖X_jᵀr‖²/n
-        return rn2 / n + 0.5 * wl2 - ry / n + gx / (2.0 * n * n) + ols / n
+                crit += (G[j] * G[j] + abs(G[j] * w[j])) / n
+        return crit
     scale = 1.0
     for j in range(w.shape[0]):
         if l1[j] > 0.0:

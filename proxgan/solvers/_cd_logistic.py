@@ -19,7 +19,7 @@ from numba import njit
 from proxgan.solvers._cd_kernels import _FM, _anderson, _axpy_col, _top_k
 from proxgan.solvers._prox1d import prox1d
 
-__all__ = ["cd_logistic_kernel"]
+__all__ = ["cd_logistic_kernel", "start_point"]
 
 
 @njit(cache=True, nogil=True)
@@ -89,10 +89,9 @@ def _move(X, data, indices, indptr, sparse, j, p, d, z):
 
 
 @njit(cache=True, nogil=True)
-def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept,
-                       l1, l2, lo, hi, tol, max_iter, p0, use_ws, K):
-    """Working-set CD for the logistic loss; ``w`` updated in place. Returns ``(crit, n_epochs, converged)``."""
-    n = y.shape[0]
+def start_point(X, data, indices, indptr, sparse, norms2, sw, w, intercept):
+    """Coordinate Lipschitz constants ``Ls`` (intercept last) and the scores ``z = Xw + b``."""
+    n = sw.shape[0]
     p = norms2.shape[0]
     q = p + 1 if intercept else p
     Ls = np.empty(q)
@@ -104,6 +103,17 @@ def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
     for j in range(q):
         if w[j] != 0.0:
             _move(X, data, indices, indptr, sparse, j, p, w[j], z)
+    return Ls, z
+
+
+@njit(cache=True, nogil=True)
+def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept,
+                       l1, l2, lo, hi, tol, max_iter, p0, use_ws, K):
+    """Working-set CD for the logistic loss; ``w`` updated in place. Returns ``(crit, n_epochs, converged)``."""
+    n = y.shape[0]
+    p = norms2.shape[0]
+    q = p + 1 if intercept else p
+    Ls, z = start_point(X, data, indices, indptr, sparse, norms2, sw, w, intercept)
     scores = np.empty(q)
     n_epochs = 0
     crit = np.inf

@@ -91,9 +91,9 @@ def torch_enet_gap(datafit, w: torch.Tensor, l1: torch.Tensor, l2: torch.Tensor,
     wl2 = float((l2 * w * w).sum())
     if not bool((l1 > 0).any()):
         pen = l2 > 0
-        gx = float((G[pen] ** 2 / l2[pen]).sum()) if bool(pen.any()) else 0.0
-        ols = float((G[~pen] ** 2).sum())
-        return rn2 / n + 0.5 * wl2 - ry / n + gx / (2.0 * n * n) + ols / n
+        ridge = float((0.5 * l2[pen] * (w[pen] - G[pen] / (n * l2[pen])) ** 2).sum()) if bool(pen.any()) else 0.0
+        free = float((G[~pen] ** 2 + (G[~pen] * w[~pen]).abs()).sum()) / n
+        return ridge + free
     a = G / n - l2 * w
     if not positive:
         a = a.abs()

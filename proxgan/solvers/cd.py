@@ -64,6 +64,12 @@ def _column_sums(df: Datafit) -> np.ndarray:
     return np.asarray(df.X.T @ df.v).ravel()
 
 
+def _ok(converged, crit, norms2) -> bool:
+    """Converged, with finite criterion and column norms: data so large that ‖X_j‖² overflows
+    makes every coordinate step 0 (a fixed point of nothing), which is reported as not converged."""
+    return bool(converged) and bool(np.isfinite(crit)) and bool(np.all(np.isfinite(norms2)))
+
+
 def _params(penalty, p, positive):
     l1, l2, lo, hi = penalty_params(penalty, p, positive)
     has_box = bool(np.any(np.isfinite(hi)) or np.any((lo != 0) & np.isfinite(lo)))
@@ -144,7 +150,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
             crit, n_ep, conv = cd_gram_kernel(Q, Xty, yy, float(datafit.n_samples), w, G, l1, l2, lo, hi, gap_ok,
                                               pos, float(tol), int(max_iter), int(p0), bool(working_set),
                                               int(anderson))
-            return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), bool(conv))
+            return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep),
+                            _ok(conv, crit, np.diag(Q)))
         c = _column_sums(datafit)
         r_raw = datafit.y - datafit.X @ w
         s = float(datafit.mu @ w)
@@ -152,7 +159,7 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         s, crit, n_ep, conv = cd_quadratic_kernel(
             X, data, ind, ptr, sparse, datafit.mu, datafit.v, c, norms2, datafit.y, w, r_raw, s,
             l1, l2, lo, hi, gap_ok, pos, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
-        return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), bool(conv))
+        return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), _ok(conv, crit, norms2))
     if isinstance(datafit, Logistic):
         if np.any(datafit.mu):
             raise ValueError("the logistic datafit does not take X_offset; use intercept=True")
@@ -165,5 +172,5 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         crit, n_ep, conv = cd_logistic_kernel(
             X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w, bool(intercept),
             l1, l2, lo, hi, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
-        return CDResult(w, float(crit), "optimality", int(n_ep), bool(conv))
+        return CDResult(w, float(crit), "optimality", int(n_ep), _ok(conv, crit, norms2))
     raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")

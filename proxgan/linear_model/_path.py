@@ -1,0 +1,106 @@
+"""Regularisation paths of the Lasso and the elastic net (scikit-learn's ``lasso_path`` / ``enet_path``)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import check_array, check_consistent_length
+
+from proxgan.linear_model._base import (check_alpha, check_device, check_l1_ratio, check_positive_int, check_solver,
+                                        preprocess, to_numpy, warn_not_converged)
+from proxgan.linear_model._coordinate_descent import set_user_gram
+from proxgan.linear_model._quadratic import alpha_grid, enet_penalty, fit_quadratic, use_gram
+
+__all__ = ["enet_path", "lasso_path"]
+
+_PARAMS = ("tol", "max_iter", "random_state", "selection", "solver", "device")
+
+
+def _grid(df, alphas, n_alphas, l1_ratio, eps, positive):
+    if n_alphas != "deprecated":
+        warnings.warn("'n_alphas' was deprecated in 1.9 and will be removed in 1.11. 'alphas' now accepts an "
+                      "integer value which removes the need to pass 'n_alphas'.", FutureWarning, stacklevel=4)
+    if alphas is None:
+        warnings.warn("'alphas=None' is deprecated and will be removed in 1.11, at which point the default value "
+                      "will be set to 100. Set 'alphas=100' to silence this warning.", FutureWarning, stacklevel=4)
+    if alphas is None or (isinstance(alphas, str) and alphas == "warn"):
+        alphas = 100 if n_alphas == "deprecated" else n_alphas
+    if isinstance(alphas, (int, np.integer)):
+        return alpha_grid(df, l1_ratio, eps, check_positive_int(int(alphas), "alphas"), positive)
+    alphas = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
+    for a in alphas:
+        check_alpha(float(a))
+    return alphas
+
+
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="warn", precompute="auto", Xy=None,
+              copy_X=True, coef_init=None, verbose=False, return_n_iter=False, positive=False, check_input=True,
+              **params):
+    """Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
+
+    ``alphas``: a number of alphas for the automatic grid (default 100, from the smallest alpha
+    whose solution is zero down to ``eps`` times it) or the alphas themselves (sorted decreasing).
+    ``precompute="auto"`` runs coordinate descent on the Gram matrix (computed once for the
+    whole path) when X is dense with more samples than features; ``precompute`` may also be that
+    matrix. ``Xy``, ``copy_X`` and ``verbose`` are accepted for compatibility (X is never modified).
+    ``params``: ``tol`` (1e-4; each fit stops at duality gap <= ``tol·‖y‖²/n``), ``max_iter`` (1000),
+    ``random_state`` and ``selection`` (accepted, see :class:`~proxgan.linear_model.ElasticNet`),
+    ``solver`` and ``device``.
+
+    Returns ``alphas`` (decreasing), ``coefs`` of shape (n_features, n_alphas), ``dual_gaps``
+    (and ``n_iters`` with ``return_n_iter``). ``y`` must be 1-D (scikit-learn's 2-D case is the
+    multi-task problem, not implemented here).
+    """
+    unknown = set(params) - set(_PARAMS)
+    if unknown:
+        raise ValueError("Unexpected parameters in params", unknown)
+    tol = float(params.get("tol", 1e-4))
+    max_iter = int(params.get("max_iter", 1000))
+    device = check_device(params.get("device", "cpu"))
+    solver = check_solver(params.get("solver", "auto"), device)
+    l1_ratio = check_l1_ratio(l1_ratio)
+    X = to_numpy(X)
+    y = to_numpy(y)
+    if check_input:
+        X = check_array(X, accept_sparse=["csc", "csr"], dtype=[np.float64, np.float32])
+        y = check_array(y, ensure_2d=False, dtype=None)
+        check_consistent_length(X, y)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}: with several targets scikit-learn's path solves the "
+                         f"multi-task problem (a group penalty across targets), which proxgan does not implement; "
+                         f"run one path per column")
+    Y = y.reshape(-1, 1)
+    n, p = X.shape
+    dfs = [preprocess(X, y, fit_intercept=False)[0]]
+    grid = _grid(dfs, alphas, n_alphas, l1_ratio, eps, positive)
+    coefs = np.empty((Y.shape[1], p, len(grid)), dtype=X.dtype)
+    gaps = np.empty((Y.shape[1], len(grid)))
+    n_iters = []
+    for k, df in enumerate(dfs):
+        gram = use_gram(precompute, df)
+        if gram and not isinstance(precompute, (bool, np.bool_, str)):
+            set_user_gram(df, precompute, np.zeros(p), None, check_input)
+        tol_abs = tol * float(df.y @ df.y) / n
+        w = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).reshape(Y.shape[1], p)[k]
+        for a_i, a in enumerate(grid):
+            res = fit_quadratic(df, enet_penalty(float(a), l1_ratio), solver=solver, device=device, tol=tol_abs,
+                                max_iter=max_iter, positive=positive, coef_init=w, precompute=gram)
+            if not res.converged:
+                warn_not_converged(res.crit, tol_abs)
+            w = res.coef
+            coefs[k, :, a_i] = w
+            gaps[k, a_i] = res.crit
+            n_iters.append(res.n_iter)
+    coefs, gaps = coefs[0], gaps[0]
+    if return_n_iter:
+        return grid, coefs, gaps, n_iters
+    return grid, coefs, gaps
+
+
+def lasso_path(X, y, *, eps=1e-3, n_alphas="deprecated", alphas="warn", precompute="auto", Xy=None, copy_X=True,
+               coef_init=None, verbose=False, return_n_iter=False, positive=False, **params):
+    """Lasso path with warm starts: :func:`enet_path` with ``l1_ratio=1``."""
+    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, precompute=precompute, Xy=Xy,
+                     copy_X=copy_X, coef_init=coef_init, verbose=verbose, return_n_iter=return_n_iter,
+                     positive=positive, **params)

@@ -1,0 +1,85 @@
+r"""Least-squares fitting shared by the Lasso, elastic-net and Ridge estimators and the paths.
+
+One place decides how a :class:`~proxgan.datafits.Quadratic` problem plus an L1 / L2 / elastic-net
+penalty is solved (:func:`fit_quadratic`), when the Gram matrix is used (:func:`use_gram`) and
+where the automatic alpha grid starts (:func:`alpha_grid`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from proxgan import penalties as _pen
+from proxgan.datafits import Quadratic
+from proxgan.solvers import cd as _cd
+from proxgan.solvers import fista as _fista
+from proxgan.solvers import ista as _ista
+from proxgan.solvers._common import Composite, SolverResult, torch_enet_gap
+from proxgan.solvers._prox1d import penalty_params
+
+__all__ = ["enet_penalty", "use_gram", "fit_quadratic", "alpha_grid"]
+
+
+def enet_penalty(alpha: float, l1_ratio: float) -> _pen.Penalty:
+    r""":math:`\alpha(\rho\lVert w\rVert_1 + \tfrac{1-\rho}2\lVert w\rVert^2)` as a proxgan penalty."""
+    return _pen.L1(alpha) if l1_ratio == 1.0 else _pen.ElasticNet(alpha, l1_ratio)
+
+
+def use_gram(precompute, df: Quadratic) -> bool:
+    """scikit-learn's ``precompute``: True, False, "auto" (Gram when dense and n > p) or a Gram
+    matrix (already given to the datafit with :meth:`~proxgan.datafits.Quadratic.set_gram`)."""
+    if isinstance(precompute, str):
+        if precompute == "auto":
+            return not df.sparse and df.n_samples > df.n_features
+        raise ValueError(f"precompute must be True, False, 'auto' or a Gram matrix, got {precompute!r}")
+    if isinstance(precompute, (bool, np.bool_)):
+        return bool(precompute) and not df.sparse
+    return not df.sparse  # an array: the Gram matrix
+
+
+def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: str, tol: float, max_iter: int,
+                  positive: bool = False, coef_init=None, precompute: bool = False) -> SolverResult:
+    """Run ``solver`` ("cd", "fista" or "ista") on ``df + penalty`` until the duality gap is ``<= tol``
+    (absolute), or, for a non-negative ridge (no duality gap), the optimality violation."""
+    if solver == "cd":
+        return _cd.solve(df, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter,
+                         precompute=precompute)
+    df.to(device)
+    pen = Composite(penalty, lo=0.0) if positive else penalty
+    l1, l2, _, _ = penalty_params(penalty, df.n_features, positive)
+    l1_t = torch.as_tensor(l1, device=df.device)
+    l2_t = torch.as_tensor(l2, device=df.device)
+
+    def gap(w):  # on the datafit's device: no copy to the CPU at every check
+        return torch_enet_gap(df, w, l1_t, l2_t, positive)
+
+    mod = _fista if solver == "fista" else _ista
+    if positive and isinstance(penalty, _pen.L2):
+        return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
+    return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter, criterion=gap, criterion_name="gap")
+
+
+def alpha_grid(dfs, l1_ratio: float = 1.0, eps: float = 1e-3, n_alphas: int = 100,
+               positive: bool = False) -> np.ndarray:
+    r"""Decreasing log-spaced grid from :math:`\alpha_{max}` down to ``eps·α_max``.
+
+    ``dfs``: one datafit, or one per target (same design). :math:`\alpha_{max}`, the smallest
+    alpha whose solution is zero, is :math:`\max_j \lVert (X'^\top Y)_{j\cdot}\rVert_2/(n\rho)`
+    (:math:`\lVert X'^\top y\rVert_\infty/(n\rho)` for one target); with ``positive``
+    :math:`\max(0, \max_j X_j'^\top y)/(n\rho)`.
+    """
+    if l1_ratio <= 0:
+        raise ValueError("Automatic alpha grid generation is not supported for l1_ratio=0. Please supply a grid "
+                         "by providing your estimator with the appropriate `alphas=` argument.")
+    dfs = dfs if isinstance(dfs, (list, tuple)) else [dfs]
+    G = np.column_stack([df.correlation() for df in dfs])
+    if G.size == 0:
+        top = 0.0
+    elif positive:
+        top = max(0.0, float(np.max(G)))
+    else:
+        top = float(np.sqrt(np.max((G * G).sum(axis=1))))
+    amax = top / (dfs[0].n_samples * l1_ratio)
+    if amax <= np.finfo(float).resolution:
+        return np.full(n_alphas, np.finfo(float).resolution)
+    return np.geomspace(amax, amax * eps, num=n_alphas)

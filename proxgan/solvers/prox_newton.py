@@ -1,0 +1,73 @@
+r"""Proximal Newton with working sets for the logistic datafit and a separable penalty.
+
+Solves the problem of :func:`proxgan.solvers.cd.solve` for a
+:class:`~proxgan.datafits.Logistic` datafit (same stopping rule: the largest fixed-point
+violation is ``<= tol``), with the algorithm of :mod:`proxgan.solvers._pn_logistic`: each
+outer iteration minimises a second-order model of the loss plus the penalty over a working
+set by coordinate descent, then takes a line-searched step. Far fewer passes over the data
+than coordinate descent when the loss is curved (logistic regression, small penalties).
+
+Examples
+--------
+>>> import numpy as np
+>>> from proxgan.datafits import Logistic
+>>> from proxgan.penalties import L1
+>>> from proxgan.solvers.prox_newton import solve
+>>> X = np.random.default_rng(0).standard_normal((80, 10)); y = np.sign(X[:, 0] + 0.1)
+>>> res = solve(Logistic(X, y), L1(0.05), tol=1e-10, intercept=True)
+>>> bool(res.converged), int(np.count_nonzero(res.coef[:10]))
+(True, 1)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from proxgan import penalties as _pen
+from proxgan.datafits import Logistic
+from proxgan.solvers._common import SolverResult
+from proxgan.solvers._pn_logistic import pn_logistic_kernel
+from proxgan.solvers._prox1d import penalty_params
+from proxgan.solvers.cd import _ok, _parts
+
+__all__ = ["solve"]
+
+
+def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None, tol: float = 1e-8,
+          max_iter: int = 1000, intercept: bool = False, p0: int = 10, max_cd: int = 20) -> SolverResult:
+    """Minimise ``datafit + penalty`` (see the module docstring).
+
+    Parameters
+    ----------
+    datafit : Logistic
+    penalty : L1, L2, ElasticNet, Box or NonNegative
+    positive : bool
+        Constrain the coefficients to be ``>= 0``.
+    coef_init : array of shape (n_features + intercept,), optional
+    tol : float
+        Tolerance on the largest fixed-point violation.
+    max_iter : int
+        Maximal number of outer (Newton) iterations.
+    intercept : bool
+        Fit an unpenalised intercept (the last entry of ``coef``).
+    p0 : int
+        Smallest working set.
+    max_cd : int
+        Coordinate-descent passes on each quadratic model.
+    """
+    if not isinstance(datafit, Logistic):
+        raise TypeError(f"datafit must be Logistic, got {type(datafit).__name__}")
+    if np.any(datafit.mu):
+        raise ValueError("the logistic datafit does not take X_offset; use intercept=True")
+    p = datafit.n_features
+    q = p + int(intercept)
+    l1, l2, lo, hi = penalty_params(penalty, p, positive)
+    w = np.zeros(q) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel().copy()
+    if w.shape[0] != q:
+        raise ValueError(f"coef_init has {w.shape[0]} entries, expected {q}")
+    w[:p] = np.clip(w[:p], lo, hi)
+    norms2 = datafit.weighted_col_norms2()
+    X, data, ind, ptr, sparse = _parts(datafit)
+    crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
+                                          bool(intercept), l1, l2, lo, hi, float(tol), int(max_iter), int(p0),
+                                          int(max_cd))
+    return SolverResult(w, float(crit), "optimality", int(n_it), _ok(conv, crit, norms2))
