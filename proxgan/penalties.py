@@ -35,7 +35,7 @@ from proxgan._group_prox import group_prox_diag
 from proxgan.kernels.group_soft_threshold import group_view as _group_view
 from proxgan._validation import check_float_tensor, check_nonneg_number, check_step, check_unit_interval
 
-__all__ = ["Penalty", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative"]
+__all__ = ["Penalty", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM"]
 
 
 def _acc(x: torch.Tensor) -> torch.dtype:
@@ -395,3 +395,188 @@ class NonNegative(Box):
 
     def __repr__(self) -> str:
         return "NonNegative()"
+
+
+class CoupledGroupL1(Penalty):
+    r"""Group lasso over *coupled* channel groups that span several tensors of a model.
+
+    :math:`g = \lambda \sum_c w_c \lVert x_c\rVert_2`, where group :math:`x_c` collects every
+    slice that produces channel :math:`c` (conv / linear output rows, their bias entries,
+    batch-norm scale and shift) across all the layers Torch-Pruning's dependency graph
+    couples to it: in a ResNet, one residual-stream channel is one group over the stem,
+    every block's last convolution and their batch norms. :math:`w_c = 1`, or
+    :math:`\sqrt{|x_c|}` with ``size_weighted=True``. The prox is exact: group
+    soft-thresholding :math:`y_c = x_c\max(0, 1 - s\lambda w_c/\lVert x_c\rVert)` for a scalar
+    step, the root-find of :mod:`proxgan._group_prox` under a diagonal metric (ProxAdam).
+    A zero group makes its channel output exact zeros, and :func:`proxgan.prune.compact`
+    removes it. Needs ``pip install 'proxgan[pruning]'`` to build (see :meth:`from_model`).
+
+    The penalty owns its parameters (``self.params``): give them to the optimizer as one
+    group with :meth:`param_groups`. The optimizers call ``_prox`` once per tensor of the
+    group, in the group's order, after the smooth step of all of them; the penalty collects
+    the tensors of a step and applies the joint prox at the last one (writing the earlier
+    results into ``out``, or into the parameters when ``out`` is None). Every parameter of
+    the group needs a gradient at every step. The direct, stateless form is
+    :meth:`prox_tensors`.
+
+    Parameters
+    ----------
+    lam : float
+        Strength :math:`\lambda \ge 0`.
+    params : sequence of Tensor
+        The tensors holding the groups' slices.
+    sets : list of dict
+        Groups as built by :func:`proxgan._coupled.channel_sets` (each ``{"items": [(k, idx)],
+        ...}``: rows ``idx`` of ``params[k]``, row :math:`c` of ``idx`` in channel :math:`c`).
+    size_weighted : bool
+        Weight each group by the square root of its size.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from proxgan.apps.models import small_resnet
+    >>> from proxgan.optim import ProxAdam
+    >>> model = small_resnet(3, 10, widths=(8, 16))
+    >>> pen = CoupledGroupL1.from_model(model, 1e-3, torch.zeros(1, 3, 16, 16))  # doctest: +SKIP
+    >>> opt = ProxAdam(pen.param_groups(model), lr=1e-3)                           # doctest: +SKIP
+    """
+
+    separable = False
+    __slots__ = ("params", "_pending")
+
+    def __init__(self, lam: float, params, sets, size_weighted: bool = False) -> None:
+        self.lam = check_nonneg_number(lam, "lam")
+        if not isinstance(size_weighted, bool):
+            raise ValueError(f"size_weighted must be True or False, got {size_weighted!r}")
+        self.size_weighted = size_weighted
+        params = list(params)
+        clean = []
+        for j, st in enumerate(sets):
+            items = [(int(k), torch.as_tensor(idx, dtype=torch.long)) for k, idx in st["items"]]
+            for k, idx in items:
+                if not 0 <= k < len(params):
+                    raise ValueError(f"group set {j} refers to tensor {k}, but there are {len(params)} tensors")
+                if idx.dim() != 1 or (idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= params[k].shape[0])):
+                    raise ValueError(f"group set {j}: row indices out of range for a tensor of shape "
+                                     f"{tuple(params[k].shape)}")
+            clean.append({"items": items, "channels": int(st.get("channels", len(items[0][1])))})
+        self.sets = clean
+        self.params = params
+        self._pending: list = []
+
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, lam: float, example_inputs, ignored_layers=None,
+                   size_weighted: bool = False) -> "CoupledGroupL1":
+        """Build the groups of ``model`` with Torch-Pruning's dependency graph, traced on
+        ``example_inputs``. The layers producing the model's output keep their channels
+        unless ``ignored_layers`` says otherwise. Groups Torch-Pruning couples to layers
+        without a known channel slice are left out (listed in ``self.skipped``)."""
+        from proxgan._coupled import channel_sets
+
+        params, sets, skipped = channel_sets(model, example_inputs, ignored_layers)
+        pen = cls(lam, params, sets, size_weighted)
+        pen.skipped = skipped
+        return pen
+
+    def param_groups(self, model: torch.nn.Module, **group_options) -> list[dict]:
+        """``[{"params": self.params, "penalty": self}, {"params": rest, "penalty": None}]``
+        (empty groups left out); ``group_options`` go to both groups."""
+        mine = {id(p) for p in self.params}
+        rest = [p for p in model.parameters() if id(p) not in mine]
+        groups = [{"params": list(self.params), "penalty": self, **group_options}]
+        if rest:
+            groups.append({"params": rest, "penalty": None, **group_options})
+        return groups
+
+    def _weights(self) -> list[torch.Tensor] | None:
+        if not self.size_weighted:
+            return None
+        out = []
+        for st in self.sets:
+            size = sum(self.params[k][0].numel() for k, _ in st["items"]) if self.params else 1
+            out.append(torch.full((st["channels"],), math.sqrt(size), dtype=torch.float64))
+        return out
+
+    def _tensors(self, xs) -> list[torch.Tensor]:
+        xs = list(self.params) if xs is None else list(xs)
+        if len(xs) != len(self.params) or any(x.shape != p.shape for x, p in zip(xs, self.params)):
+            raise ValueError(f"CoupledGroupL1 needs {len(self.params)} tensors shaped like its parameters "
+                             f"{[tuple(p.shape) for p in self.params]}")
+        return xs
+
+    def group_norms(self, xs=None) -> list[torch.Tensor]:
+        """:math:`\\lVert x_c\\rVert_2` of every channel, one tensor per group set (``xs``
+        defaults to the parameters)."""
+        from proxgan._coupled import gather
+
+        xs = [x.detach().to(_acc(x)) for x in self._tensors(xs)]
+        return [torch.linalg.vector_norm(gather(xs, st["items"]), dim=1) for st in self.sets]
+
+    def value(self, xs=None) -> torch.Tensor:
+        norms = self.group_norms(xs)
+        w = self._weights()
+        total = sum(((n * w[j].to(n)) if w else n).sum() for j, n in enumerate(norms))
+        return self.lam * torch.as_tensor(total, dtype=torch.float32 if not norms else norms[0].dtype)
+
+    def prox_tensors(self, xs, steps, outs=None) -> list[torch.Tensor]:
+        """The joint prox of all tensors: ``steps`` a number, or one number or tensor per
+        tensor. Writes into ``outs`` when given and returns the results (``xs``' dtypes)."""
+        from proxgan._coupled import coupled_prox
+
+        xs = self._tensors(xs)
+        per = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(xs)
+        per = [check_step(s, x) for s, x in zip(per, xs)]
+        ys = coupled_prox(self.sets, xs, per, self.lam, self._weights())
+        ys = [y.to(x.dtype) for y, x in zip(ys, xs)]
+        if outs is not None:
+            return [o.copy_(y) for o, y in zip(outs, ys)]
+        return ys
+
+    def prox(self, x, step=1.0, *, out=None):
+        raise TypeError("CoupledGroupL1 couples several tensors: use prox_tensors(xs, steps), or give its "
+                        "param_groups(model) to ProxSGD / ProxAdam")
+
+    def __repr__(self) -> str:
+        n = sum(st["channels"] for st in self.sets)
+        return f"CoupledGroupL1(lam={self.lam!r}, groups={n}, size_weighted={self.size_weighted!r})"
+
+    def _bound(self) -> list:
+        params = getattr(self, "params", None)
+        if params is None:
+            raise RuntimeError("this CoupledGroupL1 was restored from a state dict and holds no parameters: "
+                               "put the penalty built for the model back into the optimizer's group")
+        return params
+
+    def _check_x(self, x: torch.Tensor) -> None:
+        if getattr(self, "params", None) is None:
+            return  # restored from a state dict; _prox says what to do
+        if not any(x is p for p in self.params):
+            raise ValueError(f"CoupledGroupL1 got a tensor of shape {tuple(x.shape)} that is not one of its "
+                             "parameters: build the optimizer groups with penalty.param_groups(model)")
+
+    def _prox(self, x, step, out):
+        """One tensor of the optimizer's per-tensor loop (see the class docstring)."""
+        self._bound()
+        if getattr(self, "_pending", None) is None:
+            self._pending = []
+        k = len(self._pending)
+        if k == 0:
+            missing = [i for i, p in enumerate(self.params) if p.grad is None]
+            if missing:
+                raise RuntimeError(f"CoupledGroupL1 needs a gradient for each of its {len(self.params)} parameters "
+                                   f"at every step; parameters {missing} have none")
+        if k >= len(self.params) or x.shape != self.params[k].shape:
+            self._pending = []
+            raise RuntimeError("CoupledGroupL1: the optimizer passed the tensors in an unexpected order; give "
+                               "it penalty.param_groups(model) and a gradient for every parameter")
+        self._pending.append((x, step, out))
+        if k + 1 < len(self.params):
+            return x if out is None or out is x else out.copy_(x)
+        pending, self._pending = self._pending, []
+        ys = self.prox_tensors([t for t, _, _ in pending], [s for _, s, _ in pending])
+        for (_, _, o), y, p in zip(pending[:-1], ys[:-1], self.params[:-1]):
+            (o if o is not None else p.detach()).copy_(y)
+        return _write(ys[-1], out)
+
+    def subdiff_distance(self, x, grad):
+        raise TypeError("CoupledGroupL1 couples several tensors; its optimality is per group across tensors")
