@@ -78,3 +78,16 @@ def test_export_on_cpu_checks_the_pattern_and_says_why_it_cannot_convert():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             to_semi_structured(model)
+
+
+def test_cli_train_cnn_penalty_nm(tmp_path):
+    from proxgan.cli import main
+
+    rc = main(["train", "cnn", "--epochs", "1", "--max-steps", "3", "--batch-size", "16", "--optimizer", "proxadam",
+               "--penalty", "nm", "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"]
+    nm = [k for k, w in state.items() if k.endswith("weight") and w.dim() >= 2 and w.shape[1] % 4 == 0]
+    assert nm and all(is_nm_sparse(state[k], 2, 4) for k in nm)
+    assert main(["train", "cnn", "--penalty", "nm", "--optimizer", "proxadam", "--penalty-mode", "loss",
+                 "--out", str(tmp_path / "x")]) == 2
