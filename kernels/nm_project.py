@@ -16,8 +16,9 @@ step the score is :math:`|u_i|`. A zero step pins its entry (infinite score unle
 :math:`u_i = 0`). Ties go to the lower index, so the result is deterministic.
 
 Layers: ``_nm_project_kernel`` (Triton), ``nm_project`` (its launcher), ``nm_project_ref``
-(sort-based, the specification) and ``nm_project_torch`` (the fast PyTorch path: ``m``
-vectorised comparisons instead of a sort).
+(sort-based, the specification) and ``nm_project_torch`` (the fast CPU path: a numba loop
+over blocks, ``parallel=True``, for float32 / float64 CPU tensors; ``m`` vectorised
+comparisons, ``_nm_project_vectorised``, for everything else).
 """
 from __future__ import annotations
 
@@ -134,10 +135,28 @@ def nm_project_ref(x: torch.Tensor, n: int, m: int, step: float | torch.Tensor |
 
 def nm_project_torch(x: torch.Tensor, n: int, m: int, step: float | torch.Tensor | None = None,
                      out: torch.Tensor | None = None) -> torch.Tensor:
-    """Fast PyTorch projection (the CPU path): ranks by ``m`` vectorised comparisons.
-
-    Same values as :func:`nm_project_ref`; ``out=x`` works in place.
+    """Fast CPU projection: the numba loop for float32 / float64 CPU tensors, else
+    :func:`_nm_project_vectorised`. Same values as :func:`nm_project_ref`; ``out=x`` works in place.
     """
+    check_float_tensor(x, "x")
+    n, m = check_nm(n, m)
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return _nm_project_vectorised(x, n, m, step, out)
+    xb = nm_blocks(x, m)
+    sb = _step_blocks(step, x, m, x.dtype)
+    yb = torch.empty_like(xb)
+    if xb.numel():
+        flat_s = sb.reshape(-1).numpy() if sb is not None else xb.reshape(-1)[:1].numpy()
+        from ._nm_cpu import nm_project_numba
+
+        nm_project_numba(xb.reshape(-1).numpy(), flat_s, yb.reshape(-1).numpy(), n, m, sb is not None)
+    y = _unblocks(yb, x)
+    return y.contiguous() if out is None else out.copy_(y)
+
+
+def _nm_project_vectorised(x: torch.Tensor, n: int, m: int, step: float | torch.Tensor | None = None,
+                           out: torch.Tensor | None = None) -> torch.Tensor:
+    """The projection in PyTorch operations: ranks by ``m`` vectorised comparisons (any device and dtype)."""
     check_float_tensor(x, "x")
     n, m = check_nm(n, m)
     cd = compute_dtype(x.dtype)

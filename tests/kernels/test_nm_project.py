@@ -4,7 +4,7 @@ import itertools
 import pytest
 import torch
 
-from proxgan.kernels.nm_project import nm_project, nm_project_ref, nm_project_torch
+from proxgan.kernels.nm_project import _nm_project_vectorised, nm_project, nm_project_ref, nm_project_torch
 
 CASES = [((3, 4), 2, 4), ((5, 12), 1, 3), ((7, 8, 3, 3), 2, 4), ((2, 16, 1), 3, 8), ((1, 5), 5, 5), ((4, 6), 1, 6),
          ((0, 8), 2, 4), ((257, 4), 2, 4)]
@@ -19,7 +19,8 @@ def test_kernel_and_fast_path_equal_reference(shape, n, m, dtype, with_step):
     x = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype)
     step = (0.1 + torch.rand(shape, generator=g, dtype=torch.float64)).to(dtype) if with_step else None
     ref = nm_project_ref(x, n, m, step)
-    assert torch.equal(nm_project_torch(x, n, m, step), ref)
+    assert torch.equal(nm_project_torch(x, n, m, step), ref)  # numba for float32 / float64
+    assert torch.equal(_nm_project_vectorised(x, n, m, step), ref)
     assert torch.equal(nm_project(x, n, m, step), ref)
     if x.numel():  # at most n non-zeros per block, and the kept entries are unchanged
         blocks = ref.movedim(1, -1).reshape(-1, m)
@@ -30,11 +31,11 @@ def test_kernel_and_fast_path_equal_reference(shape, n, m, dtype, with_step):
 def test_ties_go_to_the_lower_index_and_zero_steps_pin():
     x = torch.tensor([[1.0, -1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 2.0]])
     want = torch.tensor([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]])
-    for f in (nm_project_ref, nm_project_torch, nm_project):
+    for f in (nm_project_ref, nm_project_torch, _nm_project_vectorised, nm_project):
         assert torch.equal(f(x, 2, 4), want)
     s = torch.tensor([[1.0, 1.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])  # step 0: entry 2 cannot move
     want = torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 2.0]])
-    for f in (nm_project_ref, nm_project_torch, nm_project):
+    for f in (nm_project_ref, nm_project_torch, _nm_project_vectorised, nm_project):
         assert torch.equal(f(x, 1, 4, s), want)
 
 
