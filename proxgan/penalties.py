@@ -417,7 +417,9 @@ class CoupledGroupL1(Penalty):
     the tensors of a step and applies the joint prox at the last one (writing the earlier
     results into ``out``, or into the parameters when ``out`` is None). Every parameter of
     the group needs a gradient at every step. The direct, stateless form is
-    :meth:`prox_tensors`.
+    :meth:`prox_tensors`. In an optimizer's ``state_dict`` the penalty is stored as data
+    (λ, the index sets, the shapes); ``load_state_dict`` into an optimizer built with
+    :meth:`param_groups` binds the restored penalty to that optimizer's parameters.
 
     Parameters
     ----------
@@ -461,6 +463,7 @@ class CoupledGroupL1(Penalty):
                                      f"{tuple(params[k].shape)}")
             clean.append({"items": items, "channels": int(st.get("channels", len(items[0][1])))})
         self.sets = clean
+        self.shapes = [tuple(p.shape) for p in params]
         self.params = params
         self._pending: list = []
 
@@ -536,6 +539,18 @@ class CoupledGroupL1(Penalty):
         raise TypeError("CoupledGroupL1 couples several tensors: use prox_tensors(xs, steps), or give its "
                         "param_groups(model) to ProxSGD / ProxAdam")
 
+    def __deepcopy__(self, memo: dict) -> "CoupledGroupL1":
+        """A copy of the data (λ, index sets) that stays bound to the same parameters (as
+        ``torch.optim.Optimizer.load_state_dict``, which deep-copies its groups, needs)."""
+        import copy
+
+        new = type(self).__new__(type(self))
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        if getattr(self, "params", None) is not None:
+            new.params = self.params
+        new._pending = []
+        return new
+
     def __repr__(self) -> str:
         n = sum(st["channels"] for st in self.sets)
         return f"CoupledGroupL1(lam={self.lam!r}, groups={n}, size_weighted={self.size_weighted!r})"
@@ -543,13 +558,20 @@ class CoupledGroupL1(Penalty):
     def _bound(self) -> list:
         params = getattr(self, "params", None)
         if params is None:
-            raise RuntimeError("this CoupledGroupL1 was restored from a state dict and holds no parameters: "
-                               "put the penalty built for the model back into the optimizer's group")
+            raise RuntimeError("this CoupledGroupL1 was restored from a state dict without its parameters: "
+                               "load the state into an optimizer built with penalty.param_groups(model)")
         return params
 
     def _check_x(self, x: torch.Tensor) -> None:
         if getattr(self, "params", None) is None:
-            return  # restored from a state dict; _prox says what to do
+            # restored from a state dict: ProxOptimizer.load_state_dict checks the group's
+            # parameters in order, which binds them here (shapes must match)
+            binding = self.__dict__.setdefault("_binding", [])
+            if len(binding) < len(self.shapes) and tuple(x.shape) == tuple(self.shapes[len(binding)]):
+                binding.append(x)
+                if len(binding) == len(self.shapes):
+                    self.params = self.__dict__.pop("_binding")
+            return
         if not any(x is p for p in self.params):
             raise ValueError(f"CoupledGroupL1 got a tensor of shape {tuple(x.shape)} that is not one of its "
                              "parameters: build the optimizer groups with penalty.param_groups(model)")

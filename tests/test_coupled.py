@@ -154,3 +154,30 @@ def test_bad_use_is_refused_with_clear_messages(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch_pruning", None)
     with pytest.raises(ImportError, match=r"proxgan\[pruning\]"):
         CoupledGroupL1.from_model(m, 0.1, torch.zeros(1, 3, 8, 8))
+
+
+def test_state_dict_round_trip_binds_the_restored_penalty():
+    import io
+
+    torch.manual_seed(0)
+    m = small_resnet(3, 10, widths=(4, 8))
+    pen = CoupledGroupL1.from_model(m, 0.05, torch.zeros(1, 3, 8, 8))
+    opt = ProxAdam(pen.param_groups(m), lr=1e-2)
+    x = torch.randn(4, 3, 8, 8)
+    m(x).square().mean().backward()
+    opt.step()
+    buf = io.BytesIO()
+    torch.save(opt.state_dict(), buf)
+    buf.seek(0)
+    twin = copy.deepcopy(m)
+    tpen = CoupledGroupL1.from_model(twin, 0.05, torch.zeros(1, 3, 8, 8))
+    topt = ProxAdam(tpen.param_groups(twin), lr=1e-2)
+    topt.load_state_dict(torch.load(buf, weights_only=True))
+    restored = topt.param_groups[0]["penalty"]
+    assert restored is not tpen and all(a is b for a, b in zip(restored.params, tpen.params))
+    for model, o in ((m, opt), (twin, topt)):
+        o.zero_grad()
+        model(x).square().mean().backward()
+        o.step()
+    for a, b in zip(m.parameters(), twin.parameters()):
+        assert torch.equal(a, b)
