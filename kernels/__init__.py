@@ -4,9 +4,10 @@ Importing this package never imports Triton: kernels are compiled at their first
 ``soft_threshold``, ``group_soft_threshold`` and ``hard_threshold`` are the Triton
 launchers (CUDA tensors, or CPU tensors under ``TRITON_INTERPRET=1``); the ``*_ref``
 functions are the specifications; the ``*_torch`` functions are the fast PyTorch paths
-that :mod:`proxgan.penalties` uses when Triton does not apply.
+that :mod:`proxgan.penalties` uses when Triton does not apply (the choice is made in
+:mod:`proxgan._dispatch`). Kernels take plain numbers and tensors, never penalties.
 """
-from ._lazy import TritonUnavailableError, triton_available, use_triton
+from ._lazy import TritonUnavailableError, triton_available
 from .fused_prox_adam import adam_step_scalars, fused_prox_adam, fused_prox_adam_multi, fused_prox_adam_ref
 from .fused_prox_sgd import fused_prox_sgd, fused_prox_sgd_multi, fused_prox_sgd_ref
 from .group_soft_threshold import group_soft_threshold, group_soft_threshold_ref, group_soft_threshold_torch
@@ -32,5 +33,4 @@ __all__ = [
     "soft_threshold_ref",
     "soft_threshold_torch",
     "triton_available",
-    "use_triton",
 ]

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["jit", "triton_available", "use_triton", "TritonUnavailableError"]
+__all__ = ["jit", "triton_available", "TritonUnavailableError"]
 
 
 class TritonUnavailableError(RuntimeError):
@@ -32,21 +32,6 @@ def triton_available() -> bool:
 
 def _interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
-
-
-def use_triton(x: torch.Tensor) -> bool:
-    """Whether penalties should send ``x`` to a Triton kernel rather than the PyTorch path.
-
-    True for CUDA tensors when Triton is installed. ``PROXGAN_KERNELS=torch`` forces the
-    PyTorch path everywhere; ``PROXGAN_KERNELS=triton`` forces the kernels, also for CPU
-    tensors, which is how the dispatch is tested under ``TRITON_INTERPRET=1``.
-    """
-    mode = os.environ.get("PROXGAN_KERNELS", "auto")
-    if mode == "torch":
-        return False
-    if mode == "triton":
-        return triton_available()
-    return x.is_cuda and triton_available()
 
 
 def check_launchable(*tensors: torch.Tensor) -> None:

@@ -17,8 +17,10 @@ code       penalty                     ``(a, b)``         prox
 ``BOX``    ``Box(lo, hi)``, ``NonNegative()``  ``(lo, hi)``  ``clamp(u, lo, hi)``
 =========  ==========================  =================  ===========================================
 
-Other penalties (weighted L1, GroupL1, user subclasses) have no code: optimizers use
-their multi-tensor path, which calls ``penalty.prox``.
+Penalties reach these codes only through :func:`proxgan._lowering.lower` (its
+``kernel_args()``): this package never imports :mod:`proxgan.penalties`. Other penalties
+(weighted L1, GroupL1, user subclasses) have no code: optimizers use their multi-tensor
+path, which calls ``penalty.prox``.
 
 A multi-tensor launch covers all tensors of a group with one kernel: program ``i`` handles
 block ``tile_block[i]`` of tensor ``tile_tensor[i]``, whose addresses it reads from a table
@@ -30,34 +32,10 @@ import math
 
 import torch
 
-__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "penalty_code", "prox_code_ref", "scalar_tensor",
+__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "prox_code_ref", "scalar_tensor",
            "pointer_table", "tile_table"]
 
 NONE, L1, L2, ENET, L0, BOX = range(6)
-
-
-def penalty_code(penalty: object) -> tuple[int, float, float] | None:
-    """Return ``(code, a, b)`` for a penalty the fused kernels handle, else ``None``.
-
-    Only the exact classes of :mod:`proxgan.penalties` are recognised (a subclass may
-    override ``prox``), and ``L1`` only without weights.
-    """
-    from proxgan import penalties as P  # late: proxgan.penalties imports this package
-
-    if penalty is None:
-        return NONE, 0.0, 0.0
-    kind = type(penalty)
-    if kind is P.L1 and penalty.weights is None:
-        return L1, penalty.lam, 0.0
-    if kind is P.L2:
-        return L2, penalty.lam, 0.0
-    if kind is P.ElasticNet:
-        return ENET, penalty.lam * penalty.l1_ratio, penalty.lam * (1 - penalty.l1_ratio)
-    if kind is P.L0:
-        return L0, 2 * penalty.lam, 0.0
-    if kind in (P.Box, P.NonNegative):
-        return BOX, penalty.lo, penalty.hi
-    return None
 
 
 _SCALARS: dict[tuple, torch.Tensor] = {}

@@ -44,8 +44,11 @@ _HP = ("lr", "omb1", "b2", "omb2", "eps", "wd", "decay", "ss", "bc2s", "a", "b")
 
 
 def adam_step_scalars(lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-                      decoupled: bool, step: int) -> dict[str, float]:
+                      decoupled: bool, step: int | torch.Tensor) -> dict[str, float]:
     """The per-step scalars of the Adam update (step counted from 1), shared by every path.
+
+    ``step`` may be a 0-d tensor (then ``ss`` and ``bc2s`` are tensors): the form a
+    compiled step uses, so that the step count is data rather than a constant of the graph.
 
     ``wd`` is the coupled weight decay added to the gradient, ``decay`` the decoupled
     factor applied to the parameter, ``ss = lr / (1 - beta1**step)`` and
@@ -56,7 +59,7 @@ def adam_step_scalars(lr: float, beta1: float, beta2: float, eps: float, weight_
     return {
         "lr": lr, "omb1": 1.0 - beta1, "b2": beta2, "omb2": 1.0 - beta2, "eps": eps,
         "wd": coupled, "decay": decay, "ss": lr / (1.0 - beta1 ** step),
-        "bc2s": math.sqrt(1.0 - beta2 ** step),
+        "bc2s": (1.0 - beta2 ** step).sqrt() if isinstance(step, torch.Tensor) else math.sqrt(1.0 - beta2 ** step),
     }
 
 
@@ -150,7 +153,7 @@ def fused_prox_adam(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, 
     ``p`` must be contiguous, CUDA (or CPU under ``TRITON_INTERPRET=1``); ``grad`` of the
     same shape and dtype (copied if not contiguous); the moments contiguous, in the
     compute dtype (float32 for half parameters). ``max_exp_avg_sq`` is given for AMSGrad.
-    ``code, a, b`` describe the penalty (:func:`proxgan.kernels.fused_penalty.penalty_code`).
+    ``code, a, b`` describe the penalty (``proxgan._lowering.lower(penalty).kernel_args()``).
     Scalars are assumed validated by the caller (the optimizer). See
     :func:`fused_prox_adam_multi` for many tensors in one launch.
     """

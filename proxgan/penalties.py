@@ -14,7 +14,7 @@ Every penalty has
 * ``optimality(x, grad)``: the largest such distance, the stopping measure of solvers.
 
 CUDA tensors go to the Triton kernels of :mod:`proxgan.kernels` when Triton is
-installed; everything else uses the PyTorch path. Bad arguments raise before anything
+installed; everything else uses the PyTorch path (:mod:`proxgan._dispatch` decides). Bad arguments raise before anything
 is written.
 
 Examples
@@ -31,6 +31,7 @@ import math
 import torch
 
 from proxgan import kernels as _k
+from proxgan._dispatch import prox_on_triton
 from proxgan._group_prox import group_prox_diag
 from proxgan.kernels.group_soft_threshold import group_view as _group_view
 from proxgan._validation import check_float_tensor, check_nonneg_number, check_step, check_unit_interval
@@ -172,7 +173,7 @@ class L1(Penalty):
 
     def _prox(self, x, step, out):
         thr = self.threshold(x, step)
-        if _k.use_triton(x):
+        if prox_on_triton(x):
             return _k.soft_threshold(x, thr, out=out)
         return _k.soft_threshold_torch(x, thr, out=out)
 
@@ -229,7 +230,7 @@ class ElasticNet(Penalty):
         l1 = self.lam * self.l1_ratio
         l2 = self.lam * (1 - self.l1_ratio)
         thr = s * l1 if isinstance(s, float) else (s * l1).expand(x.shape)
-        soft = _k.soft_threshold(x, thr) if _k.use_triton(x) else _k.soft_threshold_torch(x, thr)
+        soft = _k.soft_threshold(x, thr) if prox_on_triton(x) else _k.soft_threshold_torch(x, thr)
         y = soft.to(_acc(x)) / (1 + s * l2)
         return _write(y.to(x.dtype), out)
 
@@ -297,7 +298,7 @@ class GroupL1(Penalty):
             thr = per_group.to(_acc(x)) * self.lam
         else:
             thr = step * self.lam
-        if _k.use_triton(x):
+        if prox_on_triton(x):
             return _k.group_soft_threshold(x, thr, dim=self.dim, out=out)
         return _k.group_soft_threshold_torch(x, thr, dim=self.dim, out=out)
 
@@ -336,7 +337,7 @@ class L0(Penalty):
             thr = torch.sqrt(2 * self.lam * step.to(_acc(x))).expand(x.shape)
         else:
             thr = math.sqrt(2 * self.lam * step)
-        if _k.use_triton(x):
+        if prox_on_triton(x):
             return _k.hard_threshold(x, thr, out=out)
         return _k.hard_threshold_torch(x, thr, out=out)
 

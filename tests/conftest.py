@@ -15,3 +15,13 @@ import torch  # noqa: E402
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _kernels_mode():
+    """Tests may switch PROXGAN_KERNELS with ``proxgan._dispatch.set_kernels_mode``; restore it after each."""
+    from proxgan._dispatch import kernels_mode, set_kernels_mode
+
+    before = kernels_mode()
+    yield
+    set_kernels_mode(before)

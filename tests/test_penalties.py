@@ -4,6 +4,8 @@ import math
 import pytest
 import torch
 
+from proxgan._dispatch import set_kernels_mode
+
 from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative
 
 D = torch.float64
@@ -117,9 +119,9 @@ def test_low_precision_follows_float64(pen, dtype):
 def test_triton_dispatch_matches_torch_path(pen, monkeypatch):
     x = torch.randn(33, 4, dtype=torch.float32)
     for s in (0.5, torch.rand(33, 4) + 0.1):
-        monkeypatch.setenv("PROXGAN_KERNELS", "torch")
+        set_kernels_mode("torch")
         a = pen.prox(x, s)
-        monkeypatch.setenv("PROXGAN_KERNELS", "triton")
+        set_kernels_mode("triton")
         b = pen.prox(x, s)
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
         assert torch.equal(a == 0, b == 0)

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 from itertools import chain
 from typing import Any, Iterable
 
 import torch
 from torch.optim import Optimizer
 
-from proxgan import kernels as _k
+from proxgan import _dispatch
 from proxgan import penalties as _penalties
-from proxgan.kernels.fused_penalty import penalty_code
+from proxgan._lowering import SeparableProx, lower
 from proxgan.penalties import Penalty
 
 __all__ = ["ProxOptimizer", "check_number", "check_flag", "compute_dtype"]
@@ -77,32 +76,49 @@ def _penalty_from_data(data: Any) -> Any:
     return data
 
 
-def _kernels_mode() -> str:
-    """``PROXGAN_KERNELS`` (auto | triton | torch), read once per step (see proxgan.kernels.use_triton)."""
-    return os.environ.get("PROXGAN_KERNELS", "auto")
+def _fingerprint(group: dict[str, Any]) -> tuple:
+    """What a group's checks depend on; a step re-checks the group only when this changes."""
+    pen = group["penalty"]
+    pen_fp = None if pen is None else (type(pen), tuple(
+        (k, id(v) if isinstance(v, torch.Tensor) else v) for k, v in vars(pen).items()))
+    return (tuple((k, id(v) if isinstance(v, torch.Tensor) else v) for k, v in group.items()
+                  if k not in ("params", "penalty")), pen_fp, len(group["params"]))
 
 
-def _fused_kind(p: torch.Tensor, mode: str | None = None) -> str | None:
-    """``"triton"`` or ``"cpu"`` when a fused kernel takes ``p``, else ``None``."""
-    if p.layout != torch.strided or not p.is_contiguous():
-        return None
-    mode = _kernels_mode() if mode is None else mode
-    if mode != "torch" and (p.is_cuda or mode == "triton") and _k.triton_available():
-        return "triton"
-    if p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64):
-        return "cpu"
-    return None
+def _guess_optimizer(sd: dict[str, Any]) -> str:
+    """A name for the optimizer that wrote a state_dict, for error messages."""
+    name = sd.get("proxgan_optimizer")
+    if name:
+        return str(name)
+    keys = set().union(*(g.keys() for g in sd.get("param_groups", [{}])))
+    if "betas" in keys:
+        return "an Adam-type optimizer (torch.optim.Adam/AdamW)"
+    if "momentum" in keys:
+        return "an SGD-type optimizer (torch.optim.SGD)"
+    return "another optimizer"
 
 
 class ProxOptimizer(Optimizer):
     """Base class of :class:`ProxSGD` and :class:`ProxAdam` (not used directly).
 
     Subclasses define ``_check_hparams(group)``, ``_init_state(p, state, group)`` and
-    ``_run(group, params, grads, states, impl)`` where ``impl`` is ``"triton"``,
-    ``"fused"`` (the CPU kernels), ``"foreach"`` or ``"reference"``.
+    ``_run(group, params, grads, states, impl, lowering)`` where ``impl`` is the path
+    chosen by :func:`proxgan._dispatch.step_impl` (``"triton"``, ``"fused"`` (CPU),
+    ``"foreach"`` or ``"reference"``) and ``lowering`` the group's
+    :func:`proxgan._lowering.lower`. They also name their state tensors in ``_state_keys``
+    (required ones) and ``_optional_state_keys``, and the group keys that only proxgan
+    has in ``_own_keys`` (a state_dict of a torch.optim optimizer lacks them: loading it
+    keeps the configured values).
     """
 
+    _state_keys: tuple[str, ...] = ()
+    _optional_state_keys: tuple[str, ...] = ()
+    _own_keys: tuple[str, ...] = ("penalty",)
+    #: group keys that older or foreign state_dicts may lack; the configured value is kept
+    _defaulted_keys: tuple[str, ...] = ("maximize", "foreach", "fused")
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self._checked: dict[int, tuple] = {}
         super().__init__(params, defaults)
 
     # ------------------------------------------------------------------ validation
@@ -120,21 +136,31 @@ class ProxOptimizer(Optimizer):
         penalty = group["penalty"]
         if penalty is not None and not isinstance(penalty, Penalty):
             raise TypeError(f"penalty must be a proxgan.penalties.Penalty or None, got {type(penalty).__name__}")
-        for p in group["params"] if params is None else params:
+        params = group["params"] if params is None else params
+        for p in params:
             if p.dtype not in _FLOATS:
                 raise ValueError(f"{type(self).__name__} needs floating-point parameters, got {p.dtype}")
             if penalty is not None:
                 penalty._check_x(p)
         if group["fused"]:
-            if penalty_code(penalty) is None:
-                raise ValueError(
-                    f"fused=True supports the penalties None, L1 (without weights), L2, ElasticNet, L0, Box and "
-                    f"NonNegative; got {penalty!r}: use fused=None (multi-tensor path for this group)")
-            for p in group["params"] if params is None else params:
-                if _fused_kind(p) is None:
-                    raise ValueError(
-                        "fused=True needs contiguous float32/float64 CPU parameters or CUDA parameters with "
-                        f"Triton installed; got a {p.dtype} parameter on {p.device}: use fused=None")
+            lowering = lower(penalty)
+            for p in params:
+                reason = _dispatch.fused_unavailable_reason(p, lowering)
+                if reason is not None:
+                    raise ValueError(f"{reason} (penalty {penalty!r})")
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        """:meth:`_check_group` at a step, skipped while the group is unchanged since its last check."""
+        if _dispatch.compiling():
+            self._check_group(group)
+            return
+        checked = getattr(self, "_checked", None)
+        if checked is None:
+            checked = self._checked = {}
+        fp = _fingerprint(group)
+        if checked.get(id(group)) != fp:
+            self._check_group(group)
+            checked[id(group)] = fp
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         n = len(self.param_groups)
@@ -150,31 +176,15 @@ class ProxOptimizer(Optimizer):
         raise NotImplementedError  # pragma: no cover
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-             states: list[dict[str, Any]], impl: str) -> None:
+             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None) -> None:
         raise NotImplementedError  # pragma: no cover
-
-    def _implementations(self, group: dict[str, Any], params: list[torch.Tensor]) -> dict[str, list[int]]:
-        """Indices of ``params`` per implementation: ``"triton"`` and ``"fused"`` (CPU) are the
-        fused kernels, then ``"foreach"`` and ``"reference"``. ``fused=None`` fuses every
-        parameter it can and sends the rest to the multi-tensor path."""
-        out: dict[str, list[int]] = {"triton": [], "fused": [], "foreach": [], "reference": []}
-        fusable_penalty = group["fused"] is not False and penalty_code(group["penalty"]) is not None
-        mode = _kernels_mode()
-        for i, p in enumerate(params):
-            kind = _fused_kind(p, mode) if fusable_penalty else None
-            if kind == "triton":
-                out["triton"].append(i)
-            elif kind == "cpu":
-                out["fused"].append(i)
-            elif group["foreach"] is False:
-                out["reference"].append(i)
-            else:
-                out["foreach"].append(i)
-        return out
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
         """Perform one optimization step (smooth step, then the prox of each group's penalty).
+
+        Every group is checked before anything is written: a rejected step (bad
+        hyperparameters, a sparse gradient) leaves parameters and state untouched.
 
         Parameters
         ----------
@@ -189,58 +199,130 @@ class ProxOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        name = type(self).__name__
-        plan = []
+        work = []
         for group in self.param_groups:  # check everything before writing anything
-            self._check_group(group, params=())
-            params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                if p.grad.is_sparse or p.grad.layout != torch.strided:
-                    raise RuntimeError(f"{name} does not support sparse gradients (got a {p.grad.layout} "
+            self._validate(group)
+            params, grads = [], []
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if g.layout != torch.strided:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients (got a {g.layout} "
                                        "gradient); use a dense gradient, e.g. nn.Embedding(sparse=False)")
-                if group["penalty"] is not None:
-                    group["penalty"]._check_x(p)
-            plan.append((group, params))
-        for group, params in plan:
+                params.append(p)
+                grads.append(g)
+            work.append((group, params, grads))
+        for group, params, grads in work:
             if not params:
                 continue
-            states = []
-            for p in params:
+            lowering = lower(group["penalty"])
+            plan: dict[str, tuple[list, list, list]] = {}
+            for p, g in zip(params, grads):
                 state = self.state[p]
                 if not state:
                     self._init_state(p, state, group)
-                states.append(state)
-            for impl, idx in self._implementations(group, params).items():
-                if idx:
-                    sel = [params[i] for i in idx]
-                    self._run(group, sel, [p.grad for p in sel], [states[i] for i in idx], impl)
+                impl = _dispatch.step_impl(p, foreach=group["foreach"], fused=group["fused"], lowering=lowering)
+                entry = plan.get(impl)
+                if entry is None:
+                    entry = plan[impl] = ([], [], [])
+                entry[0].append(p)
+                entry[1].append(g)
+                entry[2].append(state)
+            for impl, (ps, gs, sts) in plan.items():
+                if impl in ("fused", "triton") and _dispatch.compiling():
+                    _run_outside_graph(self, group, ps, gs, sts, impl, lowering)
+                else:
+                    self._run(group, ps, gs, sts, impl, lowering)
         return loss
 
     # ------------------------------------------------------------------ state I/O
     def state_dict(self) -> dict[str, Any]:
         """Like :meth:`torch.optim.Optimizer.state_dict`, with penalties stored as plain data.
 
-        The result loads with ``torch.load(..., weights_only=True)``.
+        The result loads with ``torch.load(..., weights_only=True)`` and records the
+        optimizer's class name under ``"proxgan_optimizer"``.
         """
         sd = super().state_dict()
         sd["param_groups"] = [{**g, "penalty": _penalty_to_data(g.get("penalty"))} for g in sd["param_groups"]]
+        sd["proxgan_optimizer"] = type(self).__name__
         return sd
 
+    def _map_groups(self, state_dict: dict[str, Any]) -> list[dict[str, Any]]:
+        """The saved groups in this optimizer's terms, or a ValueError naming both optimizers."""
+        me = type(self).__name__
+        saved_name = state_dict.get("proxgan_optimizer")
+        if saved_name is not None and saved_name != me:
+            raise ValueError(f"this state_dict was saved by {saved_name}, not {me}: load it into a {saved_name}")
+        if len(state_dict["param_groups"]) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        groups = []
+        for saved, cur in zip(state_dict["param_groups"], self.param_groups):
+            missing = [k for k in self.defaults if k not in saved]
+            core = [k for k in missing if k not in self._own_keys + self._defaulted_keys]
+            if core:
+                raise ValueError(f"cannot load a state_dict of {_guess_optimizer(state_dict)} into {me}: its parameter "
+                                 f"groups lack {', '.join(core)}")
+            group = {k: v for k, v in saved.items() if k in self.defaults or k == "params"}
+            group.update({k: cur[k] for k in missing})
+            group["penalty"] = _penalty_from_data(group["penalty"])
+            groups.append(group)
+        allowed = set(self._state_keys + self._optional_state_keys + ("step",))
+        for pid, st in state_dict["state"].items():
+            extra = [k for k in st if k not in allowed]
+            absent = [k for k in self._state_keys if k not in st]
+            if extra or absent:
+                what = f"state {', '.join(extra)}" if extra else f"no {', '.join(absent)}"
+                raise ValueError(f"cannot load a state_dict of {_guess_optimizer(state_dict)} into {me}: parameter "
+                                 f"{pid} has {what} ({me} keeps {', '.join(self._state_keys) or 'momentum_buffer'})")
+        return groups
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Like :meth:`torch.optim.Optimizer.load_state_dict`; the groups are checked first, and
-        half-precision parameters keep float32 state (torch would cast it to the parameter dtype)."""
-        sd = dict(state_dict)
-        sd["param_groups"] = [{**g, "penalty": _penalty_from_data(g.get("penalty"))}
-                              for g in state_dict["param_groups"]]
-        if len(sd["param_groups"]) == len(self.param_groups):
-            for saved, cur in zip(sd["param_groups"], self.param_groups):
-                if len(saved["params"]) == len(cur["params"]):
-                    self._check_group({**cur, **saved, "params": cur["params"]})
-        super().load_state_dict(sd)
-        saved_ids = chain.from_iterable(g["params"] for g in sd["param_groups"])
+        """Like :meth:`torch.optim.Optimizer.load_state_dict`, checked before anything changes.
+
+        * A state_dict of the matching ``torch.optim`` optimizer (e.g. ``Adam`` into
+          :class:`ProxAdam`) loads: its moments and step counts are taken, and the group
+          keys only proxgan has (``penalty``, ``prox``) keep their configured values.
+        * One of another kind (an Adam state into :class:`ProxSGD`) raises ``ValueError``
+          naming both optimizers.
+        * State tensors must have their parameter's shape; half-precision parameters keep
+          float32 state (torch would cast it to the parameter dtype).
+        """
+        groups = self._map_groups(state_dict)
+        for saved, cur in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(cur["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                                 "optimizer's group")
+            self._check_group({**cur, **saved, "params": cur["params"]})
+        ids = chain.from_iterable(g["params"] for g in groups)
         params = chain.from_iterable(g["params"] for g in self.param_groups)
-        for pid, p in zip(saved_ids, params):
-            if p.dtype in _LOW and pid in sd["state"]:
-                for k, v in sd["state"][pid].items():
-                    if isinstance(v, torch.Tensor) and v.is_floating_point():
-                        self.state[p][k] = v.to(device=p.device, dtype=torch.float32)
+        pairs = [(pid, p) for pid, p in zip(ids, params) if pid in state_dict["state"]]
+        for pid, p in pairs:
+            for k, v in state_dict["state"][pid].items():
+                if k != "step" and isinstance(v, torch.Tensor) and v.shape != p.shape:
+                    raise ValueError(f"state {k!r} of parameter {pid} has shape {tuple(v.shape)}, but the parameter "
+                                     f"has shape {tuple(p.shape)}")
+        super().load_state_dict({"state": state_dict["state"], "param_groups": groups})
+        for pid, p in pairs:
+            st = self.state[p]
+            if "step" in st and not isinstance(st["step"], torch.Tensor):  # older proxgan checkpoints: an int
+                st["step"] = torch.tensor(float(st["step"]))
+            elif "step" in st:
+                st["step"] = st["step"].detach().to(device="cpu", dtype=torch.float32)
+            if p.dtype in _LOW:
+                for k, v in state_dict["state"][pid].items():
+                    if k != "step" and isinstance(v, torch.Tensor) and v.is_floating_point():
+                        st[k] = v.to(device=p.device, dtype=torch.float32)
+            for k, v in list(st.items()):
+                if k != "step" and isinstance(v, torch.Tensor) and not v.is_contiguous():
+                    st[k] = v.contiguous()
+        self._checked = {}
+
+
+def _run_outside_graph(opt: ProxOptimizer, *args: Any) -> None:
+    """A fused kernel step called while ``torch.compile`` traces: it runs eagerly (a graph break).
+
+    (``torch.compiler.disable`` is applied here rather than as a decorator: at import time
+    it would import Dynamo, and with it Triton.)
+    """
+    torch.compiler.disable(opt._run)(*args)

@@ -1,33 +1,67 @@
-r"""Single-pass CPU steps for ProxAdam and ProxSGD, compiled with numba.
+r"""Single-pass CPU steps for ProxAdam and ProxSGD: one numba call per group and dtype.
 
 Each kernel reads ``p, g`` and the optimizer state once and writes ``p`` and the state
 once: the smooth step, the bias correction and the prox (a penalty code of
-:mod:`proxgan.kernels.fused_penalty`) happen in registers, element by element, in a
-``prange`` loop over the tensor's flat data (two threads on a two-core machine).
+:mod:`proxgan.kernels.fused_penalty`, from :func:`proxgan._lowering.lower`) happen in
+registers, element by element.
 
-Why numba rather than ``torch.compile``: the step is memory-bound, and a numba loop
-whose arithmetic stays in the parameter dtype vectorises and matches the bandwidth of
-``torch.optim.Adam(fused=True)``; it compiles in about a second per kernel, is cached on
-disk (``cache=True``) so later processes only load it, and needs no C++ compiler at run
-time. The kernels are exact IEEE arithmetic (``fastmath=False``), so in float64 they
-equal the for-loop reference to rounding.
+**One launch for all tensors.** Like the Triton kernels, a call takes a table of
+``data_ptr()`` values (one row per tensor) and a table of tiles; tiles run in a
+``prange`` loop (two threads on a two-core machine) or, for small models, serially. This
+keeps the per-step cost of a model with many small tensors to one call. ProxAdam's step
+counters (0-d float32 tensors, as in ``torch.optim``) are incremented inside the kernel,
+which also computes each tensor's bias correction.
 
-Two rules keep the loops vectorised: every scalar is passed already converted to the
-array dtype (a Python float literal would promote float32 arithmetic to float64), and
-every flag that changes the loop body is either a constant (one kernel per penalty
-code) or selects between whole loops outside them. This module is imported at the
-first fused CPU step (``import proxgan`` does not import numba).
+**One source for every penalty.** The kernels take the penalty code (and the loop
+variant) as ``numba.literally`` arguments: numba compiles one specialisation per value
+actually used, in which the code is a constant, so the branches of ``_prox`` fold away and
+the element loop vectorises. There is no hand copy per penalty, and only the
+specialisations a program uses are compiled (about a second each, then loaded from the
+on-disk cache). A new penalty code is one branch in ``_prox``. After the first call the
+launchers call the compiled specialisation directly (:func:`_call`), which skips the
+literal re-dispatch (about 10 µs).
+
+Why numba rather than ``torch.compile``: the step is memory-bound; a numba loop whose
+arithmetic stays in the parameter dtype vectorises and matches the bandwidth of
+``torch.optim.Adam(fused=True)``; it compiles once, is cached on disk (``cache=True``)
+so later processes only load it, and needs no C++ compiler at run time. The kernels are
+exact IEEE arithmetic (``fastmath=False``), so in float64 they equal the for-loop
+reference to rounding. Every scalar is passed already converted to the array dtype (a
+Python float would promote float32 arithmetic to float64). This module is imported at
+the first fused CPU step (``import proxgan`` does not import numba).
 """
 from __future__ import annotations
 
-import weakref
 from typing import Sequence
 
 import numpy as np
 import torch
-from numba import njit, prange
+from numba import carray, literally, njit, prange, typeof, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-__all__ = ["adam_step", "sgd_step", "supports"]
+__all__ = ["adam_step", "sgd_step", "TILE"]
+
+#: elements per tile of the parallel loop; groups below SERIAL elements run serially
+TILE = 1 << 16
+SERIAL = 1 << 15
+
+
+@intrinsic
+def _voidptr(typingctx, addr):
+    """An integer address as a ``void*`` (to view memory with ``numba.carray``)."""
+    sig = types.voidptr(addr)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def _view(addr, n, like):
+    return carray(_voidptr(addr), (n,), like.dtype)
+
 
 @njit(inline="always")
 def _prox(u, s, code, a, b, one, zero):
@@ -46,9 +80,10 @@ def _prox(u, s, code, a, b, one, zero):
     return u
 
 
+# ----------------------------------------------------------------------------- Adam
 @njit(inline="always")
-def _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, code, general):
-    lr, omb1, b2, omb2, eps, wd, decay, ss, bc2s, a, b, sign, one, zero = c
+def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general):
+    lr, omb1, b2, omb2, eps, wd, decay, a, b, sign, one, zero = c
     gi = g[i]
     pi = p[i]
     if general:  # maximize / weight decay (the common loop leaves these flops out)
@@ -69,8 +104,72 @@ def _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, code, general):
 
 
 @njit(inline="always")
-def _sgd_elem(i, p, g, buf, c, mode, code, general):
-    lr, wd, mub, omd, mu, a, b, sign, one, zero = c
+def _adam_loop(lo, hi, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code):
+    if variant == 0:  # preconditioned prox, no AMSGrad, maximize or weight decay
+        for i in range(lo, hi):
+            _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, False, True, code, False)
+    elif variant == 1:
+        for i in range(lo, hi):
+            _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, False, precond, code, True)
+    else:
+        for i in range(lo, hi):
+            _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, True, precond, code, True)
+
+
+@njit(inline="always")
+def _adam_tile(k, ptrs, sizes, tiles, bias, like, c, variant, precond, code):
+    t = tiles[k, 0]
+    n = sizes[t]
+    lo = tiles[k, 1]
+    hi = min(lo + TILE, n)
+    p = _view(ptrs[0, t], n, like)
+    g = _view(ptrs[1, t], n, like)
+    m = _view(ptrs[2, t], n, like)
+    v = _view(ptrs[3, t], n, like)
+    vmax = _view(ptrs[4, t], n, like)
+    ss = like.dtype.type(bias[t, 0])
+    bc2s = like.dtype.type(bias[t, 1])
+    _adam_loop(lo, hi, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
+
+
+@njit(inline="always")
+def _adam_bias(step_ptrs, hp64):
+    """Increment every tensor's step counter and return its ``(lr/(1-β1^t), sqrt(1-β2^t))``."""
+    lr, beta1, beta2 = hp64[0], hp64[1], hp64[2]
+    bias = np.empty((step_ptrs.shape[0], 2))
+    for t in range(step_ptrs.shape[0]):
+        st = carray(_voidptr(step_ptrs[t]), (1,), np.float32)
+        st[0] += np.float32(1.0)
+        step = np.float64(st[0])
+        bias[t, 0] = lr / (1.0 - beta1 ** step)
+        bias[t, 1] = np.sqrt(1.0 - beta2 ** step)
+    return bias
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _adam_parallel(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, code):
+    literally(code)
+    literally(variant)
+    bias = _adam_bias(step_ptrs, hp64)
+    c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
+    for k in prange(tiles.shape[0]):
+        _adam_tile(k, ptrs, sizes, tiles, bias, carr, c, variant, precond, code)
+
+
+@njit(cache=True, fastmath=False)
+def _adam_serial(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, code):
+    literally(code)
+    literally(variant)
+    bias = _adam_bias(step_ptrs, hp64)
+    c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
+    for k in range(tiles.shape[0]):
+        _adam_tile(k, ptrs, sizes, tiles, bias, carr, c, variant, precond, code)
+
+
+# ----------------------------------------------------------------------------- SGD
+@njit(inline="always")
+def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
+    lr, wd, mu, a, b, sign, one, zero = c
     gi = g[i]
     pi = p[i]
     if general:  # maximize / weight decay
@@ -88,321 +187,145 @@ def _sgd_elem(i, p, g, buf, c, mode, code, general):
 
 
 @njit(inline="always")
-def _scalars14(c):
-    """The scalar vector ``c`` as a tuple, read once before the loops."""
-    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13])
+def _sgd_loop(lo, hi, p, g, buf, c, mub, omd, mode, general, code):
+    if mode == 0:
+        if general:
+            for i in range(lo, hi):
+                _sgd_elem(i, p, g, buf, c, mub, omd, 0, code, True)
+        else:
+            for i in range(lo, hi):
+                _sgd_elem(i, p, g, buf, c, mub, omd, 0, code, False)
+    elif mode == 1:
+        if general:
+            for i in range(lo, hi):
+                _sgd_elem(i, p, g, buf, c, mub, omd, 1, code, True)
+        else:
+            for i in range(lo, hi):
+                _sgd_elem(i, p, g, buf, c, mub, omd, 1, code, False)
+    else:
+        for i in range(lo, hi):
+            _sgd_elem(i, p, g, buf, c, mub, omd, 2, code, True)
 
 
 @njit(inline="always")
-def _scalars10(c):
-    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9])
-
-
-# One kernel per penalty code, so that the code is a constant inside the loops. Tensors
-# below _SMALL elements run a serial loop: waking the thread pool costs more than they do.
-# ``common`` selects a loop with the flags of the usual configuration folded in (Adam: no
-# AMSGrad, preconditioned prox, no maximize or weight decay; SGD: no maximize or weight decay).
-_SMALL = 16384
-
-
-@njit(parallel=True, cache=True, fastmath=False)
-def _adam_none(p, g, m, v, vmax, carr, amsgrad, precond, common):
-    c = _scalars14(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 0, True)
-    elif common:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, True, 0, False)
-    elif amsgrad:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 0, True)
-    else:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 0, True)
+def _sgd_tile(k, ptrs, sizes, tiles, firsts, like, c, mode, general, code):
+    t = tiles[k, 0]
+    n = sizes[t]
+    lo = tiles[k, 1]
+    hi = min(lo + TILE, n)
+    p = _view(ptrs[0, t], n, like)
+    g = _view(ptrs[1, t], n, like)
+    buf = _view(ptrs[2, t], n, like)
+    one = like.dtype.type(1.0)
+    zero = like.dtype.type(0.0)
+    # the first momentum step sets the (zero-filled) buffer to the gradient: 0·0 + 1·g
+    mub = zero if firsts[t] else c[2]
+    omd = one if firsts[t] else like[1]
+    _sgd_loop(lo, hi, p, g, buf, c, mub, omd, mode, general, code)
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _adam_l1(p, g, m, v, vmax, carr, amsgrad, precond, common):
-    c = _scalars14(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 1, True)
-    elif common:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, True, 1, False)
-    elif amsgrad:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 1, True)
-    else:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 1, True)
+def _sgd_parallel(ptrs, sizes, tiles, firsts, carr, mode, general, code):
+    literally(code)
+    literally(mode)
+    literally(general)
+    c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
+    for k in prange(tiles.shape[0]):
+        _sgd_tile(k, ptrs, sizes, tiles, firsts, carr, c, mode, general, code)
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _adam_l2(p, g, m, v, vmax, carr, amsgrad, precond, common):
-    c = _scalars14(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 2, True)
-    elif common:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, True, 2, False)
-    elif amsgrad:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 2, True)
-    else:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 2, True)
+@njit(cache=True, fastmath=False)
+def _sgd_serial(ptrs, sizes, tiles, firsts, carr, mode, general, code):
+    literally(code)
+    literally(mode)
+    literally(general)
+    c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
+    for k in range(tiles.shape[0]):
+        _sgd_tile(k, ptrs, sizes, tiles, firsts, carr, c, mode, general, code)
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _adam_enet(p, g, m, v, vmax, carr, amsgrad, precond, common):
-    c = _scalars14(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 3, True)
-    elif common:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, True, 3, False)
-    elif amsgrad:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 3, True)
-    else:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 3, True)
+# ----------------------------------------------------------------------------- launchers
+_TILES: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, bool]] = {}
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _adam_l0(p, g, m, v, vmax, carr, amsgrad, precond, common):
-    c = _scalars14(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 4, True)
-    elif common:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, True, 4, False)
-    elif amsgrad:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 4, True)
-    else:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 4, True)
+def _tiles(sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(sizes, tiles, serial)``: tile ``k`` is ``(tensor, first element)``; cached per sizes."""
+    hit = _TILES.get(sizes)
+    if hit is None:
+        tiles = [(t, lo) for t, n in enumerate(sizes) for lo in range(0, n, TILE)]
+        if len(_TILES) >= 256:
+            _TILES.clear()
+        hit = _TILES[sizes] = (np.array(sizes, dtype=np.int64), np.array(tiles, dtype=np.int64).reshape(-1, 2),
+                               sum(sizes) < SERIAL)
+    return hit
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _adam_box(p, g, m, v, vmax, carr, amsgrad, precond, common):
-    c = _scalars14(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, amsgrad, precond, 5, True)
-    elif common:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, True, 5, False)
-    elif amsgrad:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, True, precond, 5, True)
-    else:
-        for i in prange(p.size):
-            _adam_elem(i, p, g, m, v, vmax, c, False, precond, 5, True)
+_NP = {torch.float32: np.float32, torch.float64: np.float64}
+_ENTRY: dict[tuple, object] = {}
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _sgd_none(p, g, buf, carr, mode, common):
-    c = _scalars10(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 0, True)
-    elif mode == 0:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 0, not common)
-    elif mode == 1:
-        if common:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 0, False)
-        else:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 0, True)
-    else:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 0, True)
+def _call(kernel, n_literal: int, *args) -> None:
+    """Run ``kernel(*args)`` whose last ``n_literal`` arguments are ``numba.literally`` ones.
 
-
-@njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l1(p, g, buf, carr, mode, common):
-    c = _scalars10(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 1, True)
-    elif mode == 0:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 1, not common)
-    elif mode == 1:
-        if common:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 1, False)
-        else:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 1, True)
-    else:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 1, True)
-
-
-@njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l2(p, g, buf, carr, mode, common):
-    c = _scalars10(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 2, True)
-    elif mode == 0:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 2, not common)
-    elif mode == 1:
-        if common:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 2, False)
-        else:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 2, True)
-    else:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 2, True)
-
-
-@njit(parallel=True, cache=True, fastmath=False)
-def _sgd_enet(p, g, buf, carr, mode, common):
-    c = _scalars10(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 3, True)
-    elif mode == 0:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 3, not common)
-    elif mode == 1:
-        if common:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 3, False)
-        else:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 3, True)
-    else:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 3, True)
-
-
-@njit(parallel=True, cache=True, fastmath=False)
-def _sgd_l0(p, g, buf, carr, mode, common):
-    c = _scalars10(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 4, True)
-    elif mode == 0:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 4, not common)
-    elif mode == 1:
-        if common:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 4, False)
-        else:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 4, True)
-    else:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 4, True)
-
-
-@njit(parallel=True, cache=True, fastmath=False)
-def _sgd_box(p, g, buf, carr, mode, common):
-    c = _scalars10(carr)
-    if p.size < _SMALL:
-        for i in range(p.size):
-            _sgd_elem(i, p, g, buf, c, mode, 5, True)
-    elif mode == 0:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 0, 5, not common)
-    elif mode == 1:
-        if common:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 5, False)
-        else:
-            for i in prange(p.size):
-                _sgd_elem(i, p, g, buf, c, 1, 5, True)
-    else:
-        for i in prange(p.size):
-            _sgd_elem(i, p, g, buf, c, 2, 5, True)
-
-
-_ADAM = (_adam_none, _adam_l1, _adam_l2, _adam_enet, _adam_l0, _adam_box)
-_SGD = (_sgd_none, _sgd_l1, _sgd_l2, _sgd_enet, _sgd_l0, _sgd_box)
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().reshape(-1).numpy()
-
-
-# numpy views of (param, state...) per parameter, reused while the storages are the same:
-# making a view costs microseconds, a step on a bias less than that.
-# Keyed by id(p); the entry holds a weak reference to p and goes when p does.
-_VIEWS: dict[int, tuple] = {}
-
-
-def _views(p: torch.Tensor, *state: torch.Tensor | None) -> tuple[np.ndarray, ...]:
-    key = (p.data_ptr(), p.numel()) + tuple(0 if t is None else t.data_ptr() for t in state)
-    pid = id(p)
-    hit = _VIEWS.get(pid)
-    if hit is not None and hit[0]() is p and hit[1] == key:
-        return hit[2]
-    arrays = (_np(p),) + tuple(None if t is None else _np(t) for t in state)
-    _VIEWS[pid] = (weakref.ref(p, lambda _, pid=pid: _VIEWS.pop(pid, None)), key, arrays)
-    return arrays
+    The specialisation for those values is compiled (or loaded from the on-disk cache)
+    once, by its exact signature, and then called through its entry point: this skips
+    numba's literal re-dispatch, which would first type the kernel with plain integers.
+    """
+    literals = args[-n_literal:]
+    key = (kernel, args[-n_literal - 1].dtype) + tuple(literals)  # the argument before them is ``carr``
+    entry = _ENTRY.get(key)
+    if entry is None:
+        sig = tuple(typeof(a) for a in args[:-n_literal]) + tuple(types.literal(v) for v in literals)
+        kernel.compile(sig)
+        entry = _ENTRY[key] = kernel.overloads[sig].entry_point
+    entry(*args)
 
 
 def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp_avgs: Sequence[torch.Tensor],
               exp_avg_sqs: Sequence[torch.Tensor], max_exp_avg_sqs: Sequence[torch.Tensor] | None,
-              scalars: dict[str, float], *, maximize: bool, preconditioned: bool,
+              steps: Sequence[torch.Tensor], *, lr: float, beta1: float, beta2: float, eps: float,
+              weight_decay: float, decoupled: bool, maximize: bool, preconditioned: bool,
               code: int, a: float, b: float) -> None:
-    """Fused proximal Adam on CPU tensors (see :mod:`proxgan.kernels.fused_prox_adam` for the math).
+    """Fused proximal Adam on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_adam`).
 
-    ``scalars`` is :func:`proxgan.kernels.fused_prox_adam.adam_step_scalars` for the step
-    count all these tensors share. Everything is updated in place; all tensors must pass
-    :func:`supports`.
+    Every tensor must be contiguous, non-empty, of the parameters' shape and dtype
+    (float32 or float64); ``steps`` are 0-d float32 counters, incremented here.
+    Everything is updated in place.
     """
-    kernel = _ADAM[code]
+    dtype = _NP[params[0].dtype]
     amsgrad = max_exp_avg_sqs is not None
-    sc = scalars
-    values = [sc["lr"], sc["omb1"], sc["b2"], sc["omb2"], sc["eps"], sc["wd"], sc["decay"], sc["ss"], sc["bc2s"],
-              a, b, -1.0 if maximize else 1.0, 1.0, 0.0]
-    carr = {torch.float32: np.array(values, dtype=np.float32), torch.float64: np.array(values, dtype=np.float64)}
-    common = not amsgrad and preconditioned and not maximize and sc["wd"] == 0.0 and sc["decay"] == 1.0
-    for i, p in enumerate(params):
-        if p.numel() == 0:
-            continue
-        pa, m, v, vm = _views(p, exp_avgs[i], exp_avg_sqs[i], max_exp_avg_sqs[i] if amsgrad else None)
-        kernel(pa, _np(grads[i].contiguous()), m, v, m if vm is None else vm, carr[p.dtype], amsgrad, preconditioned,
-               common)
+    vmax = max_exp_avg_sqs if amsgrad else exp_avg_sqs
+    ptrs = np.array([[t.data_ptr() for t in col] for col in (params, grads, exp_avgs, exp_avg_sqs, vmax)],
+                    dtype=np.int64)
+    step_ptrs = np.array([s.data_ptr() for s in steps], dtype=np.int64)
+    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params))
+    wd = 0.0 if decoupled else weight_decay
+    decay = 1.0 - lr * weight_decay if decoupled else 1.0
+    carr = np.array([lr, 1.0 - beta1, beta2, 1.0 - beta2, eps, wd, decay, a, b, -1.0 if maximize else 1.0, 1.0, 0.0],
+                    dtype=dtype)
+    hp64 = np.array([lr, beta1, beta2])
+    common = not amsgrad and preconditioned and not maximize and wd == 0.0 and decay == 1.0
+    variant = 0 if common else (2 if amsgrad else 1)
+    kernel = _adam_serial if serial else _adam_parallel
+    _call(kernel, 2, ptrs, step_ptrs, sizes, tiles, hp64, preconditioned, carr, variant, code)
 
 
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
              momentum_buffers: Sequence[torch.Tensor | None], firsts: Sequence[bool], *, lr: float,
              momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
              code: int, a: float, b: float) -> None:
-    """Fused proximal SGD on CPU tensors (see :mod:`proxgan.kernels.fused_prox_sgd` for the math).
+    """Fused proximal SGD on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_sgd`).
 
     With momentum, a first step (``firsts[i]``) expects a zero-filled buffer and sets it to
     the gradient (``0·0 + 1·g``), as torch.optim.SGD does.
     """
-    kernel = _SGD[code]
+    dtype = _NP[params[0].dtype]
     mode = 0 if momentum == 0 else (2 if nesterov else 1)
-    common = not maximize and weight_decay == 0.0
-    carrs = {}
-    for first in (False, True):
-        values = [lr, weight_decay, 0.0 if first else momentum, 1.0 if first else 1.0 - dampening, momentum,
-                  a, b, -1.0 if maximize else 1.0, 1.0, 0.0]
-        carrs[first, torch.float32] = np.array(values, dtype=np.float32)
-        carrs[first, torch.float64] = np.array(values, dtype=np.float64)
-    for i, p in enumerate(params):
-        if p.numel() == 0:
-            continue
-        pa, buf = _views(p, momentum_buffers[i])
-        kernel(pa, _np(grads[i].contiguous()), pa if buf is None else buf, carrs[firsts[i], p.dtype], mode, common)
+    bufs = [p if buf is None else buf for p, buf in zip(params, momentum_buffers)]
+    ptrs = np.array([[t.data_ptr() for t in col] for col in (params, grads, bufs)], dtype=np.int64)
+    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params))
+    carr = np.array([lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0],
+                    dtype=dtype)
+    general = maximize or weight_decay != 0.0
+    kernel = _sgd_serial if serial else _sgd_parallel
+    _call(kernel, 3, ptrs, sizes, tiles, np.array(firsts, dtype=np.bool_), carr, mode, general, code)

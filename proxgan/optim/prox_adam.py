@@ -5,8 +5,9 @@ from typing import Any, Iterable
 
 import torch
 
+from proxgan import _dispatch
+from proxgan._lowering import SeparableProx
 from proxgan.kernels.fused_penalty import L1 as _CODE_L1
-from proxgan.kernels.fused_penalty import penalty_code
 from proxgan.kernels.fused_prox_adam import adam_step_scalars, fused_prox_adam_multi
 from proxgan.penalties import Penalty
 
@@ -112,37 +113,53 @@ class ProxAdam(ProxOptimizer):
         if group["prox"] not in ("preconditioned", "scalar"):
             raise ValueError(f"prox must be 'preconditioned' or 'scalar', got {group['prox']!r}")
 
+    _state_keys = ("exp_avg", "exp_avg_sq")
+    _optional_state_keys = ("max_exp_avg_sq",)
+    _own_keys = ("penalty", "prox")
+    _defaulted_keys = ("maximize", "foreach", "fused", "decoupled_weight_decay")
+
     def _init_state(self, p: torch.Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         cd = compute_dtype(p)
-        state["step"] = 0
-        state["exp_avg"] = torch.zeros(p.shape, dtype=cd, device=p.device)
-        state["exp_avg_sq"] = torch.zeros(p.shape, dtype=cd, device=p.device)
+        fmt = torch.contiguous_format
+        state["step"] = torch.tensor(0.0)  # float32 on the CPU, as torch.optim's Adam
+        state["exp_avg"] = torch.zeros_like(p, dtype=cd, memory_format=fmt)
+        state["exp_avg_sq"] = torch.zeros_like(p, dtype=cd, memory_format=fmt)
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = torch.zeros(p.shape, dtype=cd, device=p.device)
+            state["max_exp_avg_sq"] = torch.zeros_like(p, dtype=cd, memory_format=fmt)
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-             states: list[dict[str, Any]], impl: str) -> None:
+             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None) -> None:
         if group["amsgrad"]:
-            for p, st in zip(params, states):
+            for st in states:
                 if "max_exp_avg_sq" not in st:  # amsgrad switched on after the first step
                     st["max_exp_avg_sq"] = st["exp_avg_sq"].clone()
+        if impl == "fused":  # the kernel increments the step counters itself
+            _adam_fused_cpu(group, params, grads, states, lowering)
+            return
+        if impl == "reference":
+            for p, g, st in zip(params, grads, states):
+                st["step"] += 1
+                _adam_reference(group, p, g, st, _scalars(group, st["step"]))
+            return
+        torch._foreach_add_([st["step"] for st in states], 1.0)
         # bucket by step count: parameters that missed steps have their own bias correction
         buckets: dict[int, list[int]] = {}
         for i, st in enumerate(states):
-            st["step"] += 1
-            buckets.setdefault(st["step"], []).append(i)
+            buckets.setdefault(int(st["step"]), []).append(i)
         for t, idx in buckets.items():
-            sc = adam_step_scalars(float(group["lr"]), float(group["betas"][0]), float(group["betas"][1]),
-                                   float(group["eps"]), float(group["weight_decay"]),
-                                   group["decoupled_weight_decay"], t)
             ps, gs, sts = [params[i] for i in idx], [grads[i] for i in idx], [states[i] for i in idx]
-            if impl in ("fused", "triton"):
-                _adam_fused(group, ps, gs, sts, sc, t, triton=impl == "triton")
-            elif impl == "foreach":
-                _adam_foreach(group, ps, gs, sts, sc)
+            if impl == "triton":
+                _adam_triton(group, ps, gs, sts, t, lowering)
             else:
-                for p, g, st in zip(ps, gs, sts):
-                    _adam_reference(group, p, g, st, sc)
+                _adam_foreach(group, ps, gs, sts, _scalars(group, t), lowering)
+
+
+def _scalars(group: dict[str, Any], step: int | torch.Tensor) -> dict[str, Any]:
+    """The step's scalars; ``step`` a tensor while ``torch.compile`` traces (no recompilation per step)."""
+    if not _dispatch.compiling():
+        step = int(step)
+    return adam_step_scalars(float(group["lr"]), float(group["betas"][0]), float(group["betas"][1]),
+                             float(group["eps"]), float(group["weight_decay"]), group["decoupled_weight_decay"], step)
 
 
 def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any],
@@ -173,7 +190,7 @@ def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, 
 
 
 def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                  states: list[dict[str, Any]], sc: dict[str, float]) -> None:
+                  states: list[dict[str, Any]], sc: dict[str, float], lowering: SeparableProx | None) -> None:
     """Multi-tensor path: the reference's arithmetic with ``torch._foreach_*`` ops (``lerp``,
     ``addcmul``, ``addcdiv`` as torch's own Adam; equal to the reference up to rounding)."""
     low = [p.dtype != compute_dtype(p) for p in params]
@@ -201,19 +218,18 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
     penalty = group["penalty"]
     if penalty is not None:
         precond = group["prox"] == "preconditioned"
-        code = penalty_code(penalty)
         if precond:  # the steps lr / D, in den's memory
             torch._foreach_reciprocal_(den)
             torch._foreach_mul_(den, sc["lr"])
             steps = den
-        if code is not None and code[0] == _CODE_L1:  # soft threshold: x - clamp(x, -t, t)
+        if lowering is not None and lowering.scalar and lowering.code == _CODE_L1:  # x - clamp(x, -t, t)
             if precond:
                 thr = steps
-                torch._foreach_mul_(thr, code[1])
+                torch._foreach_mul_(thr, lowering.l1)
                 clamped = torch._foreach_maximum(xs, torch._foreach_neg(thr))
                 torch._foreach_minimum_(clamped, thr)
             else:
-                t = sc["lr"] * code[1]
+                t = sc["lr"] * lowering.l1
                 clamped = torch._foreach_clamp_min(xs, -t)
                 torch._foreach_clamp_max_(clamped, t)
             torch._foreach_sub_(xs, clamped)
@@ -225,27 +241,48 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
             p.detach().copy_(x)
 
 
-def _adam_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                states: list[dict[str, Any]], sc: dict[str, float], t: int, triton: bool) -> None:
-    """One pass over memory: a multi-tensor Triton launch per dtype, or the numba CPU kernels."""
-    code, a, b = penalty_code(group["penalty"])
-    precond = group["prox"] == "preconditioned"
-    amsgrad = group["amsgrad"]
-    if not triton:
-        from . import _fused_cpu
+def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+                    states: list[dict[str, Any]], lowering: SeparableProx) -> None:
+    """One pass over memory with the numba kernel: one call per dtype (DTensors: local shards)."""
+    from . import _fused_cpu
 
-        _fused_cpu.adam_step(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
-                             [s["max_exp_avg_sq"] for s in states] if amsgrad else None,
-                             sc, maximize=group["maximize"], preconditioned=precond, code=code, a=a, b=b)
-        return
+    code, a, b = lowering.kernel_args()
+    amsgrad = group["amsgrad"]
+    loc = _dispatch.local
+    by_dtype: dict[torch.dtype, list[int]] = {}
+    for i, p in enumerate(params):
+        if p.numel():
+            by_dtype.setdefault(p.dtype, []).append(i)
+    for idx in by_dtype.values():
+        sts = [states[i] for i in idx]
+        _fused_cpu.adam_step([loc(params[i]) for i in idx], [loc(grads[i]).contiguous() for i in idx],
+                             [loc(st["exp_avg"]) for st in sts], [loc(st["exp_avg_sq"]) for st in sts],
+                             [loc(st["max_exp_avg_sq"]) for st in sts] if amsgrad else None,
+                             [st["step"] for st in sts], lr=float(group["lr"]), beta1=float(group["betas"][0]),
+                             beta2=float(group["betas"][1]), eps=float(group["eps"]),
+                             weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
+                             maximize=group["maximize"], preconditioned=group["prox"] == "preconditioned",
+                             code=code, a=a, b=b)
+    for i, p in enumerate(params):  # empty tensors: nothing to compute, the step still counts
+        if not p.numel():
+            states[i]["step"] += 1
+
+
+def _adam_triton(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+                 states: list[dict[str, Any]], t: int, lowering: SeparableProx) -> None:
+    """One pass over memory: a multi-tensor Triton launch per dtype (DTensors: local shards)."""
+    code, a, b = lowering.kernel_args()
+    amsgrad = group["amsgrad"]
+    loc = _dispatch.local
     by_dtype: dict[torch.dtype, list[int]] = {}
     for i, p in enumerate(params):
         by_dtype.setdefault(p.dtype, []).append(i)
     for idx in by_dtype.values():
         sts = [states[i] for i in idx]
-        fused_prox_adam_multi([params[i].detach() for i in idx], [grads[i] for i in idx],
-                              [st["exp_avg"] for st in sts], [st["exp_avg_sq"] for st in sts],
-                              [st["max_exp_avg_sq"] for st in sts] if amsgrad else None, lr=sc["lr"],
-                              beta1=float(group["betas"][0]), beta2=float(group["betas"][1]), eps=sc["eps"],
+        fused_prox_adam_multi([loc(params[i]).detach() for i in idx], [loc(grads[i]) for i in idx],
+                              [loc(st["exp_avg"]) for st in sts], [loc(st["exp_avg_sq"]) for st in sts],
+                              [loc(st["max_exp_avg_sq"]) for st in sts] if amsgrad else None, lr=float(group["lr"]),
+                              beta1=float(group["betas"][0]), beta2=float(group["betas"][1]), eps=float(group["eps"]),
                               weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
-                              maximize=group["maximize"], step=t, preconditioned=precond, code=code, a=a, b=b)
+                              maximize=group["maximize"], step=t, preconditioned=group["prox"] == "preconditioned",
+                              code=code, a=a, b=b)

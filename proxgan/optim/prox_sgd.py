@@ -5,8 +5,9 @@ from typing import Any, Iterable
 
 import torch
 
+from proxgan import _dispatch
+from proxgan._lowering import SeparableProx
 from proxgan.kernels.fused_penalty import L1 as _CODE_L1
-from proxgan.kernels.fused_penalty import penalty_code
 from proxgan.kernels.fused_prox_sgd import fused_prox_sgd_multi
 from proxgan.penalties import Penalty
 
@@ -84,15 +85,17 @@ class ProxSGD(ProxOptimizer):
             raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got momentum={momentum!r}, "
                              f"dampening={dampening!r}")
 
+    _optional_state_keys = ("momentum_buffer",)
+
     def _init_state(self, p: torch.Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         pass  # the momentum buffer is made at the first step with momentum, from the gradient
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-             states: list[dict[str, Any]], impl: str) -> None:
+             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None) -> None:
         if impl in ("fused", "triton"):
-            _sgd_fused(group, params, grads, states, triton=impl == "triton")
+            _sgd_fused(group, params, grads, states, impl, lowering)
         elif impl == "foreach":
-            _sgd_foreach(group, params, grads, states)
+            _sgd_foreach(group, params, grads, states, lowering)
         else:
             for p, g, st in zip(params, grads, states):
                 _sgd_reference(group, p, g, st)
@@ -121,7 +124,7 @@ def _sgd_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, s
 
 
 def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                 states: list[dict[str, Any]]) -> None:
+                 states: list[dict[str, Any]], lowering: SeparableProx | None) -> None:
     """Multi-tensor path with ``torch._foreach_*`` ops."""
     lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
     low = [p.dtype != compute_dtype(p) for p in params]
@@ -145,9 +148,8 @@ def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[
     torch._foreach_add_(xs, gs, alpha=-lr)
     penalty = group["penalty"]
     if penalty is not None:
-        code = penalty_code(penalty)
-        if code is not None and code[0] == _CODE_L1:
-            t = lr * code[1]
+        if lowering is not None and lowering.scalar and lowering.code == _CODE_L1:
+            t = lr * lowering.l1
             clamped = torch._foreach_clamp_min(xs, -t)
             torch._foreach_clamp_max_(clamped, t)
             torch._foreach_sub_(xs, clamped)
@@ -160,26 +162,30 @@ def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[
 
 
 def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-               states: list[dict[str, Any]], triton: bool) -> None:
-    """One pass over memory: multi-tensor Triton launches, or the numba CPU kernels."""
-    code, a, b = penalty_code(group["penalty"])
+               states: list[dict[str, Any]], impl: str, lowering: SeparableProx) -> None:
+    """One pass over memory: one numba call or Triton launch per dtype (DTensors: local shards)."""
+    code, a, b = lowering.kernel_args()
     lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+    loc = _dispatch.local
     firsts = []
     for p, st in zip(params, states):
         first = mu != 0 and st.get("momentum_buffer") is None
         if first:
-            st["momentum_buffer"] = torch.zeros(p.shape, dtype=compute_dtype(p), device=p.device)
+            st["momentum_buffer"] = torch.zeros_like(p, dtype=compute_dtype(p), memory_format=torch.contiguous_format)
         firsts.append(first)
     kw = dict(lr=lr, momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
               weight_decay=wd, maximize=group["maximize"], code=code, a=a, b=b)
-    if not triton:
-        from . import _fused_cpu
-
-        _fused_cpu.sgd_step(params, grads, [st.get("momentum_buffer") for st in states], firsts, **kw)
-        return
     launches: dict[tuple, list[int]] = {}
     for i, p in enumerate(params):
-        launches.setdefault((p.dtype, firsts[i]), []).append(i)
-    for (_, first), idx in launches.items():  # one multi-tensor launch per dtype and first step
-        fused_prox_sgd_multi([params[i].detach() for i in idx], [grads[i] for i in idx],
-                             [states[i].get("momentum_buffer") for i in idx], first=first, **kw)
+        if p.numel():  # one launch per dtype (and, on Triton, per first step)
+            launches.setdefault((p.dtype, firsts[i] if impl == "triton" else None), []).append(i)
+    for (_, first), idx in launches.items():
+        ps = [loc(params[i]).detach() for i in idx]
+        gs = [loc(grads[i]).contiguous() for i in idx]
+        bufs = [None if states[i].get("momentum_buffer") is None else loc(states[i]["momentum_buffer"]) for i in idx]
+        if impl == "triton":
+            fused_prox_sgd_multi(ps, gs, bufs, first=first, **kw)
+        else:
+            from . import _fused_cpu
+
+            _fused_cpu.sgd_step(ps, gs, bufs, [firsts[i] for i in idx], **kw)

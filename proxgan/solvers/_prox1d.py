@@ -19,9 +19,10 @@ of its unconstrained minimiser). :func:`prox1d` is the compiled version; its rea
 twin is ``penalty.prox`` of :mod:`proxgan.penalties`, and ``tests/solvers/test_prox1d.py``
 checks they agree on awkward values.
 
-Mapping (:func:`penalty_params`): ``L1(lam, weights)`` → ``l1 = lam·w``;
-``L2(lam)`` → ``l2 = lam``; ``ElasticNet(lam, ρ)`` → ``l1 = lam·ρ, l2 = lam·(1−ρ)``;
-``Box(lo, hi)`` / ``NonNegative()`` → bounds; ``positive=True`` adds ``lo = 0``.
+Mapping (:func:`penalty_params`): the penalty's one lowering,
+:func:`proxgan._lowering.lower` (``L1(lam, weights)`` → ``l1 = lam·w``; ``L2(lam)`` →
+``l2 = lam``; ``ElasticNet(lam, ρ)`` → ``l1 = lam·ρ, l2 = lam·(1−ρ)``; ``Box(lo, hi)`` /
+``NonNegative()`` → bounds), spread over the coordinates; ``positive=True`` adds ``lo = 0``.
 """
 from __future__ import annotations
 
@@ -30,7 +31,11 @@ import math
 import numpy as np
 from numba import njit
 
+import torch
+
 from proxgan import penalties as _pen
+from proxgan._lowering import lower
+from proxgan.kernels.fused_penalty import L0
 
 __all__ = ["prox1d", "penalty_params", "prox1d_vec"]
 
@@ -78,26 +83,20 @@ def penalty_params(penalty: _pen.Penalty, n_features: int, positive: bool = Fals
         For penalties without a closed-form scalar prox here (GroupL1, L0).
     """
     p = int(n_features)
-    l1 = np.zeros(p)
-    l2 = np.zeros(p)
-    lo = np.full(p, -math.inf)
-    hi = np.full(p, math.inf)
-    if isinstance(penalty, _pen.L1):
-        w = 1.0 if penalty.weights is None else penalty.weights.detach().cpu().double().numpy()
-        l1[:] = penalty.lam * np.broadcast_to(w, (p,))
-    elif isinstance(penalty, _pen.ElasticNet):
-        l1[:] = penalty.lam * penalty.l1_ratio
-        l2[:] = penalty.lam * (1.0 - penalty.l1_ratio)
-    elif isinstance(penalty, _pen.L2):
-        l2[:] = penalty.lam
-    elif isinstance(penalty, _pen.Box):
-        lo[:] = penalty.lo
-        hi[:] = penalty.hi
-    else:
+    lowering = lower(penalty)
+    if lowering is None or lowering.code == L0:
         raise TypeError(
             f"coordinate descent supports L1, L2, ElasticNet, Box and NonNegative penalties, "
             f"got {type(penalty).__name__}; use solver='fista' for it"
         )
+    l1 = np.zeros(p)
+    l2 = np.full(p, float(lowering.l2))
+    lo = np.full(p, float(lowering.lo))
+    hi = np.full(p, float(lowering.hi))
+    if isinstance(lowering.l1, torch.Tensor):  # a weighted L1: one threshold per coordinate
+        l1[:] = np.broadcast_to(lowering.l1.detach().cpu().double().numpy(), (p,))
+    else:
+        l1[:] = lowering.l1
     if positive:
         lo = np.maximum(lo, 0.0)
         if np.any(lo > hi):

@@ -9,6 +9,8 @@ import os
 import pytest
 import torch
 
+from proxgan._dispatch import set_kernels_mode
+
 pytest.importorskip("triton")
 
 from proxgan.kernels import fused_penalty as fp  # noqa: E402
@@ -114,7 +116,7 @@ def test_optimizer_triton_path_equals_reference(monkeypatch, penalty, cls, kw):
 
     flags = dict(foreach=False, fused=False)
     ref = run()
-    monkeypatch.setenv("PROXGAN_KERNELS", "triton")
+    set_kernels_mode("triton")
     flags = dict(fused=True)
     out = run()
     for p, q in zip(out, ref):
@@ -171,7 +173,7 @@ def test_optimizer_triton_path_bfloat16(monkeypatch):
         return ps, opt
 
     ref, _ = run(torch.bfloat16, dict(foreach=False, fused=False))
-    monkeypatch.setenv("PROXGAN_KERNELS", "triton")
+    set_kernels_mode("triton")
     out, opt = run(torch.bfloat16, dict(fused=True))
     for p, q in zip(out, ref):
         assert p.dtype == torch.bfloat16 and opt.state[p]["exp_avg"].dtype == torch.float32

@@ -12,6 +12,8 @@ import math
 import pytest
 import torch
 
+from proxgan._dispatch import set_kernels_mode
+
 from proxgan.optim import ProxAdam, ProxSGD
 from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1
 
@@ -352,24 +354,47 @@ def test_fused_true_refuses_bfloat16_on_cpu():
         ProxAdam([torch.nn.Parameter(torch.randn(3, dtype=torch.bfloat16))], fused=True)
 
 
-def test_default_dispatch_fuses_what_it_can(monkeypatch):
+def test_default_dispatch_fuses_what_it_can():
+    from proxgan._dispatch import step_impl
+    from proxgan._lowering import lower
+
     f32 = torch.nn.Parameter(torch.randn(4))
     f64 = torch.nn.Parameter(torch.randn(4, dtype=torch.float64))
     bf16 = torch.nn.Parameter(torch.randn(4, dtype=torch.bfloat16))
     noncontig = torch.nn.Parameter(torch.randn(4, 3).t())
     ps = [f32, f64, bf16, noncontig]
-    opt = ProxAdam(ps, penalty=L1(0.1))
-    impl = opt._implementations(opt.param_groups[0], ps)
-    assert impl == {"triton": [], "fused": [0, 1], "foreach": [2, 3], "reference": []}
-    opt = ProxSGD(ps, penalty=GroupL1(0.1))  # no fused kernel for GroupL1
-    assert opt._implementations(opt.param_groups[0], ps)["foreach"] == [0, 1, 2, 3]
-    opt = ProxSGD(ps, penalty=L1(0.1), foreach=False)
-    assert opt._implementations(opt.param_groups[0], ps)["reference"] == [2, 3]
-    opt = ProxAdam(ps, penalty=L1(0.1), fused=False)
-    assert opt._implementations(opt.param_groups[0], ps)["foreach"] == [0, 1, 2, 3]
-    monkeypatch.setenv("PROXGAN_KERNELS", "triton")
-    opt = ProxAdam(ps, penalty=L1(0.1))
-    assert opt._implementations(opt.param_groups[0], ps)["triton"] == [0, 1, 2]
+
+    def impls(penalty, foreach=None, fused=None):
+        return [step_impl(p, foreach=foreach, fused=fused, lowering=lower(penalty)) for p in ps]
+
+    assert impls(L1(0.1)) == ["fused", "fused", "foreach", "foreach"]
+    assert impls(GroupL1(0.1)) == ["foreach"] * 4  # no fused kernel for GroupL1
+    assert impls(L1(0.1, weights=torch.ones(1))) == ["foreach"] * 4  # nor for a weighted L1
+    assert impls(L1(0.1), foreach=False) == ["reference"] * 4
+    assert impls(L1(0.1), foreach=True) == ["foreach"] * 4  # torch.optim: foreach=True is the multi-tensor path
+    assert impls(L1(0.1), fused=False) == ["foreach"] * 4
+    set_kernels_mode("triton")
+    assert impls(L1(0.1)) == ["triton", "triton", "triton", "foreach"]
+
+
+def test_subclass_overriding_prox_is_never_fused():
+    from proxgan._lowering import lower
+
+    class Shifted(L1):
+        def _prox(self, x, step, out):
+            return super()._prox(x - 1, step, out)
+
+    class Plain(L1):
+        pass
+
+    assert lower(Shifted(0.1)) is None and lower(Plain(0.1)) == lower(L1(0.1))
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt = ProxSGD([p], lr=1.0, penalty=Shifted(0.0))
+    p.grad = torch.zeros(3)
+    opt.step()
+    assert torch.equal(p.detach(), torch.full((3,), -1.0))  # its own prox ran, not the L1 kernel
+    with pytest.raises(ValueError, match="fused=True supports"):
+        ProxSGD([p], penalty=Shifted(0.1), fused=True)
 
 
 @pytest.mark.parametrize("cfg", [c for c in IDS if "group" not in c])  # GroupL1 needs a dim to group along

@@ -1,0 +1,147 @@
+r"""The one place that decides how a prox or an optimizer step runs.
+
+Two questions, both answered here and nowhere else:
+
+* **A penalty's prox** (:func:`prox_on_triton`): the Triton kernels of
+  :mod:`proxgan.kernels` for CUDA tensors when Triton is installed, the PyTorch path
+  otherwise (always while ``torch.compile`` traces, so that the graph stays whole).
+* **An optimizer step**, per parameter (:func:`step_impl`): one of
+
+  ``"reference"``
+      the readable for-loop, the specification of the others;
+  ``"foreach"``
+      the multi-tensor ``torch._foreach_*`` path;
+  ``"triton"``
+      the fused multi-tensor Triton kernel (one launch per group and dtype);
+  ``"fused"``
+      the fused single-pass CPU kernel (numba, one call per group and dtype).
+
+  The choice reads the device, dtype and layout of the tensor (a DTensor steps on its
+  local shard, :func:`local`), whether ``torch.compile`` is tracing, whether the
+  penalty lowers to kernel numbers (:func:`proxgan._lowering.lower`), the user's
+  ``foreach=`` / ``fused=`` with torch.optim's meanings, and ``PROXGAN_KERNELS``:
+
+  ===================  ===================  =================================================
+  ``fused``            ``foreach``          path
+  ===================  ===================  =================================================
+  ``True``             any                  fused (an error at construction if impossible)
+  ``False``/``None``   ``True``             foreach
+  ``False``/``None``   ``False``            reference
+  ``False``            ``None``             foreach
+  ``None``             ``None``             fused where a kernel takes the parameter and the
+                                            penalty, else foreach (reference for a DTensor
+                                            with a non-separable penalty, whose prox needs
+                                            DTensor reductions across shards); reference
+                                            while ``torch.compile`` traces
+  ===================  ===================  =================================================
+
+``PROXGAN_KERNELS`` is read once, at the first decision: ``auto`` (default), ``triton``
+(send CPU tensors to the Triton kernels too, which is how they are tested under
+``TRITON_INTERPRET=1``) or ``torch`` (never use Triton). :func:`set_kernels_mode`
+changes it for the running process.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from proxgan.kernels import triton_available
+
+__all__ = ["MODES", "IMPLS", "kernels_mode", "set_kernels_mode", "prox_on_triton", "compiling", "local",
+           "fused_kind", "step_impl", "fused_unavailable_reason"]
+
+MODES = ("auto", "triton", "torch")
+IMPLS = ("reference", "foreach", "triton", "fused")
+
+_mode: str | None = None
+
+
+def kernels_mode() -> str:
+    """``PROXGAN_KERNELS`` as read at the first call (or as set by :func:`set_kernels_mode`)."""
+    global _mode
+    if _mode is None:
+        set_kernels_mode(os.environ.get("PROXGAN_KERNELS", "auto"))
+    return _mode  # type: ignore[return-value]
+
+
+def set_kernels_mode(mode: str) -> str:
+    """Set the kernel mode (``auto``, ``triton`` or ``torch``) and return the previous one."""
+    global _mode
+    if mode not in MODES:
+        raise ValueError(f"PROXGAN_KERNELS must be one of {', '.join(MODES)}, got {mode!r}")
+    previous, _mode = _mode or "auto", mode
+    return previous
+
+
+def compiling() -> bool:
+    """Whether ``torch.compile`` (Dynamo) is tracing the current call."""
+    return torch.compiler.is_compiling()
+
+
+def local(t: torch.Tensor) -> torch.Tensor:
+    """The local shard of a DTensor (a view sharing its memory); any other tensor itself."""
+    to_local = getattr(t, "to_local", None)
+    return to_local() if to_local is not None else t
+
+
+def prox_on_triton(x: torch.Tensor) -> bool:
+    """Whether a penalty's prox of ``x`` should run the Triton kernel (else the PyTorch path)."""
+    if compiling():
+        return False
+    mode = kernels_mode()
+    if mode == "torch" or not triton_available():
+        return False
+    return mode == "triton" or x.is_cuda
+
+
+def fused_kind(t: torch.Tensor) -> str | None:
+    """``"triton"`` or ``"fused"`` (CPU) when a fused step kernel takes the tensor ``t``, else ``None``.
+
+    ``t`` is a plain tensor (a DTensor's local shard).
+    """
+    if t.layout != torch.strided or not t.is_contiguous():
+        return None
+    mode = kernels_mode()
+    if mode != "torch" and (t.is_cuda or mode == "triton") and triton_available():
+        return "triton"
+    if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
+        return "fused"
+    return None
+
+
+def fused_unavailable_reason(t: torch.Tensor, lowering: object | None) -> str | None:
+    """Why ``fused=True`` cannot take this parameter and penalty lowering (``None`` if it can)."""
+    if lowering is None or not getattr(lowering, "scalar", False):
+        return ("fused=True supports the penalties None, L1 (without weights), L2, ElasticNet, L0, Box and "
+                "NonNegative; use fused=None (the multi-tensor path takes the others)")
+    if fused_kind(local(t)) is None:
+        return ("fused=True needs contiguous float32/float64 CPU parameters, or CUDA parameters with Triton "
+                f"installed; got a {t.dtype} parameter on {t.device}: use fused=None")
+    return None
+
+
+def step_impl(p: torch.Tensor, *, foreach: bool | None, fused: bool | None, lowering: object | None) -> str:
+    """The implementation that steps parameter ``p`` (see the table in the module docstring).
+
+    ``lowering`` is :func:`proxgan._lowering.lower` of the group's penalty. With
+    ``fused=True`` the caller has already checked :func:`fused_unavailable_reason`.
+    """
+    t = local(p)
+    if fused:
+        return fused_kind(t) or "reference"
+    if foreach:
+        return "foreach"
+    if foreach is False:
+        return "reference"
+    if fused is False:
+        return "foreach"
+    if compiling():
+        return "reference"
+    if lowering is not None and lowering.scalar:
+        kind = fused_kind(t)
+        if kind is not None:
+            return kind
+    if t is not p and lowering is None:
+        return "reference"
+    return "foreach"
