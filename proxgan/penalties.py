@@ -659,7 +659,7 @@ class NM(Penalty):
         from proxgan.kernels import nm_project as _nm
 
         s = step if isinstance(step, torch.Tensor) and step.numel() > 1 else None
-        if _k.use_triton(x):
+        if prox_on_triton(x):
             return _nm.nm_project(x, self.n, self.m, s, out=out)
         return _nm.nm_project_torch(x, self.n, self.m, s, out=out)
 
