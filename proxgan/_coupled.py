@@ -31,8 +31,8 @@ from torch import nn
 
 from proxgan._group_prox import group_prox_diag
 
-__all__ = ["require_torch_pruning", "output_modules", "dependency_graph", "channel_sets", "gather", "scatter",
-           "coupled_prox"]
+__all__ = ["require_torch_pruning", "output_modules", "dependency_graph", "channel_sets", "channel_costs", "gather",
+           "scatter", "coupled_prox"]
 
 #: modules whose output channel ``c`` is row ``c`` of ``weight`` (and entry ``c`` of ``bias``)
 _PRODUCERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.modules.batchnorm._BatchNorm)
@@ -148,6 +148,38 @@ def channel_sets(model: nn.Module, example_inputs: Any, ignored_layers: Sequence
     sets = [{"items": [(index[id(p)], idx) for p, idx in rows], "root": root, "channels": n_ch}
             for rows, root, n_ch in raw_sets]
     return params, sets, skipped
+
+
+@torch.no_grad()
+def channel_costs(model: nn.Module, example_inputs: Any, params: Sequence[torch.Tensor],
+                  sets: Sequence[dict[str, Any]]) -> list[float]:
+    """Multiply-adds per channel of every set (a conv / linear row's size times the output
+    positions of its layer, summed over the set's weight rows), over their mean across channels."""
+    positions: dict[int, int] = {}
+    owner = {id(m.weight): m for m in model.modules()
+             if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)) and isinstance(getattr(m, "weight", None), torch.Tensor)}
+    hooks = [m.register_forward_hook(lambda mod, inp, out: positions.__setitem__(
+        id(mod), out[:1].numel() // (out.shape[-1] if isinstance(mod, nn.Linear) else out.shape[1])))
+        for m in set(owner.values())]
+    was = model.training
+    model.eval()
+    try:
+        model(*_as_tuple(example_inputs))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was)
+    costs = []
+    for st in sets:
+        cost = 0
+        for k, _ in st["items"]:
+            mod = owner.get(id(params[k]))
+            if mod is not None and params[k].dim() >= 2:
+                cost += params[k][0].numel() * positions.get(id(mod), 1)
+        costs.append(float(max(cost, 1)))
+    n = [st["channels"] for st in sets]
+    mean = sum(c * k for c, k in zip(costs, n)) / max(sum(n), 1)
+    return [c / mean for c in costs]
 
 
 def _rows(t: torch.Tensor) -> torch.Tensor:

@@ -405,8 +405,11 @@ class CoupledGroupL1(Penalty):
     slice that produces channel :math:`c` (conv / linear output rows, their bias entries,
     batch-norm scale and shift) across all the layers Torch-Pruning's dependency graph
     couples to it: in a ResNet, one residual-stream channel is one group over the stem,
-    every block's last convolution and their batch norms. :math:`w_c = 1`, or
-    :math:`\sqrt{|x_c|}` with ``size_weighted=True``. The prox is exact: group
+    every block's last convolution and their batch norms. The group weights :math:`w_c`
+    are 1 (``weighting="none"``), :math:`\sqrt{|x_c|}` (``"size"``), or, built by
+    :meth:`from_model` with ``weighting="flops"``, the multiply-adds of channel :math:`c`
+    (its rows times the output positions of their layers) over their mean across channels:
+    a channel that costs more time is cheaper to remove. The prox is exact: group
     soft-thresholding :math:`y_c = x_c\max(0, 1 - s\lambda w_c/\lVert x_c\rVert)` for a scalar
     step, the root-find of :mod:`proxgan._group_prox` under a diagonal metric (ProxAdam).
     A zero group makes its channel output exact zeros, and :func:`proxgan.prune.compact`
@@ -431,8 +434,11 @@ class CoupledGroupL1(Penalty):
     sets : list of dict
         Groups as built by :func:`proxgan._coupled.channel_sets` (each ``{"items": [(k, idx)],
         ...}``: rows ``idx`` of ``params[k]``, row :math:`c` of ``idx`` in channel :math:`c`).
-    size_weighted : bool
-        Weight each group by the square root of its size.
+    weighting : {"none", "size", "flops"}
+        Group weights :math:`w_c` (see above); ``"flops"`` needs ``set_weights``.
+    set_weights : list of float, optional
+        One weight per group set (all channels of a set cost the same), as computed by
+        :meth:`from_model` for ``weighting="flops"``.
 
     Examples
     --------
@@ -447,11 +453,17 @@ class CoupledGroupL1(Penalty):
     separable = False
     __slots__ = ("params", "_pending")
 
-    def __init__(self, lam: float, params, sets, size_weighted: bool = False) -> None:
+    def __init__(self, lam: float, params, sets, weighting: str = "none", set_weights=None) -> None:
         self.lam = check_nonneg_number(lam, "lam")
-        if not isinstance(size_weighted, bool):
-            raise ValueError(f"size_weighted must be True or False, got {size_weighted!r}")
-        self.size_weighted = size_weighted
+        if weighting not in ("none", "size", "flops"):
+            raise ValueError(f"weighting must be 'none', 'size' or 'flops', got {weighting!r}")
+        if (weighting == "flops") != (set_weights is not None) or (
+                set_weights is not None and (len(set_weights) != len(sets) or not all(
+                    math.isfinite(float(w)) and float(w) > 0 for w in set_weights))):
+            raise ValueError("weighting='flops' needs set_weights: one positive finite number per group set "
+                             "(CoupledGroupL1.from_model computes them)")
+        self.weighting = weighting
+        self.set_weights = None if set_weights is None else [float(w) for w in set_weights]
         params = list(params)
         clean = []
         for j, st in enumerate(sets):
@@ -470,15 +482,16 @@ class CoupledGroupL1(Penalty):
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, lam: float, example_inputs, ignored_layers=None,
-                   size_weighted: bool = False) -> "CoupledGroupL1":
+                   weighting: str = "none") -> "CoupledGroupL1":
         """Build the groups of ``model`` with Torch-Pruning's dependency graph, traced on
         ``example_inputs``. The layers producing the model's output keep their channels
         unless ``ignored_layers`` says otherwise. Groups Torch-Pruning couples to layers
         without a known channel slice are left out (listed in ``self.skipped``)."""
-        from proxgan._coupled import channel_sets
+        from proxgan._coupled import channel_costs, channel_sets
 
         params, sets, skipped = channel_sets(model, example_inputs, ignored_layers)
-        pen = cls(lam, params, sets, size_weighted)
+        costs = channel_costs(model, example_inputs, params, sets) if weighting == "flops" else None
+        pen = cls(lam, params, sets, weighting, costs)
         pen.skipped = skipped
         return pen
 
@@ -493,12 +506,15 @@ class CoupledGroupL1(Penalty):
         return groups
 
     def _weights(self) -> list[torch.Tensor] | None:
-        if not self.size_weighted:
+        if self.weighting == "none":
             return None
         out = []
-        for st in self.sets:
-            size = sum(self.params[k][0].numel() for k, _ in st["items"]) if self.params else 1
-            out.append(torch.full((st["channels"],), math.sqrt(size), dtype=torch.float64))
+        for j, st in enumerate(self.sets):
+            if self.weighting == "flops":
+                w = self.set_weights[j]
+            else:
+                w = math.sqrt(sum(math.prod(self.shapes[k][1:]) for k, _ in st["items"]))
+            out.append(torch.full((st["channels"],), w, dtype=torch.float64))
         return out
 
     def _tensors(self, xs) -> list[torch.Tensor]:
@@ -554,7 +570,7 @@ class CoupledGroupL1(Penalty):
 
     def __repr__(self) -> str:
         n = sum(st["channels"] for st in self.sets)
-        return f"CoupledGroupL1(lam={self.lam!r}, groups={n}, size_weighted={self.size_weighted!r})"
+        return f"CoupledGroupL1(lam={self.lam!r}, groups={n}, weighting={self.weighting!r})"
 
     def _bound(self) -> list:
         params = getattr(self, "params", None)

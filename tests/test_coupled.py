@@ -181,3 +181,30 @@ def test_state_dict_round_trip_binds_the_restored_penalty():
         o.step()
     for a, b in zip(m.parameters(), twin.parameters()):
         assert torch.equal(a, b)
+
+
+def test_flops_weighting_prices_channels_by_their_multiply_adds():
+    m = small_resnet(3, 10, widths=(8, 16))
+    x = torch.zeros(1, 3, 16, 16)
+    pen = CoupledGroupL1.from_model(m, 0.3, x, weighting="flops")
+    names = {id(p): n for n, p in m.named_parameters()}
+    w = {frozenset(names[id(pen.params[k])] for k, _ in st["items"]): wt for st, wt in zip(pen.sets, pen.set_weights)}
+    # by hand: stage 1 at 16x16 (stem 27 + block conv2 72 per row), stage 2 at 8x8 (conv2 144 + shortcut 8)
+    cost = {"layers.0.conv1.weight": 72 * 256, "stem.0.weight": (27 + 72) * 256,
+            "layers.1.conv1.weight": 72 * 64, "layers.1.conv2.weight": (144 + 8) * 64}
+    chans = {"layers.0.conv1.weight": 8, "stem.0.weight": 8, "layers.1.conv1.weight": 16, "layers.1.conv2.weight": 16}
+    mean = sum(cost[k] * chans[k] for k in cost) / sum(chans.values())
+    for key, c in cost.items():
+        got = next(v for names_, v in w.items() if key in names_)
+        assert got == pytest.approx(c / mean)
+    # the weighted prox is the plain one with lam * w per set
+    plain = CoupledGroupL1(0.3, pen.params, pen.sets)
+    xs = [p.detach().clone() for p in pen.params]
+    got = pen.prox_tensors(xs, 0.5)
+    for st, wt in zip(pen.sets, pen.set_weights):
+        one = CoupledGroupL1(0.3 * wt, pen.params, [st]).prox_tensors(xs, 0.5)
+        from proxgan._coupled import gather
+        assert torch.allclose(gather(got, st["items"]), gather(one, st["items"]))
+    with pytest.raises(ValueError, match="set_weights"):
+        CoupledGroupL1(0.1, pen.params, pen.sets, weighting="flops")
+    assert plain.weighting == "none"
