@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["nm_project_numba"]
+__all__ = ["nm_project_numba", "adam_nm_step"]
 
 
 @njit(inline="always")
@@ -34,3 +34,56 @@ def nm_project_numba(x, s, y, n, m, has_step):
                 if sj > si or (sj == si and j < i):
                     rank += 1
             y[base + i] = x[base + i] if rank < n else 0.0
+
+
+_CHUNK = 1024  # blocks per parallel task: one scratch row of scores per task
+
+
+@njit(inline="always")
+def _rank_and_drop(p, scores, base, k, n, mb):
+    """Zero the entries of the block at ``base`` (stride ``k``) whose score is beaten ``n`` times."""
+    drop = 0  # bit i: entry i is zeroed (every rank is computed before anything is written)
+    for i in range(mb):
+        si = scores[i]
+        rank = 0
+        for j in range(mb):  # branch-free: the comparisons of random data are unpredictable
+            sj = scores[j]
+            rank += (sj > si) | ((sj == si) & (j < i))
+        drop |= (rank >= n) << i
+    for i in range(mb):
+        if (drop >> i) & 1:
+            p[base + i * k] = 0.0
+
+
+@njit(parallel=True, cache=True)
+def adam_nm_step(p, g, m, v, n, mb, n_in, k, lr, omb1, b2, omb2, bc2s, eps, ss, precond):
+    """One ProxAdam step (no weight decay, no AMSGrad, not maximising) with the N:M projection,
+    fused: one pass over the blocks of ``mb`` entries along the input dimension.
+
+    ``p, g, m, v`` are the flat contiguous data of a tensor of shape ``(out, n_in, *rest)``
+    with ``k = prod(rest)``: block ``(o, ib, r)`` holds entries ``(o, ib*mb + t, r)``. For each
+    block: the moments, the Adam point ``u`` and its score :math:`u^2/s = u^2 D/lr` (or
+    :math:`|u|` with a scalar step), then the ``n`` largest scores are kept.
+    """
+    per_row = n_in // mb
+    n_blocks = p.size // mb
+    for c in prange((n_blocks + _CHUNK - 1) // _CHUNK):
+        scores = np.empty(mb, dtype=np.float64)
+        for b in range(c * _CHUNK, min((c + 1) * _CHUNK, n_blocks)):
+            r = b % k
+            t = b // k
+            base = (t // per_row) * n_in * k + (t % per_row) * mb * k + r
+            for j in range(mb):
+                a = base + j * k
+                gi = g[a]
+                mi = m[a] + omb1 * (gi - m[a])
+                vi = b2 * v[a] + omb2 * gi * gi
+                m[a] = mi
+                v[a] = vi
+                den = np.sqrt(vi) / bc2s + eps
+                u = p[a] - ss * (mi / den)
+                p[a] = u
+                u = p[a]  # the score of the stored (rounded) value, as the unfused path sees it
+                scores[j] = u * u * (den / lr) if precond else abs(u)
+            if n < mb:
+                _rank_and_drop(p, scores, base, k, n, mb)

@@ -29,7 +29,7 @@ from proxgan._validation import check_float_tensor
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
 
-__all__ = ["nm_project", "nm_project_ref", "nm_project_torch", "check_nm", "nm_blocks"]
+__all__ = ["nm_project", "nm_project_ref", "nm_project_torch", "check_nm", "nm_blocks", "fused_adam_nm_cpu"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -206,3 +206,31 @@ def nm_project(x: torch.Tensor, n: int, m: int, step: float | torch.Tensor | Non
                                  IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
     y = _unblocks(yb, x)
     return y.contiguous() if out is None else out.copy_(y)
+
+
+def fused_adam_nm_cpu(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: list[torch.Tensor],
+                      exp_avg_sqs: list[torch.Tensor], n: int, m: int, sc: dict, preconditioned: bool = True) -> None:
+    """The ProxAdam step with the N:M projection in one pass per tensor (numba, CPU).
+
+    For contiguous float32 / float64 CPU tensors with ``shape[1] % m == 0``, Adam without
+    weight decay, AMSGrad or maximize; ``sc`` is :func:`proxgan.kernels.adam_step_scalars`
+    of this step. Equal to the multi-tensor step followed by :func:`nm_project_torch`
+    (up to rounding of the scores).
+    """
+    from ._nm_cpu import adam_nm_step
+
+    n, m = check_nm(n, m)
+    if m > 62:
+        raise ValueError(f"the fused N:M step takes m <= 62, got {m}")
+    if sc["wd"] != 0.0 or sc["decay"] != 1.0:
+        raise ValueError("the fused N:M step has no weight decay")
+    for p, g, ea, es in zip(params, grads, exp_avgs, exp_avg_sqs):
+        nm_blocks(p[:0] if p.dim() >= 2 else p, m)  # shape check only
+        if not (p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64)
+                and all(t.is_contiguous() and t.dtype == p.dtype for t in (p, g, ea, es))):
+            raise ValueError("the fused N:M step needs contiguous float32 / float64 CPU tensors of one dtype")
+        if p.numel():
+            k = p[0, 0].numel()
+            adam_nm_step(p.detach().view(-1).numpy(), g.view(-1).numpy(), ea.view(-1).numpy(), es.view(-1).numpy(),
+                         n, m, p.shape[1], k, float(sc["lr"]), float(sc["omb1"]), float(sc["b2"]), float(sc["omb2"]),
+                         float(sc["bc2s"]), float(sc["eps"]), float(sc["ss"]), preconditioned)

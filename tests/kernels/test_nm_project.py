@@ -65,3 +65,33 @@ def test_out_in_place_and_bad_input():
         nm_project_torch(x, 5, 4)
     with pytest.raises(ValueError, match="must be an int"):
         nm_project_torch(x, 2.0, 4)
+
+
+@pytest.mark.parametrize("shape,prox,dtype", [((8, 12), "preconditioned", torch.float32),
+                                              ((6, 8, 3, 3), "scalar", torch.float64),
+                                              ((5, 16, 2), "preconditioned", torch.float64)])
+def test_fused_adam_nm_step_equals_the_multi_tensor_step_then_projection(shape, prox, dtype):
+    from proxgan.kernels import adam_step_scalars
+    from proxgan.kernels.nm_project import fused_adam_nm_cpu
+    from proxgan.optim import ProxAdam
+    from proxgan.penalties import NM
+
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(shape, dtype=dtype, generator=g)
+    ref = torch.nn.Parameter(w.clone())
+    opt = ProxAdam([ref], lr=0.05, penalty=NM(2, 4), prox=prox, foreach=True)
+    m, v = torch.zeros_like(w), torch.zeros_like(w)
+    for t in range(1, 4):
+        grad = torch.randn(shape, dtype=dtype, generator=g)
+        ref.grad = grad.clone()
+        opt.step()
+        fused_adam_nm_cpu([w], [grad], [m], [v], 2, 4, adam_step_scalars(0.05, 0.9, 0.999, 1e-8, 0.0, False, t),
+                          preconditioned=prox == "preconditioned")
+        assert torch.equal(grad, ref.grad)  # the gradient is read only
+        assert torch.equal(w == 0, ref.detach() == 0)
+        torch.testing.assert_close(w, ref.detach(), rtol=0, atol=4 * torch.finfo(dtype).eps)
+    with pytest.raises(ValueError, match="weight decay"):
+        fused_adam_nm_cpu([w], [grad], [m], [v], 2, 4, adam_step_scalars(0.05, 0.9, 0.999, 1e-8, 0.1, False, 1))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        fused_adam_nm_cpu([w[:, :3].contiguous()], [grad[:, :3].contiguous()], [m[:, :3].contiguous()],
+                          [v[:, :3].contiguous()], 2, 4, adam_step_scalars(0.05, 0.9, 0.999, 1e-8, 0.0, False, 1))
