@@ -40,19 +40,22 @@ _CHUNK = 1024  # blocks per parallel task: one scratch row of scores per task
 
 
 @njit(inline="always")
-def _rank_and_drop(p, scores, base, k, n, mb):
-    """Zero the entries of the block at ``base`` (stride ``k``) whose score is beaten ``n`` times."""
-    drop = 0  # bit i: entry i is zeroed (every rank is computed before anything is written)
+def _rank_and_drop(p, scores, ranks, base, k, n, mb):
+    """Zero the entries of the block at ``base`` (stride ``k``) beaten ``n`` times or more.
+
+    Each pair ``i < j`` is compared once: ``j`` beats ``i`` on a strictly larger score, else
+    ``i`` beats ``j`` (ties go to the lower index).
+    """
+    for i in range(mb):
+        ranks[i] = 0
     for i in range(mb):
         si = scores[i]
-        rank = 0
-        for j in range(mb):  # branch-free: the comparisons of random data are unpredictable
-            sj = scores[j]
-            rank += (sj > si) | ((sj == si) & (j < i))
-        drop |= (rank >= n) << i
-    for i in range(mb):
-        if (drop >> i) & 1:
-            p[base + i * k] = 0.0
+        for j in range(i + 1, mb):
+            beats = scores[j] > si  # branch-free: the comparisons of random data are unpredictable
+            ranks[i] += beats
+            ranks[j] += 1 - beats
+    for i in range(mb):  # branch-free again: multiply by keep (0 or 1)
+        p[base + i * k] *= ranks[i] < n
 
 
 @njit(parallel=True, cache=True)
@@ -69,6 +72,7 @@ def adam_nm_step(p, g, m, v, n, mb, n_in, k, lr, omb1, b2, omb2, bc2s, eps, ss, 
     n_blocks = p.size // mb
     for c in prange((n_blocks + _CHUNK - 1) // _CHUNK):
         scores = np.empty(mb, dtype=np.float64)
+        ranks = np.empty(mb, dtype=np.int64)
         for b in range(c * _CHUNK, min((c + 1) * _CHUNK, n_blocks)):
             r = b % k
             t = b // k
@@ -86,4 +90,4 @@ def adam_nm_step(p, g, m, v, n, mb, n_in, k, lr, omb1, b2, omb2, bc2s, eps, ss, 
                 u = p[a]  # the score of the stored (rounded) value, as the unfused path sees it
                 scores[j] = u * u * (den / lr) if precond else abs(u)
             if n < mb:
-                _rank_and_drop(p, scores, base, k, n, mb)
+                _rank_and_drop(p, scores, ranks, base, k, n, mb)

@@ -220,8 +220,6 @@ def fused_adam_nm_cpu(params: list[torch.Tensor], grads: list[torch.Tensor], exp
     from ._nm_cpu import adam_nm_step
 
     n, m = check_nm(n, m)
-    if m > 62:
-        raise ValueError(f"the fused N:M step takes m <= 62, got {m}")
     if sc["wd"] != 0.0 or sc["decay"] != 1.0:
         raise ValueError("the fused N:M step has no weight decay")
     for p, g, ea, es in zip(params, grads, exp_avgs, exp_avg_sqs):
