@@ -451,6 +451,9 @@ class CoupledGroupL1(Penalty):
     """
 
     separable = False
+    #: the prox needs all tensors of the group at once (an optimizer may call prox_tensors
+    #: once per group instead of _prox per tensor; both give the same step)
+    couples_tensors = True
     __slots__ = ("params", "_pending")
 
     def __init__(self, lam: float, params, sets, weighting: str = "none", set_weights=None) -> None:
