@@ -4,6 +4,7 @@ A training step is a smooth step followed by the proximal operator of a non-smoo
 penalty; the prox is what makes weights exactly zero.
 """
 from proxgan import kernels, penalties
+from proxgan import _serialization  # noqa: F401  (penalties load with torch.load(weights_only=True))
 from proxgan.penalties import NM, L0, L1, L2, Box, CoupledGroupL1, ElasticNet, GroupL1, NonNegative, Penalty
 from proxgan import optim
 from proxgan.sparsity import sparsity

@@ -52,6 +52,7 @@ __all__ = ["MODES", "IMPLS", "kernels_mode", "set_kernels_mode", "prox_on_triton
            "fused_kind", "step_impl", "fused_unavailable_reason"]
 
 MODES = ("auto", "triton", "torch")
+_CPU_FUSED = (torch.float32, torch.float64)
 IMPLS = ("reference", "foreach", "triton", "fused")
 
 _mode: str | None = None
@@ -79,8 +80,13 @@ def compiling() -> bool:
     return torch.compiler.is_compiling()
 
 
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
 def local(t: torch.Tensor) -> torch.Tensor:
     """The local shard of a DTensor (a view sharing its memory); any other tensor itself."""
+    if type(t) in _PLAIN:
+        return t
     to_local = getattr(t, "to_local", None)
     return to_local() if to_local is not None else t
 
@@ -102,10 +108,10 @@ def fused_kind(t: torch.Tensor) -> str | None:
     """
     if t.layout != torch.strided or not t.is_contiguous():
         return None
-    mode = kernels_mode()
+    mode = _mode or kernels_mode()
     if mode != "torch" and (t.is_cuda or mode == "triton") and triton_available():
         return "triton"
-    if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
+    if t.is_cpu and t.dtype in _CPU_FUSED:
         return "fused"
     return None
 

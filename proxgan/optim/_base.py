@@ -149,18 +149,21 @@ class ProxOptimizer(Optimizer):
                 if reason is not None:
                     raise ValueError(f"{reason} (penalty {penalty!r})")
 
-    def _validate(self, group: dict[str, Any]) -> None:
-        """:meth:`_check_group` at a step, skipped while the group is unchanged since its last check."""
+    def _validate(self, group: dict[str, Any]) -> SeparableProx | None:
+        """:meth:`_check_group` at a step, skipped while the group is unchanged since its last
+        check; returns the penalty's lowering (kept with the check)."""
         if _dispatch.compiling():
             self._check_group(group)
-            return
+            return lower(group["penalty"])
         checked = getattr(self, "_checked", None)
         if checked is None:
             checked = self._checked = {}
         fp = _fingerprint(group)
-        if checked.get(id(group)) != fp:
+        hit = checked.get(id(group))
+        if hit is None or hit[0] != fp:
             self._check_group(group)
-            checked[id(group)] = fp
+            hit = checked[id(group)] = (fp, lower(group["penalty"]))
+        return hit[1]
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         n = len(self.param_groups)
@@ -201,7 +204,7 @@ class ProxOptimizer(Optimizer):
                 loss = closure()
         work = []
         for group in self.param_groups:  # check everything before writing anything
-            self._validate(group)
+            lowering = self._validate(group)
             params, grads = [], []
             for p in group["params"]:
                 g = p.grad
@@ -212,11 +215,10 @@ class ProxOptimizer(Optimizer):
                                        "gradient); use a dense gradient, e.g. nn.Embedding(sparse=False)")
                 params.append(p)
                 grads.append(g)
-            work.append((group, params, grads))
-        for group, params, grads in work:
+            work.append((group, lowering, params, grads))
+        for group, lowering, params, grads in work:
             if not params:
                 continue
-            lowering = lower(group["penalty"])
             plan: dict[str, tuple[list, list, list]] = {}
             for p, g in zip(params, grads):
                 state = self.state[p]

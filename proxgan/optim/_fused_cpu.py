@@ -26,7 +26,9 @@ arithmetic stays in the parameter dtype vectorises and matches the bandwidth of
 ``torch.optim.Adam(fused=True)``; it compiles once, is cached on disk (``cache=True``)
 so later processes only load it, and needs no C++ compiler at run time. The kernels are
 exact IEEE arithmetic (``fastmath=False``), so in float64 they equal the for-loop
-reference to rounding. Every scalar is passed already converted to the array dtype (a
+reference to rounding; ``error_model="numpy"`` makes a division by zero give inf/nan as
+IEEE says instead of raising, which removes a branch per element and lets the loops
+vectorise. Every scalar is passed already converted to the array dtype (a
 Python float would promote float32 arithmetic to float64). This module is imported at
 the first fused CPU step (``import proxgan`` does not import numba).
 """
@@ -42,7 +44,8 @@ from numba.extending import intrinsic
 
 __all__ = ["adam_step", "sgd_step", "TILE"]
 
-#: elements per tile of the parallel loop; groups below SERIAL elements run serially
+#: elements per tile of the parallel loop; groups below SERIAL elements run serially, and so
+#: does every group while torch is limited to one thread (``torch.set_num_threads(1)``)
 TILE = 1 << 16
 SERIAL = 1 << 15
 
@@ -64,19 +67,25 @@ def _view(addr, n, like):
 
 
 @njit(inline="always")
+def _clip(u, lo, hi):
+    """``torch.clamp(u, lo, hi)`` (a NaN stays NaN) as selects, which vectorise (``min``/``max`` do not)."""
+    return lo if u < lo else (hi if u > hi else u)
+
+
+@njit(inline="always")
 def _prox(u, s, code, a, b, one, zero):
     if code == 1:  # L1
         t = s * a
-        return u - min(max(u, -t), t)
+        return u - _clip(u, -t, t)
     if code == 2:  # L2
         return u / (one + s * a)
     if code == 3:  # elastic net
         t = s * a
-        return (u - min(max(u, -t), t)) / (one + s * b)
+        return (u - _clip(u, -t, t)) / (one + s * b)
     if code == 4:  # L0
         return u if abs(u) > np.sqrt(a * s) else zero
     if code == 5:  # box
-        return min(max(u, a), b)
+        return _clip(u, a, b)
     return u
 
 
@@ -95,7 +104,7 @@ def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general
     m[i] = mi
     v[i] = vi
     if amsgrad:
-        vi = max(vmax[i], vi)
+        vi = vmax[i] if vmax[i] > vi else vi
         vmax[i] = vi
     den = np.sqrt(vi) / bc2s + eps
     u = pi - ss * (mi / den)
@@ -104,32 +113,33 @@ def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general
 
 
 @njit(inline="always")
-def _adam_loop(lo, hi, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code):
+def _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code):
     if variant == 0:  # preconditioned prox, no AMSGrad, maximize or weight decay
-        for i in range(lo, hi):
+        for i in range(n):
             _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, False, True, code, False)
     elif variant == 1:
-        for i in range(lo, hi):
+        for i in range(n):
             _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, False, precond, code, True)
     else:
-        for i in range(lo, hi):
+        for i in range(n):
             _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, True, precond, code, True)
 
 
 @njit(inline="always")
 def _adam_tile(k, ptrs, sizes, tiles, bias, like, c, variant, precond, code):
+    T = sizes.shape[0]  # ptrs is the flat table (p, g, m, v, vmax) x tensors
     t = tiles[k, 0]
-    n = sizes[t]
     lo = tiles[k, 1]
-    hi = min(lo + TILE, n)
-    p = _view(ptrs[0, t], n, like)
-    g = _view(ptrs[1, t], n, like)
-    m = _view(ptrs[2, t], n, like)
-    v = _view(ptrs[3, t], n, like)
-    vmax = _view(ptrs[4, t], n, like)
+    n = min(lo + TILE, sizes[t]) - lo
+    off = lo * like.itemsize  # views of the tile itself, indexed from 0 (so the loop vectorises)
+    p = _view(ptrs[0 * T + t] + off, n, like)
+    g = _view(ptrs[1 * T + t] + off, n, like)
+    m = _view(ptrs[2 * T + t] + off, n, like)
+    v = _view(ptrs[3 * T + t] + off, n, like)
+    vmax = _view(ptrs[4 * T + t] + off, n, like)
     ss = like.dtype.type(bias[t, 0])
     bc2s = like.dtype.type(bias[t, 1])
-    _adam_loop(lo, hi, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
+    _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
 
 
 @njit(inline="always")
@@ -146,7 +156,7 @@ def _adam_bias(step_ptrs, hp64):
     return bias
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
 def _adam_parallel(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, code):
     literally(code)
     literally(variant)
@@ -156,7 +166,7 @@ def _adam_parallel(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, 
         _adam_tile(k, ptrs, sizes, tiles, bias, carr, c, variant, precond, code)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _adam_serial(ptrs, step_ptrs, sizes, tiles, hp64, precond, carr, variant, code):
     literally(code)
     literally(variant)
@@ -187,44 +197,45 @@ def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
 
 
 @njit(inline="always")
-def _sgd_loop(lo, hi, p, g, buf, c, mub, omd, mode, general, code):
+def _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code):
     if mode == 0:
         if general:
-            for i in range(lo, hi):
+            for i in range(n):
                 _sgd_elem(i, p, g, buf, c, mub, omd, 0, code, True)
         else:
-            for i in range(lo, hi):
+            for i in range(n):
                 _sgd_elem(i, p, g, buf, c, mub, omd, 0, code, False)
     elif mode == 1:
         if general:
-            for i in range(lo, hi):
+            for i in range(n):
                 _sgd_elem(i, p, g, buf, c, mub, omd, 1, code, True)
         else:
-            for i in range(lo, hi):
+            for i in range(n):
                 _sgd_elem(i, p, g, buf, c, mub, omd, 1, code, False)
     else:
-        for i in range(lo, hi):
+        for i in range(n):
             _sgd_elem(i, p, g, buf, c, mub, omd, 2, code, True)
 
 
 @njit(inline="always")
 def _sgd_tile(k, ptrs, sizes, tiles, firsts, like, c, mode, general, code):
+    T = sizes.shape[0]  # ptrs is the flat table (p, g, buf) x tensors
     t = tiles[k, 0]
-    n = sizes[t]
     lo = tiles[k, 1]
-    hi = min(lo + TILE, n)
-    p = _view(ptrs[0, t], n, like)
-    g = _view(ptrs[1, t], n, like)
-    buf = _view(ptrs[2, t], n, like)
+    n = min(lo + TILE, sizes[t]) - lo
+    off = lo * like.itemsize  # views of the tile itself, indexed from 0 (so the loop vectorises)
+    p = _view(ptrs[0 * T + t] + off, n, like)
+    g = _view(ptrs[1 * T + t] + off, n, like)
+    buf = _view(ptrs[2 * T + t] + off, n, like)
     one = like.dtype.type(1.0)
     zero = like.dtype.type(0.0)
     # the first momentum step sets the (zero-filled) buffer to the gradient: 0·0 + 1·g
     mub = zero if firsts[t] else c[2]
     omd = one if firsts[t] else like[1]
-    _sgd_loop(lo, hi, p, g, buf, c, mub, omd, mode, general, code)
+    _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code)
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
 def _sgd_parallel(ptrs, sizes, tiles, firsts, carr, mode, general, code):
     literally(code)
     literally(mode)
@@ -234,7 +245,7 @@ def _sgd_parallel(ptrs, sizes, tiles, firsts, carr, mode, general, code):
         _sgd_tile(k, ptrs, sizes, tiles, firsts, carr, c, mode, general, code)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _sgd_serial(ptrs, sizes, tiles, firsts, carr, mode, general, code):
     literally(code)
     literally(mode)
@@ -262,6 +273,19 @@ def _tiles(sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, bool]:
 
 _NP = {torch.float32: np.float32, torch.float64: np.float64}
 _ENTRY: dict[tuple, object] = {}
+_CONST: dict[tuple, np.ndarray] = {}
+
+
+def _const(values: tuple, dtype) -> np.ndarray:
+    """A small read-only array of ``values`` (hyperparameters, flags), made once per distinct value."""
+    key = (values, dtype)
+    arr = _CONST.get(key)
+    if arr is None:
+        if len(_CONST) >= 256:
+            _CONST.clear()
+        arr = _CONST[key] = np.array(values, dtype=dtype)
+        arr.flags.writeable = False
+    return arr
 
 
 def _call(kernel, n_literal: int, *args) -> None:
@@ -295,18 +319,18 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     dtype = _NP[params[0].dtype]
     amsgrad = max_exp_avg_sqs is not None
     vmax = max_exp_avg_sqs if amsgrad else exp_avg_sqs
-    ptrs = np.array([[t.data_ptr() for t in col] for col in (params, grads, exp_avgs, exp_avg_sqs, vmax)],
+    ptrs = np.array([t.data_ptr() for col in (params, grads, exp_avgs, exp_avg_sqs, vmax) for t in col],
                     dtype=np.int64)
     step_ptrs = np.array([s.data_ptr() for s in steps], dtype=np.int64)
     sizes, tiles, serial = _tiles(tuple(p.numel() for p in params))
     wd = 0.0 if decoupled else weight_decay
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
-    carr = np.array([lr, 1.0 - beta1, beta2, 1.0 - beta2, eps, wd, decay, a, b, -1.0 if maximize else 1.0, 1.0, 0.0],
-                    dtype=dtype)
-    hp64 = np.array([lr, beta1, beta2])
+    carr = _const((lr, 1.0 - beta1, beta2, 1.0 - beta2, eps, wd, decay, a, b, -1.0 if maximize else 1.0, 1.0, 0.0),
+                  dtype)
+    hp64 = _const((lr, beta1, beta2), np.float64)
     common = not amsgrad and preconditioned and not maximize and wd == 0.0 and decay == 1.0
     variant = 0 if common else (2 if amsgrad else 1)
-    kernel = _adam_serial if serial else _adam_parallel
+    kernel = _adam_serial if serial or torch.get_num_threads() == 1 else _adam_parallel
     _call(kernel, 2, ptrs, step_ptrs, sizes, tiles, hp64, preconditioned, carr, variant, code)
 
 
@@ -322,10 +346,9 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     dtype = _NP[params[0].dtype]
     mode = 0 if momentum == 0 else (2 if nesterov else 1)
     bufs = [p if buf is None else buf for p, buf in zip(params, momentum_buffers)]
-    ptrs = np.array([[t.data_ptr() for t in col] for col in (params, grads, bufs)], dtype=np.int64)
+    ptrs = np.array([t.data_ptr() for col in (params, grads, bufs) for t in col], dtype=np.int64)
     sizes, tiles, serial = _tiles(tuple(p.numel() for p in params))
-    carr = np.array([lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0],
-                    dtype=dtype)
+    carr = _const((lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0), dtype)
     general = maximize or weight_decay != 0.0
-    kernel = _sgd_serial if serial else _sgd_parallel
-    _call(kernel, 3, ptrs, sizes, tiles, np.array(firsts, dtype=np.bool_), carr, mode, general, code)
+    kernel = _sgd_serial if serial or torch.get_num_threads() == 1 else _sgd_parallel
+    _call(kernel, 3, ptrs, sizes, tiles, _const(tuple(firsts), np.bool_), carr, mode, general, code)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Any, Callable, Iterable
 
 import torch
@@ -9,7 +10,7 @@ from torch import nn
 
 from proxgan.penalties import Penalty
 
-__all__ = ["param_groups", "default_exclude"]
+__all__ = ["param_groups", "default_exclude", "exclude_bias_and_norm"]
 
 _NORMS: tuple[type, ...] = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
 if hasattr(nn, "RMSNorm"):
@@ -22,6 +23,26 @@ def default_exclude(name: str, module: nn.Module, param: torch.Tensor) -> bool:
     ``name`` is the parameter's full name, ``module`` the module that owns it.
     """
     return name.rsplit(".", 1)[-1] == "bias" or isinstance(module, _NORMS)
+
+
+# the name patterns of the Hugging Face Trainer's no-weight-decay rule, matched on the lower-cased full name
+_NO_DECAY_NAMES = re.compile(r"bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)")
+
+
+def exclude_bias_and_norm(name: str, module: nn.Module, param: torch.Tensor) -> bool:
+    """:func:`default_exclude`, plus every parameter whose name says it is a bias or a norm.
+
+    The names are those the Hugging Face Trainer leaves out of weight decay: the
+    lower-cased full name contains ``bias``, ``layernorm`` or ``rmsnorm``, or has a
+    component ``norm`` or ending in ``_norm`` (``model.norm.weight``,
+    ``layers.0.input_layernorm.weight``, ``attn.q_norm.weight``). This catches the
+    normalisation layers that transformer libraries write themselves (``LlamaRMSNorm``,
+    ``T5LayerNorm``), which are not ``nn.LayerNorm`` instances. Pass it as
+    ``param_groups(model, penalty, exclude=exclude_bias_and_norm)``: the penalised group is
+    then the Trainer's weight-decay group (plus nothing from BatchNorm/GroupNorm layers,
+    which :func:`default_exclude` already leaves out).
+    """
+    return default_exclude(name, module, param) or _NO_DECAY_NAMES.search(name.lower()) is not None
 
 
 def param_groups(model: nn.Module, penalty: Penalty | None,

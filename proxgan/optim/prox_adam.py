@@ -66,16 +66,23 @@ class ProxAdam(ProxOptimizer):
     maximize : bool
         Maximise the objective (the gradient is negated).
     foreach, fused : bool or None
-        Implementation. ``fused`` makes one pass over memory per tensor (moments, bias
-        correction, prox and the parameter write in one loop): numba on CPU for float32 and
-        float64, a Triton kernel on CUDA. ``foreach`` uses ``torch._foreach_*`` ops;
-        ``foreach=False`` the readable for-loop reference. The default (``None``) fuses
-        every parameter it can (dense contiguous tensors, a penalty without weights other
-        than GroupL1) and uses the multi-tensor path for the rest, e.g. bfloat16 on CPU.
+        Implementation, with torch.optim's meanings (decided per parameter by
+        :func:`proxgan._dispatch.step_impl`): ``fused=True`` makes one pass over memory per
+        tensor (moments, bias correction, prox and the parameter write in one loop; one
+        numba call per group on CPU for float32/float64, one Triton launch on CUDA) and is
+        an error at construction when a parameter or the penalty cannot take it;
+        ``foreach=True`` (or ``fused=False``) uses ``torch._foreach_*`` ops;
+        ``foreach=False`` the readable for-loop reference. The default (both ``None``)
+        fuses every parameter it can (dense contiguous tensors, a penalty that lowers to
+        kernel numbers: None, unweighted L1, L2, ElasticNet, L0, Box, NonNegative) and uses
+        the multi-tensor path for the rest (bfloat16 on CPU, GroupL1, weighted L1); while
+        ``torch.compile`` traces, the default is the for-loop reference.
 
     Notes
     -----
-    Half-precision parameters keep float32 moments and are computed in float32. Sparse
+    ``state["step"]`` is a 0-d float32 CPU tensor, as in :class:`torch.optim.Adam`, so a
+    ``torch.optim.Adam`` state_dict loads into ProxAdam (the configured penalty and
+    ``prox`` are kept). Half-precision parameters keep float32 moments and are computed in float32. Sparse
     gradients are refused; parameters without ``.grad`` are skipped (their step count
     does not advance). Non-finite gradients are not checked for (that would cost a pass);
     use ``torch.amp.GradScaler``, which skips such steps.
@@ -158,6 +165,8 @@ def _scalars(group: dict[str, Any], step: int | torch.Tensor) -> dict[str, Any]:
     """The step's scalars; ``step`` a tensor while ``torch.compile`` traces (no recompilation per step)."""
     if not _dispatch.compiling():
         step = int(step)
+    else:  # bias corrections in float64, as the eager paths compute them in Python floats
+        step = step.to(torch.float64)
     return adam_step_scalars(float(group["lr"]), float(group["betas"][0]), float(group["betas"][1]),
                              float(group["eps"]), float(group["weight_decay"]), group["decoupled_weight_decay"], step)
 

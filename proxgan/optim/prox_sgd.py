@@ -49,9 +49,11 @@ class ProxSGD(ProxOptimizer):
     maximize : bool
         Maximise the objective.
     foreach, fused : bool or None
-        Implementation, as in :class:`proxgan.optim.ProxAdam`: ``fused`` is one pass over
-        memory per tensor (numba on CPU for float32/float64, Triton on CUDA); the default
-        fuses what it can and uses the multi-tensor path for the rest.
+        Implementation, as in :class:`proxgan.optim.ProxAdam` and torch.optim:
+        ``fused=True`` is one pass over memory per tensor (one numba call per group on CPU
+        for float32/float64, one Triton launch on CUDA), ``foreach=True`` the
+        multi-tensor path, ``foreach=False`` the for-loop reference; the default fuses
+        what it can and uses the multi-tensor path for the rest.
 
     Notes
     -----
@@ -165,27 +167,32 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
                states: list[dict[str, Any]], impl: str, lowering: SeparableProx) -> None:
     """One pass over memory: one numba call or Triton launch per dtype (DTensors: local shards)."""
     code, a, b = lowering.kernel_args()
-    lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+    mu = float(group["momentum"])
+    kw = dict(lr=float(group["lr"]), momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
+              weight_decay=float(group["weight_decay"]), maximize=group["maximize"], code=code, a=a, b=b)
     loc = _dispatch.local
-    firsts = []
-    for p, st in zip(params, states):
-        first = mu != 0 and st.get("momentum_buffer") is None
+    # one launch per dtype (and, on Triton, per first momentum step): (params, grads, buffers, firsts)
+    launches: dict[tuple, tuple[list, list, list, list]] = {}
+    for p, g, st in zip(params, grads, states):
+        buf = st.get("momentum_buffer")
+        first = mu != 0 and buf is None
         if first:
-            st["momentum_buffer"] = torch.zeros_like(p, dtype=compute_dtype(p), memory_format=torch.contiguous_format)
-        firsts.append(first)
-    kw = dict(lr=lr, momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
-              weight_decay=wd, maximize=group["maximize"], code=code, a=a, b=b)
-    launches: dict[tuple, list[int]] = {}
-    for i, p in enumerate(params):
-        if p.numel():  # one launch per dtype (and, on Triton, per first step)
-            launches.setdefault((p.dtype, firsts[i] if impl == "triton" else None), []).append(i)
-    for (_, first), idx in launches.items():
-        ps = [loc(params[i]).detach() for i in idx]
-        gs = [loc(grads[i]).contiguous() for i in idx]
-        bufs = [None if states[i].get("momentum_buffer") is None else loc(states[i]["momentum_buffer"]) for i in idx]
+            buf = st["momentum_buffer"] = torch.zeros_like(p, dtype=compute_dtype(p),
+                                                           memory_format=torch.contiguous_format)
+        if not p.numel():
+            continue
+        key = (p.dtype, first if impl == "triton" else None)
+        lists = launches.get(key)
+        if lists is None:
+            lists = launches[key] = ([], [], [], [])
+        lists[0].append(loc(p).detach())
+        lists[1].append(loc(g).contiguous())
+        lists[2].append(None if buf is None else loc(buf))
+        lists[3].append(first)
+    for (_, first), (ps, gs, bufs, firsts) in launches.items():
         if impl == "triton":
             fused_prox_sgd_multi(ps, gs, bufs, first=first, **kw)
         else:
             from . import _fused_cpu
 
-            _fused_cpu.sgd_step(ps, gs, bufs, [firsts[i] for i in idx], **kw)
+            _fused_cpu.sgd_step(ps, gs, bufs, firsts, **kw)

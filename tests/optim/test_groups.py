@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from proxgan.optim import ProxAdam, param_groups
+from proxgan.optim import ProxAdam, exclude_bias_and_norm, param_groups
 from proxgan.optim._groups import default_exclude
 from proxgan.penalties import L1
 
@@ -79,3 +79,32 @@ def test_groups_drive_the_optimizer():
     w0, b0, ln_w = model[0].weight, model[0].bias, model[1].weight
     assert (w0 == 0).float().mean() > 0.3  # penalised weights: many exact zeros
     assert (b0 == 0).sum() == 0 and (ln_w == 0).sum() == 0  # biases and norm scales untouched by the prox
+
+
+class HandMadeRMSNorm(nn.Module):  # what transformer libraries write: not an nn.LayerNorm
+    def __init__(self, n):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.input_layernorm = HandMadeRMSNorm(8)
+        self.q_proj = nn.Linear(8, 8, bias=False)
+        self.q_bias = nn.Parameter(torch.zeros(8))  # a bias by name only
+        self.q_norm = HandMadeRMSNorm(8)
+        self.mlp = nn.Linear(8, 8)
+        self.bn = nn.BatchNorm1d(8)
+        self.norm = HandMadeRMSNorm(8)
+        self.normalizer = nn.Linear(8, 8, bias=False)  # "norm" inside a longer word: a weight
+
+
+def test_exclude_bias_and_norm_leaves_out_biases_and_norms_by_name():
+    model = Block()
+    assert names(model, param_groups(model, L1(1e-3))[0]) == [
+        "q_bias", "input_layernorm.weight", "q_proj.weight", "q_norm.weight", "mlp.weight", "norm.weight",
+        "normalizer.weight"]
+    groups = param_groups(model, L1(1e-3), exclude=exclude_bias_and_norm)
+    assert names(model, groups[0]) == ["q_proj.weight", "mlp.weight", "normalizer.weight"]
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(model.parameters()))

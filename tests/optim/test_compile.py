@@ -1,0 +1,95 @@
+"""ProxAdam and ProxSGD under ``torch.compile``: from a fresh process, equal to eager, no recompilation.
+
+Each case runs in a subprocess, so that nothing compiled or imported by other tests
+(numba's dispatcher, an eager first step) helps it along. ``aot_eager`` traces exactly
+what Inductor would receive (Dynamo graphs, AOT autograd) without compiling C++, which
+keeps the test fast; the benchmark ``bench/compile_step_ratio.py`` uses Inductor.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = textwrap.dedent("""
+    import json, sys, torch
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+    from proxgan.optim import ProxAdam, ProxSGD
+    from proxgan.penalties import L1, GroupL1
+
+    cls, kw, penalty, dtype, mode = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+    cls = {"ProxAdam": ProxAdam, "ProxSGD": ProxSGD}[cls]
+    penalty = {"l1": L1(0.05), "group": GroupL1(0.05)}[penalty]
+    dtype = getattr(torch, dtype)
+
+    def model():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)).to(dtype)
+
+    def run(compiled, steps=10):
+        m = model()
+        opt = cls(m.parameters(), penalty=penalty, **kw)
+        x, y = torch.randn(32, 8, dtype=dtype, generator=torch.Generator().manual_seed(1)), torch.arange(32) % 3
+        if mode == "step":
+            step = torch.compile(opt.step, backend="aot_eager") if compiled else opt.step
+            gen = torch.Generator().manual_seed(1)
+            for _ in range(steps):
+                for p in m.parameters():
+                    p.grad = torch.randn(p.shape, generator=gen, dtype=dtype)
+                step()
+        else:  # a compiled train step that calls opt.step()
+            def train_step(x, y):
+                loss = torch.nn.functional.cross_entropy(m(x), y)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+                return loss
+            fn = torch.compile(train_step, backend="aot_eager") if compiled else train_step
+            for _ in range(steps):
+                fn(x, y)
+        return [p.detach().clone() for p in m.parameters()]
+
+    counters.clear()
+    out = run(True)
+    frames_after_warmup = None
+    graphs = dict(counters["stats"]).get("unique_graphs", 0)
+    ref = run(False)
+    print(json.dumps({
+        "maxdiff": max(float((a - b).abs().max()) for a, b in zip(out, ref)),
+        "same_zeros": all(bool(torch.equal(a == 0, b == 0)) for a, b in zip(out, ref)),
+        "zeros": sum(int((a == 0).sum()) for a in out),
+        "graphs": graphs,
+        "recompiles": dict(counters["recompiles"]),
+        "graph_breaks": sum(counters["graph_break"].values()),
+        "numba_loaded": "numba" in sys.modules,
+    }))
+""")
+
+CASES = [
+    ("ProxAdam", {"lr": 0.05}, "l1", "float32", "step"),
+    ("ProxAdam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.01}, "l1", "float64", "step"),
+    ("ProxSGD", {"lr": 0.05, "momentum": 0.9}, "l1", "float32", "step"),
+    ("ProxAdam", {"lr": 0.05}, "group", "float64", "step"),
+    ("ProxAdam", {"lr": 0.05}, "l1", "float32", "train"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls, kw, penalty, dtype, mode", CASES, ids=[f"{c[0]}-{c[2]}-{c[3]}-{c[4]}" for c in CASES])
+def test_compiled_step_equals_eager_without_recompiling(cls, kw, penalty, dtype, mode):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, cls, json.dumps(kw), penalty, dtype, mode],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    assert res["maxdiff"] <= tol, res
+    assert res["same_zeros"] and res["zeros"] > 0, res
+    assert not res["recompiles"], res  # first step (state made) and steady state, then nothing new
+    if mode == "step":
+        assert res["graphs"] <= 2 and res["graph_breaks"] == 0, res
