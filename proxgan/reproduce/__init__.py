@@ -11,6 +11,7 @@ is the full size. Names:
 ``proxgen``               ProxGen-style sparsity/accuracy table (Adam+L1 in loss, ProxSGD, ProxAdam)
 ``sparse-gan``            GAN sample quality vs sparsity with L1 on G, on D, on both
 ``kernels``               soft-threshold and optimizer-step throughput against torch
+``sparsity-speed``        accuracy against measured CPU latency along λ paths (L1, coupled GroupL1, N:M)
 ========================  ===========================================================
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ REPRODUCTIONS: dict[str, str] = {
     "proxgen": "proxgan.reproduce.proxgen",
     "sparse-gan": "proxgan.reproduce.sparse_gan",
     "kernels": "proxgan.reproduce.kernels_throughput",
+    "sparsity-speed": "proxgan.reproduce.sparsity_speed",
 }
 
 
