@@ -75,6 +75,30 @@ def _nm_project_kernel(x_ptr, s_ptr, out_ptr, n_blocks, N: tl.constexpr, M: tl.c
     tl.store(out_ptr + offs, y.to(out_ptr.dtype.element_ty), mask=mask)
 
 
+#: the (n, m) patterns compiled ahead of time (any other compiles at its first launch)
+AOT_PATTERNS = ((2, 4), (1, 4), (4, 8))
+
+
+def aot_variants() -> list:
+    """Compiled forms of ``_nm_project_kernel`` for :data:`AOT_PATTERNS`, every dtype, with and
+    without a per-coordinate step. Blocks of ``m`` entries are read as a 2-D tile, so these
+    variants make no 128-bit promise (``vector=False``)."""
+    from ._variants import FLOAT_DTYPES, Variant, triton_type
+
+    out = []
+    for n, m in AOT_PATTERNS:
+        for dtype in FLOAT_DTYPES:
+            xt = "*" + triton_type(dtype)
+            for has_step in (False, True):
+                st = "*" + triton_type(compute_dtype(dtype)) if has_step else xt
+                sig = {"x_ptr": xt, "s_ptr": st, "out_ptr": xt, "n_blocks": "i32"}
+                out.append(Variant("nm_project", _nm_project_kernel,
+                                   f"{triton_type(dtype)}-{n}of{m}{'-step' if has_step else ''}", sig,
+                                   {"N": n, "M": m, "MP": 1 << (m - 1).bit_length(), "HAS_STEP": has_step,
+                                    "IS_F64": dtype == torch.float64, "BLOCK": BLOCK}, vector=False))
+    return out
+
+
 def check_nm(n: int, m: int) -> tuple[int, int]:
     """Check ``1 <= n <= m`` (ints) and return them."""
     for name, v in (("n", n), ("m", m)):

@@ -32,7 +32,8 @@ def test_ptx_access_widths_reads_vector_and_scalar_accesses():
 def test_every_kernel_module_declares_its_variants():
     variants = aot.discover()
     kernels = {v.module for v in variants}
-    assert {"soft_threshold", "hard_threshold", "group_soft_threshold", "fused_prox_adam", "fused_prox_sgd"} <= kernels
+    assert {"soft_threshold", "hard_threshold", "group_soft_threshold", "fused_prox_adam", "fused_prox_sgd",
+            "nm_project"} <= kernels
     names = [(v.module, v.name) for v in variants]
     assert len(names) == len(set(names)), "variant names must be unique within a kernel"
     # the subset keeps every (kernel, dtype)
