@@ -1,4 +1,8 @@
-"""Writing a reproduction's outputs: a Markdown table, a CSV and a PNG, each naming its machine."""
+"""Writing a reproduction's outputs: a Markdown table, a CSV and a PNG, each naming its machine.
+
+A quick (smoke) run says so in its first lines. Without matplotlib the figure is skipped
+with a one-line note (:func:`new_figure` hands back a stand-in that ignores every call).
+"""
 from __future__ import annotations
 
 import csv
@@ -6,13 +10,40 @@ import datetime as _dt
 import os
 import platform
 import re
+import statistics
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md"]
+__all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md",
+           "mean_std", "pm", "bar", "SMOKE_NOTE"]
+
+SMOKE_NOTE = ("**Smoke run (`--quick`)**: tiny sizes that only check that the command works; the numbers "
+              "below mean nothing. The full table comes from the same command without `--quick`.")
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value) of ``values``."""
+    vals = [float(v) for v in values]
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
+
+
+def pm(values: Sequence[float], digits: int = 3) -> str:
+    """``"mean ± std"`` of ``values`` with ``digits`` significant digits (``nan`` if any is NaN)."""
+    m, s = mean_std(values)
+    if m != m:
+        return "n/a"
+    return f"{m:.{digits}g} ± {s:.2g}" if len(values) > 1 else f"{m:.{digits}g}"
+
+
+def bar(total: int, name: str, enabled: bool, unit: str = "run"):
+    """The progress bar of reproduction ``name`` (labelled with it; plain text without tqdm)."""
+    from proxgan.apps.progress import progress_bar
+
+    return progress_bar(total, name, enabled, leave=True, unit=unit)
 
 
 def rst_to_md(text: str) -> str:
@@ -88,14 +119,18 @@ class Table:
 
 
 def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], command: str | None = None,
-                preamble: str = "") -> dict[str, Path]:
+                preamble: str = "", quick: bool = False) -> dict[str, Path]:
     """Write ``name.md`` (all tables) and one CSV per table into ``out_dir``.
 
-    The Markdown file starts with the command and the machine that made it.
+    The Markdown file starts with the command and the machine that made it; for a
+    ``quick`` run its title and first line say that it is a smoke run.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    head = [f"# {name}", "", f"Machine: {machine_line()}."]
+    head = [f"# {name} (smoke run, not the published table)" if quick else f"# {name}", ""]
+    if quick:
+        head += [SMOKE_NOTE, ""]
+    head.append(f"Machine: {machine_line()}.")
     if command:
         head.append(f"Command: `{command}`.")
     if preamble:
@@ -113,19 +148,43 @@ def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], comm
     return paths
 
 
+class _NoFigure:
+    """Stands in for a figure and its axes when matplotlib is missing: every call does nothing."""
+
+    def __getattr__(self, name: str) -> "_NoFigure":
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_NoFigure":
+        return self
+
+    def __getitem__(self, key: Any) -> "_NoFigure":
+        return self
+
+    def __iter__(self) -> Iterator["_NoFigure"]:
+        import itertools
+
+        return itertools.repeat(self)
+
+
 def new_figure(*args: Any, **kwargs: Any):
-    """``matplotlib.pyplot.subplots`` on the Agg backend (no display needed)."""
+    """``matplotlib.pyplot.subplots`` on the Agg backend (no display needed), or stand-ins without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is in every extra
-        raise ImportError("plots need matplotlib: pip install 'proxgan[bench]'") from exc
+    except ImportError:
+        from proxgan.apps.progress import note_plots_skipped
+
+        note_plots_skipped()
+        return _NoFigure(), _NoFigure()
     return plt.subplots(*args, **kwargs)
 
 
-def save_figure(fig, path: str | os.PathLike) -> Path:
+def save_figure(fig, path: str | os.PathLike) -> Path | None:
+    """Save ``fig`` as a PNG at ``path`` (``None`` when matplotlib is missing and nothing was drawn)."""
+    if isinstance(fig, _NoFigure):
+        return None
     import matplotlib.pyplot as plt
 
     path = Path(path)

@@ -60,6 +60,8 @@ def test_resume_mid_epoch_equals_uninterrupted(tmp_path, fid_cache, prox):
     b = load_checkpoint(tmp_path / "cut" / "checkpoint.pt")
     for net in ("G", "D"):
         assert all(torch.equal(a[net][k], b[net][k]) for k in a[net])
+    assert a["G_ema"]["steps"] == b["G_ema"]["steps"] == 6
+    assert all(torch.equal(a["G_ema"]["module"][k], b["G_ema"]["module"][k]) for k in a["G_ema"]["module"])
     ra = json.load(open(tmp_path / "ref" / "metrics.json"))
     rb = json.load(open(tmp_path / "cut" / "metrics.json"))
     assert ra[-1]["frechet"] == rb[-1]["frechet"]
