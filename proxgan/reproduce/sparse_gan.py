@@ -64,16 +64,18 @@ def _optims(family: str, target: str, lam: float, lr: float) -> dict[str, Any]:
 
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: str = "ring8",
-        data_root: str | None = None, epochs: int | None = None, seeds: int = 3) -> dict[str, Path]:
+        data_root: str | None = None, epochs: int | None = None, seeds: int | None = None) -> dict[str, Path]:
     """Train every setting over ``seeds`` seeds; write ``sparse-gan.md``, CSVs and ``sparse-gan.png``."""
     from proxgan._registry import DATASETS
     from proxgan.apps.config import GANConfig, gan_defaults
     from proxgan.apps.train_gan import train_gan
 
-    if not isinstance(seeds, int) or seeds < 1:
+    if seeds is None:
+        seeds = 1 if quick else 3
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise ValueError(f"seeds must be an int >= 1, got {seeds!r}")
-    cmd = "proxgan reproduce sparse-gan" + (" --quick" if quick else "") + (f" --seeds {seeds}" if seeds != 3 else "")
-    seeds = 1 if quick else seeds
+    cmd = ("proxgan reproduce sparse-gan" + (" --quick" if quick else "")
+           + (f" --seeds {seeds}" if seeds != (1 if quick else 3) else ""))
     dflt = gan_defaults(data)
     mixture = DATASETS[data].kind == "mixture"
     epochs = epochs or (1 if quick else MIXTURE_RUN["epochs"] if mixture else dflt["epochs"])
