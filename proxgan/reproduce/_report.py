@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 __all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md",
-           "mean_std", "pm", "bar", "SMOKE_NOTE"]
+           "mean_std", "pm", "bar", "tidy_log_axis", "SMOKE_NOTE"]
 
 SMOKE_NOTE = ("**Smoke run (`--quick`)**: tiny sizes that only check that the command works; the numbers "
               "below mean nothing. The full table comes from the same command without `--quick`.")
@@ -146,6 +146,28 @@ def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], comm
             w.writerows(t.rows)
         paths[f"csv{i}"] = p
     return paths
+
+
+def tidy_log_axis(ax: Any, which: str = "x") -> None:
+    """Widen a log axis to whole decades (at least two labelled ticks) and leave minor ticks unlabelled.
+
+    Data that span less than a decade otherwise get labels on crowded minor ticks that overlap.
+    """
+    import math
+
+    if isinstance(ax, _NoFigure):
+        return
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
+    if not 0 < lo < hi:
+        return  # not a log axis with data
+    lo, hi = 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi))
+    hi = max(hi, 10 * lo)
+    (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
+    axis.set_major_locator(LogLocator(base=10, numticks=6))
+    axis.set_minor_formatter(NullFormatter())
 
 
 class _NoFigure:

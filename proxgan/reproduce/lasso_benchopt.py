@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from proxgan.reproduce._contenders import single_contenders
-from proxgan.reproduce._report import Table, bar as _progress, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar as _progress, new_figure, save_figure, tidy_log_axis, write_table
 from proxgan.reproduce.problems import PROBLEMS, make_problem
 
 __all__ = ["run", "gap_ladder"]
@@ -108,6 +108,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, problem
         ax.set_title(f"{pid} (n={n}, p={p})")
         ax.set_xlabel("seconds")
         ax.set_ylabel("duality gap / P(0)")
+        tidy_log_axis(ax, "x")
     bar.close()
     axes.ravel()[0].legend(fontsize=7)
     if quick:

@@ -188,3 +188,25 @@ def test_no_citation_outside_the_repository():
                                     if p.suffix in (".md", ".py")]
     offenders = [str(p.relative_to(root)) for p in files if "shared/" in p.read_text(errors="ignore")]
     assert offenders == []
+
+
+def test_narrow_log_axis_gets_whole_decades_and_no_crowded_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from proxgan.reproduce._report import _NoFigure, tidy_log_axis
+
+    fig, ax = plt.subplots()
+    ax.loglog([0.018, 0.021, 0.025], [1e-3, 1e-6, 1e-9])  # lasso-benchopt's L2: every solver near 0.02 s
+    tidy_log_axis(ax, "x")
+    fig.canvas.draw()
+    lo, hi = ax.get_xlim()
+    assert (lo, hi) == pytest.approx((1e-2, 1e-1))
+    majors = [t for t in ax.xaxis.get_major_ticks() if lo <= t.get_loc() <= hi and t.label1.get_text()]
+    assert len(majors) >= 2
+    assert all(t.label1.get_text() == "" for t in ax.xaxis.get_minor_ticks())
+    plt.close(fig)
+    tidy_log_axis(_NoFigure())  # the stand-in used without matplotlib is left alone
+
