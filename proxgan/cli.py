@@ -62,6 +62,8 @@ def _add_reproduce(sub: argparse._SubParsersAction, debug: argparse.ArgumentPars
     rep.add_argument("--data-root", default=None, help="proxgen / sparse-gan: folder of local data files")
     rep.add_argument("--epochs", type=int, default=None, help="proxgen / sparse-gan: epochs per run")
     rep.add_argument("--seeds", type=int, default=None, help="proxgen / sparse-gan: seeds per setting (default: 3)")
+    rep.add_argument("--jobs", type=int, default=None,
+                     help="proxgen / sparse-gan: training runs at a time, in worker processes (default: 1)")
 
 
 # ---- proxgan train cnn|gan: flags map one to one onto proxgan.apps.config -----------------
@@ -202,7 +204,7 @@ def _run_reproduce(a: argparse.Namespace) -> int:
         print(f"proxgan reproduce {a.name} --quick: a smoke run (tiny sizes, numbers not meaningful); "
               f"writing to {out}", file=sys.stderr)
     paths = reproduce(a.name, out, quick=a.quick, progress=not a.no_progress, data=a.data, data_root=a.data_root,
-                      epochs=a.epochs, seeds=a.seeds)
+                      epochs=a.epochs, seeds=a.seeds, jobs=a.jobs)
     for path in paths.values():
         print(f"wrote {path}")
     return 0

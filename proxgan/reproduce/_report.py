@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 __all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md",
-           "mean_std", "pm", "bar", "tidy_log_axis", "SMOKE_NOTE"]
+           "mean_std", "pm", "bar", "tidy_log_axis", "run_many", "SMOKE_NOTE"]
 
 SMOKE_NOTE = ("**Smoke run (`--quick`)**: tiny sizes that only check that the command works; the numbers "
               "below mean nothing. The full table comes from the same command without `--quick`.")
@@ -146,6 +146,32 @@ def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], comm
             w.writerows(t.rows)
         paths[f"csv{i}"] = p
     return paths
+
+
+def run_many(fn: Any, items: Sequence[Any], jobs: int = 1, progress: Any = None) -> list[Any]:
+    """``[fn(item) for item in items]``, in ``jobs`` worker processes when ``jobs > 1``; results in input order.
+
+    Each training run is seeded by its configuration alone, so the results do not depend
+    on ``jobs``. ``progress.update()`` is called as runs finish.
+    """
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+    if jobs == 1:
+        out = []
+        for item in items:
+            out.append(fn(item))
+            if progress is not None:
+                progress.update()
+        return out
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+        futures = [ex.submit(fn, item) for item in items]
+        for _ in cf.as_completed(futures):
+            if progress is not None:
+                progress.update()
+        return [f.result() for f in futures]
 
 
 def tidy_log_axis(ax: Any, which: str = "x") -> None:

