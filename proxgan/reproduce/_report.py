@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 __all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md",
-           "mean_std", "pm", "bar", "tidy_log_axis", "run_many", "SMOKE_NOTE"]
+           "mean_std", "pm", "bar", "tidy_log_axis", "run_many", "seeds_and_command", "SMOKE_NOTE"]
 
 SMOKE_NOTE = ("**Smoke run (`--quick`)**: tiny sizes that only check that the command works; the numbers "
               "below mean nothing. The full table comes from the same command without `--quick`.")
@@ -146,6 +146,21 @@ def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], comm
             w.writerows(t.rows)
         paths[f"csv{i}"] = p
     return paths
+
+
+def seeds_and_command(name: str, seeds: int | None, quick: bool, **flags: Any) -> tuple[int, str]:
+    """The number of seeds (default 3; 1 for a quick run) and the command line that reproduces the table.
+
+    ``flags`` are the other options that differ from their defaults (``None`` ones are left out).
+    """
+    default = 1 if quick else 3
+    seeds = default if seeds is None else seeds
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise ValueError(f"seeds must be an int >= 1, got {seeds!r}")
+    parts = [f"proxgan reproduce {name}"] + (["--quick"] if quick else [])
+    parts += [f"--{k.replace('_', '-')} {v}" for k, v in flags.items() if v is not None]
+    parts += [f"--seeds {seeds}"] if seeds != default else []
+    return seeds, " ".join(parts)
 
 
 def run_many(fn: Any, items: Sequence[Any], jobs: int = 1, progress: Any = None) -> list[Any]:

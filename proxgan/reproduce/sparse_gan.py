@@ -27,7 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from proxgan.reproduce._report import Table, bar, mean_std, new_figure, pm, run_many, save_figure, write_table
+from proxgan.reproduce._report import (Table, bar, mean_std, new_figure, pm, run_many, save_figure, seeds_and_command,
+                                      write_table)
 
 __all__ = ["run", "settings", "L1_LAMS", "L2_LAMS"]
 
@@ -73,12 +74,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: s
     from proxgan.apps.config import GANConfig, gan_defaults
     from proxgan.apps.train_gan import train_gan
 
-    if seeds is None:
-        seeds = 1 if quick else 3
-    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise ValueError(f"seeds must be an int >= 1, got {seeds!r}")
-    cmd = ("proxgan reproduce sparse-gan" + (" --quick" if quick else "")
-           + (f" --seeds {seeds}" if seeds != (1 if quick else 3) else ""))
+    seeds, cmd = seeds_and_command("sparse-gan", seeds, quick, data=data if data != "ring8" else None, epochs=epochs)
     dflt = gan_defaults(data)
     mixture = DATASETS[data].kind == "mixture"
     epochs = epochs or (1 if quick else MIXTURE_RUN["epochs"] if mixture else dflt["epochs"])
