@@ -239,6 +239,8 @@ class GANConfig(_Run):
         Samples drawn for the Fréchet distance and the mode statistics.
     n_train : int
         Points drawn from a 2-D mixture per epoch (unused for images).
+    eval_every : int
+        Evaluate (Fréchet distance, modes) every this many epochs and after the last one.
     fid_cache : str, optional
         Folder caching the feature classifier (default ``~/.cache/proxgan/fid``).
 
@@ -255,6 +257,7 @@ class GANConfig(_Run):
     latent_dim: int | None = None
     n_eval: int = 2000
     n_train: int | None = None
+    eval_every: int = 1
     fid_cache: str | None = None
 
     def __post_init__(self) -> None:
@@ -276,6 +279,7 @@ class GANConfig(_Run):
             raise ValueError(f"ema must be a number in [0, 1), got {self.ema!r}")
         _check_int(self.latent_dim, "latent_dim", 1)
         _check_int(self.n_eval, "n_eval", 2)
+        _check_int(self.eval_every, "eval_every", 1)
         if DATASETS[self.data].kind == "mixture":
             _check_int(self.n_train, "n_train", 1)
         self.g.validate("generator")

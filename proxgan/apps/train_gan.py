@@ -236,15 +236,17 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
             bar.close()
             if status == "interrupted":
                 break
-            samples = generate(ema.module, z_eval)
             row: dict[str, Any] = {"epoch": epoch + 1}
             n = max(acc["n"], 1)
             row.update(d_loss=acc["d_loss"] / n, g_loss=acc["g_loss"] / n, d_penalty=acc["d_pen"] / n,
                        g_penalty=acc["g_pen"] / n, r1_penalty=acc["r1"] / n, ema=cfg.ema)
-            row["frechet"] = scorer(samples) if bool(torch.isfinite(samples).all()) else float("nan")
-            row["frechet_floor"] = floor
-            if mixture:
-                row.update(mode_stats(samples, mixture_centers(mixture), mixture_std(mixture)))
+            evaluated = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
+            if evaluated:
+                samples = generate(ema.module, z_eval)
+                row["frechet"] = scorer(samples) if bool(torch.isfinite(samples).all()) else float("nan")
+                row["frechet_floor"] = floor
+                if mixture:
+                    row.update(mode_stats(samples, mixture_centers(mixture), mixture_std(mixture)))
             sg, sd = sparsity_report(ema.module), sparsity_report(D)
             row.update(g_sparsity=sg["overall"], g_weight_sparsity=sg["weights"], g_zero_channels=sg["zero_channels_total"],
                        d_sparsity=sd["overall"], d_weight_sparsity=sd["weights"], d_zero_channels=sd["zero_channels_total"],
@@ -254,7 +256,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
                        g_per_layer=sg["per_layer"], d_per_layer=sd["per_layer"])
             log.append(row)
             checkpoint(epoch + 1, 0, _zero_acc())
-            if cfg.plots and (epoch + 1 == cfg.epochs or time.perf_counter() - last_plot > _PLOT_EVERY_S):
+            if cfg.plots and evaluated and (epoch + 1 == cfg.epochs or time.perf_counter() - last_plot > _PLOT_EVERY_S):
                 _plots(log.rows, out, samples, mixture, epoch + 1)
                 last_plot = time.perf_counter()
     summary: dict[str, Any] = {**(log.rows[-1] if log.rows else {}), "status": status, "checkpoint": ckpt_path}
