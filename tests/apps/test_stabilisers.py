@@ -50,7 +50,7 @@ def test_ema_average_warmup_and_zeros():
     assert float(w[0, 0]) == pytest.approx(beta * 1 + (1 - beta) * 3) and float(w[0, 1]) == 0.0
     for _ in range(200):
         ema.update()
-    assert float(ema.module.weight[0, 0]) == pytest.approx(3.0, abs=1e-6)
+    assert float(ema.module.weight[0, 0].detach()) == pytest.approx(3.0, abs=1e-6)
     assert ema.steps == 201 and ema.module is not src
     assert WeightEMA(src, 0.0).module is src
     with pytest.raises(ValueError, match="decay must be in"):
