@@ -163,30 +163,37 @@ def seeds_and_command(name: str, seeds: int | None, quick: bool, **flags: Any) -
     return seeds, " ".join(parts)
 
 
-def run_many(fn: Any, items: Sequence[Any], jobs: int = 1, progress: Any = None) -> list[Any]:
+def run_many(fn: Any, items: Sequence[Any], jobs: int = 1, progress: Any = None,
+             on_result: Any = None) -> list[Any]:
     """``[fn(item) for item in items]``, in ``jobs`` worker processes when ``jobs > 1``; results in input order.
 
     Each training run is seeded by its configuration alone, so the results do not depend
-    on ``jobs``. ``progress.update()`` is called as runs finish.
+    on ``jobs``. As each run finishes, ``progress.update()`` and ``on_result(index, result)``
+    are called (a long reproduction writes its partial table there).
     """
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+
+    def finished(i: int, result: Any) -> None:
+        if progress is not None:
+            progress.update()
+        if on_result is not None:
+            on_result(i, result)
+
     if jobs == 1:
         out = []
-        for item in items:
+        for i, item in enumerate(items):
             out.append(fn(item))
-            if progress is not None:
-                progress.update()
+            finished(i, out[-1])
         return out
     import concurrent.futures as cf
     import multiprocessing as mp
 
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
-        futures = [ex.submit(fn, item) for item in items]
-        for _ in cf.as_completed(futures):
-            if progress is not None:
-                progress.update()
-        return [f.result() for f in futures]
+        futures = {ex.submit(fn, item): i for i, item in enumerate(items)}
+        for f in cf.as_completed(futures):
+            finished(futures[f], f.result())
+        return [f.result() for f in sorted(futures, key=futures.get)]
 
 
 def tidy_log_axis(ax: Any, which: str = "x") -> None:

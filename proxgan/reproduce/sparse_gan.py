@@ -80,50 +80,69 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: s
     lr, ema = (MIXTURE_RUN["lr"], MIXTURE_RUN["ema"]) if mixture else (dflt["lr"], dflt["ema"])
     settings_ = settings(quick)
     runs_dir = Path(tempfile.mkdtemp(prefix="sparse-gan-"))
-    results: dict[tuple[str, float], list[dict[str, Any]]] = {}
     progress_bar = bar(len(settings_) * seeds, "sparse-gan", progress)
-    long = Table("Every run", ["setting", "λ", "seed", "Fréchet distance", "modes covered", "high-quality rate",
-                               "G zero weights (%)", "D zero weights (%)", "run s"])
     keys, cfgs = [], []
-    for family, label, target, lam in settings_:
-        for seed in range(seeds):
+    for seed in range(seeds):  # seed-major: a run stopped early has every setting at its first seeds
+        for family, label, target, lam in settings_:
             keys.append((label, lam, seed))
             out = runs_dir / f"{label.replace(' ', '_')}-{lam:g}-{seed}"
             cfgs.append(GANConfig(data=data, data_root=data_root, epochs=epochs, seed=seed, ema=ema,
                                   **_optims(family, target, lam, lr), out=str(out), progress=False, plots=False,
                                   n_train=(2000 if quick else dflt["n_train"]) if mixture else None,
-                                  n_eval=500 if quick else MIXTURE_RUN["n_eval"] if mixture else 2000, fid_cache=str(runs_dir / "fid"),
-                                  max_steps=10 if quick else None, threads=1, eval_every=epochs))
-    for (label, lam, seed), s in zip(keys, run_many(train_gan, cfgs, jobs, progress_bar)):
+                                  n_eval=500 if quick else MIXTURE_RUN["n_eval"] if mixture else 2000,
+                                  fid_cache=str(runs_dir / "fid"), max_steps=10 if quick else None, threads=1,
+                                  eval_every=epochs))
+    done: dict[int, dict[str, Any]] = {}
+
+    def emit(i: int, summary: dict[str, Any]) -> None:
+        done[i] = summary
+        if len(done) < len(cfgs):
+            _write(out_dir, [(keys[j], done[j]) for j in sorted(done)], len(cfgs), data, seeds, epochs, mixture, cmd,
+                   quick, figure=False)
+
+    run_many(train_gan, cfgs, jobs, progress_bar, on_result=emit)
+    progress_bar.close()
+    shutil.rmtree(runs_dir, ignore_errors=True)
+    return _write(out_dir, [(keys[j], done[j]) for j in sorted(done)], len(cfgs), data, seeds, epochs, mixture, cmd,
+                  quick, figure=True)
+
+
+def _write(out_dir: str | Path, runs: list[tuple[tuple[str, float, int], dict[str, Any]]], total: int, data: str,
+           seeds: int, epochs: int, mixture: bool, cmd: str, quick: bool, figure: bool) -> dict[str, Path]:
+    """The tables (and, when ``figure``, the PNG) of the runs finished so far."""
+    results: dict[tuple[str, float], list[dict[str, Any]]] = {}
+    long = Table("Every run", ["setting", "λ", "seed", "Fréchet distance", "modes covered", "high-quality rate",
+                               "G zero weights (%)", "D zero weights (%)", "run s"])
+    for (label, lam, seed), s in sorted(runs, key=lambda r: r[0][2]):
         results.setdefault((label, lam), []).append(s)
         long.add(label, lam, seed, s["frechet"], s.get("modes_covered", float("nan")), s.get("hq_rate", float("nan")),
                  100 * s["g_weight_sparsity"], 100 * s["d_weight_sparsity"], s["elapsed_s"])
-    progress_bar.close()
-    shutil.rmtree(runs_dir, ignore_errors=True)
-    first = next(iter(results.values()))[0]
-    cols = ["setting", "λ", "Fréchet distance"] + (["modes covered", "high-quality rate"] if mixture else [])
+    cols = ["setting", "λ", "seeds", "Fréchet distance"] + (["modes covered", "high-quality rate"] if mixture else [])
     cols += ["G zero weights (%)", "D zero weights (%)", "G zero rows", "D zero rows"]
     table = Table(f"GAN on {data}: mean ± std over {seeds} seed(s), {epochs} epochs "
-                  f"(Fréchet distance of real train vs test samples: {first['frechet_floor']:.3g})", cols)
-    for (label, lam), runs in results.items():
-        col = lambda k, scale=1.0: [scale * r[k] for r in runs]  # noqa: E731
-        row = [label, lam, pm(col("frechet"))]
+                  f"(Fréchet distance of real train vs test samples: {runs[0][1]['frechet_floor']:.3g})", cols)
+    for (label, lam), rs in results.items():
+        col = lambda k, scale=1.0: [scale * r[k] for r in rs]  # noqa: E731
+        row = [label, lam, len(rs), pm(col("frechet"))]
         if mixture:
             row += [pm(col("modes_covered"), 2), pm(col("hq_rate"), 2)]
         row += [pm(col("g_weight_sparsity", 100), 3), pm(col("d_weight_sparsity", 100), 3),
                 pm(col("g_zero_channels"), 3), pm(col("d_zero_channels"), 3)]
         table.add(*row)
     table.notes += ["L1 and L2 by ProxAdam's prox (betas 0.5, 0.999), unpenalised networks by Adam; weight decay: "
-                    "Adam's `weight_decay` of the same λ. Zero weights: exact zeros of the weight tensors of the evaluated networks "
-                    "(the EMA of G keeps G's zeros).",
+                    "Adam's `weight_decay` of the same λ. Zero weights: exact zeros of the weight tensors of the "
+                    "evaluated networks (the EMA of G keeps G's zeros).",
                     "Times per run are in the second table (shared CPU: compare loosely)."]
-    fig, axes = new_figure(1, 2, figsize=(11, 4.2))
-    _plot(axes, results, mixture)
+    if len(runs) < total:
+        table.notes.append(f"Partial: {len(runs)} of {total} runs finished so far (the column 'seeds' says how "
+                           "many each row averages).")
     paths = write_table(out_dir, "sparse-gan", [table, long], command=cmd,
                         preamble=(__doc__ or "").split("\n\n", 1)[1], quick=quick)
-    paths["png"] = save_figure(fig, Path(out_dir) / "sparse-gan.png")
+    if figure:
+        fig, axes = new_figure(1, 2, figsize=(11, 4.2))
+        _plot(axes, results, mixture)
+        paths["png"] = save_figure(fig, Path(out_dir) / "sparse-gan.png")
     return paths
-
 
 def _sparsity(label: str, r: dict[str, Any]) -> float:
     """Exact-zero % of the penalised network(s): G, D, or the mean of both."""
