@@ -14,7 +14,7 @@ Usage::
 thread) and writes ``gan_baselines.md`` with the Fréchet distance next to its floor
 (real train vs test samples), the modes and the time of the whole run, and each run's
 final samples as ``gan_baseline_D_samples.png``. A run folder that already holds a
-finished run (same settings) is read, not retrained (``--resume``).
+finished run is read, not retrained; an interrupted one is continued (``--resume``).
 
 "Small" weights in the tables are those with :math:`|w| < 10^{-3}` (stated in the column
 name); "zeros" are exact zeros.
@@ -169,7 +169,10 @@ def baselines(a: argparse.Namespace) -> None:
         out = os.path.join(a.runs, f"gan_baseline_{data}")
         argv = ["train", "gan", "--data", data, "--threads", "1", "--no-progress", "--out", out]
         commands.append("proxgan " + shlex.join(argv))
-        s, rows, _ = _run(argv + ["--resume"] if os.path.exists(os.path.join(out, "checkpoint.pt")) else argv)
+        if os.path.exists(os.path.join(out, "summary.json")):  # a finished run: read it
+            s = json.load(open(os.path.join(out, "summary.json")))
+        else:
+            s, _, _ = _run(argv + ["--resume"] if os.path.exists(os.path.join(out, "checkpoint.pt")) else argv)
         cfg = json.load(open(os.path.join(out, "config.json")))
         steps = cfg["epochs"] * _steps_per_epoch(cfg)
         mix = data in ("ring8", "grid25")
