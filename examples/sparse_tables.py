@@ -169,8 +169,9 @@ def baselines(a: argparse.Namespace) -> None:
         out = os.path.join(a.runs, f"gan_baseline_{data}")
         argv = ["train", "gan", "--data", data, "--threads", "1", "--no-progress", "--out", out]
         commands.append("proxgan " + shlex.join(argv))
-        if os.path.exists(os.path.join(out, "summary.json")):  # a finished run: read it
-            s = json.load(open(os.path.join(out, "summary.json")))
+        summary = os.path.join(out, "summary.json")
+        if os.path.exists(summary) and json.load(open(summary))["status"] == "done":  # a finished run: read it
+            s = json.load(open(summary))
         else:
             s, _, _ = _run(argv + ["--resume"] if os.path.exists(os.path.join(out, "checkpoint.pt")) else argv)
         cfg = json.load(open(os.path.join(out, "config.json")))
