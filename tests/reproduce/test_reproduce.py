@@ -209,3 +209,17 @@ def test_narrow_log_axis_gets_whole_decades_and_no_crowded_labels():
     plt.close(fig)
     tidy_log_axis(_NoFigure())  # the stand-in used without matplotlib is left alone
 
+
+
+def test_run_many_order_callbacks_and_bad_jobs():
+    from proxgan.reproduce._report import pm, run_many, seeds_and_command
+
+    seen = []
+    assert run_many(abs, [-3, 2, -1], jobs=1, on_result=lambda i, r: seen.append((i, r))) == [3, 2, 1]
+    assert seen == [(0, 3), (1, 2), (2, 1)]
+    with pytest.raises(ValueError, match="jobs must be an int >= 1"):
+        run_many(abs, [1], jobs=0)
+    assert pm([1.0, 3.0]) == "2 ± 1.4" and pm([2.5]) == "2.5"
+    assert seeds_and_command("proxgen", None, False, data=None) == (3, "proxgan reproduce proxgen")
+    assert seeds_and_command("proxgen", None, True, data="digits") == (1, "proxgan reproduce proxgen --quick --data digits")
+    assert seeds_and_command("sparse-gan", 5, False)[1] == "proxgan reproduce sparse-gan --seeds 5"
