@@ -91,7 +91,8 @@ def _add_common(p: argparse.ArgumentParser, *, app: str, default_data: str, out:
     p.add_argument("--max-steps", type=int, default=None, help="at most this many batches per epoch (smoke tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true", help="no PNG plots")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0, torch's choice)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads of torch and of the fused optimizer kernels (default: 0, their own choice)")
 
 
 def _add_train(sub: argparse._SubParsersAction, debug: argparse.ArgumentParser) -> None:

@@ -27,7 +27,7 @@ from torch import nn
 
 from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, make_out_dir,
                                      rng_state, save_checkpoint, set_rng_state)
-from proxgan.apps.config import CNNConfig
+from proxgan.apps.config import CNNConfig, apply_threads
 from proxgan.apps.data import MissingExtraError, batch_indices, load_images
 from proxgan.apps.metrics import MetricsLog, sparsity_report
 from proxgan.apps.models import cnn_for
@@ -94,8 +94,7 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
     """
     cfg.validate()
     out, dev = cfg.out, cfg.device
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    apply_threads(cfg.threads)
     ckpt_path = os.path.join(out, "checkpoint.pt")
     ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
     if ck is not None:

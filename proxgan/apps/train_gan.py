@@ -40,7 +40,7 @@ from torch import nn
 
 from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, make_out_dir,
                                      rng_state, save_checkpoint, set_rng_state)
-from proxgan.apps.config import GANConfig
+from proxgan.apps.config import GANConfig, apply_threads
 from proxgan.apps.data import MIXTURES, MissingExtraError, batch_indices, load_images, mixture_centers, mixture_std, sample_mixture
 from proxgan.apps.fid import FrechetScorer, feature_network
 from proxgan.apps.metrics import MetricsLog, mode_stats, sparsity_report
@@ -127,8 +127,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
     """
     cfg.validate()
     out, dev = cfg.out, cfg.device
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    apply_threads(cfg.threads)
     ckpt_path = os.path.join(out, "checkpoint.pt")
     mixture = cfg.data if cfg.data in MIXTURES else None
     latent = cfg.latent_dim
