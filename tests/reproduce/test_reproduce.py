@@ -95,7 +95,9 @@ def _git_results_state():
         pytest.skip("not a git checkout")
     out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all", "--", "results"],
                          capture_output=True, text=True, check=True).stdout
-    stamps = {p: p.stat().st_mtime_ns for p in (root / "results").rglob("*") if p.is_file()}
+    tracked = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "results"], capture_output=True,
+                             text=True, check=True).stdout.split("\0")
+    stamps = {f: (root / f).stat().st_mtime_ns for f in tracked if f and (root / f).exists()}
     return out, stamps
 
 
