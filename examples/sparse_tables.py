@@ -76,7 +76,7 @@ def _write(out: str, name: str, title: str, header: list[str], table: list[list]
         w.writerow([h.replace("\\|", "|") for h in header])
         w.writerows(table)
     lines = [f"# {title}", "", f"Machine: {_machine()}.", f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. Code: commit {_commit()}.",
-             f"Written by `python examples/sparse_tables.py {name.split('_')[0]} ...`.", "",
+             f"Written by `python examples/sparse_tables.py {'baselines' if name == 'gan_baselines' else name.split('_')[0]} ...`.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in table:
         lines.append("| " + " | ".join(str(v) for v in r) + " |")
@@ -179,7 +179,8 @@ def baselines(a: argparse.Namespace) -> None:
         mix = data in ("ring8", "grid25")
         table.append([data, "MLP 3x128" if mix else "DCGAN", f"{cfg['epochs']} ({steps})", f"{s['frechet']:.3g}",
                       f"{s['frechet_floor']:.3g}", f"{int(s['modes_covered'])}/{8 if data == 'ring8' else 25}" if mix else "",
-                      f"{s['hq_rate']:.1%}" if mix else "", f"{s['elapsed_s']:.0f}"])
+                      f"{s['hq_rate']:.1%}" if mix else "",
+                      f"{s['elapsed_s']:.0f}"])
         shutil.copy(os.path.join(out, "samples.png"), os.path.join(a.out, f"gan_baseline_{data}_samples.png"))
     notes = ["Every run uses the defaults of `proxgan train gan` for its data: non-saturating loss, Adam (betas 0.5, "
              "0.999), the R1 gradient penalty on D (γ = 0.1 for mixtures, 1 for images), and the EMA (0.999) of G's "
@@ -188,8 +189,8 @@ def baselines(a: argparse.Namespace) -> None:
              "from fixed noise against held-out real samples; the floor is the same distance between real training "
              "and held-out samples (what sampling noise alone gives). A sample is high quality within 3σ of a mode; a "
              "mode is covered with at least a quarter of its fair share of high-quality samples.",
-             "run s: the whole run (training and per-epoch evaluation) on a shared 2-core machine with other jobs "
-             "running, one torch thread."]
+             "run s: the whole run (training, per-epoch evaluation, checkpoints and plots) on a shared 2-core machine with other jobs running (load average 10 to 30 while "
+             "these ran), one torch thread: compare them loosely."]
     _write(a.out, "gan_baselines", "GAN baselines from the defaults (no penalty)", header, table, commands, notes)
 
 
