@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 __all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md",
-           "mean_std", "pm", "bar", "tidy_log_axis", "run_many", "seeds_and_command", "SMOKE_NOTE"]
+           "mean_std", "pm", "bar", "tidy_log_axis", "run_many", "seeds_and_command", "note_partial", "SMOKE_NOTE"]
 
 SMOKE_NOTE = ("**Smoke run (`--quick`)**: tiny sizes that only check that the command works; the numbers "
               "below mean nothing. The full table comes from the same command without `--quick`.")
@@ -161,6 +161,13 @@ def seeds_and_command(name: str, seeds: int | None, quick: bool, **flags: Any) -
     parts += [f"--{k.replace('_', '-')} {v}" for k, v in flags.items() if v is not None]
     parts += [f"--seeds {seeds}"] if seeds != default else []
     return seeds, " ".join(parts)
+
+
+def note_partial(table: Table, done: int, total: int) -> None:
+    """Say under ``table`` how many of its runs have finished, when not all have (a long run's partial table)."""
+    if done < total:
+        table.notes.append(f"Partial: {done} of {total} runs finished so far (the column 'seeds' says how "
+                           "many each row averages).")
 
 
 def run_many(fn: Any, items: Sequence[Any], jobs: int = 1, progress: Any = None,

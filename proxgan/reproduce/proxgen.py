@@ -22,8 +22,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from proxgan.reproduce._report import (Table, bar, mean_std, new_figure, pm, run_many, save_figure, seeds_and_command,
-                                      write_table)
+from proxgan.reproduce._report import (Table, bar, mean_std, new_figure, note_partial, pm, run_many, save_figure,
+                                      seeds_and_command, write_table)
 
 __all__ = ["ROWS", "run"]
 
@@ -97,9 +97,7 @@ def _write(out_dir: str | Path, runs: list, total: int, data: str, epochs: int, 
         points.setdefault(label, []).append((mean_std(zeros), mean_std(accs)))
     table.notes.append("Zero weights: exact zeros over penalised tensors. Per-run times are in the second table "
                        "(shared CPU: compare loosely).")
-    if len(runs) < total:
-        table.notes.append(f"Partial: {len(runs)} of {total} runs finished so far (the column 'seeds' says how "
-                           "many each row averages).")
+    note_partial(table, len(runs), total)
     paths = write_table(out_dir, "proxgen", [table, long], command=cmd,
                         preamble=(__doc__ or "").split("\n\n", 1)[1], quick=quick)
     if figure:

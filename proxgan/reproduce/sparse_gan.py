@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from proxgan.reproduce._report import (Table, bar, mean_std, new_figure, pm, run_many, save_figure, seeds_and_command,
-                                      write_table)
+from proxgan.reproduce._report import (Table, bar, mean_std, new_figure, note_partial, pm, run_many, save_figure,
+                                      seeds_and_command, write_table)
 
 __all__ = ["run", "settings", "L1_LAMS", "L2_LAMS"]
 
@@ -133,9 +133,7 @@ def _write(out_dir: str | Path, runs: list[tuple[tuple[str, float, int], dict[st
                     "Adam's `weight_decay` of the same λ. Zero weights: exact zeros of the weight tensors of the "
                     "evaluated networks (the EMA of G keeps G's zeros).",
                     "Times per run are in the second table (shared CPU: compare loosely)."]
-    if len(runs) < total:
-        table.notes.append(f"Partial: {len(runs)} of {total} runs finished so far (the column 'seeds' says how "
-                           "many each row averages).")
+    note_partial(table, len(runs), total)
     paths = write_table(out_dir, "sparse-gan", [table, long], command=cmd,
                         preamble=(__doc__ or "").split("\n\n", 1)[1], quick=quick)
     if figure:
