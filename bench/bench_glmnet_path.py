@@ -1,6 +1,6 @@
 """glmnet Table 1 (Friedman, Hastie & Tibshirani 2010): total time of a 100-λ Lasso path.
 
-Data as in shared/BENCHMARKS.md (``lasso_problems.glmnet_data``). Path: 100 log-spaced
+Data as in bench/PROTOCOL.md (``lasso_problems.glmnet_data``). Path: 100 log-spaced
 λ from λ_max down to λ_max·1e-3 (the same floor for N > p and N < p), warm starts,
 no intercept, tolerance 1e-7 (duality gap <= 1e-7·‖y‖²/n for proxgan, scikit-learn and
 celer; skglm's tol is on the subdifferential distance, so it is given 1e-7 as well and its

@@ -1,4 +1,4 @@
-"""Time-to-tolerance on the Lasso problems L1–L5 (shared/BENCHMARKS.md), side by side.
+"""Time-to-tolerance on the Lasso problems L1–L5 (bench/PROTOCOL.md), side by side.
 
 Every competitor (proxgan cd, scikit-learn, skglm, celer; all ``fit_intercept=False``) is run
 at the loosest tolerance of its own ladder that reaches ``gap <= eps·P(0)``, the gap being

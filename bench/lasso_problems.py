@@ -1,4 +1,4 @@
-"""Problems L1–L5 of shared/BENCHMARKS.md and the independent Lasso duality gap.
+"""Problems L1–L5 of bench/PROTOCOL.md and the independent Lasso duality gap.
 
 The generators live in the library (:mod:`proxgan.reproduce.problems`, shared with
 ``proxgan reproduce lasso-benchopt`` and ``glmnet-table1``); this module re-exports them

@@ -1,6 +1,6 @@
 """Optimizer step on CPU: ProxAdam / ProxSGD against torch.optim, interleaved in one process.
 
-Protocol (../shared/BENCHMARKS.md, "Optimizer step"): ~23M float32 parameters in a
+Protocol (bench/PROTOCOL.md, "Optimizer step"): ~23M float32 parameters in a
 realistic mix (4M, 1M, 256k tensors and many small biases), fixed random gradients,
 contenders run A B C ... in turn, 3 warm-ups, median of ``--repeats`` steps. Printed:
 median times, ratios proxgan / baseline, and the first-step overhead (numba compile or

@@ -1,7 +1,7 @@
 """pytest-benchmark micro-benchmarks of the Lasso solvers (``make bench``).
 
 Timing only (no assertions on time): proxgan's CD and FISTA and, when installed, skglm and
-celer, on the small problems L4 and L5 of shared/BENCHMARKS.md at tolerance 1e-6·P(0).
+celer, on the small problems L4 and L5 of bench/PROTOCOL.md at tolerance 1e-6·P(0).
 The full side-by-side protocol with ratios is ``python bench/bench_lasso.py``.
 """
 import os

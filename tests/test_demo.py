@@ -24,3 +24,17 @@ def test_run_demo_writes_report(tmp_path):
     path = demo.run_demo(tmp_path, sections=[demo.reproductions_section])
     text = path.read_text()
     assert text.startswith("# proxgan demo") and "proxgan reproduce glmnet-table1" in text
+
+
+def test_cnn_section_runs_without_tqdm_and_matplotlib(tmp_path, monkeypatch, capsys):
+    import sys
+
+    import proxgan.apps.progress as progress
+
+    for mod in ("tqdm", "tqdm.auto", "matplotlib", "matplotlib.pyplot"):
+        monkeypatch.setitem(sys.modules, mod, None)  # a core-only install
+    monkeypatch.setattr(progress, "_noted", set())
+    text = demo.cnn_section(tmp_path, epochs=1)
+    rows = [line for line in text.splitlines() if line.startswith("| Adam") or line.startswith("| ProxAdam")]
+    assert len(rows) == 2 and float(rows[1].split("|")[3].strip().rstrip("%")) > 0  # exact zeros with ProxAdam
+    assert capsys.readouterr().err.count("plots skipped") == 1

@@ -1,8 +1,8 @@
 """Applications (GAN and CNN training): users of the public API only.
 
->>> from proxgan.apps import CNNConfig
+>>> from proxgan.apps import CNNConfig, OptimConfig
 >>> from proxgan.apps.train_cnn import train_cnn
->>> summary = train_cnn(CNNConfig(optimizer="proxadam", penalty="l1", lam=5e-4, out="runs/cnn"))  # doctest: +SKIP
+>>> summary = train_cnn(CNNConfig(optim=OptimConfig(penalty="l1", lam=5e-4), out="runs/cnn"))  # doctest: +SKIP
 
 The ``proxgan train cnn|gan`` commands map their flags onto these configurations and
 call :func:`proxgan.apps.train_cnn.train_cnn` / :func:`proxgan.apps.train_gan.train_gan`

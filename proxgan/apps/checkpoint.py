@@ -30,11 +30,28 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "NonFiniteLossError",
-           "check_finite", "check_resume_config", "InterruptGuard"]
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "make_out_dir", "rng_state", "set_rng_state",
+           "NonFiniteLossError", "check_finite", "check_resume_config", "InterruptGuard"]
 
 #: configuration fields that may change between a run and its resumption
 RESUMABLE_CHANGES = ("epochs", "resume", "progress", "plots", "out", "device", "data_root", "fid_cache", "threads")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint exists but cannot be read; the message names the file and what to do."""
+
+
+def make_out_dir(out: str | os.PathLike) -> str:
+    """Create the output folder ``out`` (and its parents); ``ValueError`` naming it if that is impossible."""
+    out = os.fspath(out)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create the output folder {out!r}: {exc.strerror or exc}; "
+                         "choose another --out") from exc
+    if not os.access(out, os.W_OK):
+        raise ValueError(f"the output folder {out!r} is not writable; choose another --out")
+    return out
 
 
 class NonFiniteLossError(RuntimeError):
@@ -60,10 +77,30 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (trusted files only)."""
+    """Read a checkpoint written by :func:`save_checkpoint` (trusted files only).
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    CheckpointError
+        When the file is empty, truncated, corrupted or not a checkpoint; the file is left as it is.
+    """
+    path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}: nothing to resume")
-    return torch.load(path, map_location=map_location, weights_only=False)
+        raise FileNotFoundError(f"no checkpoint at {path!r}: nothing to resume (run without --resume to start)")
+    what = "it is empty" if os.path.getsize(path) == 0 else None
+    if what is None:
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=False)
+        except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for bad files
+            what = f"it is truncated or corrupted ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'})"
+        else:
+            if isinstance(state, dict):
+                return state
+            what = f"it holds a {type(state).__name__}, not a checkpoint's dict"
+    raise CheckpointError(f"cannot resume from {path}: {what}. The file was left untouched; move or delete it "
+                          "to start afresh without --resume, or resume from a copy you kept")
 
 
 def rng_state() -> dict[str, Any]:
@@ -96,12 +133,23 @@ def check_finite(value: float, what: str, where: str, checkpoint: str | None) ->
         )
 
 
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
 def check_resume_config(saved: dict[str, Any], current: dict[str, Any]) -> None:
     """Raise ``ValueError`` if a resumed run changes a setting other than :data:`RESUMABLE_CHANGES`.
 
     Resuming with another optimizer, penalty, seed or batch size would silently give a
     run that is neither the old one nor a new one.
     """
+    saved, current = _flatten(saved), _flatten(current)
     diff = [f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}"
             for k in sorted(set(saved) | set(current))
             if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k)]

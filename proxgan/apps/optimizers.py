@@ -29,36 +29,26 @@ from typing import Any
 import torch
 from torch import nn
 
-from proxgan import penalties as P
+from proxgan._registry import OPTIMIZERS, PENALTIES, check_name
 from proxgan.apps.config import OptimConfig
-from proxgan.optim import ProxAdam, ProxSGD, param_groups
+from proxgan.optim import param_groups
+from proxgan.penalties import Penalty
 
 __all__ = ["make_penalty", "build_optimizer", "penalty_loss"]
 
 
-def make_penalty(name: str, lam: float) -> P.Penalty | None:
-    """The penalty named on the command line, or ``None`` for ``"none"``.
+def make_penalty(name: str, lam: float) -> Penalty | None:
+    """The penalty registered as ``name`` (:data:`proxgan._registry.PENALTIES`), or ``None`` for ``"none"``.
 
     ``group`` is ``GroupL1(lam, dim=0)`` (one group per output channel / row);
     ``elasticnet`` uses ``l1_ratio=0.5``.
     """
-    if name == "none":
-        return None
-    table = {
-        "l1": lambda: P.L1(lam),
-        "l2": lambda: P.L2(lam),
-        "elasticnet": lambda: P.ElasticNet(lam, 0.5),
-        "group": lambda: P.GroupL1(lam, dim=0),
-        "l0": lambda: P.L0(lam),
-        "nm": lambda: P.NM(2, 4),  # N:M 2:4 on the weights whose input dimension allows it
-    }
-    if name not in table:
-        raise ValueError(f"penalty must be one of none, {', '.join(table)}; got {name!r}")
-    return table[name]()
+    check_name(name, PENALTIES, "penalty")
+    return PENALTIES[name].make(lam)
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Optimizer, list[dict[str, Any]]]:
-    """Optimizer for ``model`` following ``cfg``.
+    """Optimizer for ``model`` following ``cfg`` (built by its entry of :data:`proxgan._registry.OPTIMIZERS`).
 
     Returns
     -------
@@ -69,29 +59,13 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Opt
     """
     cfg.validate()
     pen = make_penalty(cfg.penalty, cfg.lam)
-    groups = param_groups(model, pen)
-    if cfg.penalty == "nm":  # only weights whose input dimension is a multiple of 4 can be N:M
-        from proxgan.nm import nm_param_groups
-
-        groups = nm_param_groups(model, 2, 4)
+    spec = PENALTIES[cfg.penalty]
+    groups = spec.groups(model, pen) if spec.groups is not None else param_groups(model, pen)
     loss_groups: list[dict[str, Any]] = []
     if cfg.penalty_mode == "loss" or pen is None:
         loss_groups = [g for g in groups if g.get("penalty") is not None]
         groups = [{k: v for k, v in g.items() if k != "penalty"} for g in groups]
-    name, lr, wd = cfg.optimizer, cfg.lr, cfg.weight_decay
-    if name == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(groups, lr=lr, betas=cfg.betas, weight_decay=wd)
-    elif name == "adamw":
-        opt = torch.optim.AdamW(groups, lr=lr, betas=cfg.betas, weight_decay=wd)
-    elif name == "sgd":
-        opt = torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, weight_decay=wd)
-    elif name == "proxsgd":
-        opt = ProxSGD(groups, lr=lr, momentum=cfg.momentum, weight_decay=wd)
-    elif name == "proxadam":
-        opt = ProxAdam(groups, lr=lr, betas=cfg.betas, weight_decay=wd)
-    else:
-        raise ValueError(f"unknown optimizer {name!r}")
-    return opt, loss_groups
+    return OPTIMIZERS[cfg.optimizer].build(groups, cfg), loss_groups
 
 
 def penalty_loss(loss_groups: list[dict[str, Any]]) -> torch.Tensor | float:

@@ -1,5 +1,9 @@
 """PNG plots of the training apps (matplotlib, Agg backend: no display needed).
 
+matplotlib is optional: without it every function here raises
+:class:`proxgan.apps.data.MissingExtraError`, which the trainers turn into a one-line
+"plots skipped" note. Epoch axes have integer ticks; fractions are drawn on [0, 1].
+
 Examples
 --------
 >>> import os, tempfile
@@ -19,7 +23,13 @@ __all__ = ["plot_curves", "image_grid", "scatter_2d"]
 
 
 def _plt():
-    import matplotlib
+    from proxgan.apps.data import MissingExtraError
+    from proxgan.apps.progress import MATPLOTLIB_HINT
+
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise MissingExtraError(f"plots need matplotlib, which is not installed: {MATPLOTLIB_HINT}") from exc
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -28,18 +38,26 @@ def _plt():
 
 
 def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, *, title: str = "",
-                ylabel: str = "", logy: bool = False) -> None:
-    """One line per key in ``keys`` against ``epoch``; keys missing from the rows are skipped."""
+                ylabel: str = "", logy: bool = False, ylim: tuple[float, float] | None = None) -> None:
+    """One line per key in ``keys`` against ``epoch`` (integer ticks); keys missing from the rows are skipped.
+
+    ``ylim`` fixes the y range (e.g. ``(0, 1)`` for fractions, so that small changes look small).
+    """
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
     for k in keys:
         pts = [(r["epoch"], r[k]) for r in rows if r.get(k) is not None]
         if pts:
             ax.plot(*zip(*pts), marker="o", ms=3, label=k)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

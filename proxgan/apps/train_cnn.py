@@ -12,7 +12,7 @@ Examples
 --------
 >>> from proxgan.apps.config import CNNConfig
 >>> from proxgan.apps.train_cnn import train_cnn
->>> summary = train_cnn(CNNConfig(epochs=1, out="/tmp/cnn", progress=False))  # doctest: +SKIP
+>>> summary = train_cnn(CNNConfig(data="digits", epochs=1, out="/tmp/cnn", progress=False))  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -25,18 +25,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, rng_state,
-                                     save_checkpoint, set_rng_state)
-from proxgan.apps.config import CNNConfig
-from proxgan.apps.data import batch_indices, load_images
+from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, make_out_dir,
+                                     rng_state, save_checkpoint, set_rng_state)
+from proxgan.apps.config import CNNConfig, apply_threads
+from proxgan.apps.data import MissingExtraError, batch_indices, load_images
 from proxgan.apps.metrics import MetricsLog, sparsity_report
 from proxgan.apps.models import cnn_for
 from proxgan.apps.optimizers import build_optimizer, penalty_loss
+from proxgan.apps.progress import note_plots_skipped, progress_bar
 from proxgan.prune import compaction_report
 
 __all__ = ["train_cnn", "evaluate"]
 
 StepCallback = Callable[[int, int, InterruptGuard], None]
+_COMPACTION_REPEATS = 30  # interleaved timings of the model before and after compaction; medians reported
 
 
 @torch.no_grad()
@@ -58,17 +60,15 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True)
-
-
 def _plots(rows: list[dict[str, Any]], out: str) -> None:
     from proxgan.apps.plots import plot_curves
 
-    plot_curves(rows, ["train_loss", "test_loss"], os.path.join(out, "loss.png"), title="loss", ylabel="cross-entropy")
-    plot_curves(rows, ["sparsity", "weight_sparsity"], os.path.join(out, "sparsity.png"), title="exact zeros", ylabel="fraction")
+    try:
+        plot_curves(rows, ["train_loss", "test_loss"], os.path.join(out, "loss.png"), title="loss", ylabel="cross-entropy")
+        plot_curves(rows, ["sparsity", "weight_sparsity"], os.path.join(out, "sparsity.png"), title="exact zeros",
+                    ylabel="fraction", ylim=(0, 1))
+    except MissingExtraError:
+        note_plots_skipped()
 
 
 def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> dict[str, Any]:
@@ -94,17 +94,16 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
     """
     cfg.validate()
     out, dev = cfg.out, cfg.device
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    os.makedirs(out, exist_ok=True)
+    apply_threads(cfg.threads)
     ckpt_path = os.path.join(out, "checkpoint.pt")
     ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
     if ck is not None:
         check_resume_config(json.loads(json.dumps(ck["config"])), json.loads(json.dumps(cfg.to_dict())))
     data = load_images(cfg.data, cfg.data_root)
+    make_out_dir(out)
     torch.manual_seed(cfg.seed)
     model = cnn_for(data.shape, data.n_classes, cfg.model).to(dev)
-    opt, loss_groups = build_optimizer(model, cfg.optim())
+    opt, loss_groups = build_optimizer(model, cfg.optim)
     log = MetricsLog(out)
     epoch0, step0, acc0 = 0, 0, {"loss": 0.0, "pen": 0.0, "n": 0, "step_time": 0.0, "wall": 0.0}
     if ck is not None:
@@ -132,7 +131,7 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
             acc = dict(acc0) if epoch == epoch0 else {"loss": 0.0, "pen": 0.0, "n": 0, "step_time": 0.0, "wall": 0.0}
             t_start = time.perf_counter()
             model.train()
-            bar = _progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress)
+            bar = progress_bar(len(batches), f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress, unit="step")
             bar.update(first)
             for step in range(first, len(batches)):
                 idx = batches[step]
@@ -179,7 +178,8 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
                 _plots(log.rows, out)
     summary: dict[str, Any] = {**(log.rows[-1] if log.rows else {}), "status": status, "checkpoint": ckpt_path}
     if status == "done" and cfg.measure_compaction:
-        summary["compaction"] = compaction_report(model, data.x_test[:256].to(dev))
+        summary["compaction"] = {**compaction_report(model, data.x_test[:256].to(dev), repeats=_COMPACTION_REPEATS),
+                                 "repeats": _COMPACTION_REPEATS}
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary

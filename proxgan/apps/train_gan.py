@@ -1,15 +1,22 @@
 r"""``proxgan train gan``: train a GAN with separate optimizers and penalties for G and D.
 
 The losses are the non-saturating ones of Goodfellow et al. (2014):
-:math:`L_D = -\log D(x) - \log(1 - D(G(z)))` and :math:`L_G = -\log D(G(z))`, each plus
-its penalty when ``penalty_mode == "loss"``. Data: images (DCGAN-style pair sized to
-them) or a 2-D Gaussian mixture (MLP pair).
+:math:`L_D = -\log D(x) - \log(1 - D(G(z))) + R_1`, with the R1 gradient penalty of
+:mod:`proxgan.apps.stabilisers` (weight ``cfg.r1``), and :math:`L_G = -\log D(G(z))`, each
+plus its penalty when ``penalty_mode == "loss"``. The generator that is evaluated and
+sampled is the moving average of G's weights (``cfg.ema``), restricted to G's non-zeros.
+Data: images (DCGAN-style pair sized to them) or a 2-D Gaussian mixture (MLP pair).
+The defaults (:data:`proxgan.apps.config.GAN_DEFAULTS`) cover all 8 modes of ``ring8``
+and the 25 of ``grid25``.
 
 Per epoch, ``metrics.csv`` / ``metrics.json`` in ``cfg.out`` get both losses, the
 Fréchet distance of :mod:`proxgan.apps.fid` on ``cfg.n_eval`` samples from fixed noise,
-mode coverage and high-quality-sample rate for mixtures
+the same distance between real train and test samples (``frechet_floor``: what
+sampling noise alone gives), mode coverage and high-quality-sample rate for mixtures
 (:func:`proxgan.apps.metrics.mode_stats`), exact-zero sparsity of G and D, zero
-channels, the time spent in each ``optimizer.step()`` and the wall time. Plots:
+channels, the time spent in each ``optimizer.step()``, the epoch's wall time and the
+time since the start (``elapsed_s``, evaluation included). Plots (redrawn at most every
+20 s and after the last epoch):
 ``loss.png``, ``sparsity.png``, ``frechet.png`` and ``samples.png``.
 
 Examples
@@ -17,7 +24,7 @@ Examples
 >>> from proxgan.apps.config import GANConfig, OptimConfig
 >>> from proxgan.apps.train_gan import train_gan
 >>> cfg = GANConfig(data="ring8", epochs=1, out="/tmp/gan",
-...                 g=OptimConfig("proxadam", 1e-3, "l1", 1e-4, betas=(0.5, 0.999)))
+...                 g=OptimConfig(lr=1e-3, penalty="l1", lam=1e-4, betas=(0.5, 0.999)))
 >>> summary = train_gan(cfg)  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -31,19 +38,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, rng_state,
-                                     save_checkpoint, set_rng_state)
-from proxgan.apps.config import GANConfig
-from proxgan.apps.data import MIXTURES, batch_indices, load_images, mixture_centers, mixture_std, sample_mixture
+from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_config, load_checkpoint, make_out_dir,
+                                     rng_state, save_checkpoint, set_rng_state)
+from proxgan.apps.config import GANConfig, apply_threads
+from proxgan.apps.data import MIXTURES, MissingExtraError, batch_indices, load_images, mixture_centers, mixture_std, sample_mixture
 from proxgan.apps.fid import FrechetScorer, feature_network
 from proxgan.apps.metrics import MetricsLog, mode_stats, sparsity_report
 from proxgan.apps.models import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
 from proxgan.apps.optimizers import build_optimizer, penalty_loss
+from proxgan.apps.progress import note_plots_skipped, progress_bar
+from proxgan.apps.stabilisers import WeightEMA, r1_penalty
 
 __all__ = ["train_gan", "generate"]
 
 StepCallback = Callable[[int, int, InterruptGuard], None]
-_ACC = ("d_loss", "g_loss", "d_pen", "g_pen", "n", "d_step", "g_step", "wall")
+_PLOT_EVERY_S = 20.0  # plots are redrawn at most this often (and after the last epoch): drawing costs ~1 s
+_ACC = ("d_loss", "g_loss", "d_pen", "g_pen", "r1", "n", "d_step", "g_step", "wall")
 
 
 def _zero_acc() -> dict[str, float]:
@@ -81,14 +91,19 @@ def _f(x: Any) -> float:
 def _plots(rows: list[dict[str, Any]], out: str, samples: torch.Tensor, mixture: str | None, epoch: int) -> None:
     from proxgan.apps.plots import image_grid, plot_curves, scatter_2d
 
-    plot_curves(rows, ["d_loss", "g_loss"], os.path.join(out, "loss.png"), title="GAN losses")
-    plot_curves(rows, ["g_sparsity", "d_sparsity"], os.path.join(out, "sparsity.png"), title="exact zeros", ylabel="fraction")
-    plot_curves(rows, ["frechet"], os.path.join(out, "frechet.png"), title="Fréchet distance", logy=True)
-    title = f"epoch {epoch}"
-    if mixture is None:
-        image_grid(samples, os.path.join(out, "samples.png"), title=title)
-    else:
-        scatter_2d(samples, mixture_centers(mixture), os.path.join(out, "samples.png"), title=title)
+    try:
+        plot_curves(rows, ["d_loss", "g_loss"], os.path.join(out, "loss.png"), title="GAN losses")
+        plot_curves(rows, ["g_sparsity", "d_sparsity"], os.path.join(out, "sparsity.png"), title="exact zeros",
+                    ylabel="fraction", ylim=(0, 1))
+        plot_curves(rows, ["frechet", "frechet_floor"], os.path.join(out, "frechet.png"),
+                    title="Fréchet distance (floor: real train vs test)", logy=True)
+        title = f"epoch {epoch} (EMA of G)" if rows and rows[-1].get("ema") else f"epoch {epoch}"
+        if mixture is None:
+            image_grid(samples, os.path.join(out, "samples.png"), title=title)
+        else:
+            scatter_2d(samples, mixture_centers(mixture), os.path.join(out, "samples.png"), title=title)
+    except MissingExtraError:
+        note_plots_skipped()
 
 
 def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> dict[str, Any]:
@@ -112,24 +127,25 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
     """
     cfg.validate()
     out, dev = cfg.out, cfg.device
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    os.makedirs(out, exist_ok=True)
+    apply_threads(cfg.threads)
     ckpt_path = os.path.join(out, "checkpoint.pt")
     mixture = cfg.data if cfg.data in MIXTURES else None
-    latent = cfg.latent_dim or (16 if mixture else 64)
+    latent = cfg.latent_dim
     ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
     if ck is not None:
         check_resume_config(json.loads(json.dumps(ck["config"])), json.loads(json.dumps(cfg.to_dict())))
     if mixture:
         images = None
-        feat = feature_network(mixture, cache_dir=cfg.fid_cache, device=dev, seed=cfg.seed)
-        real_eval, _ = sample_mixture(mixture, cfg.n_eval, torch.Generator().manual_seed(cfg.seed + 99))
+        feat = feature_network(mixture, cache_dir=cfg.fid_cache, device=dev, seed=0)
+        real_eval, _ = sample_mixture(mixture, cfg.n_eval, torch.Generator().manual_seed(99))
+        real_other, _ = sample_mixture(mixture, cfg.n_eval, torch.Generator().manual_seed(98))
     else:
         images = load_images(cfg.data, cfg.data_root)
-        feat = feature_network(images, cache_dir=cfg.fid_cache, device=dev, seed=cfg.seed)
-        real_eval = images.x_test[: cfg.n_eval]
-    scorer = FrechetScorer(feat, real_eval)
+        feat = feature_network(images, cache_dir=cfg.fid_cache, device=dev, seed=0)
+        real_eval, real_other = images.x_test[: cfg.n_eval], images.x_train[: cfg.n_eval]
+    make_out_dir(out)
+    scorer = FrechetScorer(feat, real_eval)  # the same referee (network, real samples) for every seed
+    floor = scorer(real_other)
     z_eval = torch.randn(len(real_eval), latent, generator=torch.Generator().manual_seed(cfg.seed + 2024))
 
     torch.manual_seed(cfg.seed)
@@ -139,6 +155,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
         G, D = dcgan_generator(latent, images.shape).to(dev), dcgan_discriminator(images.shape).to(dev)
     opt_g, pen_g = build_optimizer(G, cfg.g)
     opt_d, pen_d = build_optimizer(D, cfg.d)
+    ema = WeightEMA(G, cfg.ema)
     bce = nn.BCEWithLogitsLoss()
     log = MetricsLog(out)
     epoch0, step0, acc0 = 0, 0, _zero_acc()
@@ -147,6 +164,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
         D.load_state_dict(ck["D"])
         opt_g.load_state_dict(ck["opt_g"])
         opt_d.load_state_dict(ck["opt_d"])
+        ema.load_state_dict(ck["G_ema"])
         set_rng_state(ck["rng"])
         epoch0, step0, acc0, log.rows = ck["epoch"], ck["step"], ck["accum"], ck["history"]
         if epoch0 >= cfg.epochs:
@@ -155,15 +173,16 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
         json.dump(cfg.to_dict(), f, indent=1)
 
     def checkpoint(epoch: int, step: int, accum: dict[str, float]) -> None:
-        save_checkpoint(ckpt_path, {"G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(),
-                                    "opt_d": opt_d.state_dict(), "rng": rng_state(), "epoch": epoch, "step": step,
-                                    "accum": accum, "history": log.rows, "config": cfg.to_dict()})
-
-    from tqdm.auto import tqdm
+        save_checkpoint(ckpt_path, {"G": G.state_dict(), "D": D.state_dict(), "G_ema": ema.state_dict(),
+                                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "rng": rng_state(),
+                                    "epoch": epoch, "step": step, "accum": accum, "history": log.rows,
+                                    "config": cfg.to_dict()})
 
     status = "done"
+    last_plot = time.perf_counter()
     with InterruptGuard() as guard:
         for epoch in range(epoch0, cfg.epochs):
+            t_epoch = time.perf_counter()
             if mixture:
                 x_epoch, _ = sample_mixture(mixture, cfg.n_train, torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch + 7))
                 batches = list(torch.arange(cfg.n_train).split(cfg.batch_size))
@@ -175,8 +194,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
             first = step0 if epoch == epoch0 else 0
             acc = dict(acc0) if epoch == epoch0 else _zero_acc()
             t_start = time.perf_counter()
-            bar = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress,
-                       leave=False, dynamic_ncols=True)
+            bar = progress_bar(len(batches), f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress, unit="step")
             bar.update(first)
             for step in range(first, len(batches)):
                 real = x_epoch[batches[step]].to(dev)
@@ -187,9 +205,10 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
                 # discriminator
                 pd = penalty_loss(pen_d)
                 d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-                check_finite(_f(d_loss + pd), "the discriminator loss", where, ckpt_path)
+                r1 = r1_penalty(D, real, cfg.r1) if cfg.r1 > 0 else 0.0
+                check_finite(_f(d_loss + r1 + pd), "the discriminator loss", where, ckpt_path)
                 opt_d.zero_grad(set_to_none=True)
-                (d_loss + pd).backward()
+                (d_loss + r1 + pd).backward()
                 acc["d_step"] += _timed_step(opt_d, dev)
                 # generator
                 pg = penalty_loss(pen_g)
@@ -198,10 +217,12 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
                 opt_g.zero_grad(set_to_none=True)
                 (g_loss + pg).backward()
                 acc["g_step"] += _timed_step(opt_g, dev)
+                ema.update()
                 acc["d_loss"] += _f(d_loss) * b
                 acc["g_loss"] += _f(g_loss) * b
                 acc["d_pen"] += _f(pd) * b
                 acc["g_pen"] += _f(pg) * b
+                acc["r1"] += _f(r1) * b
                 acc["n"] += b
                 bar.update(1)
                 if step_callback is not None:
@@ -214,24 +235,29 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
             bar.close()
             if status == "interrupted":
                 break
-            samples = generate(G, z_eval)
             row: dict[str, Any] = {"epoch": epoch + 1}
             n = max(acc["n"], 1)
             row.update(d_loss=acc["d_loss"] / n, g_loss=acc["g_loss"] / n, d_penalty=acc["d_pen"] / n,
-                       g_penalty=acc["g_pen"] / n)
-            row["frechet"] = scorer(samples) if bool(torch.isfinite(samples).all()) else float("nan")
-            if mixture:
-                row.update(mode_stats(samples, mixture_centers(mixture), mixture_std(mixture)))
-            sg, sd = sparsity_report(G), sparsity_report(D)
+                       g_penalty=acc["g_pen"] / n, r1_penalty=acc["r1"] / n, ema=cfg.ema)
+            evaluated = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
+            if evaluated:
+                samples = generate(ema.module, z_eval)
+                row["frechet"] = scorer(samples) if bool(torch.isfinite(samples).all()) else float("nan")
+                row["frechet_floor"] = floor
+                if mixture:
+                    row.update(mode_stats(samples, mixture_centers(mixture), mixture_std(mixture)))
+            sg, sd = sparsity_report(ema.module), sparsity_report(D)
             row.update(g_sparsity=sg["overall"], g_weight_sparsity=sg["weights"], g_zero_channels=sg["zero_channels_total"],
                        d_sparsity=sd["overall"], d_weight_sparsity=sd["weights"], d_zero_channels=sd["zero_channels_total"],
                        g_step_time_s=acc["g_step"], d_step_time_s=acc["d_step"],
                        wall_time_s=acc["wall"] + time.perf_counter() - t_start,
+                       elapsed_s=(log.rows[-1]["elapsed_s"] if log.rows else 0.0) + acc["wall"] + time.perf_counter() - t_epoch,
                        g_per_layer=sg["per_layer"], d_per_layer=sd["per_layer"])
             log.append(row)
             checkpoint(epoch + 1, 0, _zero_acc())
-            if cfg.plots:
+            if cfg.plots and evaluated and (epoch + 1 == cfg.epochs or time.perf_counter() - last_plot > _PLOT_EVERY_S):
                 _plots(log.rows, out, samples, mixture, epoch + 1)
+                last_plot = time.perf_counter()
     summary: dict[str, Any] = {**(log.rows[-1] if log.rows else {}), "status": status, "checkpoint": ckpt_path}
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)

@@ -1,4 +1,8 @@
-"""Writing a reproduction's outputs: a Markdown table, a CSV and a PNG, each naming its machine."""
+"""Writing a reproduction's outputs: a Markdown table, a CSV and a PNG, each naming its machine.
+
+A quick (smoke) run says so in its first lines. Without matplotlib the figure is skipped
+with a one-line note (:func:`new_figure` hands back a stand-in that ignores every call).
+"""
 from __future__ import annotations
 
 import csv
@@ -6,13 +10,40 @@ import datetime as _dt
 import os
 import platform
 import re
+import statistics
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md"]
+__all__ = ["Table", "machine_info", "machine_line", "write_table", "new_figure", "save_figure", "rst_to_md",
+           "mean_std", "pm", "bar", "tidy_log_axis", "run_many", "seeds_and_command", "note_partial", "SMOKE_NOTE"]
+
+SMOKE_NOTE = ("**Smoke run (`--quick`)**: tiny sizes that only check that the command works; the numbers "
+              "below mean nothing. The full table comes from the same command without `--quick`.")
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value) of ``values``."""
+    vals = [float(v) for v in values]
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
+
+
+def pm(values: Sequence[float], digits: int = 3) -> str:
+    """``"mean ± std"`` of ``values`` with ``digits`` significant digits (``nan`` if any is NaN)."""
+    m, s = mean_std(values)
+    if m != m:
+        return "n/a"
+    return f"{m:.{digits}g} ± {s:.2g}" if len(values) > 1 else f"{m:.{digits}g}"
+
+
+def bar(total: int, name: str, enabled: bool, unit: str = "run"):
+    """The progress bar of reproduction ``name`` (labelled with it; plain text without tqdm)."""
+    from proxgan.apps.progress import progress_bar
+
+    return progress_bar(total, name, enabled, leave=True, unit=unit)
 
 
 def rst_to_md(text: str) -> str:
@@ -88,14 +119,18 @@ class Table:
 
 
 def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], command: str | None = None,
-                preamble: str = "") -> dict[str, Path]:
+                preamble: str = "", quick: bool = False) -> dict[str, Path]:
     """Write ``name.md`` (all tables) and one CSV per table into ``out_dir``.
 
-    The Markdown file starts with the command and the machine that made it.
+    The Markdown file starts with the command and the machine that made it; for a
+    ``quick`` run its title and first line say that it is a smoke run.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    head = [f"# {name}", "", f"Machine: {machine_line()}."]
+    head = [f"# {name} (smoke run, not the published table)" if quick else f"# {name}", ""]
+    if quick:
+        head += [SMOKE_NOTE, ""]
+    head.append(f"Machine: {machine_line()}.")
     if command:
         head.append(f"Command: `{command}`.")
     if preamble:
@@ -113,19 +148,120 @@ def write_table(out_dir: str | os.PathLike, name: str, tables: list[Table], comm
     return paths
 
 
+def seeds_and_command(name: str, seeds: int | None, quick: bool, **flags: Any) -> tuple[int, str]:
+    """The number of seeds (default 3; 1 for a quick run) and the command line that reproduces the table.
+
+    ``flags`` are the other options that differ from their defaults (``None`` ones are left out).
+    """
+    default = 1 if quick else 3
+    seeds = default if seeds is None else seeds
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise ValueError(f"seeds must be an int >= 1, got {seeds!r}")
+    parts = [f"proxgan reproduce {name}"] + (["--quick"] if quick else [])
+    parts += [f"--{k.replace('_', '-')} {v}" for k, v in flags.items() if v is not None]
+    parts += [f"--seeds {seeds}"] if seeds != default else []
+    return seeds, " ".join(parts)
+
+
+def note_partial(table: Table, done: int, total: int) -> None:
+    """Say under ``table`` how many of its runs have finished, when not all have (a long run's partial table)."""
+    if done < total:
+        table.notes.append(f"Partial: {done} of {total} runs finished so far (the column 'seeds' says how "
+                           "many each row averages).")
+
+
+def run_many(fn: Any, items: Sequence[Any], jobs: int = 1, progress: Any = None,
+             on_result: Any = None) -> list[Any]:
+    """``[fn(item) for item in items]``, in ``jobs`` worker processes when ``jobs > 1``; results in input order.
+
+    Each training run is seeded by its configuration alone, so the results do not depend
+    on ``jobs``. As each run finishes, ``progress.update()`` and ``on_result(index, result)``
+    are called (a long reproduction writes its partial table there).
+    """
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+
+    def finished(i: int, result: Any) -> None:
+        if progress is not None:
+            progress.update()
+        if on_result is not None:
+            on_result(i, result)
+
+    if jobs == 1:
+        out = []
+        for i, item in enumerate(items):
+            out.append(fn(item))
+            finished(i, out[-1])
+        return out
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+        futures = {ex.submit(fn, item): i for i, item in enumerate(items)}
+        for f in cf.as_completed(futures):
+            finished(futures[f], f.result())
+        return [f.result() for f in sorted(futures, key=futures.get)]
+
+
+def tidy_log_axis(ax: Any, which: str = "x") -> None:
+    """Widen a log axis to whole decades (at least two labelled ticks) and leave minor ticks unlabelled.
+
+    Data that span less than a decade otherwise get labels on crowded minor ticks that overlap.
+    """
+    import math
+
+    if isinstance(ax, _NoFigure):
+        return
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
+    if not 0 < lo < hi:
+        return  # not a log axis with data
+    lo, hi = 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi))
+    hi = max(hi, 10 * lo)
+    (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
+    axis.set_major_locator(LogLocator(base=10, numticks=6))
+    axis.set_minor_formatter(NullFormatter())
+
+
+class _NoFigure:
+    """Stands in for a figure and its axes when matplotlib is missing: every call does nothing."""
+
+    def __getattr__(self, name: str) -> "_NoFigure":
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_NoFigure":
+        return self
+
+    def __getitem__(self, key: Any) -> "_NoFigure":
+        return self
+
+    def __iter__(self) -> Iterator["_NoFigure"]:
+        import itertools
+
+        return itertools.repeat(self)
+
+
 def new_figure(*args: Any, **kwargs: Any):
-    """``matplotlib.pyplot.subplots`` on the Agg backend (no display needed)."""
+    """``matplotlib.pyplot.subplots`` on the Agg backend (no display needed), or stand-ins without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is in every extra
-        raise ImportError("plots need matplotlib: pip install 'proxgan[bench]'") from exc
+    except ImportError:
+        from proxgan.apps.progress import note_plots_skipped
+
+        note_plots_skipped()
+        return _NoFigure(), _NoFigure()
     return plt.subplots(*args, **kwargs)
 
 
-def save_figure(fig, path: str | os.PathLike) -> Path:
+def save_figure(fig, path: str | os.PathLike) -> Path | None:
+    """Save ``fig`` as a PNG at ``path`` (``None`` when matplotlib is missing and nothing was drawn)."""
+    if isinstance(fig, _NoFigure):
+        return None
     import matplotlib.pyplot as plt
 
     path = Path(path)

@@ -1,4 +1,4 @@
-"""Side-by-side timing (BENCHMARKS.md): interleave the contenders, warm up, take medians."""
+"""Side-by-side timing (``bench/PROTOCOL.md``): interleave the contenders, warm up, take medians."""
 from __future__ import annotations
 
 import statistics

@@ -126,7 +126,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
     ax.set_title(f"ℓ1 deblurring, {m}×{m}")
     ax.legend()
     cmd = "proxgan reproduce fista" + (" --quick" if quick else "")
-    paths = write_table(out_dir, "fista", [table], command=cmd, preamble=(__doc__ or "").split("\n\n", 1)[1])
+    paths = write_table(out_dir, "fista", [table], command=cmd, preamble=(__doc__ or "").split("\n\n", 1)[1], quick=quick)
     paths["png"] = save_figure(fig, Path(out_dir) / "fista.png")
     paths["curves"] = Path(out_dir) / "fista_curves.csv"
     np.savetxt(paths["curves"], np.column_stack([ks] + [c for c in curves.values()]), delimiter=",",

@@ -3,7 +3,7 @@ r"""``proxgan reproduce glmnet-table1``: Friedman, Hastie & Tibshirani (2010), T
 Total time of a 100-:math:`\lambda` Lasso path on Gaussian data with pairwise
 correlation :math:`\rho \in \{0, 0.1, 0.2, 0.5, 0.9, 0.95\}` for
 :math:`(N, p) \in \{(1000,100), (5000,100), (100,1000), (100,5000), (100,20000), (100,50000)\}`,
-averaged over 3 runs (recipe in ``shared/BENCHMARKS.md``). The path has 100
+averaged over 3 runs (the recipe is in ``bench/PROTOCOL.md``). The path has 100
 log-spaced values from :math:`\lambda_{max}` down to :math:`10^{-3}\lambda_{max}` for every
 block (glmnet's own floor is :math:`10^{-4}` for N > p and :math:`10^{-2}` for N < p; one
 floor for all makes the rows comparable), warm starts, and a convergence threshold of
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from proxgan.reproduce._contenders import as_path_coefs, path_contenders
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar as _progress, new_figure, save_figure, write_table
 from proxgan.reproduce.problems import alpha_max, glmnet_data, lasso_gap
 
 __all__ = ["RHOS", "BLOCKS", "run", "time_path"]
@@ -100,7 +100,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, runs: i
                  ["N, p", "contender"] + [f"ρ={r:g}" for r in rhos])
     cells: dict[tuple, str] = {}
     results: dict[tuple, float] = {}
-    bar = _bar(len(blocks) * len(rhos) * len(timed), progress)
+    bar = _progress(len(blocks) * len(rhos) * len(timed), "glmnet-table1", progress, unit="cell")
     for N, p in blocks:
         for rho in rhos:
             X, y = glmnet_data(N, p, rho)
@@ -144,7 +144,7 @@ def _emit(out_dir, quick, wide, long, skipped, results, blocks, rhos, names, sum
     table = Table(wide.title, wide.columns, wide.rows, notes)
     cmd = "proxgan reproduce glmnet-table1" + (" --quick" if quick else "")
     paths = write_table(out_dir, "glmnet-table1", [table, long], command=cmd,
-                        preamble=(__doc__ or "").split("\n\n")[1])
+                        preamble=(__doc__ or "").split("\n\n")[1], quick=quick)
     paths["png"] = _plot(results, blocks, rhos, names, Path(out_dir) / "glmnet-table1.png")
     return paths
 
@@ -163,18 +163,3 @@ def _plot(results, blocks, rhos, names, path):
     axes.ravel()[0].legend(fontsize=7)
     return save_figure(fig, path)
 
-
-def _bar(total: int, enabled: bool):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        enabled = False
-    if not enabled:
-        class _Null:
-            def update(self, *a):
-                pass
-
-            def close(self):
-                pass
-        return _Null()
-    return tqdm(total=total, desc="glmnet-table1", unit="cell")

@@ -4,7 +4,7 @@ The optimizer-step tables are those of :mod:`proxgan.reproduce.optim_step` (``--
 a 5% parameter mix and no cold-compile subprocesses).
 
 Always measured on the CPU; on a GPU also the Triton kernels, their achieved bandwidth
-and its share of a measured device-to-device copy (BENCHMARKS.md).
+and its share of a measured device-to-device copy (``bench/PROTOCOL.md``).
 """
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True) -> dict
         tables.append(soft_threshold_table([1 << 24, 1 << 26] if not quick else [1 << 22], "cuda", repeats))
         step_tables += optim_step_tables(scale=0.05 if quick else 1.0, repeats=repeats, device="cuda", first=False)
     cmd = "proxgan reproduce kernels" + (" --quick" if quick else "")
-    paths = write_table(out_dir, "kernels", tables + step_tables, command=cmd)
+    paths = write_table(out_dir, "kernels", tables + step_tables, command=cmd, quick=quick)
     paths["png"] = _plot(tables, Path(out_dir) / "kernels.png")
     return paths
 

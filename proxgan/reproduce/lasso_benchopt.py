@@ -1,6 +1,6 @@
 r"""``proxgan reproduce lasso-benchopt``: suboptimality versus time, and time to tolerance, on L1–L5.
 
-The problems and the protocol are those of ``shared/BENCHMARKS.md``. For every
+The problems and the protocol are those of ``bench/PROTOCOL.md``. For every
 contender (proxgan's coordinate descent and FISTA, scikit-learn, skglm, celer) we run
 a ladder of its own tolerances, and for each run record the wall time and the duality
 gap of the returned coefficients, recomputed here in float64 and divided by
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from proxgan.reproduce._contenders import single_contenders
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar as _progress, new_figure, save_figure, tidy_log_axis, write_table
 from proxgan.reproduce.problems import PROBLEMS, make_problem
 
 __all__ = ["run", "gap_ladder"]
@@ -79,7 +79,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, problem
     ratios = Table("proxgan cd / best competitor (time to tolerance; < 1: proxgan is faster)",
                    ["problem"] + [f"ε={e:g}" for e in epsilons] + ["best competitor at ε=1e-6"])
     fig, axes = new_figure(1, len(problems), figsize=(4 * len(problems), 3.6), squeeze=False)
-    bar = _bar(len(problems) * len(timed), progress)
+    bar = _progress(len(problems) * len(timed), "lasso-benchopt", progress, unit="solve")
     for ax, pid in zip(axes.ravel(), problems):
         X, y, alpha = make_problem(pid, scale=scale)
         best: dict[float, tuple[float, str]] = {}
@@ -108,18 +108,14 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, problem
         ax.set_title(f"{pid} (n={n}, p={p})")
         ax.set_xlabel("seconds")
         ax.set_ylabel("duality gap / P(0)")
+        tidy_log_axis(ax, "x")
     bar.close()
     axes.ravel()[0].legend(fontsize=7)
     if quick:
         ttt.notes.append("--quick: problems shrunk to 10% of n and p, ε ∈ {1e-4, 1e-6}, one run.")
     cmd = "proxgan reproduce lasso-benchopt" + (" --quick" if quick else "")
     paths = write_table(out_dir, "lasso-benchopt", [ratios, ttt, curves], command=cmd,
-                        preamble=(__doc__ or "").split("\n\n")[1])
+                        preamble=(__doc__ or "").split("\n\n")[1], quick=quick)
     paths["png"] = save_figure(fig, Path(out_dir) / "lasso-benchopt.png")
     return paths
 
-
-def _bar(total: int, enabled: bool):
-    from proxgan.reproduce.glmnet_table1 import _bar as bar
-
-    return bar(total, enabled)

@@ -1,4 +1,4 @@
-"""Optimizer step benchmark (BENCHMARKS.md, "Optimizer step"): ProxAdam / ProxSGD against torch.optim.
+"""Optimizer step benchmark (``bench/PROTOCOL.md``, "Optimizer step"): ProxAdam / ProxSGD against torch.optim.
 
 ~23M float32 parameters in a realistic mix (4M, 1M, 256k tensors and many small
 biases), fixed random gradients, contenders interleaved, 3 warm-ups, medians.

@@ -1,4 +1,4 @@
-r"""Synthetic Lasso problems of ``shared/BENCHMARKS.md``, and the duality gap that judges them.
+r"""Synthetic Lasso problems of ``bench/PROTOCOL.md``, and the duality gap that judges them.
 
 * :func:`make_problem` — the timed problems L1–L5 (equicorrelated or Toeplitz designs,
   :math:`p/10` standard-normal true coefficients, SNR 3, seed 0, float64);
@@ -77,7 +77,7 @@ def lasso_objective(X, y, w, alpha: float) -> float:
 
 
 def lasso_gap(X, y, w, alpha: float) -> float:
-    """Duality gap :math:`P(w) - D(\\theta)` in float64 (BENCHMARKS.md)."""
+    """Duality gap :math:`P(w) - D(\\theta)` in float64 (``bench/PROTOCOL.md``)."""
     X = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)

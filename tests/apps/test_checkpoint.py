@@ -65,5 +65,5 @@ def test_resume_config_check():
     check_resume_config(old, {**old, "epochs": 5, "out": "b"})
     with pytest.raises(ValueError, match=r"optimizer: checkpoint 'adam', now 'proxadam'"):
         check_resume_config(old, {**old, "optimizer": "proxadam"})
-    with pytest.raises(ValueError, match="g: checkpoint"):
+    with pytest.raises(ValueError, match=r"g\.penalty: checkpoint 'l1'"):
         check_resume_config(old, {**old, "g": {"penalty": "l2"}})

@@ -16,3 +16,28 @@ def test_plots_write_pngs(tmp_path):
     assert mpimg.imread(tmp_path / "s.png").shape[:2] == (400, 400)
     for f in ("g.png", "rgb.png"):
         assert mpimg.imread(tmp_path / f).shape[0] > 100
+
+
+def test_plot_curves_integer_epochs_and_fraction_axis(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from proxgan.apps import plots
+
+    captured = {}
+    orig = plt.close
+    rows = [{"epoch": e, "s": 0.26 + 0.01 * e} for e in (1, 2, 3)]
+
+    def keep(fig):
+        captured["ax"] = fig.axes[0]
+        orig(fig)
+
+    import unittest.mock as mock
+
+    with mock.patch.object(plt, "close", keep):
+        plots.plot_curves(rows, ["s"], str(tmp_path / "s.png"), ylim=(0, 1))
+    ax = captured["ax"]
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    assert ax.get_ylim() == (0.0, 1.0)

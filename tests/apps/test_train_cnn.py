@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from proxgan.apps.checkpoint import NonFiniteLossError, load_checkpoint
-from proxgan.apps.config import CNNConfig
+from proxgan.apps.config import CNNConfig, OptimConfig
 from proxgan.apps.train_cnn import train_cnn
 
 
@@ -19,10 +19,14 @@ CONFIGS = {
 }
 
 
+_OPTIM = ("optimizer", "lr", "penalty", "lam", "penalty_mode", "momentum", "weight_decay")
+
+
 def _cfg(out, **kw):
-    base = dict(epochs=2, batch_size=32, max_steps=4, out=str(out), progress=False, plots=False, measure_compaction=False)
-    base.update(kw)
-    return CNNConfig(**base)
+    base = dict(data="digits", epochs=2, batch_size=32, max_steps=4, out=str(out), progress=False, plots=False,
+                measure_compaction=False)
+    base.update({k: v for k, v in kw.items() if k not in _OPTIM})
+    return CNNConfig(optim=OptimConfig(**{k: v for k, v in kw.items() if k in _OPTIM}), **base)
 
 
 def _weights(out):

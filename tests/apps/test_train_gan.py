@@ -60,6 +60,8 @@ def test_resume_mid_epoch_equals_uninterrupted(tmp_path, fid_cache, prox):
     b = load_checkpoint(tmp_path / "cut" / "checkpoint.pt")
     for net in ("G", "D"):
         assert all(torch.equal(a[net][k], b[net][k]) for k in a[net])
+    assert a["G_ema"]["steps"] == b["G_ema"]["steps"] == 6
+    assert all(torch.equal(a["G_ema"]["module"][k], b["G_ema"]["module"][k]) for k in a["G_ema"]["module"])
     ra = json.load(open(tmp_path / "ref" / "metrics.json"))
     rb = json.load(open(tmp_path / "cut" / "metrics.json"))
     assert ra[-1]["frechet"] == rb[-1]["frechet"]
@@ -81,3 +83,12 @@ def test_non_finite_stops(tmp_path, fid_cache, monkeypatch):
         train_gan(_cfg(tmp_path, fid_cache), step_callback=poison)
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
     assert ck["epoch"] == 1 and all(bool(torch.isfinite(v).all()) for v in ck["G"].values())
+
+
+def test_eval_every_skips_evaluation_but_not_the_last_epoch(tmp_path, fid_cache):
+    train_gan(_cfg(tmp_path, fid_cache, epochs=3, eval_every=2, max_steps=2))
+    rows = json.load(open(tmp_path / "metrics.json"))
+    assert ["frechet" in r for r in rows] == [False, True, True]
+    assert all("g_sparsity" in r and "d_loss" in r for r in rows)
+    with pytest.raises(ValueError, match="eval_every must be an int >= 1"):
+        _cfg(tmp_path, fid_cache, eval_every=0).validate()
