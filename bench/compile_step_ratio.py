@@ -25,17 +25,7 @@ from proxgan.optim import ProxAdam, ProxSGD  # noqa: E402
 from proxgan.penalties import L1  # noqa: E402
 from proxgan.reproduce._report import machine_line  # noqa: E402
 from proxgan.reproduce._timing import interleaved_medians  # noqa: E402
-
-
-def params(widths: tuple[int, ...]) -> list[torch.nn.Parameter]:
-    gen = torch.Generator().manual_seed(0)
-    out = []
-    for a, b in zip(widths[:-1], widths[1:]):
-        for shape in ((b, a), (b,)):
-            p = torch.nn.Parameter(0.1 * torch.randn(shape, generator=gen))
-            p.grad = torch.randn(shape, generator=gen)
-            out.append(p)
-    return out
+from small_step_ratios import mlp as params  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 
 def compiled(opt: torch.optim.Optimizer) -> tuple[object, float]:

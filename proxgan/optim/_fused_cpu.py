@@ -68,6 +68,17 @@ def _view(addr, n, like):
 
 
 @njit(inline="always")
+def _tile(k, ptrs, sizes, tiles, like, col):
+    """Tile ``k``'s tensor index and its slice of column ``col`` of the flat pointer table
+    (columns x tensors), as a view indexed from 0 (so that the element loop vectorises)."""
+    T = sizes.shape[0]
+    t = tiles[k, 0]
+    lo = tiles[k, 1]
+    n = min(lo + TILE, sizes[t]) - lo
+    return t, _view(ptrs[col * T + t] + lo * like.itemsize, n, like)
+
+
+@njit(inline="always")
 def _clip(u, lo, hi):
     """``torch.clamp(u, lo, hi)`` (a NaN stays NaN) as selects, which vectorise (``min``/``max`` do not)."""
     return lo if u < lo else (hi if u > hi else u)
@@ -128,16 +139,12 @@ def _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code):
 
 @njit(inline="always")
 def _adam_tile(k, ptrs, sizes, tiles, bias, like, c, variant, precond, code):
-    T = sizes.shape[0]  # ptrs is the flat table (p, g, m, v, vmax) x tensors
-    t = tiles[k, 0]
-    lo = tiles[k, 1]
-    n = min(lo + TILE, sizes[t]) - lo
-    off = lo * like.itemsize  # views of the tile itself, indexed from 0 (so the loop vectorises)
-    p = _view(ptrs[0 * T + t] + off, n, like)
-    g = _view(ptrs[1 * T + t] + off, n, like)
-    m = _view(ptrs[2 * T + t] + off, n, like)
-    v = _view(ptrs[3 * T + t] + off, n, like)
-    vmax = _view(ptrs[4 * T + t] + off, n, like)
+    t, p = _tile(k, ptrs, sizes, tiles, like, 0)  # columns: p, g, m, v, vmax
+    g = _tile(k, ptrs, sizes, tiles, like, 1)[1]
+    m = _tile(k, ptrs, sizes, tiles, like, 2)[1]
+    v = _tile(k, ptrs, sizes, tiles, like, 3)[1]
+    vmax = _tile(k, ptrs, sizes, tiles, like, 4)[1]
+    n = p.size
     ss = like.dtype.type(bias[t, 0])
     bc2s = like.dtype.type(bias[t, 1])
     _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
@@ -218,14 +225,10 @@ def _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code):
 
 @njit(inline="always")
 def _sgd_tile(k, ptrs, sizes, tiles, firsts, like, c, mode, general, code):
-    T = sizes.shape[0]  # ptrs is the flat table (p, g, buf) x tensors
-    t = tiles[k, 0]
-    lo = tiles[k, 1]
-    n = min(lo + TILE, sizes[t]) - lo
-    off = lo * like.itemsize  # views of the tile itself, indexed from 0 (so the loop vectorises)
-    p = _view(ptrs[0 * T + t] + off, n, like)
-    g = _view(ptrs[1 * T + t] + off, n, like)
-    buf = _view(ptrs[2 * T + t] + off, n, like)
+    t, p = _tile(k, ptrs, sizes, tiles, like, 0)  # columns: p, g, buf
+    g = _tile(k, ptrs, sizes, tiles, like, 1)[1]
+    buf = _tile(k, ptrs, sizes, tiles, like, 2)[1]
+    n = p.size
     one = like.dtype.type(1.0)
     zero = like.dtype.type(0.0)
     # the first momentum step sets the (zero-filled) buffer to the gradient: 0·0 + 1·g
