@@ -163,8 +163,14 @@ def _worker(rank: int, port: int, out: str) -> None:
         results.update(_run_zero(rank, out + ".zero.pt"))
         if rank == 0:
             torch.save(results, out)
+        dist.barrier()  # neither rank leaves while the other still uses the group
     finally:
         dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip the interpreter's teardown once everything is saved: gloo's threads can abort it
+    # ("terminate called without an active exception"), which would fail a finished job.
+    os._exit(0)
 
 
 def _free_port() -> int:
