@@ -5,10 +5,10 @@ Protocol (as ``optim_step_ratios.py``): float32 weight matrices of 4M, 1M and 25
 turn in one process after 3 warm-ups, median of ``--repeats`` steps. Contenders:
 
 * ``ProxAdam + L1 (fused)``: the one-pass fused step, the baseline;
-* ``ProxAdam + NM(2,4)``: today's dispatch, the multi-tensor Adam step then the N:M
-  projection per tensor (:func:`proxgan.kernels.nm_project.nm_project_torch`, by u²/s);
-* ``fused Adam + N:M kernel``: :func:`proxgan.kernels.nm_project.fused_adam_nm_cpu`, the
-  same step in one numba pass per tensor (what the fused dispatch would call for NM);
+* ``ProxAdam + NM(2,4) (fused)``: the default dispatch, the fused CPU step with the N:M
+  projection (by u²/s) in the same pass, chunk by chunk;
+* ``ProxAdam + NM(2,4) (multi-tensor)``: ``fused=False``, the multi-tensor Adam step then the
+  N:M projection per tensor (:func:`proxgan.kernels.nm_project.nm_project_torch`);
 * ``ProxAdam, no penalty (fused)``: the floor.
 
 Also times the projection alone against soft-thresholding the same tensors. Printed: the
@@ -26,8 +26,7 @@ import argparse  # noqa: E402
 
 import torch  # noqa: E402
 
-from proxgan.kernels import adam_step_scalars  # noqa: E402
-from proxgan.kernels.nm_project import fused_adam_nm_cpu, nm_project_torch  # noqa: E402
+from proxgan.kernels.nm_project import nm_project_torch  # noqa: E402
 from proxgan.kernels.soft_threshold import soft_threshold_torch  # noqa: E402
 from proxgan.optim import ProxAdam  # noqa: E402
 from proxgan.penalties import L1, NM  # noqa: E402
@@ -51,20 +50,11 @@ def main() -> None:
     args = ap.parse_args()
     print(f"Machine: {machine_line()}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}\n")
     opts = {}
-    for name, pen in (("ProxAdam + L1 (fused)", L1(1e-4)), ("ProxAdam + NM(2,4)", NM(2, 4)),
-                      ("ProxAdam, no penalty (fused)", None)):
-        opts[name] = ProxAdam(_params(args.scale), lr=1e-3, penalty=pen)
-    fps = _params(args.scale)
-    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in fps]
-    counter = [0]
-
-    def fused_nm() -> None:
-        counter[0] += 1
-        fused_adam_nm_cpu(fps, [p.grad for p in fps], [a for a, _ in moments], [b for _, b in moments], 2, 4,
-                          adam_step_scalars(1e-3, 0.9, 0.999, 1e-8, 0.0, False, counter[0]))
-
+    for name, pen, flags in (("ProxAdam + L1 (fused)", L1(1e-4), {}), ("ProxAdam + NM(2,4) (fused)", NM(2, 4), {}),
+                             ("ProxAdam + NM(2,4) (multi-tensor)", NM(2, 4), {"fused": False}),
+                             ("ProxAdam, no penalty (fused)", None, {})):
+        opts[name] = ProxAdam(_params(args.scale), lr=1e-3, penalty=pen, **flags)
     fns = {k: o.step for k, o in opts.items()}
-    fns["fused Adam + N:M kernel"] = fused_nm
     times = interleaved_medians(fns, repeats=args.repeats, warmup=3)
     base = times["ProxAdam + L1 (fused)"]
     n = sum(p.numel() for p in opts["ProxAdam + L1 (fused)"].param_groups[0]["params"])

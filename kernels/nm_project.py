@@ -12,7 +12,8 @@ position, as the semi-structured sparse kernels want). The projection in the met
 
 keeps in every block the :math:`n` entries with the largest score :math:`u_i^2 / s_i`
 (zeroing entry :math:`i` costs :math:`u_i^2/(2 s_i)`) and zeroes the others; with a scalar
-step the score is :math:`|u_i|`. A zero step pins its entry (infinite score unless
+step the score is :math:`|u_i|`. A NaN scores :math:`+\infty` (it is kept: divergence stays
+visible). A zero step pins its entry (infinite score unless
 :math:`u_i = 0`). Ties go to the lower index, so the result is deterministic.
 
 Layers: ``_nm_project_kernel`` (Triton), ``nm_project`` (its launcher), ``nm_project_ref``
@@ -29,7 +30,7 @@ from proxgan._validation import check_float_tensor
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
 
-__all__ = ["nm_project", "nm_project_ref", "nm_project_torch", "check_nm", "nm_blocks", "fused_adam_nm_cpu"]
+__all__ = ["nm_project", "nm_project_ref", "nm_project_torch", "check_nm", "nm_blocks"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -57,6 +58,7 @@ def _nm_project_kernel(x_ptr, s_ptr, out_ptr, n_blocks, N: tl.constexpr, M: tl.c
         score = tl.where(s > 0, xf * xf / tl.where(s > 0, s, 1.0), tl.where(xf != 0, float("inf"), 0.0))
     else:
         score = tl.abs(xf)
+    score = tl.where(score == score, score, float("inf"))  # a NaN is kept, as a sort keeps it
     rank = tl.zeros((BLOCK, MP), dtype=tl.int32)
     for j in tl.static_range(M):  # rank = how many entries of the block beat this one
         xj = tl.load(x_ptr + rows * M + j, mask=rmask, other=0.0)
@@ -69,6 +71,7 @@ def _nm_project_kernel(x_ptr, s_ptr, out_ptr, n_blocks, N: tl.constexpr, M: tl.c
             scj = tl.where(sj > 0, xjf * xjf / tl.where(sj > 0, sj, 1.0), tl.where(xjf != 0, float("inf"), 0.0))
         else:
             scj = tl.abs(xjf)
+        scj = tl.where(scj == scj, scj, float("inf"))
         beats = (scj[:, None] > score) | ((scj[:, None] == score) & (cols[None, :] > j))
         rank += beats.to(tl.int32)
     y = tl.where(rank < N, xf, 0.0)
@@ -129,11 +132,14 @@ def _unblocks(yb: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _scores(xb: torch.Tensor, sb: torch.Tensor | None) -> torch.Tensor:
+    """The scores of the module docstring; NaN scores ``inf`` (a NaN entry is kept, as a sort keeps it)."""
     if sb is None:
-        return xb.abs()
-    pos = sb > 0
-    return torch.where(pos, xb * xb / torch.where(pos, sb, torch.ones_like(sb)),
-                       torch.where(xb != 0, torch.full_like(xb, float("inf")), torch.zeros_like(xb)))
+        score = xb.abs()
+    else:
+        pos = sb > 0
+        score = torch.where(pos, xb * xb / torch.where(pos, sb, torch.ones_like(sb)),
+                            torch.where(xb != 0, torch.full_like(xb, float("inf")), torch.zeros_like(xb)))
+    return torch.nan_to_num(score, nan=float("inf"), posinf=float("inf"))
 
 
 def _step_blocks(step: torch.Tensor | None, x: torch.Tensor, m: int, cd: torch.dtype) -> torch.Tensor | None:
@@ -230,29 +236,3 @@ def nm_project(x: torch.Tensor, n: int, m: int, step: float | torch.Tensor | Non
                                  IS_F64=x.dtype == torch.float64, BLOCK=BLOCK)
     y = _unblocks(yb, x)
     return y.contiguous() if out is None else out.copy_(y)
-
-
-def fused_adam_nm_cpu(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: list[torch.Tensor],
-                      exp_avg_sqs: list[torch.Tensor], n: int, m: int, sc: dict, preconditioned: bool = True) -> None:
-    """The ProxAdam step with the N:M projection in one pass per tensor (numba, CPU).
-
-    For contiguous float32 / float64 CPU tensors with ``shape[1] % m == 0``, Adam without
-    weight decay, AMSGrad or maximize; ``sc`` is :func:`proxgan.kernels.adam_step_scalars`
-    of this step. Equal to the multi-tensor step followed by :func:`nm_project_torch`
-    (up to rounding of the scores).
-    """
-    from ._nm_cpu import adam_nm_step
-
-    n, m = check_nm(n, m)
-    if sc["wd"] != 0.0 or sc["decay"] != 1.0:
-        raise ValueError("the fused N:M step has no weight decay")
-    for p, g, ea, es in zip(params, grads, exp_avgs, exp_avg_sqs):
-        nm_blocks(p[:0] if p.dim() >= 2 else p, m)  # shape check only
-        if not (p.device.type == "cpu" and p.dtype in (torch.float32, torch.float64)
-                and all(t.is_contiguous() and t.dtype == p.dtype for t in (p, g, ea, es))):
-            raise ValueError("the fused N:M step needs contiguous float32 / float64 CPU tensors of one dtype")
-        if p.numel():
-            k = p[0, 0].numel()
-            adam_nm_step(p.detach().view(-1).numpy(), g.view(-1).numpy(), ea.view(-1).numpy(), es.view(-1).numpy(),
-                         n, m, p.shape[1], k, float(sc["lr"]), float(sc["omb1"]), float(sc["b2"]), float(sc["omb2"]),
-                         float(sc["bc2s"]), float(sc["eps"]), float(sc["ss"]), preconditioned)

@@ -29,7 +29,8 @@ Two questions, both answered here and nowhere else:
   ``False``/``None``   ``False``            reference
   ``False``            ``None``             foreach
   ``None``             ``None``             fused where a kernel takes the parameter and the
-                                            penalty, else foreach (reference for a DTensor
+                                            penalty (N:M: the CPU kernels only), else
+                                            foreach (reference for a DTensor
                                             with a non-separable penalty, whose prox needs
                                             DTensor reductions across shards); reference
                                             while ``torch.compile`` traces
@@ -101,15 +102,18 @@ def prox_on_triton(x: torch.Tensor) -> bool:
     return mode == "triton" or x.is_cuda
 
 
-def fused_kind(t: torch.Tensor) -> str | None:
-    """``"triton"`` or ``"fused"`` (CPU) when a fused step kernel takes the tensor ``t``, else ``None``.
+def fused_kind(t: torch.Tensor, lowering: object | None = None) -> str | None:
+    """``"triton"`` or ``"fused"`` (CPU) when a fused step kernel takes the tensor ``t`` (and the
+    penalty ``lowering``, when given), else ``None``.
 
-    ``t`` is a plain tensor (a DTensor's local shard).
+    ``t`` is a plain tensor (a DTensor's local shard). A lowering that only the CPU kernels
+    take (:class:`proxgan._lowering.BlockProx`, N:M) never goes to Triton.
     """
     if t.layout != torch.strided or not t.is_contiguous():
         return None
     mode = _mode or kernels_mode()
-    if mode != "torch" and (t.is_cuda or mode == "triton") and triton_available():
+    triton_ok = lowering is None or lowering.on_triton
+    if triton_ok and mode != "torch" and (t.is_cuda or mode == "triton") and triton_available():
         return "triton"
     if t.is_cpu and t.dtype in _CPU_FUSED:
         return "fused"
@@ -118,10 +122,13 @@ def fused_kind(t: torch.Tensor) -> str | None:
 
 def fused_unavailable_reason(t: torch.Tensor, lowering: object | None) -> str | None:
     """Why ``fused=True`` cannot take this parameter and penalty lowering (``None`` if it can)."""
-    if lowering is None or not getattr(lowering, "scalar", False):
-        return ("fused=True supports the penalties None, L1 (without weights), L2, ElasticNet, L0, Box and "
-                "NonNegative; use fused=None (the multi-tensor path takes the others)")
-    if fused_kind(local(t)) is None:
+    if lowering is None or not lowering.fusable:
+        return ("fused=True supports the penalties None, L1 (without weights), L2, ElasticNet, L0, Box, "
+                "NonNegative and NM; use fused=None (the multi-tensor path takes the others)")
+    if fused_kind(local(t), lowering) is None:
+        if not lowering.on_triton and not t.is_cpu:
+            return (f"fused=True with this penalty runs on the CPU only (the {t.device} step is the multi-tensor "
+                    "one followed by the Triton projection): use fused=None")
         return ("fused=True needs contiguous float32/float64 CPU parameters, or CUDA parameters with Triton "
                 f"installed; got a {t.dtype} parameter on {t.device}: use fused=None")
     return None
@@ -135,7 +142,7 @@ def step_impl(p: torch.Tensor, *, foreach: bool | None, fused: bool | None, lowe
     """
     t = local(p)
     if fused:
-        return fused_kind(t) or "reference"
+        return fused_kind(t, lowering) or "reference"
     if foreach:
         return "foreach"
     if foreach is False:
@@ -144,8 +151,8 @@ def step_impl(p: torch.Tensor, *, foreach: bool | None, fused: bool | None, lowe
         return "foreach"
     if compiling():
         return "reference"
-    if lowering is not None and lowering.scalar:
-        kind = fused_kind(t)
+    if lowering is not None and lowering.fusable:
+        kind = fused_kind(t, lowering)
         if kind is not None:
             return kind
     if t is not p and lowering is None:

@@ -21,12 +21,21 @@ a :class:`SeparableProx` ``(code, l1, l2, lo, hi)`` whose prox at step :math:`s`
 
 ``l1`` is a tensor for a weighted L1 (one weight per coordinate): such a lowering is
 usable by the coordinate-descent loops, not by the fused kernels
-(:attr:`SeparableProx.scalar` is False). :func:`lower` returns ``None`` for penalties that
-are not separable (GroupL1, coupled or block penalties) and for any subclass that
-overrides ``prox`` or ``_prox``: those keep their own ``prox`` and are never silently
-replaced by a built-in kernel. :meth:`SeparableProx.kernel_args` turns a lowering into the
-``(code, a, b)`` triple of :mod:`proxgan.kernels.fused_penalty`: kernels take plain
-numbers, never penalties.
+(:attr:`SeparableProx.scalar` is False).
+
+One block penalty has a fused form too: :class:`~proxgan.penalties.NM` lowers to a
+:class:`BlockProx` ``(n, m)``, the projection that keeps the ``n`` entries of largest score
+(:math:`u_i^2/s_i`, or :math:`|u_i|` for a scalar step) in every ``m`` consecutive entries
+along dimension 1. The fused CPU steps take it; no Triton step does (on CUDA the step is
+the multi-tensor one followed by the Triton projection), for blocks of up to
+:data:`FUSED_MAX_M` entries.
+
+:func:`lower` returns ``None`` for the other non-separable penalties (GroupL1, coupled
+groups) and for any subclass that overrides ``prox`` or ``_prox``: those keep their own
+``prox`` and are never silently replaced by a built-in kernel. ``kernel_args()`` turns a
+lowering into the ``(code, a, b)`` triple of :mod:`proxgan.kernels.fused_penalty` and
+``block_args()`` into the ``(n, m)`` pair of the fused CPU steps (``(0, 0)``: no blocks):
+kernels take plain numbers, never penalties.
 """
 from __future__ import annotations
 
@@ -38,7 +47,7 @@ import torch
 from proxgan import penalties as _pen
 from proxgan.kernels.fused_penalty import BOX, ENET, L0, L1, L2, NONE
 
-__all__ = ["SeparableProx", "lower", "NO_PENALTY"]
+__all__ = ["SeparableProx", "BlockProx", "lower", "NO_PENALTY"]
 
 
 class SeparableProx(NamedTuple):
@@ -71,6 +80,49 @@ class SeparableProx(NamedTuple):
             return BOX, self.lo, self.hi
         return NONE, 0.0, 0.0
 
+    def block_args(self) -> tuple[int, int]:
+        """``(0, 0)``: no block projection."""
+        return 0, 0
+
+    @property
+    def fusable(self) -> bool:
+        """Whether a fused step kernel takes this lowering."""
+        return self.scalar
+
+    @property
+    def on_triton(self) -> bool:
+        """Whether the fused Triton steps take it (as the CPU ones)."""
+        return self.scalar
+
+
+#: the largest N:M block the fused CPU steps take (larger ones: multi-tensor step, then projection)
+FUSED_MAX_M = 16
+
+
+class BlockProx(NamedTuple):
+    """The N:M projection as plain numbers (see the module docstring)."""
+
+    n: int
+    m: int
+
+    scalar = False  # not a per-coordinate closed form
+
+    def kernel_args(self) -> tuple[int, float, float]:
+        """The element-wise part of the step: none (the projection follows it)."""
+        return NONE, 0.0, 0.0
+
+    def block_args(self) -> tuple[int, int]:
+        """``(n, m)`` for the fused CPU steps."""
+        return self.n, self.m
+
+    @property
+    def fusable(self) -> bool:
+        """The fused CPU steps take blocks of up to :data:`FUSED_MAX_M` entries (their code
+        compares the ``m(m-1)/2`` pairs of a block in straight-line code)."""
+        return self.m <= FUSED_MAX_M
+
+    on_triton = False  # no fused Triton step does
+
 
 NO_PENALTY = SeparableProx(NONE)
 
@@ -85,6 +137,7 @@ _RULES = {
     _pen.ElasticNet: lambda p: SeparableProx(ENET, p.lam * p.l1_ratio, p.lam * (1.0 - p.l1_ratio)),
     _pen.L0: lambda p: SeparableProx(L0, p.lam),
     _pen.Box: lambda p: SeparableProx(BOX, 0.0, 0.0, p.lo, p.hi),
+    _pen.NM: lambda p: BlockProx(p.n, p.m),
 }
 
 
@@ -98,8 +151,8 @@ def _rule(kind: type):
     return None
 
 
-def lower(penalty: _pen.Penalty | None) -> SeparableProx | None:
-    """The penalty as a :class:`SeparableProx`, or ``None`` when it keeps its own prox.
+def lower(penalty: _pen.Penalty | None) -> SeparableProx | BlockProx | None:
+    """The penalty as a :class:`SeparableProx` or :class:`BlockProx`, or ``None`` when it keeps its own prox.
 
     Parameters
     ----------
@@ -108,11 +161,13 @@ def lower(penalty: _pen.Penalty | None) -> SeparableProx | None:
 
     Examples
     --------
-    >>> from proxgan.penalties import ElasticNet, GroupL1
+    >>> from proxgan.penalties import NM, ElasticNet, GroupL1
     >>> lower(ElasticNet(1.0, 0.25)).kernel_args()
     (3, 0.25, 0.75)
     >>> lower(GroupL1(0.1)) is None
     True
+    >>> lower(NM(2, 4)).block_args()
+    (2, 4)
     """
     if penalty is None:
         return NO_PENALTY

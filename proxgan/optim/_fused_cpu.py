@@ -22,6 +22,34 @@ on-disk cache). A new penalty code is one branch in ``_prox``. After the first c
 launchers call the compiled specialisation directly (:func:`_call`), which skips the
 literal re-dispatch (about 10 µs).
 
+**N:M sparsity in the same pass.** With ``nm = (n, m)`` a tile runs chunk by chunk (about
+:data:`NM_CHUNK` entries, whole blocks): the smooth step writes ``u`` into ``p`` and a
+*score* per entry into a scratch array (:func:`_nm_score`: :math:`u^2 D` under ProxAdam's
+preconditioned prox, which orders a block as the metric's :math:`u^2/s` with
+:math:`s = \mathrm{lr}/D` does; :math:`|u|` for a scalar step); then, while the chunk is in
+L1, :func:`_nm_drop` zeroes in every block of ``m`` entries along dimension 1 the entries
+that ``n`` or more entries of the block beat (a larger score, or an equal one at a lower
+index): the projection of :mod:`proxgan.kernels.nm_project`. Scores are ``>= +0`` and
+never NaN (a NaN scores ``inf``: it is kept, as the reference's sort keeps it), so their
+bits, read as integers, order as the scores do. A block is done by code generated for
+each ``(n, m)``, never by hand copies:
+
+* :func:`_block_fn`: straight-line numba code for one block at any stride (the
+  ``m(m-1)/2`` pairs compared once); it does the tails, and every block off x86-64;
+* :func:`_lanes` (x86-64, contiguous blocks: linear weights): an LLVM loop over vectors of
+  8 float32 or 4 float64 lanes holding whole blocks (``m`` divides the lanes); each entry
+  meets its block partners by in-register rotations, ranks are counted in integers and
+  the kept entries are selected by a bitwise and. It is written as IR because the loop
+  vectoriser instead gathers each block position across blocks with lane-crossing
+  permutes (about 3× slower), and turns the and into a masked store (slow on AMD cores;
+  an empty inline ``asm`` hides the mask from that rewrite);
+* :func:`_rows` (x86-64, blocks strided by ``k``, the kernel size of a convolution
+  weight): the ``m`` rows of 8 (or 4) neighbouring blocks are ``m`` vector loads,
+  compared pairwise with no shuffle.
+
+These helpers live in this module on purpose: numba's on-disk cache of the kernels is
+invalidated by changes to this file only, not to the modules it calls.
+
 Why numba rather than ``torch.compile``: the step is memory-bound; a numba loop whose
 arithmetic stays in the parameter dtype vectorises and matches the bandwidth of
 ``torch.optim.Adam(fused=True)``; it compiles once, is cached on disk (``cache=True``)
@@ -35,13 +63,17 @@ the first fused CPU step (``import proxgan`` does not import numba).
 """
 from __future__ import annotations
 
+import math
+import platform
 from typing import Sequence
 
 import numpy as np
 import torch
+from llvmlite import ir
 from numba import carray, literally, njit, prange, typeof, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
+
 
 __all__ = ["adam_step", "sgd_step", "TILE"]
 
@@ -73,9 +105,7 @@ def _tile(k, ptrs, sizes, tiles, like, col):
     (columns x tensors), as a view indexed from 0 (so that the element loop vectorises)."""
     T = sizes.shape[0]
     t = tiles[k, 0]
-    lo = tiles[k, 1]
-    n = min(lo + TILE, sizes[t]) - lo
-    return t, _view(ptrs[col * T + t] + lo * like.itemsize, n, like)
+    return t, _view(ptrs[col * T + t] + tiles[k, 1] * like.itemsize, tiles[k, 2], like)
 
 
 @njit(inline="always")
@@ -101,6 +131,189 @@ def _prox(u, s, code, a, b, one, zero):
     return u
 
 
+#: entries per chunk of the N:M steps (rounded to whole super-blocks): a chunk's scores stay in L1
+NM_CHUNK = 1024
+
+
+# ----------------------------------------------------------------------------- N:M blocks
+_X86 = platform.machine().lower() in ("x86_64", "amd64")
+
+
+@njit(inline="always")
+def _nm_score(u, den, precond, inf):
+    r"""The score of entry ``u``: :math:`u^2 D` (``precond``), else :math:`|u|`; a NaN scores ``inf``.
+
+    :math:`u^2 D` orders a block as the metric's :math:`u^2/s` with :math:`s = \mathrm{lr}/D`
+    does, and at ``lr = 0`` it is the limit of that order as ``lr`` goes to 0 (the per-entry
+    steps of the unfused path are then all 0, and it keeps the first ``n`` non-zeros of a block).
+    """
+    q = u * u * den if precond else abs(u)
+    return q if q < inf else inf
+
+
+def _block_source(n: int, m: int) -> str:
+    """Python source of the projection of one block, entries ``at, at+k, ..., at+(m-1)k``.
+
+    Pair ``i < j``: ``j`` beats ``i`` on a strictly larger score, else ``i`` beats ``j`` (ties
+    go to the lower index). Ranks are counted in the float dtype of ``p`` (no int/float
+    conversions in the loop), and an entry beaten ``n`` times or more becomes 0.
+    """
+    body = [f"    s{i} = sc[at + {i} * k]" for i in range(m)]
+    body += [f"    r{i} = zero" for i in range(m)]
+    for i in range(m):
+        for j in range(i + 1, m):
+            body += [f"    c = one if s{j} > s{i} else zero", f"    r{i} += c", f"    r{j} += one - c"]
+    for i in range(m):
+        body += [f"    x = p[at + {i} * k]", f"    p[at + {i} * k] = x if r{i} < nf else zero"]
+    return "def _block(p, sc, at, k, nf, zero, one):\n" + "\n".join(body) + "\n"
+
+
+_BLOCKS: dict[tuple[int, int], object] = {}
+
+
+def _block_fn(n: int, m: int):
+    """The compiled (inlined) block projection of :func:`_block_source` for ``(n, m)``."""
+    fn = _BLOCKS.get((n, m))
+    if fn is None:
+        scope: dict = {}
+        exec(compile(_block_source(n, m), f"<proxgan N:M block {n}:{m}>", "exec"), scope)  # noqa: S102
+        fn = _BLOCKS[(n, m)] = njit(inline="always")(scope["_block"])
+    return fn
+
+
+def _lanes_for(bits: int, m: int) -> int:
+    """Lanes per vector of :func:`_lanes` for blocks of ``m`` entries of ``bits``-bit floats: one
+    256-bit register (8 float32 or 4 float64); 0 where it does not apply (not x86-64, or ``m``
+    does not divide the lanes)."""
+    lanes = 256 // bits
+    return lanes if _X86 and lanes % m == 0 else 0
+
+
+@intrinsic
+def _lanes(typingctx, p, sc, count, n, m):
+    """Project the contiguous blocks of ``p[:count]`` by ``sc``, ``W`` lanes at a time; returns how
+    many entries it did (a multiple of ``W``; the caller does the rest)."""
+    if not (isinstance(n, types.IntegerLiteral) and isinstance(m, types.IntegerLiteral)):
+        return None
+    N, M = n.literal_value, m.literal_value
+    bits = p.dtype.bitwidth
+    W = _lanes_for(bits, M)
+    if not W:
+        return None
+    sig = types.intp(p, sc, count, n, m)
+
+    def codegen(context, builder, signature, args):
+        pa = context.make_array(signature.args[0])(context, builder, args[0])
+        sa = context.make_array(signature.args[1])(context, builder, args[1])
+        kty = ir.VectorType(ir.IntType(bits), W)
+        i32s = ir.VectorType(ir.IntType(32), W)
+        count = args[2]
+        nvec = builder.sdiv(count, ir.Constant(count.type, W))
+        align = bits // 8
+        with cgutils.for_range(builder, nvec) as loop:
+            off = builder.mul(loop.index, ir.Constant(loop.index.type, W))
+            key = builder.load(builder.bitcast(builder.gep(sa.data, [off]), kty.as_pointer()), align=align)
+            ranks = ir.Constant(kty, None)
+            for d in range(1, M):  # partner (l + d) mod m of lane l, within its block
+                rot = ir.Constant(i32s, [(l // M) * M + (l % M + d) % M for l in range(W)])
+                partner = builder.shuffle_vector(key, key, rot)
+                lower = ir.Constant(kty, [int(l % M + d >= M) for l in range(W)])  # the partner's index is lower
+                beats = builder.icmp_signed(">", builder.add(partner, lower), key)  # > , or >= at a lower index
+                ranks = builder.sub(ranks, builder.sext(beats, kty))
+            _keep_where(builder, pa.data, off, ranks, N, kty, align)
+        return builder.mul(nvec, ir.Constant(count.type, W))
+
+    return sig, codegen
+
+
+def _keep_where(builder, data, off, ranks, n, kty, align):
+    """``p[off:off+W] &= (ranks < n)`` as a bitwise and on the bits (zero where beaten ``n`` times).
+
+    The empty ``asm`` hides that the mask is a comparison: otherwise LLVM turns the and
+    into a masked store, which is slow on AMD cores.
+    """
+    mask = builder.sext(builder.icmp_signed("<", ranks, ir.Constant(kty, [n] * kty.count)), kty)
+    mask = builder.asm(ir.FunctionType(kty, [kty]), "", "=x,0", [mask], False)
+    pp = builder.bitcast(builder.gep(data, [off]), kty.as_pointer())
+    builder.store(builder.and_(builder.load(pp, align=align), mask), pp, align=align)
+
+
+@intrinsic
+def _rows(typingctx, p, sc, at, k, n, m):
+    """Project the blocks of the super-block at ``at`` (``m`` rows of ``k`` entries, block ``r`` =
+    column ``r``) for the columns ``r < k - k % W``, ``W`` columns at a time; returns ``k - k % W``."""
+    if not (isinstance(n, types.IntegerLiteral) and isinstance(m, types.IntegerLiteral)):
+        return None
+    N, M = n.literal_value, m.literal_value
+    bits = p.dtype.bitwidth
+    W = 256 // bits
+    if not _X86:
+        return None
+    sig = types.intp(p, sc, at, k, n, m)
+
+    def codegen(context, builder, signature, args):
+        pa = context.make_array(signature.args[0])(context, builder, args[0])
+        sa = context.make_array(signature.args[1])(context, builder, args[1])
+        kty = ir.VectorType(ir.IntType(bits), W)
+        at, k = args[2], args[3]
+        k = builder.sext(k, at.type) if k.type.width < at.type.width else k
+        nvec = builder.sdiv(k, ir.Constant(k.type, W))
+        align = bits // 8
+        with cgutils.for_range(builder, nvec) as loop:
+            col = builder.add(at, builder.mul(loop.index, ir.Constant(loop.index.type, W)))
+            offs = [builder.add(col, builder.mul(k, ir.Constant(k.type, i))) for i in range(M)]
+            keys = [builder.load(builder.bitcast(builder.gep(sa.data, [o]), kty.as_pointer()), align=align)
+                    for o in offs]
+            ranks = [ir.Constant(kty, None) for _ in range(M)]
+            for i in range(M):
+                for j in range(i + 1, M):  # j beats i on a larger key, else i beats j (ties: lower index)
+                    ranks[i] = builder.sub(ranks[i], builder.sext(builder.icmp_signed(">", keys[j], keys[i]), kty))
+                    ranks[j] = builder.sub(ranks[j], builder.sext(builder.icmp_signed(">=", keys[i], keys[j]), kty))
+            for i in range(M):
+                _keep_where(builder, pa.data, offs[i], ranks[i], N, kty, align)
+        return builder.mul(nvec, ir.Constant(k.type, W))
+
+    return sig, codegen
+
+
+def _nm_drop(p, sc, count, k, n, m):  # pragma: no cover - compiled code calls the overload below
+    """Zero the entries of ``p[:count]`` outside the ``n`` best of their block, by the scores ``sc``.
+
+    ``count`` is a whole number of super-blocks of ``m*k`` contiguous entries, each holding
+    the ``k`` blocks ``(r, r+k, ..., r+(m-1)k)``; ``n`` and ``m`` are literal integers.
+    """
+    raise NotImplementedError("_nm_drop runs in compiled code only")
+
+
+@overload(_nm_drop, prefer_literal=True, inline="always")
+def _nm_drop_impl(p, sc, count, k, n, m):
+    if not (isinstance(n, types.IntegerLiteral) and isinstance(m, types.IntegerLiteral)):
+        return None
+    mm = m.literal_value
+    if mm == 0:  # no N:M: the branch that calls this is never taken
+        return lambda p, sc, count, k, n, m: None
+    block = _block_fn(n.literal_value, mm)
+    vector = _lanes_for(p.dtype.bitwidth, mm) > 0
+    rows = _X86
+
+    def impl(p, sc, count, k, n, m):
+        zero = p.dtype.type(0.0)
+        one = p.dtype.type(1.0)
+        nf = p.dtype.type(n)
+        if k == 1:
+            done = _lanes(p, sc, count, n, m) if vector else 0
+            for b in range(done // mm, count // mm):
+                block(p, sc, b * mm, 1, nf, zero, one)
+        else:
+            sb = mm * k
+            for b in range(count // sb):
+                done = _rows(p, sc, b * sb, k, n, m) if rows else 0
+                for r in range(done, k):
+                    block(p, sc, b * sb + r, k, nf, zero, one)
+
+    return impl
+
+
 # ----------------------------------------------------------------------------- Adam
 @njit(inline="always")
 def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general):
@@ -121,7 +334,16 @@ def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general
     den = np.sqrt(vi) / bc2s + eps
     u = pi - ss * (mi / den)
     s = lr / den if precond else lr
-    p[i] = _prox(u, s, code, a, b, one, zero)
+    y = _prox(u, s, code, a, b, one, zero)
+    p[i] = y
+    return y, den
+
+
+@njit(inline="always")
+def _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, general, sc, inf):
+    """The step without prox, and the N:M score of its result in ``sc[i]``."""
+    y, den = _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, 0, general)
+    sc[i] = _nm_score(y, den, precond, inf)
 
 
 @njit(inline="always")
@@ -138,7 +360,20 @@ def _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code):
 
 
 @njit(inline="always")
-def _adam_tile(k, ptrs, sizes, tiles, bias, like, c, variant, precond, code):
+def _adam_loop_nm(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, sc, inf):
+    if variant == 0:
+        for i in range(n):
+            _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, False, True, False, sc, inf)
+    elif variant == 1:
+        for i in range(n):
+            _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, False, precond, True, sc, inf)
+    else:
+        for i in range(n):
+            _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, True, precond, True, sc, inf)
+
+
+@njit(inline="always")
+def _adam_tile(k, ptrs, sizes, tiles, ks, bias, like, c, variant, precond, code, nmn, nmm):
     t, p = _tile(k, ptrs, sizes, tiles, like, 0)  # columns: p, g, m, v, vmax
     g = _tile(k, ptrs, sizes, tiles, like, 1)[1]
     m = _tile(k, ptrs, sizes, tiles, like, 2)[1]
@@ -147,7 +382,18 @@ def _adam_tile(k, ptrs, sizes, tiles, bias, like, c, variant, precond, code):
     n = p.size
     ss = like.dtype.type(bias[t, 0])
     bc2s = like.dtype.type(bias[t, 1])
-    _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
+    if nmm == 0:
+        _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
+    else:  # chunk by chunk: the step and its scores, then the N:M projection of the chunk
+        kk = ks[t]
+        ch = max(1, NM_CHUNK // (nmm * kk)) * nmm * kk
+        sc = np.empty(ch, like.dtype)
+        inf = like.dtype.type(np.inf)
+        for lo in range(0, n, ch):
+            hi = min(lo + ch, n)
+            _adam_loop_nm(hi - lo, p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi], c, ss, bc2s, variant,
+                          precond, sc, inf)
+            _nm_drop(p[lo:hi], sc, hi - lo, kk, nmn, nmm)
 
 
 @njit(inline="always")
@@ -165,21 +411,25 @@ def _adam_bias(step_ptrs, hp64):
 
 
 @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
-def _adam_parallel(ptrs, step_ptrs, sizes, tiles, hp64, precond, variant, carr, code):
+def _adam_parallel(ptrs, step_ptrs, sizes, tiles, ks, hp64, precond, variant, carr, code, nmn, nmm):
     literally(code)
+    literally(nmn)
+    literally(nmm)
     bias = _adam_bias(step_ptrs, hp64)
     c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
     for k in prange(tiles.shape[0]):
-        _adam_tile(k, ptrs, sizes, tiles, bias, carr, c, variant, precond, code)
+        _adam_tile(k, ptrs, sizes, tiles, ks, bias, carr, c, variant, precond, code, nmn, nmm)
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _adam_serial(ptrs, step_ptrs, sizes, tiles, hp64, precond, variant, carr, code):
+def _adam_serial(ptrs, step_ptrs, sizes, tiles, ks, hp64, precond, variant, carr, code, nmn, nmm):
     literally(code)
+    literally(nmn)
+    literally(nmm)
     bias = _adam_bias(step_ptrs, hp64)
     c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
     for k in range(tiles.shape[0]):
-        _adam_tile(k, ptrs, sizes, tiles, bias, carr, c, variant, precond, code)
+        _adam_tile(k, ptrs, sizes, tiles, ks, bias, carr, c, variant, precond, code, nmn, nmm)
 
 
 # ----------------------------------------------------------------------------- SGD
@@ -224,7 +474,7 @@ def _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code):
 
 
 @njit(inline="always")
-def _sgd_tile(k, ptrs, sizes, tiles, firsts, like, c, mode, general, code):
+def _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, like, c, mode, general, code, nmn, nmm):
     t, p = _tile(k, ptrs, sizes, tiles, like, 0)  # columns: p, g, buf
     g = _tile(k, ptrs, sizes, tiles, like, 1)[1]
     buf = _tile(k, ptrs, sizes, tiles, like, 2)[1]
@@ -234,40 +484,70 @@ def _sgd_tile(k, ptrs, sizes, tiles, firsts, like, c, mode, general, code):
     # the first momentum step sets the (zero-filled) buffer to the gradient: 0·0 + 1·g
     mub = zero if firsts[t] else c[2]
     omd = one if firsts[t] else like[1]
-    _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code)
+    if nmm == 0:
+        _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code)
+    else:  # chunk by chunk: the step, then the N:M projection by |u| (SGD's step is a scalar)
+        kk = ks[t]
+        ch = max(1, NM_CHUNK // (nmm * kk)) * nmm * kk
+        sc = np.empty(ch, like.dtype)
+        inf = like.dtype.type(np.inf)
+        for lo in range(0, n, ch):
+            hi = min(lo + ch, n)
+            pc = p[lo:hi]
+            _sgd_loop(hi - lo, pc, g[lo:hi], buf[lo:hi], c, mub, omd, mode, general, 0)
+            for i in range(hi - lo):
+                sc[i] = _nm_score(pc[i], one, False, inf)
+            _nm_drop(pc, sc, hi - lo, kk, nmn, nmm)
 
 
 @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
-def _sgd_parallel(ptrs, sizes, tiles, firsts, mode, general, carr, code):
+def _sgd_parallel(ptrs, sizes, tiles, ks, firsts, mode, general, carr, code, nmn, nmm):
     literally(code)
+    literally(nmn)
+    literally(nmm)
     c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
     for k in prange(tiles.shape[0]):
-        _sgd_tile(k, ptrs, sizes, tiles, firsts, carr, c, mode, general, code)
+        _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _sgd_serial(ptrs, sizes, tiles, firsts, mode, general, carr, code):
+def _sgd_serial(ptrs, sizes, tiles, ks, firsts, mode, general, carr, code, nmn, nmm):
     literally(code)
+    literally(nmn)
+    literally(nmm)
     c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
     for k in range(tiles.shape[0]):
-        _sgd_tile(k, ptrs, sizes, tiles, firsts, carr, c, mode, general, code)
+        _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
 
 
 # ----------------------------------------------------------------------------- launchers
-_TILES: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, bool]] = {}
+_TILES: dict[tuple, tuple[np.ndarray, np.ndarray, bool]] = {}
 
 
-def _tiles(sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``(sizes, tiles, serial)``: tile ``k`` is ``(tensor, first element)``; cached per sizes."""
-    hit = _TILES.get(sizes)
+def _tiles(sizes: tuple[int, ...], units: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(sizes, tiles, serial)``: tile ``k`` is ``(tensor, first element, length)``, of about
+    :data:`TILE` elements and a whole number of ``units[t]`` (the N:M super-blocks); cached."""
+    key = (sizes, units)
+    hit = _TILES.get(key)
     if hit is None:
-        tiles = [(t, lo) for t, n in enumerate(sizes) for lo in range(0, n, TILE)]
+        tiles = []
+        for t, n in enumerate(sizes):
+            step = TILE if units is None else max(1, TILE // units[t]) * units[t]
+            tiles += [(t, lo, min(step, n - lo)) for lo in range(0, n, step)]
         if len(_TILES) >= 256:
             _TILES.clear()
-        hit = _TILES[sizes] = (np.array(sizes, dtype=np.int64), np.array(tiles, dtype=np.int64).reshape(-1, 2),
-                               sum(sizes) < SERIAL)
+        hit = _TILES[key] = (np.array(sizes, dtype=np.int64), np.array(tiles, dtype=np.int64).reshape(-1, 3),
+                             sum(sizes) < SERIAL)
     return hit
 
+
+def _blocks(params: Sequence[torch.Tensor], nm: tuple[int, int]) -> tuple[np.ndarray, tuple | None]:
+    """Per tensor ``k = prod(shape[2:])`` (the stride of an N:M block along dimension 1) and the
+    super-block lengths ``m*k`` that tiles must not split; ``(zeros, None)`` without N:M."""
+    if not nm[1]:
+        return _const((0,) * len(params), np.int64), None
+    ks = tuple(math.prod(p.shape[2:]) for p in params)
+    return _const(ks, np.int64), tuple(nm[1] * k for k in ks)
 
 _NP = {torch.float32: np.float32, torch.float64: np.float64}
 _ENTRY: dict[tuple, object] = {}
@@ -307,12 +587,15 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
               exp_avg_sqs: Sequence[torch.Tensor], max_exp_avg_sqs: Sequence[torch.Tensor] | None,
               steps: Sequence[torch.Tensor], *, lr: float, beta1: float, beta2: float, eps: float,
               weight_decay: float, decoupled: bool, maximize: bool, preconditioned: bool,
-              code: int, a: float, b: float) -> None:
+              code: int, a: float, b: float, nm: tuple[int, int] = (0, 0)) -> None:
     """Fused proximal Adam on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_adam`).
 
     Every tensor must be contiguous, non-empty, of the parameters' shape and dtype
     (float32 or float64); ``steps`` are 0-d float32 counters, incremented here.
-    Everything is updated in place.
+    Everything is updated in place. ``nm = (n, m)`` (with ``code`` 0) projects each
+    parameter on N:M sparsity along dimension 1 (:mod:`proxgan.kernels.nm_project`, by
+    :math:`u^2/s`, or :math:`|u|` when not ``preconditioned``) in the same pass; the caller
+    has checked ``shape[1] % m == 0``.
     """
     dtype = _NP[params[0].dtype]
     amsgrad = max_exp_avg_sqs is not None
@@ -320,7 +603,8 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     ptrs = np.array([t.data_ptr() for col in (params, grads, exp_avgs, exp_avg_sqs, vmax) for t in col],
                     dtype=np.int64)
     step_ptrs = np.array([s.data_ptr() for s in steps], dtype=np.int64)
-    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params))
+    ks, units = _blocks(params, nm)
+    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params), units)
     wd = 0.0 if decoupled else weight_decay
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
     carr = _const((lr, 1.0 - beta1, beta2, 1.0 - beta2, eps, wd, decay, a, b, -1.0 if maximize else 1.0, 1.0, 0.0),
@@ -329,24 +613,27 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     common = not amsgrad and preconditioned and not maximize and wd == 0.0 and decay == 1.0
     variant = 0 if common else (2 if amsgrad else 1)
     kernel = _adam_serial if serial or torch.get_num_threads() == 1 else _adam_parallel
-    _call(kernel, 1, ptrs, step_ptrs, sizes, tiles, hp64, preconditioned, variant, carr, code)
+    _call(kernel, 3, ptrs, step_ptrs, sizes, tiles, ks, hp64, preconditioned, variant, carr, code, nm[0], nm[1])
 
 
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
              momentum_buffers: Sequence[torch.Tensor | None], firsts: Sequence[bool], *, lr: float,
              momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
-             code: int, a: float, b: float) -> None:
+             code: int, a: float, b: float, nm: tuple[int, int] = (0, 0)) -> None:
     """Fused proximal SGD on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_sgd`).
 
     With momentum, a first step (``firsts[i]``) expects a zero-filled buffer and sets it to
-    the gradient (``0·0 + 1·g``), as torch.optim.SGD does.
+    the gradient (``0·0 + 1·g``), as torch.optim.SGD does. ``nm = (n, m)`` (with ``code``
+    0) projects on N:M sparsity by :math:`|u|` in the same pass (see :func:`adam_step`).
     """
     dtype = _NP[params[0].dtype]
     mode = 0 if momentum == 0 else (2 if nesterov else 1)
     bufs = [p if buf is None else buf for p, buf in zip(params, momentum_buffers)]
     ptrs = np.array([t.data_ptr() for col in (params, grads, bufs) for t in col], dtype=np.int64)
-    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params))
+    ks, units = _blocks(params, nm)
+    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params), units)
     carr = _const((lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0), dtype)
     general = maximize or weight_decay != 0.0
     kernel = _sgd_serial if serial or torch.get_num_threads() == 1 else _sgd_parallel
-    _call(kernel, 1, ptrs, sizes, tiles, _const(tuple(firsts), np.bool_), mode, general, carr, code)
+    _call(kernel, 3, ptrs, sizes, tiles, ks, _const(tuple(firsts), np.bool_), mode, general, carr, code, nm[0],
+          nm[1])

@@ -271,7 +271,7 @@ def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: li
                              beta2=float(group["betas"][1]), eps=float(group["eps"]),
                              weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                              maximize=group["maximize"], preconditioned=group["prox"] == "preconditioned",
-                             code=code, a=a, b=b)
+                             code=code, a=a, b=b, nm=lowering.block_args())
     for i, p in enumerate(params):  # empty tensors: nothing to compute, the step still counts
         if not p.numel():
             states[i]["step"] += 1

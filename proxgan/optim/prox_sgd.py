@@ -195,4 +195,4 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
         else:
             from . import _fused_cpu
 
-            _fused_cpu.sgd_step(ps, gs, bufs, firsts, **kw)
+            _fused_cpu.sgd_step(ps, gs, bufs, firsts, nm=lowering.block_args(), **kw)

@@ -34,7 +34,7 @@ from numba import njit
 import torch
 
 from proxgan import penalties as _pen
-from proxgan._lowering import lower
+from proxgan._lowering import SeparableProx, lower
 from proxgan.kernels.fused_penalty import L0
 
 __all__ = ["prox1d", "penalty_params", "prox1d_vec"]
@@ -84,7 +84,7 @@ def penalty_params(penalty: _pen.Penalty, n_features: int, positive: bool = Fals
     """
     p = int(n_features)
     lowering = lower(penalty)
-    if lowering is None or lowering.code == L0:
+    if not isinstance(lowering, SeparableProx) or lowering.code == L0:
         raise TypeError(
             f"coordinate descent supports L1, L2, ElasticNet, Box and NonNegative penalties, "
             f"got {type(penalty).__name__}; use solver='fista' for it"
