@@ -49,7 +49,7 @@ import torch
 
 from proxgan.kernels import triton_available
 
-__all__ = ["MODES", "IMPLS", "kernels_mode", "set_kernels_mode", "prox_on_triton", "compiling", "local",
+__all__ = ["MODES", "IMPLS", "kernels_mode", "set_kernels_mode", "prox_on_triton", "compiling", "local", "local_all",
            "fused_kind", "step_impl", "fused_unavailable_reason"]
 
 MODES = ("auto", "triton", "torch")
@@ -90,6 +90,11 @@ def local(t: torch.Tensor) -> torch.Tensor:
         return t
     to_local = getattr(t, "to_local", None)
     return to_local() if to_local is not None else t
+
+
+def local_all(ts: list[torch.Tensor]) -> list[torch.Tensor]:
+    """:func:`local` of every tensor of ``ts`` (one list comprehension, no call per plain tensor)."""
+    return [t if type(t) in _PLAIN else local(t) for t in ts]
 
 
 def prox_on_triton(x: torch.Tensor) -> bool:

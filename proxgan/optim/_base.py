@@ -76,13 +76,23 @@ def _penalty_from_data(data: Any) -> Any:
     return data
 
 
-def _fingerprint(group: dict[str, Any]) -> tuple:
-    """What a group's checks depend on; a step re-checks the group only when this changes."""
+_VALUES = (float, int, bool, str, tuple, type(None))
+
+
+def _fingerprint(group: dict[str, Any]) -> list:
+    """What a group's checks depend on; a step re-checks the group only when this changes.
+
+    Plain values are kept, anything else (tensors, the params list, the penalty) by
+    identity, plus the penalty's type and fields and the number of parameters. A list,
+    built without generators: it is made at every step.
+    """
+    fp = [v if type(v) in _VALUES else id(v) for v in group.values()]
     pen = group["penalty"]
-    pen_fp = None if pen is None else (type(pen), tuple(
-        (k, id(v) if isinstance(v, torch.Tensor) else v) for k, v in vars(pen).items()))
-    return (tuple((k, id(v) if isinstance(v, torch.Tensor) else v) for k, v in group.items()
-                  if k not in ("params", "penalty")), pen_fp, len(group["params"]))
+    if pen is not None:
+        fp.append(type(pen))
+        fp += [v if type(v) in _VALUES else id(v) for v in vars(pen).values()]
+    fp.append(len(group["params"]))
+    return fp
 
 
 def _guess_optimizer(sd: dict[str, Any]) -> str:
@@ -118,7 +128,7 @@ class ProxOptimizer(Optimizer):
     _defaulted_keys: tuple[str, ...] = ("maximize", "foreach", "fused")
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
-        self._checked: dict[int, tuple] = {}
+        self._checked: dict[int, tuple[list, Any]] = {}
         super().__init__(params, defaults)
 
     # ------------------------------------------------------------------ validation
@@ -182,7 +192,6 @@ class ProxOptimizer(Optimizer):
              states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None) -> None:
         raise NotImplementedError  # pragma: no cover
 
-    @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
         """Perform one optimization step (smooth step, then the prox of each group's penalty).
 
@@ -202,6 +211,15 @@ class ProxOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        grad_mode = torch.is_grad_enabled()  # as torch.no_grad(), without its per-call decorator objects
+        torch.set_grad_enabled(False)
+        try:
+            self._step()
+        finally:
+            torch.set_grad_enabled(grad_mode)
+        return loss
+
+    def _step(self) -> None:
         work = []
         for group in self.param_groups:  # check everything before writing anything
             lowering = self._validate(group)
@@ -220,11 +238,16 @@ class ProxOptimizer(Optimizer):
             if not params:
                 continue
             plan: dict[str, tuple[list, list, list]] = {}
+            impls: dict[tuple, str] = {}  # step_impl reads only these properties of a parameter
             for p, g in zip(params, grads):
                 state = self.state[p]
                 if not state:
                     self._init_state(p, state, group)
-                impl = _dispatch.step_impl(p, foreach=group["foreach"], fused=group["fused"], lowering=lowering)
+                key = (type(p), p.dtype, p.is_cpu, p.is_cuda, p.layout, p.is_contiguous())
+                impl = impls.get(key)
+                if impl is None:
+                    impl = impls[key] = _dispatch.step_impl(p, foreach=group["foreach"], fused=group["fused"],
+                                                            lowering=lowering)
                 entry = plan.get(impl)
                 if entry is None:
                     entry = plan[impl] = ([], [], [])
@@ -236,7 +259,6 @@ class ProxOptimizer(Optimizer):
                     _run_outside_graph(self, group, ps, gs, sts, impl, lowering)
                 else:
                     self._run(group, ps, gs, sts, impl, lowering)
-        return loss
 
     # ------------------------------------------------------------------ state I/O
     def state_dict(self) -> dict[str, Any]:

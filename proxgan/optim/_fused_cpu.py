@@ -521,33 +521,31 @@ def _sgd_serial(ptrs, sizes, tiles, ks, firsts, mode, general, carr, code, nmn, 
 
 
 # ----------------------------------------------------------------------------- launchers
-_TILES: dict[tuple, tuple[np.ndarray, np.ndarray, bool]] = {}
+_LAYOUTS: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = {}
 
 
-def _tiles(sizes: tuple[int, ...], units: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``(sizes, tiles, serial)``: tile ``k`` is ``(tensor, first element, length)``, of about
-    :data:`TILE` elements and a whole number of ``units[t]`` (the N:M super-blocks); cached."""
-    key = (sizes, units)
-    hit = _TILES.get(key)
+def _layout(params: Sequence[torch.Tensor], nm: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """``(sizes, tiles, ks, serial)`` of a call, cached per shapes and N:M pattern.
+
+    Tile ``t`` is ``(tensor, first element, length)``: about :data:`TILE` elements, and with
+    N:M a whole number of super-blocks of ``m*k`` entries, where ``ks[i] = prod(shape[2:])``
+    is the stride of a block along dimension 1 of tensor ``i`` (0 without N:M).
+    """
+    key = (tuple(p.shape for p in params), nm)
+    hit = _LAYOUTS.get(key)
     if hit is None:
+        sizes = [math.prod(s) for s in key[0]]
+        ks = [math.prod(s[2:]) if nm[1] else 0 for s in key[0]]
         tiles = []
         for t, n in enumerate(sizes):
-            step = TILE if units is None else max(1, TILE // units[t]) * units[t]
+            step = max(1, TILE // (nm[1] * ks[t])) * nm[1] * ks[t] if nm[1] else TILE
             tiles += [(t, lo, min(step, n - lo)) for lo in range(0, n, step)]
-        if len(_TILES) >= 256:
-            _TILES.clear()
-        hit = _TILES[key] = (np.array(sizes, dtype=np.int64), np.array(tiles, dtype=np.int64).reshape(-1, 3),
-                             sum(sizes) < SERIAL)
+        if len(_LAYOUTS) >= 256:
+            _LAYOUTS.clear()
+        hit = _LAYOUTS[key] = (np.array(sizes, dtype=np.int64), np.array(tiles, dtype=np.int64).reshape(-1, 3),
+                               np.array(ks, dtype=np.int64), sum(sizes) < SERIAL)
     return hit
 
-
-def _blocks(params: Sequence[torch.Tensor], nm: tuple[int, int]) -> tuple[np.ndarray, tuple | None]:
-    """Per tensor ``k = prod(shape[2:])`` (the stride of an N:M block along dimension 1) and the
-    super-block lengths ``m*k`` that tiles must not split; ``(zeros, None)`` without N:M."""
-    if not nm[1]:
-        return _const((0,) * len(params), np.int64), None
-    ks = tuple(math.prod(p.shape[2:]) for p in params)
-    return _const(ks, np.int64), tuple(nm[1] * k for k in ks)
 
 _NP = {torch.float32: np.float32, torch.float64: np.float64}
 _ENTRY: dict[tuple, object] = {}
@@ -603,8 +601,7 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     ptrs = np.array([t.data_ptr() for col in (params, grads, exp_avgs, exp_avg_sqs, vmax) for t in col],
                     dtype=np.int64)
     step_ptrs = np.array([s.data_ptr() for s in steps], dtype=np.int64)
-    ks, units = _blocks(params, nm)
-    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params), units)
+    sizes, tiles, ks, serial = _layout(params, nm)
     wd = 0.0 if decoupled else weight_decay
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
     carr = _const((lr, 1.0 - beta1, beta2, 1.0 - beta2, eps, wd, decay, a, b, -1.0 if maximize else 1.0, 1.0, 0.0),
@@ -630,8 +627,7 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     mode = 0 if momentum == 0 else (2 if nesterov else 1)
     bufs = [p if buf is None else buf for p, buf in zip(params, momentum_buffers)]
     ptrs = np.array([t.data_ptr() for col in (params, grads, bufs) for t in col], dtype=np.int64)
-    ks, units = _blocks(params, nm)
-    sizes, tiles, serial = _tiles(tuple(p.numel() for p in params), units)
+    sizes, tiles, ks, serial = _layout(params, nm)
     carr = _const((lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0), dtype)
     general = maximize or weight_decay != 0.0
     kernel = _sgd_serial if serial or torch.get_num_threads() == 1 else _sgd_parallel

@@ -171,6 +171,20 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
     kw = dict(lr=float(group["lr"]), momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
               weight_decay=float(group["weight_decay"]), maximize=group["maximize"], code=code, a=a, b=b)
     loc = _dispatch.local
+    bufs = [st.get("momentum_buffer") for st in states]
+    if impl == "fused" and (mu == 0 or not any(b is None for b in bufs)):  # (``in`` would call Tensor.__eq__)
+        # the steady state on CPU: one numba call per dtype, nothing else to prepare
+        from . import _fused_cpu
+
+        ps, gs = _dispatch.local_all(params), _dispatch.local_all(grads)
+        bufs = _dispatch.local_all(bufs) if mu else bufs
+        dtypes = {p.dtype for p in ps}
+        for dt in dtypes:
+            idx = [i for i, p in enumerate(ps) if p.numel() and (len(dtypes) == 1 or p.dtype == dt)]
+            if idx:
+                _fused_cpu.sgd_step([ps[i] for i in idx], [gs[i].contiguous() for i in idx], [bufs[i] for i in idx],
+                                    (False,) * len(idx), nm=lowering.block_args(), **kw)
+        return
     # one launch per dtype (and, on Triton, per first momentum step): (params, grads, buffers, firsts)
     launches: dict[tuple, tuple[list, list, list, list]] = {}
     for p, g, st in zip(params, grads, states):
