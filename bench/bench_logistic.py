@@ -69,7 +69,8 @@ def contenders(l1):
     solver = "liblinear" if l1 else "lbfgs"
     r = 1.0 if l1 else 0.0
     return {"proxgan": lambda C, t: Px(C=C, l1_ratio=r, solver=solver, tol=t, max_iter=100000),
-            f"sklearn-{solver}": lambda C, t: Sk(C=C, l1_ratio=r, solver=solver, tol=t, max_iter=100000)}
+            f"sklearn-{solver}": lambda C, t: Sk(C=C, l1_ratio=r, solver=solver, tol=t, max_iter=100000,
+                                                    random_state=0)}  # liblinear shuffles: one fixed order
 
 
 def fit(make, X, y, C, tol):

@@ -30,7 +30,8 @@ import math
 import numpy as np
 from numba import njit
 
-from proxgan.solvers._cd_kernels import _FM, _dot_col, _top_k
+from proxgan.solvers._cd_driver import top_k as _top_k
+from proxgan.solvers._cd_kernels import _FM, _dot_col
 from proxgan.solvers._cd_logistic import _coord, _move, _objective, _sig, start_point
 from proxgan.solvers._prox1d import prox1d
 

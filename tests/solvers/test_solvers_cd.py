@@ -148,7 +148,7 @@ def test_bad_datafit_and_coef_init():
 
 
 def test_top_k_selects_the_largest_scores():
-    from proxgan.solvers._cd_kernels import _top_k
+    from proxgan.solvers._cd_driver import top_k as _top_k
     rng = np.random.default_rng(0)
     s = np.round(rng.random(500), 2)  # many ties
     s[[3, 77]] = np.inf
