@@ -8,19 +8,23 @@ updates keep up to date: a residual, a gradient, scores). Each datafit module re
 numba then compiles :func:`ws_cd` once per state type and caches it on disk (the state type is
 part of the signature).
 
-Hooks (``st``: the state, ``w``: the coefficients):
+Hooks (``st``: the state, ``w``: the coefficients, ``idx`` / ``ws``: coordinate indices):
 
 * ``cd_refresh(st, w)``: recompute the kept quantities from ``w`` (no drift), once per outer iteration;
-* ``cd_score(st, w, j, l1, l2, lo, hi)``: fixed-point violation
-  :math:`L_j|w_j - \operatorname{prox}_{g_j/L_j}(w_j - \nabla_j f/L_j)|` of coordinate ``j`` (gradient
-  units; zero exactly at a minimiser);
+* ``cd_scores(st, w, idx, l1, l2, lo, hi, out)``: ``out[t]`` = fixed-point violation
+  :math:`L_j|w_j - \operatorname{prox}_{g_j/L_j}(w_j - \nabla_j f/L_j)|` of coordinate ``j = idx[t]``
+  (gradient units; zero exactly at a minimiser); returns the largest;
 * ``cd_criterion(st, w, l1, l2, positive, use_gap, max_score)``: the stopping criterion (the duality
-  gap where the datafit has one and ``use_gap``, else ``max_score``);
-* ``cd_new_value(st, w, j, l1, l2, lo, hi)``: the coordinate update (exact minimisation or
-  proximal-gradient step) of ``w_j``;
+  gap where the datafit has one and ``use_gap``, else ``max_score``), right after scoring every coordinate;
+* ``cd_epoch(st, w, ws, l1, l2, lo, hi)``: one cyclic pass of coordinate updates (exact minimisation
+  or proximal-gradient step) over ``ws``, keeping the state up to date;
 * ``cd_move(st, j, d)``: update the state for :math:`w_j \mathrel{+}= d`;
 * ``cd_value(st, w)``: the datafit :math:`f(w)` from the state; ``cd_save(st)`` / ``cd_restore(st, saved)``:
   copy / put back the mutable part of the state (to try an extrapolated point).
+
+The loops over coordinates live in the hooks (each unpacks the state once and calls a compiled
+kernel on plain arrays): reading a state field inside a per-coordinate loop makes numba count
+references to it at every access, which tripled the cost of an epoch on small columns.
 
 Algorithm (skglm's recipe): an outer iteration refreshes the state, scores every coordinate and
 stops when the criterion is ``<= tol`` (or every score is 0); the working set is the
@@ -40,8 +44,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 
-__all__ = ["ws_cd", "anderson", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_score", "cd_criterion", "cd_new_value", "cd_move",
-           "cd_value", "cd_save", "cd_restore"]
+__all__ = ["ws_cd", "anderson", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores", "cd_criterion",
+           "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore"]
 
 
 #: jit options of the hooks (overloads are compiled into the driver and cached with it)
@@ -61,9 +65,9 @@ def _hook(name):
 
 
 cd_refresh = _hook("cd_refresh")
-cd_score = _hook("cd_score")
+cd_scores = _hook("cd_scores")
 cd_criterion = _hook("cd_criterion")
-cd_new_value = _hook("cd_new_value")
+cd_epoch = _hook("cd_epoch")
 cd_move = _hook("cd_move")
 cd_value = _hook("cd_value")
 cd_save = _hook("cd_save")
@@ -157,19 +161,16 @@ def ws_cd(st, w, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K
     """
     q = w.shape[0]
     p = l1.shape[0]
+    every = np.arange(q)
     scores = np.empty(q)
     n_epochs = 0
     crit = np.inf
     converged = False
     for _outer in range(max_iter):
         cd_refresh(st, w)
-        max_sc = 0.0
+        max_sc = cd_scores(st, w, every, l1, l2, lo, hi, scores)
         nnz = 0
         for j in range(q):
-            sc = cd_score(st, w, j, l1, l2, lo, hi)
-            scores[j] = sc
-            if sc > max_sc:
-                max_sc = sc
             if w[j] != 0.0 or j >= p:
                 nnz += 1
         crit = cd_criterion(st, w, l1, l2, positive, use_gap, max_sc)
@@ -188,13 +189,10 @@ def ws_cd(st, w, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K
             ws = np.arange(q)
         tol_in = 0.3 * max_sc
         last = np.empty((K + 1, ws_size))
+        ws_scores = np.empty(ws_size)
         n_last = 0
         while n_epochs < max_iter:
-            for j in ws:
-                new = cd_new_value(st, w, j, l1, l2, lo, hi)
-                if new != w[j]:
-                    cd_move(st, j, new - w[j])
-                    w[j] = new
+            cd_epoch(st, w, ws, l1, l2, lo, hi)
             n_epochs += 1
             if K > 0:
                 for t in range(ws_size):
@@ -205,12 +203,6 @@ def ws_cd(st, w, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K
                     ok, w_acc = anderson(last, K)
                     if ok:
                         _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi)
-            if n_epochs % 10 == 0:
-                opt_ws = 0.0
-                for j in ws:
-                    sc = cd_score(st, w, j, l1, l2, lo, hi)
-                    if sc > opt_ws:
-                        opt_ws = sc
-                if opt_ws <= tol_in:
-                    break
+            if n_epochs % 10 == 0 and cd_scores(st, w, ws, l1, l2, lo, hi, ws_scores) <= tol_in:
+                break
     return crit, n_epochs, converged

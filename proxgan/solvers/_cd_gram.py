@@ -17,8 +17,8 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_move, cd_new_value, cd_refresh, cd_restore,
-                                        cd_save, cd_score, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
+                                        cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_kernels import _FM, _score, gap_from_scalars
 from proxgan.solvers._prox1d import prox1d
 
@@ -53,7 +53,7 @@ def _rnorms(yy, Xty, w, G):
     return yy - wy - wg, yy - wy
 
 
-@overload(cd_refresh, jit_options=HOOK_JIT)
+@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
 def _refresh(st, w):
     if is_state(st, GramState):
         def impl(st, w):
@@ -61,15 +61,49 @@ def _refresh(st, w):
         return impl
 
 
-@overload(cd_score, jit_options=HOOK_JIT)
-def _score_hook(st, w, j, l1, l2, lo, hi):
+@njit(cache=True, nogil=True)
+def _scores(Q, G, n, w, idx, l1, l2, lo, hi, out):
+    best = 0.0
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        sc = _score(w[j], G[j], Q[j, j], n, l1[j], l2[j], lo[j], hi[j])
+        out[t] = sc
+        if sc > best:
+            best = sc
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _epoch(Q, G, n, w, ws, l1, l2, lo, hi):
+    for j in ws:
+        nrm = Q[j, j]
+        wj = w[j]
+        if nrm == 0.0:
+            new = prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
+        else:
+            new = prox1d(wj + G[j] / nrm, n / nrm, l1[j], l2[j], lo[j], hi[j])
+        if new != wj:
+            w[j] = new
+            _col_update(Q, j, new - wj, G)
+
+
+@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
     if is_state(st, GramState):
-        def impl(st, w, j, l1, l2, lo, hi):
-            return _score(w[j], st.G[j], st.Q[j, j], st.n, l1[j], l2[j], lo[j], hi[j])
+        def impl(st, w, idx, l1, l2, lo, hi, out):
+            return _scores(st.Q, st.G, st.n, w, idx, l1, l2, lo, hi, out)
         return impl
 
 
-@overload(cd_criterion, jit_options=HOOK_JIT)
+@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+    if is_state(st, GramState):
+        def impl(st, w, ws, l1, l2, lo, hi):
+            _epoch(st.Q, st.G, st.n, w, ws, l1, l2, lo, hi)
+        return impl
+
+
+@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, GramState):
         def impl(st, w, l1, l2, positive, use_gap, max_score):
@@ -80,18 +114,7 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
         return impl
 
 
-@overload(cd_new_value, jit_options=HOOK_JIT)
-def _new_value(st, w, j, l1, l2, lo, hi):
-    if is_state(st, GramState):
-        def impl(st, w, j, l1, l2, lo, hi):
-            nrm = st.Q[j, j]
-            if nrm == 0.0:
-                return prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
-            return prox1d(w[j] + st.G[j] / nrm, st.n / nrm, l1[j], l2[j], lo[j], hi[j])
-        return impl
-
-
-@overload(cd_move, jit_options=HOOK_JIT)
+@overload(cd_move, jit_options=HOOK_JIT, inline="always")
 def _move_hook(st, j, d):
     if is_state(st, GramState):
         def impl(st, j, d):
@@ -99,7 +122,7 @@ def _move_hook(st, j, d):
         return impl
 
 
-@overload(cd_value, jit_options=HOOK_JIT)
+@overload(cd_value, jit_options=HOOK_JIT, inline="always")
 def _value(st, w):
     if is_state(st, GramState):
         def impl(st, w):
@@ -107,7 +130,7 @@ def _value(st, w):
         return impl
 
 
-@overload(cd_save, jit_options=HOOK_JIT)
+@overload(cd_save, jit_options=HOOK_JIT, inline="always")
 def _save(st):
     if is_state(st, GramState):
         def impl(st):
@@ -115,7 +138,7 @@ def _save(st):
         return impl
 
 
-@overload(cd_restore, jit_options=HOOK_JIT)
+@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
 def _restore(st, saved):
     if is_state(st, GramState):
         def impl(st, saved):

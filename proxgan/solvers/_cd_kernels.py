@@ -30,8 +30,8 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_move, cd_new_value, cd_refresh, cd_restore,
-                                        cd_save, cd_score, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
+                                        cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._prox1d import prox1d
 
 __all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "enet_gap", "gap_from_scalars"]
@@ -154,13 +154,55 @@ class QuadraticState(NamedTuple):
     G: np.ndarray
 
 
-@njit(cache=True, fastmath=_FM, nogil=True)
-def _grad(st, j):
-    """X'_jᵀ r."""
-    return _dot_col(st.X, st.data, st.indices, st.indptr, st.sparse, j, st.r_raw) + st.s[0] * st.c[j]
+@njit(cache=True, nogil=True)
+def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, l1, l2, lo, hi, out, G):
+    """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``); the largest."""
+    n = r_raw.shape[0]
+    best = 0.0
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+        G[j] = g
+        sc = _score(w[j], g, norms2[j], n, l1[j], l2[j], lo[j], hi[j])
+        out[t] = sc
+        if sc > best:
+            best = sc
+    return best
 
 
-@overload(cd_refresh, jit_options=HOOK_JIT)
+@njit(cache=True, nogil=True)
+def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, l1, l2, lo, hi):
+    """One pass of exact coordinate updates over ``ws``; returns the new ``s``."""
+    n = r_raw.shape[0]
+    for j in ws:
+        nrm = norms2[j]
+        wj = w[j]
+        if nrm == 0.0:
+            new = prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
+        else:
+            g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+            new = prox1d(wj + g / nrm, n / nrm, l1[j], l2[j], lo[j], hi[j])
+        if new != wj:
+            d = new - wj
+            w[j] = new
+            _axpy_col(X, data, indices, indptr, sparse, j, -d, r_raw)
+            s += mu[j] * d
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _residual_scalars(r_raw, s, v, y):
+    """``(‖r‖², rᵀy)`` with ``r = r_raw + s·v``."""
+    rn2 = 0.0
+    ry = 0.0
+    for i in range(r_raw.shape[0]):
+        ri = r_raw[i] + s * v[i]
+        rn2 += ri * ri
+        ry += ri * y[i]
+    return rn2, ry
+
+
+@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
 def _refresh(st, w):
     if is_state(st, QuadraticState):
         def impl(st, w):  # the residual is exact up to rounding: nothing to refresh
@@ -168,45 +210,36 @@ def _refresh(st, w):
         return impl
 
 
-@overload(cd_score, jit_options=HOOK_JIT)
-def _score_hook(st, w, j, l1, l2, lo, hi):
+@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
     if is_state(st, QuadraticState):
-        def impl(st, w, j, l1, l2, lo, hi):
-            g = _grad(st, j)
-            st.G[j] = g
-            return _score(w[j], g, st.norms2[j], st.y.shape[0], l1[j], l2[j], lo[j], hi[j])
+        def impl(st, w, idx, l1, l2, lo, hi, out):
+            return _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
+                           idx, l1, l2, lo, hi, out, st.G)
         return impl
 
 
-@overload(cd_criterion, jit_options=HOOK_JIT)
+@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+    if is_state(st, QuadraticState):
+        def impl(st, w, ws, l1, l2, lo, hi):
+            st.s[0] = _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.c, st.norms2, st.r_raw,
+                             st.s[0], w, ws, l1, l2, lo, hi)
+        return impl
+
+
+@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, QuadraticState):
         def impl(st, w, l1, l2, positive, use_gap, max_score):
             if not use_gap:
                 return max_score
-            rn2 = 0.0
-            ry = 0.0
-            s = st.s[0]
-            for i in range(st.y.shape[0]):
-                ri = st.r_raw[i] + s * st.v[i]
-                rn2 += ri * ri
-                ry += ri * st.y[i]
+            rn2, ry = _residual_scalars(st.r_raw, st.s[0], st.v, st.y)
             return gap_from_scalars(rn2, ry, st.y.shape[0], w, st.G, l1, l2, positive)
         return impl
 
 
-@overload(cd_new_value, jit_options=HOOK_JIT)
-def _new_value(st, w, j, l1, l2, lo, hi):
-    if is_state(st, QuadraticState):
-        def impl(st, w, j, l1, l2, lo, hi):
-            nrm = st.norms2[j]
-            if nrm == 0.0:
-                return prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
-            return prox1d(w[j] + _grad(st, j) / nrm, st.y.shape[0] / nrm, l1[j], l2[j], lo[j], hi[j])
-        return impl
-
-
-@overload(cd_move, jit_options=HOOK_JIT)
+@overload(cd_move, jit_options=HOOK_JIT, inline="always")
 def _move_hook(st, j, d):
     if is_state(st, QuadraticState):
         def impl(st, j, d):
@@ -215,20 +248,15 @@ def _move_hook(st, j, d):
         return impl
 
 
-@overload(cd_value, jit_options=HOOK_JIT)
+@overload(cd_value, jit_options=HOOK_JIT, inline="always")
 def _value(st, w):
     if is_state(st, QuadraticState):
         def impl(st, w):
-            s = st.s[0]
-            val = 0.0
-            for i in range(st.r_raw.shape[0]):
-                ri = st.r_raw[i] + s * st.v[i]
-                val += ri * ri
-            return 0.5 * val / st.r_raw.shape[0]
+            return 0.5 * _residual_scalars(st.r_raw, st.s[0], st.v, st.y)[0] / st.r_raw.shape[0]
         return impl
 
 
-@overload(cd_save, jit_options=HOOK_JIT)
+@overload(cd_save, jit_options=HOOK_JIT, inline="always")
 def _save(st):
     if is_state(st, QuadraticState):
         def impl(st):
@@ -236,7 +264,7 @@ def _save(st):
         return impl
 
 
-@overload(cd_restore, jit_options=HOOK_JIT)
+@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
 def _restore(st, saved):
     if is_state(st, QuadraticState):
         def impl(st, saved):

@@ -20,8 +20,8 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_move, cd_new_value, cd_refresh, cd_restore,
-                                        cd_save, cd_score, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
+                                        cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_kernels import _FM, _axpy_col
 from proxgan.solvers._prox1d import prox1d
 
@@ -130,11 +130,37 @@ class LogisticState(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
-def _state_grad(st, j):
-    return _grad_j(st.X, st.data, st.indices, st.indptr, st.sparse, j, st.p, st.y, st.z, st.sw)
+def _scores(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, idx, l1, l2, lo, hi, out):
+    best = 0.0
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
+        sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
+        out[t] = sc
+        if sc > best:
+            best = sc
+    return best
 
 
-@overload(cd_refresh, jit_options=HOOK_JIT)
+@njit(cache=True, nogil=True)
+def _epoch(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, ws, l1, l2, lo, hi):
+    for j in ws:
+        g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
+        new = _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)
+        if new != w[j]:
+            _move(X, data, indices, indptr, sparse, j, p, new - w[j], z)
+            w[j] = new
+
+
+@njit(cache=True, nogil=True)
+def _loss(y, z, sw):
+    val = 0.0
+    for i in range(y.shape[0]):
+        val += sw[i] * _softplus(-y[i] * z[i])
+    return val / y.shape[0]
+
+
+@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
 def _refresh(st, w):
     if is_state(st, LogisticState):
         def impl(st, w):  # z is exact up to rounding
@@ -142,15 +168,25 @@ def _refresh(st, w):
         return impl
 
 
-@overload(cd_score, jit_options=HOOK_JIT)
-def _score_hook(st, w, j, l1, l2, lo, hi):
+@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
     if is_state(st, LogisticState):
-        def impl(st, w, j, l1, l2, lo, hi):
-            return abs(w[j] - _coord(j, st.p, w, _state_grad(st, j), st.Ls[j], l1, l2, lo, hi)) * st.Ls[j]
+        def impl(st, w, idx, l1, l2, lo, hi, out):
+            return _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, idx,
+                           l1, l2, lo, hi, out)
         return impl
 
 
-@overload(cd_criterion, jit_options=HOOK_JIT)
+@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+    if is_state(st, LogisticState):
+        def impl(st, w, ws, l1, l2, lo, hi):
+            _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, ws, l1, l2,
+                   lo, hi)
+        return impl
+
+
+@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, LogisticState):
         def impl(st, w, l1, l2, positive, use_gap, max_score):  # no duality gap: the largest violation
@@ -158,15 +194,7 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
         return impl
 
 
-@overload(cd_new_value, jit_options=HOOK_JIT)
-def _new_value(st, w, j, l1, l2, lo, hi):
-    if is_state(st, LogisticState):
-        def impl(st, w, j, l1, l2, lo, hi):
-            return _coord(j, st.p, w, _state_grad(st, j), st.Ls[j], l1, l2, lo, hi)
-        return impl
-
-
-@overload(cd_move, jit_options=HOOK_JIT)
+@overload(cd_move, jit_options=HOOK_JIT, inline="always")
 def _move_hook(st, j, d):
     if is_state(st, LogisticState):
         def impl(st, j, d):
@@ -174,18 +202,15 @@ def _move_hook(st, j, d):
         return impl
 
 
-@overload(cd_value, jit_options=HOOK_JIT)
+@overload(cd_value, jit_options=HOOK_JIT, inline="always")
 def _value(st, w):
     if is_state(st, LogisticState):
         def impl(st, w):
-            val = 0.0
-            for i in range(st.y.shape[0]):
-                val += st.sw[i] * _softplus(-st.y[i] * st.z[i])
-            return val / st.y.shape[0]
+            return _loss(st.y, st.z, st.sw)
         return impl
 
 
-@overload(cd_save, jit_options=HOOK_JIT)
+@overload(cd_save, jit_options=HOOK_JIT, inline="always")
 def _save(st):
     if is_state(st, LogisticState):
         def impl(st):
@@ -193,7 +218,7 @@ def _save(st):
         return impl
 
 
-@overload(cd_restore, jit_options=HOOK_JIT)
+@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
 def _restore(st, saved):
     if is_state(st, LogisticState):
         def impl(st, saved):
