@@ -36,10 +36,15 @@ the outer one. ``max_iter`` bounds the epochs.
 
 The per-datafit modules (:mod:`~proxgan.solvers._cd_kernels`, :mod:`~proxgan.solvers._cd_gram`,
 :mod:`~proxgan.solvers._cd_logistic`) hold the hooks; :mod:`proxgan.solvers.fista` is the readable
-reference the tests compare against. Note: numba's disk cache of :func:`ws_cd` is keyed on this
-file; after editing a hook, clear ``__pycache__`` (as with any cached numba function calling another).
+reference the tests compare against. Numba's disk cache of a function is only invalidated when
+its own file changes, while :func:`ws_cd` compiles the hooks (and the kernels they call) into
+itself: it is therefore built by a factory whose closure holds a hash of every ``_cd_*.py`` and
+``_prox1d.py`` source, which numba puts in the cache key, so that editing a hook recompiles it.
 """
 from __future__ import annotations
+
+import hashlib
+import pathlib
 
 import numpy as np
 from numba import njit, types
@@ -120,7 +125,7 @@ def top_k(scores, k):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True, inline="always")
 def _objective_ws(st, w, ws, l1, l2):
     """Datafit plus the penalty restricted to the working set (what extrapolation must lower)."""
     val = cd_value(st, w)
@@ -130,7 +135,7 @@ def _objective_ws(st, w, ws, l1, l2):
     return val
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True, inline="always")
 def _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi):
     """Move to the extrapolated point ``w_acc`` (on ``ws``) if it is feasible and lowers the objective."""
     p = l1.shape[0]
@@ -152,57 +157,74 @@ def _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi):
             w[ws[t]] = w_old[t]
 
 
-@njit(cache=True, nogil=True)
-def ws_cd(st, w, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
-    """Working-set coordinate descent with Anderson extrapolation on the datafit state ``st``
-    (module docstring); ``w`` and the state are updated in place.
+def _sources_stamp() -> str:
+    """Hash of the sources compiled into :func:`ws_cd` (this file, the hooks, the 1-D prox)."""
+    here = pathlib.Path(__file__).resolve().parent
+    h = hashlib.sha1()
+    for f in sorted(here.glob("_cd_*.py")) + [here / "_prox1d.py"]:
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
-    Returns ``(crit, n_epochs, converged)``.
-    """
-    q = w.shape[0]
-    p = l1.shape[0]
-    every = np.arange(q)
-    scores = np.empty(q)
-    n_epochs = 0
-    crit = np.inf
-    converged = False
-    for _outer in range(max_iter):
-        cd_refresh(st, w)
-        max_sc = cd_scores(st, w, every, l1, l2, lo, hi, scores)
-        nnz = 0
-        for j in range(q):
-            if w[j] != 0.0 or j >= p:
-                nnz += 1
-        crit = cd_criterion(st, w, l1, l2, positive, use_gap, max_sc)
-        if crit <= tol or max_sc == 0.0:
-            converged = True
-            break
-        if n_epochs >= max_iter:
-            break
-        ws_size = min(q, max(p0, 2 * nnz)) if use_ws else q
-        if ws_size < q:
+
+def _make_driver(stamp: str):
+    @njit(cache=True, nogil=True)
+    def ws_cd(st, w, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
+        """Working-set coordinate descent with Anderson extrapolation on the datafit state ``st``
+        (module docstring); ``w`` and the state are updated in place.
+
+        Returns ``(crit, n_epochs, converged)``.
+        """
+        if len(stamp) == 0:  # the stamp is in the closure (hence in the cache key); never empty
+            return np.inf, 0, False
+        q = w.shape[0]
+        p = l1.shape[0]
+        every = np.arange(q)
+        scores = np.empty(q)
+        n_epochs = 0
+        crit = np.inf
+        converged = False
+        for _outer in range(max_iter):
+            cd_refresh(st, w)
+            max_sc = cd_scores(st, w, every, l1, l2, lo, hi, scores)
+            nnz = 0
             for j in range(q):
                 if w[j] != 0.0 or j >= p:
-                    scores[j] = np.inf
-            ws = top_k(scores, ws_size)
-        else:
-            ws = np.arange(q)
-        tol_in = 0.3 * max_sc
-        last = np.empty((K + 1, ws_size))
-        ws_scores = np.empty(ws_size)
-        n_last = 0
-        while n_epochs < max_iter:
-            cd_epoch(st, w, ws, l1, l2, lo, hi)
-            n_epochs += 1
-            if K > 0:
-                for t in range(ws_size):
-                    last[n_last, t] = w[ws[t]]
-                n_last += 1
-                if n_last == K + 1:
-                    n_last = 0
-                    ok, w_acc = anderson(last, K)
-                    if ok:
-                        _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi)
-            if n_epochs % 10 == 0 and cd_scores(st, w, ws, l1, l2, lo, hi, ws_scores) <= tol_in:
+                    nnz += 1
+            crit = cd_criterion(st, w, l1, l2, positive, use_gap, max_sc)
+            if crit <= tol or max_sc == 0.0:
+                converged = True
                 break
-    return crit, n_epochs, converged
+            if n_epochs >= max_iter:
+                break
+            ws_size = min(q, max(p0, 2 * nnz)) if use_ws else q
+            if ws_size < q:
+                for j in range(q):
+                    if w[j] != 0.0 or j >= p:
+                        scores[j] = np.inf
+                ws = top_k(scores, ws_size)
+            else:
+                ws = np.arange(q)
+            tol_in = 0.3 * max_sc
+            last = np.empty((K + 1, ws_size))
+            ws_scores = np.empty(ws_size)
+            n_last = 0
+            while n_epochs < max_iter:
+                cd_epoch(st, w, ws, l1, l2, lo, hi)
+                n_epochs += 1
+                if K > 0:
+                    for t in range(ws_size):
+                        last[n_last, t] = w[ws[t]]
+                    n_last += 1
+                    if n_last == K + 1:
+                        n_last = 0
+                        ok, w_acc = anderson(last, K)
+                        if ok:
+                            _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi)
+                if n_epochs % 10 == 0 and cd_scores(st, w, ws, l1, l2, lo, hi, ws_scores) <= tol_in:
+                    break
+        return crit, n_epochs, converged
+
+    return ws_cd
+
+
+ws_cd = _make_driver(_sources_stamp())
