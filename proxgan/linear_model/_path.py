@@ -37,7 +37,7 @@ def _grid(df, alphas, n_alphas, l1_ratio, eps, positive):
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="warn", precompute="auto", Xy=None,
               copy_X=True, coef_init=None, verbose=False, return_n_iter=False, positive=False, check_input=True,
               **params):
-    """Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
+    r"""Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
 
     ``alphas``: a number of alphas for the automatic grid (default 100, from the smallest alpha
     whose solution is zero down to ``eps`` times it) or the alphas themselves (sorted decreasing).

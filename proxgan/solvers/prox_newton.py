@@ -67,7 +67,7 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
         Coordinate-descent passes on each quadratic model (matrix-free inner solver).
     gram_max : int
         Dense ``X``: working sets of at most this many coordinates solve the quadratic model from
-        its Hessian block :math:`X_{ws}^\top D X_{ws}` (one BLAS product, then :math:`O(m)` per update),
+        its Hessian block :math:`X_{ws}^\\top D X_{ws}` (one BLAS product, then :math:`O(m)` per update),
         as long as that block's factor (``n × m`` floats) stays under ``GRAM_MAX_ENTRIES``; 0 never does.
     """
     if not isinstance(datafit, Logistic):
