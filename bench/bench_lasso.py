@@ -4,6 +4,9 @@ Every competitor (proxgan cd, scikit-learn, skglm, celer; all ``fit_intercept=Fa
 at the loosest tolerance of its own ladder that reaches ``gap <= eps·P(0)``, the gap being
 computed here in float64 from the returned coefficients (``lasso_problems.lasso_gap``).
 Timings are interleaved (A B C D, A B C D, ...) after a JIT warm-up; the median is reported.
+Time is the process CPU time of a fit with every BLAS / OpenMP pool limited to one thread
+(threadpoolctl): on a shared machine with a load above its core count, wall-clock time also
+counts the time a fit spends descheduled, which is noise (see ``bench_logistic.py``).
 
 Usage::
 
@@ -20,6 +23,7 @@ import time
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lasso_problems import PROBLEMS, lasso_gap, make_problem  # noqa: E402
@@ -54,9 +58,9 @@ def _fit(make, X, y, a, tol):
     m = make(a, tol)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t = time.perf_counter()
+        t = time.process_time()
         m.fit(X, y)
-        return time.perf_counter() - t, m.coef_
+        return time.process_time() - t, m.coef_
 
 
 def warm_up(comps):
@@ -110,9 +114,11 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--skip", nargs="*", default=[], help="competitors to leave out (e.g. sklearn)")
     args = ap.parse_args(argv)
+    threadpool_limits(1)
     comps = {k: v for k, v in _competitors().items() if k not in args.skip}
     print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
-          f"times = median of {args.repeats} interleaved runs")
+          f"CPU times = median of {args.repeats} interleaved runs, one thread; load average "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     warm_up(comps)
     for pid in args.problems:
         run(pid, args.eps, args.repeats, comps)

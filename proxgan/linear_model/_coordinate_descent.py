@@ -29,35 +29,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from proxgan.linear_model._base import (SOLVERS, LinearRegressorBase, check_device, check_solver, preprocess,
                                         to_numpy, warn_not_converged)
-from proxgan.linear_model._quadratic import enet_penalty, fit_quadratic, use_gram
+from proxgan.linear_model._quadratic import enet_penalty, fit_quadratic, gram_for
 
-__all__ = ["Lasso", "ElasticNet", "ALPHA0_ADVICE", "set_user_gram"]
+__all__ = ["Lasso", "ElasticNet", "ALPHA0_ADVICE"]
 
 ALPHA0_ADVICE = ("With alpha=0, this algorithm does not converge well. You are advised to use the "
                  "LinearRegression estimator")
-
-
-def set_user_gram(df, gram, X_off, sw, check: bool) -> bool:
-    """Give a user's Gram matrix to ``df`` when it describes the problem solved; else warn (scikit-learn's
-    rule: centring or weighting changes the Gram) and return False, so that it is recomputed."""
-    if sw is not None or not np.allclose(X_off, 0):
-        what = "centered to fit intercept" if sw is None else "weighted"
-        warnings.warn(f"Gram matrix was provided but X was {what}: recomputing Gram matrix.", UserWarning,
-                      stacklevel=4)
-        return False
-    gram = np.asarray(gram, dtype=np.float64)
-    p = df.n_features
-    if check and gram.shape == (p, p) and p > 0:
-        i = p // 2
-        j = min(i + 1, p - 1)
-        expected = float(df.X[:, i] @ df.X[:, j])
-        if not np.isclose(expected, gram[i, j], rtol=1e-4, atol=1e-5):
-            raise ValueError(f"Gram matrix passed in via 'precompute' parameter did not pass validation when a "
-                             f"single element was checked - please check that it was computed properly. For "
-                             f"element ({i},{j}) we computed {expected} but the user-supplied value was "
-                             f"{gram[i, j]}.")
-    df.set_gram(gram)
-    return True
 
 
 class ElasticNet(LinearRegressorBase):
@@ -176,12 +153,9 @@ class ElasticNet(LinearRegressorBase):
         intercept = np.empty(t)
         gaps = np.empty(t)
         n_iter = []
-        user_gram = not isinstance(self.precompute, (bool, np.bool_, str))
         for k in range(t):
             df, X_off, y_off = preprocess(X, Y[:, k], self.fit_intercept, sw)
-            gram = use_gram(self.precompute, df)
-            if user_gram and gram:
-                set_user_gram(df, self.precompute, X_off, sw, check_input)
+            gram = gram_for(self.precompute, df, X_off, sw, check_input)
             tol_abs = self.tol * float(df.y @ df.y) / n
             res = fit_quadratic(df, enet_penalty(alpha, self._l1_ratio()), solver=solver, device=device,
                                 tol=tol_abs, max_iter=max_iter, positive=bool(self.positive),

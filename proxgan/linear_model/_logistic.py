@@ -39,11 +39,11 @@ from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
 from proxgan.linear_model._base import check_device, check_solver, to_numpy, warn_not_converged
 from proxgan.linear_model._logistic_fit import fit_newton, fit_prox, fit_smooth
+from proxgan.solvers import Composite
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
 from proxgan.solvers import prox_newton as _pn
-from proxgan.solvers._common import Composite
 
 __all__ = ["LogisticRegression"]
 

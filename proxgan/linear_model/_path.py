@@ -4,12 +4,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from proxgan.linear_model._base import (check_alpha, check_device, check_l1_ratio, check_positive_int, check_solver,
                                         preprocess, to_numpy, warn_not_converged)
-from proxgan.linear_model._coordinate_descent import set_user_gram
-from proxgan.linear_model._quadratic import alpha_grid, enet_penalty, fit_quadratic, use_gram
+from proxgan.linear_model._quadratic import alpha_grid, enet_penalty, fit_quadratic, gram_for
+from proxgan.solvers.cd import solve_multitask
 
 __all__ = ["enet_path", "lasso_path"]
 
@@ -36,7 +37,7 @@ def _grid(df, alphas, n_alphas, l1_ratio, eps, positive):
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="warn", precompute="auto", Xy=None,
               copy_X=True, coef_init=None, verbose=False, return_n_iter=False, positive=False, check_input=True,
               **params):
-    """Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
+    r"""Elastic-net path with warm starts (scikit-learn's ``enet_path``; no intercept, X used as given).
 
     ``alphas``: a number of alphas for the automatic grid (default 100, from the smallest alpha
     whose solution is zero down to ``eps`` times it) or the alphas themselves (sorted decreasing).
@@ -48,8 +49,14 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
     ``solver`` and ``device``.
 
     Returns ``alphas`` (decreasing), ``coefs`` of shape (n_features, n_alphas), ``dual_gaps``
-    (and ``n_iters`` with ``return_n_iter``). ``y`` must be 1-D (scikit-learn's 2-D case is the
-    multi-task problem, not implemented here).
+    (and ``n_iters`` with ``return_n_iter``).
+
+    A 2-D ``y`` (n_samples, n_targets) is scikit-learn's multi-task problem
+    :math:`\frac{1}{2n}\lVert Y - XW\rVert_F^2 + \alpha\rho\sum_j\lVert W_j\rVert_2 + \frac{\alpha(1-\rho)}2\lVert W\rVert_F^2`
+    (one group per feature across the targets), solved by block coordinate descent
+    (:func:`proxgan.solvers.cd.solve_multitask`, CPU); ``coefs`` then has shape
+    (n_targets, n_features, n_alphas), ``coef_init`` shape (n_targets, n_features), and the grid
+    starts at :math:`\max_j\lVert X_j^\top Y\rVert_2/(n\rho)`. ``positive`` is not allowed there.
     """
     unknown = set(params) - set(_PARAMS)
     if unknown:
@@ -66,10 +73,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
         y = check_array(y, ensure_2d=False, dtype=None)
         check_consistent_length(X, y)
     y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, got shape {y.shape}: with several targets scikit-learn's path solves the "
-                         f"multi-task problem (a group penalty across targets), which proxgan does not implement; "
-                         f"run one path per column")
+    if y.ndim == 2:
+        if positive:
+            raise ValueError("positive=True is not allowed for multi-output (y.ndim != 1)")
+        return _multitask_path(X, y, l1_ratio, eps, n_alphas, alphas, coef_init, return_n_iter, tol, max_iter)
     Y = y.reshape(-1, 1)
     n, p = X.shape
     dfs = [preprocess(X, y, fit_intercept=False)[0]]
@@ -78,9 +85,7 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
     gaps = np.empty((Y.shape[1], len(grid)))
     n_iters = []
     for k, df in enumerate(dfs):
-        gram = use_gram(precompute, df)
-        if gram and not isinstance(precompute, (bool, np.bool_, str)):
-            set_user_gram(df, precompute, np.zeros(p), None, check_input)
+        gram = gram_for(precompute, df, np.zeros(p), None, check_input)
         tol_abs = tol * float(df.y @ df.y) / n
         w = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).reshape(Y.shape[1], p)[k]
         for a_i, a in enumerate(grid):
@@ -93,6 +98,33 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
             gaps[k, a_i] = res.crit
             n_iters.append(res.n_iter)
     coefs, gaps = coefs[0], gaps[0]
+    if return_n_iter:
+        return grid, coefs, gaps, n_iters
+    return grid, coefs, gaps
+
+
+def _multitask_path(X, Y, l1_ratio, eps, n_alphas, alphas, coef_init, return_n_iter, tol, max_iter):
+    """The 2-D ``y`` case of :func:`enet_path`."""
+    n, p = X.shape
+    T = Y.shape[1]
+    Xd = np.asfortranarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+    Yd = np.asfortranarray(Y, dtype=np.float64)
+    dfs = [preprocess(Xd, Yd[:, k], fit_intercept=False)[0] for k in range(T)]
+    grid = _grid(dfs, alphas, n_alphas, l1_ratio, eps, False)
+    coefs = np.empty((T, p, len(grid)), dtype=X.dtype)
+    gaps = np.empty(len(grid))
+    n_iters = []
+    tol_abs = tol * float((Yd * Yd).sum()) / n
+    W = None if coef_init is None else np.asarray(coef_init, dtype=np.float64).reshape(T, p).T
+    for a_i, a in enumerate(grid):
+        res = solve_multitask(Xd, Yd, float(a) * l1_ratio, float(a) * (1.0 - l1_ratio), coef_init=W, tol=tol_abs,
+                              max_iter=max_iter, rel_change=tol)
+        if not res.converged:
+            warn_not_converged(res.crit, tol_abs)
+        W = res.coef
+        coefs[:, :, a_i] = W.T
+        gaps[a_i] = res.crit
+        n_iters.append(res.n_iter)
     if return_n_iter:
         return grid, coefs, gaps, n_iters
     return grid, coefs, gaps

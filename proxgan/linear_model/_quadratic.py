@@ -6,18 +6,18 @@ where the automatic alpha grid starts (:func:`alpha_grid`).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-import torch
 
 from proxgan import penalties as _pen
 from proxgan.datafits import Quadratic
+from proxgan.solvers import Composite, SolverResult, enet_gap_criterion
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
-from proxgan.solvers._common import Composite, SolverResult, torch_enet_gap
-from proxgan.solvers._prox1d import penalty_params
 
-__all__ = ["enet_penalty", "use_gram", "fit_quadratic", "alpha_grid"]
+__all__ = ["enet_penalty", "use_gram", "gram_for", "fit_quadratic", "alpha_grid"]
 
 
 def enet_penalty(alpha: float, l1_ratio: float) -> _pen.Penalty:
@@ -37,26 +37,54 @@ def use_gram(precompute, df: Quadratic) -> bool:
     return not df.sparse  # an array: the Gram matrix
 
 
+def gram_for(precompute, df: Quadratic, X_off, sw=None, check: bool = True) -> bool | np.ndarray:
+    """What the solver gets as ``precompute`` for the problem ``df`` (centred by ``X_off``, weighted
+    by ``sw``): False, True (form the Gram matrix from ``df``) or the user's Gram matrix.
+
+    A user's matrix is used only when it describes the problem solved; otherwise (scikit-learn's
+    rule: centring or weighting changes the Gram) this warns and returns True, so that it is
+    recomputed. With ``check``, one entry is compared with the data. ``df`` is not modified.
+    """
+    use = use_gram(precompute, df)
+    if not use or isinstance(precompute, (bool, np.bool_, str)):
+        return use
+    gram = precompute
+    if sw is not None or not np.allclose(X_off, 0):
+        what = "centered to fit intercept" if sw is None else "weighted"
+        warnings.warn(f"Gram matrix was provided but X was {what}: recomputing Gram matrix.", UserWarning,
+                      stacklevel=4)
+        return True
+    gram = np.asarray(gram, dtype=np.float64)
+    p = df.n_features
+    if check and gram.shape == (p, p) and p > 0:
+        i = p // 2
+        j = min(i + 1, p - 1)
+        expected = float(df.X[:, i] @ df.X[:, j])
+        if not np.isclose(expected, gram[i, j], rtol=1e-4, atol=1e-5):
+            raise ValueError(f"Gram matrix passed in via 'precompute' parameter did not pass validation when a "
+                             f"single element was checked - please check that it was computed properly. For "
+                             f"element ({i},{j}) we computed {expected} but the user-supplied value was "
+                             f"{gram[i, j]}.")
+    if gram.shape != (p, p):
+        raise ValueError(f"the Gram matrix must have shape ({p}, {p}), got {gram.shape}")
+    return gram
+
+
 def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: str, tol: float, max_iter: int,
-                  positive: bool = False, coef_init=None, precompute: bool = False) -> SolverResult:
+                  positive: bool = False, coef_init=None, precompute: bool | np.ndarray = False) -> SolverResult:
     """Run ``solver`` ("cd", "fista" or "ista") on ``df + penalty`` until the duality gap is ``<= tol``
-    (absolute), or, for a non-negative ridge (no duality gap), the optimality violation."""
+    (absolute), or, for a non-negative ridge (no duality gap), the optimality violation.
+    ``precompute`` (coordinate descent only): as returned by :func:`gram_for`."""
     if solver == "cd":
         return _cd.solve(df, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter,
                          precompute=precompute)
     df.to(device)
     pen = Composite(penalty, lo=0.0) if positive else penalty
-    l1, l2, _, _ = penalty_params(penalty, df.n_features, positive)
-    l1_t = torch.as_tensor(l1, device=df.device)
-    l2_t = torch.as_tensor(l2, device=df.device)
-
-    def gap(w):  # on the datafit's device: no copy to the CPU at every check
-        return torch_enet_gap(df, w, l1_t, l2_t, positive)
-
     mod = _fista if solver == "fista" else _ista
     if positive and isinstance(penalty, _pen.L2):
         return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
-    return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter, criterion=gap, criterion_name="gap")
+    return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter,
+                     criterion=enet_gap_criterion(df, penalty, positive), criterion_name="gap")
 
 
 def alpha_grid(dfs, l1_ratio: float = 1.0, eps: float = 1e-3, n_alphas: int = 100,

@@ -20,7 +20,7 @@ from proxgan import penalties as _pen
 from proxgan.linear_model import _ridge_direct as _direct
 from proxgan.linear_model._base import (LinearRegressorBase, center_scale, check_device, check_solver,
                                         preprocess, warn_not_converged)
-from proxgan.linear_model._coordinate_descent import fit_quadratic
+from proxgan.linear_model._quadratic import fit_quadratic
 
 __all__ = ["Ridge"]
 

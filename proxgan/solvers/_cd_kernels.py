@@ -1,4 +1,5 @@
-r"""Compiled (numba) coordinate descent for the quadratic datafit.
+r"""Compiled (numba) coordinate descent for the quadratic datafit: the state and hooks of the
+shared driver :func:`proxgan.solvers._cd_driver.ws_cd`.
 
 Solves
 
@@ -14,23 +15,26 @@ rank-one term implements implicit centering of a sparse design without densifyin
 The residual is stored as ``r = r_raw + s·v`` with ``s = μᵀw``; since ``vᵀr = 0`` for a
 centred problem, :math:`X'^\top_j r = X_j^\top r_{raw} + s\,c_j` with ``c = Xᵀv``.
 
-Algorithm (the skglm recipe): an outer loop computes the full gradient, the duality gap
-(stop when ``gap <= tol``) and a score per coordinate (its fixed-point violation);
-the working set is the ``max(p0, 2·nnz)`` best-scored coordinates; an inner loop runs
-cyclic exact coordinate updates on it, with Anderson extrapolation of the last ``K``
-epochs (K = 10 by default), until its violation is below 0.3 × the outer one.
-
-The readable twin of these loops is the FISTA solver (:mod:`proxgan.solvers.fista`), which
-reaches the same minimiser; ``tests/solvers/test_cd.py`` checks they agree.
+Coordinate update (exact): :math:`w_j \leftarrow \operatorname{prox}_{g_j n/\lVert X'_j\rVert^2}
+(w_j + X_j'^\top r/\lVert X'_j\rVert^2)`; stopping criterion: the duality gap (``use_gap``, see
+:func:`enet_gap`) or the largest fixed-point violation. Working sets and Anderson extrapolation
+are the driver's. The readable twin of these loops is the FISTA solver
+(:mod:`proxgan.solvers.fista`), which reaches the same minimiser; ``tests/solvers/test_solvers_cd.py``
+checks they agree.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
+from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
+                                        cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._prox1d import prox1d
 
-__all__ = ["cd_quadratic_kernel", "full_gradient", "enet_gap", "_top_k"]
+__all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "enet_gap", "gap_from_scalars"]
 
 _FM = {"reassoc", "contract", "arcp", "nsz"}
 
@@ -128,171 +132,156 @@ def _score(wj, Gj, nrm2, n, l1, l2, lo, hi):
     return abs(wj - wp) * L
 
 
+class QuadraticState(NamedTuple):
+    """The quadratic datafit for :func:`~proxgan.solvers._cd_driver.ws_cd` (module docstring).
+
+    ``r_raw`` and ``s`` (one entry) are updated in place; ``G`` receives :math:`X'^\\top r` of each
+    scored coordinate (for the gap).
+    """
+
+    X: np.ndarray
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    sparse: bool
+    mu: np.ndarray
+    v: np.ndarray
+    c: np.ndarray
+    norms2: np.ndarray
+    y: np.ndarray
+    r_raw: np.ndarray
+    s: np.ndarray
+    G: np.ndarray
+
+
 @njit(cache=True, nogil=True)
-def _primal_ws(r, n, w, ws, l1, l2):
-    val = 0.0
-    for i in range(r.shape[0]):
-        val += r[i] * r[i]
-    val *= 0.5 / n
+def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, l1, l2, lo, hi, out, G):
+    """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``); the largest."""
+    n = r_raw.shape[0]
+    best = 0.0
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+        G[j] = g
+        sc = _score(w[j], g, norms2[j], n, l1[j], l2[j], lo[j], hi[j])
+        out[t] = sc
+        if sc > best:
+            best = sc
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, l1, l2, lo, hi):
+    """One pass of exact coordinate updates over ``ws``; returns the new ``s``."""
+    n = r_raw.shape[0]
     for j in ws:
-        val += l1[j] * abs(w[j]) + 0.5 * l2[j] * w[j] * w[j]
-    return val
+        nrm = norms2[j]
+        wj = w[j]
+        if nrm == 0.0:
+            new = prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
+        else:
+            g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+            new = prox1d(wj + g / nrm, n / nrm, l1[j], l2[j], lo[j], hi[j])
+        if new != wj:
+            d = new - wj
+            w[j] = new
+            _axpy_col(X, data, indices, indptr, sparse, j, -d, r_raw)
+            s += mu[j] * d
+    return s
 
 
 @njit(cache=True, nogil=True)
-def _anderson(last, K):
-    """Anderson extrapolation of the K+1 iterates in ``last`` (rows); None if ill-posed."""
-    m = last.shape[1]
-    U = np.empty((K, m))
-    for k in range(K):
-        for i in range(m):
-            U[k, i] = last[k + 1, i] - last[k, i]
-    C = U @ U.T
-    ones = np.ones(K)
-    try:
-        z = np.linalg.solve(C, ones)
-    except Exception:  # noqa: BLE001 - numba only supports catching everything
-        return False, np.empty(0)
-    sz = z.sum()
-    if not np.isfinite(sz) or sz == 0.0:
-        return False, np.empty(0)
-    coef = z / sz
-    out = np.zeros(m)
-    for k in range(K):
-        for i in range(m):
-            out[i] += coef[k] * last[k + 1, i]
-    return True, out
+def _residual_scalars(r_raw, s, v, y):
+    """``(‖r‖², rᵀy)`` with ``r = r_raw + s·v``."""
+    rn2 = 0.0
+    ry = 0.0
+    for i in range(r_raw.shape[0]):
+        ri = r_raw[i] + s * v[i]
+        rn2 += ri * ri
+        ry += ri * y[i]
+    return rn2, ry
 
 
-@njit(cache=True, nogil=True)
-def _top_k(scores, k):
-    """Sorted indices of the ``k`` largest scores (ties broken by index), in O(p)."""
-    neg = -scores
-    kth = np.partition(neg, k - 1)[k - 1]
-    out = np.empty(k, dtype=np.int64)
-    m = 0
-    for j in range(neg.shape[0]):
-        if neg[j] < kth:
-            out[m] = j
-            m += 1
-    for j in range(neg.shape[0]):
-        if m == k:
-            break
-        if neg[j] == kth:
-            out[m] = j
-            m += 1
-    out.sort()
-    return out
+@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
+def _refresh(st, w):
+    if is_state(st, QuadraticState):
+        def impl(st, w):  # the residual is exact up to rounding: nothing to refresh
+            return None
+        return impl
 
 
-@njit(cache=True, nogil=True)
+@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
+    if is_state(st, QuadraticState):
+        def impl(st, w, idx, l1, l2, lo, hi, out):
+            return _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
+                           idx, l1, l2, lo, hi, out, st.G)
+        return impl
+
+
+@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+    if is_state(st, QuadraticState):
+        def impl(st, w, ws, l1, l2, lo, hi):
+            st.s[0] = _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.c, st.norms2, st.r_raw,
+                             st.s[0], w, ws, l1, l2, lo, hi)
+        return impl
+
+
+@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
+def _criterion(st, w, l1, l2, positive, use_gap, max_score):
+    if is_state(st, QuadraticState):
+        def impl(st, w, l1, l2, positive, use_gap, max_score):
+            if not use_gap:
+                return max_score
+            rn2, ry = _residual_scalars(st.r_raw, st.s[0], st.v, st.y)
+            return gap_from_scalars(rn2, ry, st.y.shape[0], w, st.G, l1, l2, positive)
+        return impl
+
+
+@overload(cd_move, jit_options=HOOK_JIT, inline="always")
+def _move_hook(st, j, d):
+    if is_state(st, QuadraticState):
+        def impl(st, j, d):
+            _axpy_col(st.X, st.data, st.indices, st.indptr, st.sparse, j, -d, st.r_raw)
+            st.s[0] += st.mu[j] * d
+        return impl
+
+
+@overload(cd_value, jit_options=HOOK_JIT, inline="always")
+def _value(st, w):
+    if is_state(st, QuadraticState):
+        def impl(st, w):
+            return 0.5 * _residual_scalars(st.r_raw, st.s[0], st.v, st.y)[0] / st.r_raw.shape[0]
+        return impl
+
+
+@overload(cd_save, jit_options=HOOK_JIT, inline="always")
+def _save(st):
+    if is_state(st, QuadraticState):
+        def impl(st):
+            return st.r_raw.copy(), st.s[0]
+        return impl
+
+
+@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
+def _restore(st, saved):
+    if is_state(st, QuadraticState):
+        def impl(st, saved):
+            st.r_raw[:] = saved[0]
+            st.s[0] = saved[1]
+        return impl
+
+
 def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w, r_raw, s,
                         l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
-    """Working-set coordinate descent with Anderson acceleration (see the module docstring).
+    """Working-set coordinate descent with Anderson acceleration on the quadratic datafit.
 
     ``w`` and ``r_raw`` are updated in place. Returns ``(s, crit, n_epochs, converged)``
     where ``crit`` is the duality gap (``use_gap``) or the largest fixed-point violation.
     """
-    n = y.shape[0]
-    p = w.shape[0]
-    G = np.empty(p)
-    r = np.empty(n)
-    scores = np.empty(p)
-    n_epochs = 0
-    crit = np.inf
-    converged = False
-    for _outer in range(max_iter):
-        for i in range(n):
-            r[i] = r_raw[i] + s * v[i]
-        full_gradient(X, data, indices, indptr, sparse, c, r_raw, s, G)
-        max_opt = 0.0
-        nnz = 0
-        for j in range(p):
-            sc = _score(w[j], G[j], norms2[j], n, l1[j], l2[j], lo[j], hi[j])
-            scores[j] = sc
-            if sc > max_opt:
-                max_opt = sc
-            if w[j] != 0.0:
-                nnz += 1
-        if use_gap:
-            crit = enet_gap(r, y, w, G, l1, l2, positive)
-        else:
-            crit = max_opt
-        if crit <= tol or max_opt == 0.0:
-            converged = crit <= tol or max_opt == 0.0
-            break
-        if n_epochs >= max_iter:
-            break
-        if use_ws:
-            ws_size = min(p, max(p0, 2 * nnz))
-        else:
-            ws_size = p
-        if ws_size < p:
-            for j in range(p):
-                if w[j] != 0.0:
-                    scores[j] = np.inf
-            ws = _top_k(scores, ws_size)
-        else:
-            ws = np.arange(p)
-        tol_in = 0.3 * max_opt
-        last = np.empty((K + 1, ws_size))
-        n_last = 0
-        while n_epochs < max_iter:
-            for j in ws:
-                nrm = norms2[j]
-                wj = w[j]
-                if nrm == 0.0:
-                    new = prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
-                else:
-                    g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
-                    new = prox1d(wj + g / nrm, n / nrm, l1[j], l2[j], lo[j], hi[j])
-                if new != wj:
-                    d = new - wj
-                    w[j] = new
-                    _axpy_col(X, data, indices, indptr, sparse, j, -d, r_raw)
-                    s += mu[j] * d
-            n_epochs += 1
-            if K > 0:
-                for t in range(ws_size):
-                    last[n_last, t] = w[ws[t]]
-                n_last += 1
-                if n_last == K + 1:
-                    n_last = 0
-                    ok, w_acc = _anderson(last, K)
-                    if ok:
-                        r_acc = r_raw.copy()
-                        s_acc = s
-                        for t in range(ws_size):
-                            j = ws[t]
-                            d = w_acc[t] - w[j]
-                            if d != 0.0:
-                                _axpy_col(X, data, indices, indptr, sparse, j, -d, r_acc)
-                                s_acc += mu[j] * d
-                        for i in range(n):
-                            r[i] = r_raw[i] + s * v[i]
-                        p_cur = _primal_ws(r, n, w, ws, l1, l2)
-                        w_old = w[ws].copy()
-                        feasible = True
-                        for t in range(ws_size):
-                            j = ws[t]
-                            if w_acc[t] < lo[j] or w_acc[t] > hi[j]:
-                                feasible = False
-                            w[j] = w_acc[t]
-                        for i in range(n):
-                            r[i] = r_acc[i] + s_acc * v[i]
-                        if feasible and _primal_ws(r, n, w, ws, l1, l2) < p_cur:
-                            r_raw[:] = r_acc
-                            s = s_acc
-                        else:
-                            for t in range(ws_size):
-                                w[ws[t]] = w_old[t]
-            if n_epochs % 10 == 0:
-                opt_ws = 0.0
-                for j in ws:
-                    g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
-                    sc = _score(w[j], g, norms2[j], n, l1[j], l2[j], lo[j], hi[j])
-                    if sc > opt_ws:
-                        opt_ws = sc
-                if opt_ws <= tol_in:
-                    break
-    return s, crit, n_epochs, converged
+    st = QuadraticState(X, data, indices, indptr, bool(sparse), mu, v, c, norms2, y, r_raw,
+                        np.array([float(s)]), np.zeros(w.shape[0]))
+    crit, n_ep, conv = ws_cd(st, w, l1, l2, lo, hi, bool(use_gap), bool(positive), float(tol), int(max_iter),
+                             int(p0), bool(use_ws), int(K))
+    return float(st.s[0]), crit, n_ep, conv

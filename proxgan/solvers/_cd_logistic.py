@@ -5,21 +5,27 @@ with :math:`g_j` as in :mod:`proxgan.solvers._prox1d` and an optional unpenalise
 :math:`b` (stored as the last entry of ``w``). Each update is a proximal-gradient step on one
 coordinate with its Lipschitz constant :math:`L_j = \sum_i s_i X_{ij}^2/(4n)`
 (``norms2`` holds :math:`\sum_i s_i X_{ij}^2`; :math:`L_b = \sum_i s_i/(4n)`); ``z = Xw + b`` is kept
-up to date. Working sets and Anderson
-extrapolation as in :mod:`proxgan.solvers._cd_kernels`; the solver stops when the largest
-fixed-point violation :math:`L_j|w_j - \operatorname{prox}(w_j - \nabla_j f/L_j)|` is ``<= tol``.
+up to date. This module holds the datafit's state and hooks for the shared driver
+:func:`proxgan.solvers._cd_driver.ws_cd` (working sets, Anderson extrapolation), and the
+pieces the proximal Newton solver (:mod:`proxgan.solvers._pn_logistic`) shares; the solver stops
+when the largest fixed-point violation :math:`L_j|w_j - \operatorname{prox}(w_j - \nabla_j f/L_j)|`
+is ``<= tol``.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
-from proxgan.solvers._cd_kernels import _FM, _anderson, _axpy_col, _top_k
+from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
+                                        cd_scores, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_kernels import _FM, _axpy_col
 from proxgan.solvers._prox1d import prox1d
 
-__all__ = ["cd_logistic_kernel", "start_point"]
+__all__ = ["LogisticState", "cd_logistic_kernel", "start_point"]
 
 
 @njit(cache=True, nogil=True)
@@ -106,88 +112,123 @@ def start_point(X, data, indices, indptr, sparse, norms2, sw, w, intercept):
     return Ls, z
 
 
+class LogisticState(NamedTuple):
+    """The logistic datafit for the driver: data, ``Ls`` (coordinate Lipschitz constants,
+    intercept last), labels ``y = ±1``, weights ``sw``, ``p`` (features; coordinate ``p`` is the
+    intercept) and the scores ``z = Xw + b`` (in place)."""
+
+    X: np.ndarray
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    sparse: bool
+    Ls: np.ndarray
+    y: np.ndarray
+    sw: np.ndarray
+    p: int
+    z: np.ndarray
+
+
 @njit(cache=True, nogil=True)
+def _scores(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, idx, l1, l2, lo, hi, out):
+    best = 0.0
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
+        sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
+        out[t] = sc
+        if sc > best:
+            best = sc
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _epoch(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, ws, l1, l2, lo, hi):
+    for j in ws:
+        g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
+        new = _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)
+        if new != w[j]:
+            _move(X, data, indices, indptr, sparse, j, p, new - w[j], z)
+            w[j] = new
+
+
+@njit(cache=True, nogil=True)
+def _loss(y, z, sw):
+    val = 0.0
+    for i in range(y.shape[0]):
+        val += sw[i] * _softplus(-y[i] * z[i])
+    return val / y.shape[0]
+
+
+@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
+def _refresh(st, w):
+    if is_state(st, LogisticState):
+        def impl(st, w):  # z is exact up to rounding
+            return None
+        return impl
+
+
+@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
+    if is_state(st, LogisticState):
+        def impl(st, w, idx, l1, l2, lo, hi, out):
+            return _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, idx,
+                           l1, l2, lo, hi, out)
+        return impl
+
+
+@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+    if is_state(st, LogisticState):
+        def impl(st, w, ws, l1, l2, lo, hi):
+            _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, ws, l1, l2,
+                   lo, hi)
+        return impl
+
+
+@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
+def _criterion(st, w, l1, l2, positive, use_gap, max_score):
+    if is_state(st, LogisticState):
+        def impl(st, w, l1, l2, positive, use_gap, max_score):  # no duality gap: the largest violation
+            return max_score
+        return impl
+
+
+@overload(cd_move, jit_options=HOOK_JIT, inline="always")
+def _move_hook(st, j, d):
+    if is_state(st, LogisticState):
+        def impl(st, j, d):
+            _move(st.X, st.data, st.indices, st.indptr, st.sparse, j, st.p, d, st.z)
+        return impl
+
+
+@overload(cd_value, jit_options=HOOK_JIT, inline="always")
+def _value(st, w):
+    if is_state(st, LogisticState):
+        def impl(st, w):
+            return _loss(st.y, st.z, st.sw)
+        return impl
+
+
+@overload(cd_save, jit_options=HOOK_JIT, inline="always")
+def _save(st):
+    if is_state(st, LogisticState):
+        def impl(st):
+            return st.z.copy()
+        return impl
+
+
+@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
+def _restore(st, saved):
+    if is_state(st, LogisticState):
+        def impl(st, saved):
+            st.z[:] = saved
+        return impl
+
+
 def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept,
                        l1, l2, lo, hi, tol, max_iter, p0, use_ws, K):
     """Working-set CD for the logistic loss; ``w`` updated in place. Returns ``(crit, n_epochs, converged)``."""
-    n = y.shape[0]
-    p = norms2.shape[0]
-    q = p + 1 if intercept else p
-    Ls, z = start_point(X, data, indices, indptr, sparse, norms2, sw, w, intercept)
-    scores = np.empty(q)
-    n_epochs = 0
-    crit = np.inf
-    converged = False
-    for _outer in range(max_iter):
-        nnz = 0
-        crit = 0.0
-        for j in range(q):
-            g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
-            sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
-            scores[j] = sc
-            if sc > crit:
-                crit = sc
-            if w[j] != 0.0 or j == p:
-                nnz += 1
-        if crit <= tol:
-            converged = True
-            break
-        if n_epochs >= max_iter:
-            break
-        ws_size = min(q, max(p0, 2 * nnz)) if use_ws else q
-        if ws_size < q:
-            for j in range(q):
-                if w[j] != 0.0 or j == p:
-                    scores[j] = np.inf
-            ws = _top_k(scores, ws_size)
-        else:
-            ws = np.arange(q)
-        tol_in = 0.3 * crit
-        last = np.empty((K + 1, ws_size))
-        n_last = 0
-        while n_epochs < max_iter:
-            for j in ws:
-                g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
-                new = _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)
-                if new != w[j]:
-                    _move(X, data, indices, indptr, sparse, j, p, new - w[j], z)
-                    w[j] = new
-            n_epochs += 1
-            if K > 0:
-                for t in range(ws_size):
-                    last[n_last, t] = w[ws[t]]
-                n_last += 1
-                if n_last == K + 1:
-                    n_last = 0
-                    ok, w_acc = _anderson(last, K)
-                    feasible = ok
-                    if ok:
-                        for t in range(ws_size):
-                            j = ws[t]
-                            if j < p and (w_acc[t] < lo[j] or w_acc[t] > hi[j]):
-                                feasible = False
-                    if feasible:
-                        z_acc = z.copy()
-                        for t in range(ws_size):
-                            d = w_acc[t] - w[ws[t]]
-                            if d != 0.0:
-                                _move(X, data, indices, indptr, sparse, ws[t], p, d, z_acc)
-                        p_cur = _objective(y, z, w, ws, p, l1, l2, sw)
-                        w_old = w[ws].copy()
-                        for t in range(ws_size):
-                            w[ws[t]] = w_acc[t]
-                        if _objective(y, z_acc, w, ws, p, l1, l2, sw) < p_cur:
-                            z[:] = z_acc
-                        else:
-                            for t in range(ws_size):
-                                w[ws[t]] = w_old[t]
-            if n_epochs % 10 == 0:
-                opt_ws = 0.0
-                for j in ws:
-                    g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
-                    sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
-                    if sc > opt_ws:
-                        opt_ws = sc
-                if opt_ws <= tol_in:
-                    break
-    return crit, n_epochs, converged
+    Ls, z = start_point(X, data, indices, indptr, sparse, norms2, sw, w, bool(intercept))
+    st = LogisticState(X, data, indices, indptr, bool(sparse), Ls, y, sw, int(norms2.shape[0]), z)
+    return ws_cd(st, w, l1, l2, lo, hi, False, False, float(tol), int(max_iter), int(p0), bool(use_ws), int(K))

@@ -9,7 +9,7 @@ import torch
 
 from proxgan import penalties as _pen
 
-__all__ = ["SolverResult", "Composite"]
+__all__ = ["SolverResult", "Composite", "torch_enet_gap", "enet_gap_criterion"]
 
 
 @dataclass
@@ -103,3 +103,19 @@ def torch_enet_gap(datafit, w: torch.Tensor, l1: torch.Tensor, l2: torch.Tensor,
     primal = 0.5 * rn2 / n + wl1 + 0.5 * wl2
     dual = -0.5 * scale * scale * (rn2 / n + wl2) + scale * ry / n
     return primal - dual
+
+
+def enet_gap_criterion(datafit, penalty: _pen.Penalty, positive: bool = False):
+    """The duality gap of ``Quadratic + penalty`` (L1 / L2 / ElasticNet, optionally ``w >= 0``) as a
+    stopping criterion ``w -> gap`` for :func:`proxgan.solvers.fista.solve` and
+    :func:`proxgan.solvers.ista.solve`, evaluated on the datafit's device (:func:`torch_enet_gap`)."""
+    from proxgan.solvers._prox1d import penalty_params
+
+    l1, l2, _, _ = penalty_params(penalty, datafit.n_features, positive)
+    l1_t = torch.as_tensor(l1, device=datafit.device)
+    l2_t = torch.as_tensor(l2, device=datafit.device)
+
+    def gap(w: torch.Tensor) -> float:  # on the datafit's device: no copy to the CPU at every check
+        return torch_enet_gap(datafit, w, l1_t, l2_t, positive)
+
+    return gap

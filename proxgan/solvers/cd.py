@@ -37,10 +37,11 @@ from proxgan.datafits import Datafit, Logistic, Quadratic
 from proxgan.solvers._cd_gram import cd_gram_kernel
 from proxgan.solvers._cd_kernels import cd_quadratic_kernel, enet_gap, full_gradient
 from proxgan.solvers._cd_logistic import cd_logistic_kernel
+from proxgan.solvers._cd_multitask import multitask_cd
 from proxgan.solvers._common import SolverResult
 from proxgan.solvers._prox1d import penalty_params
 
-__all__ = ["CDResult", "solve", "quadratic_gap"]
+__all__ = ["CDResult", "solve", "solve_multitask", "quadratic_gap"]
 
 _EMPTY_F = np.zeros((0, 0), order="F")
 _EMPTY_1 = np.zeros(0)
@@ -100,7 +101,7 @@ def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positi
 
 def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None,
           tol: float = 1e-8, max_iter: int = 1000, working_set: bool = True, anderson: int = 10,
-          p0: int = 10, intercept: bool = False, precompute: bool = False) -> CDResult:
+          p0: int = 10, intercept: bool = False, precompute: bool | np.ndarray = False) -> CDResult:
     """Minimise ``datafit + penalty`` by coordinate descent (see the module docstring).
 
     Parameters
@@ -123,10 +124,12 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         Smallest working set.
     intercept : bool
         Logistic only: fit an unpenalised intercept (returned as the last entry of ``coef``).
-    precompute : bool
-        Quadratic, dense only: work on the Gram matrix :math:`X^\\top X` (cached in the datafit),
+    precompute : bool or ndarray of shape (n_features, n_features)
+        Quadratic, dense, without ``X_offset`` only: work on the Gram matrix :math:`Q = X^\\top X`,
         :math:`O(p)` per coordinate update instead of :math:`O(n)`; worth it for :math:`n > p`
-        along a path (:mod:`proxgan.solvers._cd_gram`).
+        along a path (:mod:`proxgan.solvers._cd_gram`). ``True``: formed once by the datafit
+        (:meth:`~proxgan.datafits.Quadratic.gram`, which keeps it for the next call); an array:
+        that matrix, as given (the caller vouches for it).
 
     Returns
     -------
@@ -144,8 +147,15 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         if w.shape[0] != p:
             raise ValueError(f"coef_init has {w.shape[0]} entries, expected {p}")
         w = np.clip(w, lo, hi)
-        if precompute and not datafit.sparse and not np.any(datafit.mu):
-            Q, Xty, yy = datafit.gram()
+        user_q = isinstance(precompute, np.ndarray)
+        if (user_q or precompute) and not datafit.sparse and not np.any(datafit.mu):
+            if user_q:
+                if precompute.shape != (p, p):
+                    raise ValueError(f"the Gram matrix must have shape ({p}, {p}), got {precompute.shape}")
+                Q = np.ascontiguousarray(precompute, dtype=np.float64)
+                Xty, yy = datafit.correlation(), float(datafit.y @ datafit.y)
+            else:
+                Q, Xty, yy = datafit.gram()
             G = Xty - Q @ w
             crit, n_ep, conv = cd_gram_kernel(Q, Xty, yy, float(datafit.n_samples), w, G, l1, l2, lo, hi, gap_ok,
                                               pos, float(tol), int(max_iter), int(p0), bool(working_set),
@@ -174,3 +184,41 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
             l1, l2, lo, hi, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
         return CDResult(w, float(crit), "optimality", int(n_ep), _ok(conv, crit, norms2))
     raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
+
+
+def solve_multitask(X, Y, l1: float, l2: float, *, coef_init=None, tol: float = 1e-8, max_iter: int = 1000,
+                    rel_change: float = 1e-4) -> CDResult:
+    r"""Multi-task elastic net by block coordinate descent (:mod:`proxgan.solvers._cd_multitask`):
+    :math:`\min_W \frac{1}{2n}\lVert Y - XW\rVert_F^2 + l_1\sum_j\lVert W_j\rVert_2 + \tfrac{l_2}2\lVert W\rVert_F^2`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p) (dense)
+    Y : ndarray of shape (n, T)
+    l1, l2 : float
+        Penalty weights (>= 0).
+    coef_init : ndarray of shape (p, T), optional
+    tol : float
+        Absolute tolerance on the duality gap.
+    max_iter : int
+        Maximal number of epochs.
+    rel_change : float
+        The gap is computed after an epoch whose largest block change is at most this fraction of
+        the largest block (and at the last epoch), as in scikit-learn.
+
+    Returns
+    -------
+    CDResult
+        ``coef`` of shape (p, T).
+    """
+    X = np.asfortranarray(X, dtype=np.float64)
+    Y = np.asfortranarray(Y, dtype=np.float64)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
+        raise ValueError(f"X (n, p) and Y (n, T) must share n, got {X.shape} and {Y.shape}")
+    p, T = X.shape[1], Y.shape[1]
+    W = np.zeros((p, T)) if coef_init is None else np.array(coef_init, dtype=np.float64).reshape(p, T)
+    R = np.asfortranarray(Y - X @ W)
+    if l1 < 0 or l2 < 0:
+        raise ValueError(f"l1 and l2 must be >= 0, got {l1} and {l2}")
+    crit, n_ep, conv = multitask_cd(X, Y, W, R, float(l1), float(l2), float(tol), int(max_iter), float(rel_change))
+    return CDResult(W, float(crit), "gap", int(n_ep), bool(conv) and bool(np.isfinite(crit)))

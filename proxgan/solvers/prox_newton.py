@@ -29,11 +29,23 @@ from proxgan.solvers._pn_logistic import pn_logistic_kernel
 from proxgan.solvers._prox1d import penalty_params
 from proxgan.solvers.cd import _ok, _parts
 
-__all__ = ["solve"]
+__all__ = ["solve", "GRAM_MAX", "GRAM_MAX_ENTRIES"]
+
+#: Largest working set whose quadratic model is solved from its Hessian block. Forming the block is one
+#: BLAS product of n·m² flops, a matrix-free CD pass 2·n·m compiled flops; up to ~128 coordinates the
+#: block is cheaper than the passes it saves (breast_cancer: 2.1 ms -> 1.0 ms; 5000×500 unchanged).
+GRAM_MAX = 128
+#: Memory cap on the block's factor √D·X_ws (n·m floats; 1e7 = 80 MB).
+GRAM_MAX_ENTRIES = 10_000_000
+#: Inner stopping: no coordinate moved by more than this fraction of the outer violation in a pass.
+GRAM_REL, CD_REL = 0.01, 0.1
+#: Most passes of the Hessian-block inner solver.
+MAX_CD_GRAM = 100
 
 
 def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None, tol: float = 1e-8,
-          max_iter: int = 1000, intercept: bool = False, p0: int = 10, max_cd: int = 20) -> SolverResult:
+          max_iter: int = 1000, intercept: bool = False, p0: int = 10, max_cd: int = 20,
+          gram_max: int = GRAM_MAX) -> SolverResult:
     """Minimise ``datafit + penalty`` (see the module docstring).
 
     Parameters
@@ -52,7 +64,11 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
     p0 : int
         Smallest working set.
     max_cd : int
-        Coordinate-descent passes on each quadratic model.
+        Coordinate-descent passes on each quadratic model (matrix-free inner solver).
+    gram_max : int
+        Dense ``X``: working sets of at most this many coordinates solve the quadratic model from
+        its Hessian block :math:`X_{ws}^\\top D X_{ws}` (one BLAS product, then :math:`O(m)` per update),
+        as long as that block's factor (``n × m`` floats) stays under ``GRAM_MAX_ENTRIES``; 0 never does.
     """
     if not isinstance(datafit, Logistic):
         raise TypeError(f"datafit must be Logistic, got {type(datafit).__name__}")
@@ -67,7 +83,8 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
     w[:p] = np.clip(w[:p], lo, hi)
     norms2 = datafit.weighted_col_norms2()
     X, data, ind, ptr, sparse = _parts(datafit)
+    gram_max = min(int(gram_max), GRAM_MAX_ENTRIES // max(datafit.n_samples, 1))
     crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
                                           bool(intercept), l1, l2, lo, hi, float(tol), int(max_iter), int(p0),
-                                          int(max_cd))
+                                          int(max_cd), gram_max, MAX_CD_GRAM, GRAM_REL, CD_REL)
     return SolverResult(w, float(crit), "optimality", int(n_it), _ok(conv, crit, norms2))

@@ -53,3 +53,29 @@ def test_elastic_net_cv_chooses_l1_ratio_like_sklearn():
     assert m.l1_ratio_ == sk.l1_ratio_ and m.alpha_ == pytest.approx(sk.alpha_, rel=1e-12)
     np.testing.assert_allclose(m.mse_path_, sk.mse_path_, rtol=1e-6)
     np.testing.assert_allclose(m.coef_, sk.coef_, atol=1e-5)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.4])
+def test_multitarget_path_is_sklearns_multitask_problem(l1_ratio):
+    """2-D y: scikit-learn's multi-task elastic net (one group per feature across the targets)."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 15))
+    W = np.zeros((15, 3))
+    W[:4] = rng.standard_normal((4, 3))
+    Y = X @ W + 0.3 * rng.standard_normal((60, 3))
+    a_sk, c_sk, _ = skl.enet_path(X, Y, l1_ratio=l1_ratio, alphas=12, tol=1e-12, max_iter=100000)
+    a, c, gaps, iters = enet_path(X, Y, l1_ratio=l1_ratio, alphas=12, tol=1e-12, max_iter=100000,
+                                  return_n_iter=True)
+    np.testing.assert_allclose(a, a_sk, rtol=1e-12)
+    assert c.shape == c_sk.shape == (3, 15, 12) and len(iters) == 12
+    np.testing.assert_allclose(c, c_sk, atol=1e-7)
+    assert np.all(gaps <= 1e-12 * (Y * Y).sum() / 60 * 1.0001)
+    assert not np.any(c[:, :, 0])  # alpha_max: all zero
+    rows = np.abs(c[:, :, 3]).sum(axis=0)
+    assert 0 < np.sum(rows == 0) < 15 and np.all((c[:, :, 3] == 0) == (rows == 0)[None, :])  # whole features drop out
+    # lasso_path and a warm start (coef_init has scikit-learn's shape (n_targets, n_features))
+    a2, c2, _ = lasso_path(X, Y, alphas=[a_sk[5]], tol=1e-12, coef_init=c_sk[:, :, 4], max_iter=100000)
+    if l1_ratio == 1.0:
+        np.testing.assert_allclose(c2[:, :, 0], c_sk[:, :, 5], atol=1e-7)
+    with pytest.raises(ValueError, match="positive=True is not allowed for multi-output"):
+        enet_path(X, Y, positive=True, alphas=3)

@@ -22,11 +22,12 @@ def _problem(kind, seed=0):
 @pytest.mark.parametrize("kind", ["tall", "wide", "sparse"])
 @pytest.mark.parametrize("penalty", [L1(0.02), ElasticNet(0.05, 0.3), L2(0.01)])
 @pytest.mark.parametrize("intercept", [True, False])
-def test_agrees_with_coordinate_descent(kind, penalty, intercept):
+@pytest.mark.parametrize("gram_max", [0, prox_newton.GRAM_MAX])  # matrix-free / Hessian-block inner solver
+def test_agrees_with_coordinate_descent(kind, penalty, intercept, gram_max):
     X, y, sw = _problem(kind)
     df = Logistic(X, y, sample_weight=sw)
     ref = cd.solve(df, penalty, tol=1e-12, max_iter=200000, intercept=intercept)
-    res = prox_newton.solve(df, penalty, tol=1e-12, max_iter=500, intercept=intercept)
+    res = prox_newton.solve(df, penalty, tol=1e-12, max_iter=500, intercept=intercept, gram_max=gram_max)
     assert ref.converged and res.converged and res.crit <= 1e-12
     np.testing.assert_allclose(res.coef, ref.coef, atol=1e-7)
     assert np.array_equal(res.coef[:X.shape[1]] == 0, ref.coef[:X.shape[1]] == 0) or isinstance(penalty, L2)

@@ -148,7 +148,7 @@ def test_bad_datafit_and_coef_init():
 
 
 def test_top_k_selects_the_largest_scores():
-    from proxgan.solvers._cd_kernels import _top_k
+    from proxgan.solvers._cd_driver import top_k as _top_k
     rng = np.random.default_rng(0)
     s = np.round(rng.random(500), 2)  # many ties
     s[[3, 77]] = np.inf
@@ -175,6 +175,13 @@ def test_gram_variant_agrees(penalty, positive):
         assert abs(b.crit - cd.quadratic_gap(df, b.coef, penalty, positive)) < 1e-12
     with pytest.raises(ValueError, match="Gram"):
         Quadratic(X, y, X_offset=X.mean(0)).gram()
+    # a caller's Gram matrix is used as given and is not stored in the datafit
+    fresh = Quadratic(X, y)
+    c = cd.solve(fresh, penalty, positive=positive, tol=1e-13, max_iter=100000, precompute=X.T @ X)
+    np.testing.assert_allclose(c.coef, b.coef, atol=1e-10)
+    assert getattr(fresh, "_gram", None) is None
+    with pytest.raises(ValueError, match=r"Gram matrix must have shape \(30, 30\)"):
+        cd.solve(fresh, penalty, precompute=np.eye(3))
 
 
 @pytest.mark.parametrize("sparse", [False, True])

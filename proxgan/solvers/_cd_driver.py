@@ -1,0 +1,230 @@
+r"""The one working-set coordinate-descent driver (numba), shared by every datafit.
+
+Solves :math:`\min_w f(w) + \sum_j g_j(w_j)` with :math:`g_j = l1_j|w_j| + \tfrac12 l2_j w_j^2 +
+\iota_{[lo_j, hi_j]}` for the first ``len(l1)`` coordinates; coordinates beyond them (a logistic
+intercept) are free. The datafit is a *state*: a ``NamedTuple`` of arrays (the data and what the
+updates keep up to date: a residual, a gradient, scores). Each datafit module registers, with
+:func:`numba.extending.overload`, its implementation of the six hooks below for its state type;
+numba then compiles :func:`ws_cd` once per state type and caches it on disk (the state type is
+part of the signature).
+
+Hooks (``st``: the state, ``w``: the coefficients, ``idx`` / ``ws``: coordinate indices):
+
+* ``cd_refresh(st, w)``: recompute the kept quantities from ``w`` (no drift), once per outer iteration;
+* ``cd_scores(st, w, idx, l1, l2, lo, hi, out)``: ``out[t]`` = fixed-point violation
+  :math:`L_j|w_j - \operatorname{prox}_{g_j/L_j}(w_j - \nabla_j f/L_j)|` of coordinate ``j = idx[t]``
+  (gradient units; zero exactly at a minimiser); returns the largest;
+* ``cd_criterion(st, w, l1, l2, positive, use_gap, max_score)``: the stopping criterion (the duality
+  gap where the datafit has one and ``use_gap``, else ``max_score``), right after scoring every coordinate;
+* ``cd_epoch(st, w, ws, l1, l2, lo, hi)``: one cyclic pass of coordinate updates (exact minimisation
+  or proximal-gradient step) over ``ws``, keeping the state up to date;
+* ``cd_move(st, j, d)``: update the state for :math:`w_j \mathrel{+}= d`;
+* ``cd_value(st, w)``: the datafit :math:`f(w)` from the state; ``cd_save(st)`` / ``cd_restore(st, saved)``:
+  copy / put back the mutable part of the state (to try an extrapolated point).
+
+The loops over coordinates live in the hooks (each unpacks the state once and calls a compiled
+kernel on plain arrays): reading a state field inside a per-coordinate loop makes numba count
+references to it at every access, which tripled the cost of an epoch on small columns.
+
+Algorithm (skglm's recipe): an outer iteration refreshes the state, scores every coordinate and
+stops when the criterion is ``<= tol`` (or every score is 0); the working set is the
+``max(p0, 2·nnz)`` best-scored coordinates (non-zeros and free coordinates always in); the inner
+loop runs cyclic coordinate updates on it, every ``K + 1`` epochs tries the Anderson extrapolation
+of the last ``K + 1`` iterates (kept only if it is feasible and lowers the objective restricted to
+the working set), and every 10 epochs leaves when the working set's largest score is below 0.3 ×
+the outer one. ``max_iter`` bounds the epochs.
+
+The per-datafit modules (:mod:`~proxgan.solvers._cd_kernels`, :mod:`~proxgan.solvers._cd_gram`,
+:mod:`~proxgan.solvers._cd_logistic`) hold the hooks; :mod:`proxgan.solvers.fista` is the readable
+reference the tests compare against. Numba's disk cache of a function is only invalidated when
+its own file changes, while :func:`ws_cd` compiles the hooks (and the kernels they call) into
+itself: it is therefore built by a factory whose closure holds a hash of every ``_cd_*.py`` and
+``_prox1d.py`` source, which numba puts in the cache key, so that editing a hook recompiles it.
+"""
+from __future__ import annotations
+
+import hashlib
+import pathlib
+
+import numpy as np
+from numba import njit, types
+
+__all__ = ["ws_cd", "anderson", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores", "cd_criterion",
+           "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore"]
+
+
+#: jit options of the hooks (overloads are compiled into the driver and cached with it)
+HOOK_JIT = {"cache": True, "nogil": True}
+
+
+def is_state(st, cls) -> bool:
+    """In an overload: is the numba type ``st`` the state ``NamedTuple`` class ``cls``?"""
+    return isinstance(st, types.BaseNamedTuple) and st.instance_class is cls
+
+
+def _hook(name):
+    def stub(*args):
+        raise NotImplementedError(f"{name} has no implementation for this datafit state")
+    stub.__name__ = stub.__qualname__ = name
+    return stub
+
+
+cd_refresh = _hook("cd_refresh")
+cd_scores = _hook("cd_scores")
+cd_criterion = _hook("cd_criterion")
+cd_epoch = _hook("cd_epoch")
+cd_move = _hook("cd_move")
+cd_value = _hook("cd_value")
+cd_save = _hook("cd_save")
+cd_restore = _hook("cd_restore")
+
+
+@njit(cache=True, nogil=True)
+def anderson(last, K):
+    """Anderson extrapolation of the K+1 iterates in ``last`` (rows): ``(ok, point)``."""
+    m = last.shape[1]
+    U = np.empty((K, m))
+    for k in range(K):
+        for i in range(m):
+            U[k, i] = last[k + 1, i] - last[k, i]
+    C = U @ U.T
+    ones = np.ones(K)
+    try:
+        z = np.linalg.solve(C, ones)
+    except Exception:  # noqa: BLE001 - numba only supports catching everything
+        return False, np.empty(0)
+    sz = z.sum()
+    if not np.isfinite(sz) or sz == 0.0:
+        return False, np.empty(0)
+    coef = z / sz
+    out = np.zeros(m)
+    for k in range(K):
+        for i in range(m):
+            out[i] += coef[k] * last[k + 1, i]
+    return True, out
+
+
+@njit(cache=True, nogil=True)
+def top_k(scores, k):
+    """Sorted indices of the ``k`` largest scores (ties broken by index), in O(p)."""
+    neg = -scores
+    kth = np.partition(neg, k - 1)[k - 1]
+    out = np.empty(k, dtype=np.int64)
+    m = 0
+    for j in range(neg.shape[0]):
+        if neg[j] < kth:
+            out[m] = j
+            m += 1
+    for j in range(neg.shape[0]):
+        if m == k:
+            break
+        if neg[j] == kth:
+            out[m] = j
+            m += 1
+    out.sort()
+    return out
+
+
+@njit(nogil=True, inline="always")
+def _objective_ws(st, w, ws, l1, l2):
+    """Datafit plus the penalty restricted to the working set (what extrapolation must lower)."""
+    val = cd_value(st, w)
+    for j in ws:
+        if j < l1.shape[0]:
+            val += l1[j] * abs(w[j]) + 0.5 * l2[j] * w[j] * w[j]
+    return val
+
+
+@njit(nogil=True, inline="always")
+def _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi):
+    """Move to the extrapolated point ``w_acc`` (on ``ws``) if it is feasible and lowers the objective."""
+    p = l1.shape[0]
+    for t in range(ws.shape[0]):
+        j = ws[t]
+        if j < p and (w_acc[t] < lo[j] or w_acc[t] > hi[j]):
+            return
+    f_cur = _objective_ws(st, w, ws, l1, l2)
+    saved = cd_save(st)
+    w_old = w[ws].copy()
+    for t in range(ws.shape[0]):
+        d = w_acc[t] - w[ws[t]]
+        if d != 0.0:
+            cd_move(st, ws[t], d)
+            w[ws[t]] = w_acc[t]
+    if not _objective_ws(st, w, ws, l1, l2) < f_cur:
+        cd_restore(st, saved)
+        for t in range(ws.shape[0]):
+            w[ws[t]] = w_old[t]
+
+
+def _sources_stamp() -> str:
+    """Hash of the sources compiled into :func:`ws_cd` (this file, the hooks, the 1-D prox)."""
+    here = pathlib.Path(__file__).resolve().parent
+    h = hashlib.sha1()
+    for f in sorted(here.glob("_cd_*.py")) + [here / "_prox1d.py"]:
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _make_driver(stamp: str):
+    @njit(cache=True, nogil=True)
+    def ws_cd(st, w, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
+        """Working-set coordinate descent with Anderson extrapolation on the datafit state ``st``
+        (module docstring); ``w`` and the state are updated in place.
+
+        Returns ``(crit, n_epochs, converged)``.
+        """
+        if len(stamp) == 0:  # the stamp is in the closure (hence in the cache key); never empty
+            return np.inf, 0, False
+        q = w.shape[0]
+        p = l1.shape[0]
+        every = np.arange(q)
+        scores = np.empty(q)
+        n_epochs = 0
+        crit = np.inf
+        converged = False
+        for _outer in range(max_iter):
+            cd_refresh(st, w)
+            max_sc = cd_scores(st, w, every, l1, l2, lo, hi, scores)
+            nnz = 0
+            for j in range(q):
+                if w[j] != 0.0 or j >= p:
+                    nnz += 1
+            crit = cd_criterion(st, w, l1, l2, positive, use_gap, max_sc)
+            if crit <= tol or max_sc == 0.0:
+                converged = True
+                break
+            if n_epochs >= max_iter:
+                break
+            ws_size = min(q, max(p0, 2 * nnz)) if use_ws else q
+            if ws_size < q:
+                for j in range(q):
+                    if w[j] != 0.0 or j >= p:
+                        scores[j] = np.inf
+                ws = top_k(scores, ws_size)
+            else:
+                ws = np.arange(q)
+            tol_in = 0.3 * max_sc
+            last = np.empty((K + 1, ws_size))
+            ws_scores = np.empty(ws_size)
+            n_last = 0
+            while n_epochs < max_iter:
+                cd_epoch(st, w, ws, l1, l2, lo, hi)
+                n_epochs += 1
+                if K > 0:
+                    for t in range(ws_size):
+                        last[n_last, t] = w[ws[t]]
+                    n_last += 1
+                    if n_last == K + 1:
+                        n_last = 0
+                        ok, w_acc = anderson(last, K)
+                        if ok:
+                            _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi)
+                if n_epochs % 10 == 0 and cd_scores(st, w, ws, l1, l2, lo, hi, ws_scores) <= tol_in:
+                    break
+        return crit, n_epochs, converged
+
+    return ws_cd
+
+
+ws_cd = _make_driver(_sources_stamp())
