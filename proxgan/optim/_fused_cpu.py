@@ -382,10 +382,26 @@ def _adam_tile(k, ptrs, sizes, tiles, ks, bias, like, c, variant, precond, code,
     n = p.size
     ss = like.dtype.type(bias[t, 0])
     bc2s = like.dtype.type(bias[t, 1])
-    if nmm == 0:
-        _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
-    else:  # chunk by chunk: the step and its scores, then the N:M projection of the chunk
-        kk = ks[t]
+    _adam_body(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, ks[t], like, nmn, nmm)
+
+
+def _adam_body(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):  # pragma: no cover
+    """A tile's loops: element-wise, or with N:M chunk by chunk (chosen at compile time, below)."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_adam_body, prefer_literal=True)
+def _adam_body_impl(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
+    # only the chosen implementation is typed and compiled: kernels without N:M carry none of its code
+    if not isinstance(nmm, types.IntegerLiteral):
+        return None
+    if nmm.literal_value == 0:
+        def plain(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
+            _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
+        return plain
+
+    def chunked(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
+        # chunk by chunk: the step and its scores, then the N:M projection of the chunk
         ch = max(1, NM_CHUNK // (nmm * kk)) * nmm * kk
         sc = np.empty(ch, like.dtype)
         inf = like.dtype.type(np.inf)
@@ -394,6 +410,7 @@ def _adam_tile(k, ptrs, sizes, tiles, ks, bias, like, c, variant, precond, code,
             _adam_loop_nm(hi - lo, p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi], c, ss, bc2s, variant,
                           precond, sc, inf)
             _nm_drop(p[lo:hi], sc, hi - lo, kk, nmn, nmm)
+    return chunked
 
 
 @njit(inline="always")
@@ -484,13 +501,29 @@ def _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, like, c, mode, general, code, n
     # the first momentum step sets the (zero-filled) buffer to the gradient: 0·0 + 1·g
     mub = zero if firsts[t] else c[2]
     omd = one if firsts[t] else like[1]
-    if nmm == 0:
-        _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code)
-    else:  # chunk by chunk: the step, then the N:M projection by |u| (SGD's step is a scalar)
-        kk = ks[t]
+    _sgd_body(n, p, g, buf, c, mub, omd, mode, general, code, ks[t], like, nmn, nmm)
+
+
+def _sgd_body(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):  # pragma: no cover
+    """A tile's loops: element-wise, or with N:M chunk by chunk (chosen at compile time, below)."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_sgd_body, prefer_literal=True)
+def _sgd_body_impl(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
+    if not isinstance(nmm, types.IntegerLiteral):
+        return None
+    if nmm.literal_value == 0:
+        def plain(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
+            _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code)
+        return plain
+
+    def chunked(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
+        # chunk by chunk: the step, then the N:M projection by |u| (SGD's step is a scalar)
         ch = max(1, NM_CHUNK // (nmm * kk)) * nmm * kk
         sc = np.empty(ch, like.dtype)
         inf = like.dtype.type(np.inf)
+        one = like.dtype.type(1.0)
         for lo in range(0, n, ch):
             hi = min(lo + ch, n)
             pc = p[lo:hi]
@@ -498,6 +531,7 @@ def _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, like, c, mode, general, code, n
             for i in range(hi - lo):
                 sc[i] = _nm_score(pc[i], one, False, inf)
             _nm_drop(pc, sc, hi - lo, kk, nmn, nmm)
+    return chunked
 
 
 @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
@@ -531,11 +565,11 @@ def _layout(params: Sequence[torch.Tensor], nm: tuple[int, int]) -> tuple[np.nda
     N:M a whole number of super-blocks of ``m*k`` entries, where ``ks[i] = prod(shape[2:])``
     is the stride of a block along dimension 1 of tensor ``i`` (0 without N:M).
     """
-    key = (tuple(p.shape for p in params), nm)
+    key = (tuple([p.shape for p in params] if nm[1] else [p.numel() for p in params]), nm)
     hit = _LAYOUTS.get(key)
     if hit is None:
-        sizes = [math.prod(s) for s in key[0]]
-        ks = [math.prod(s[2:]) if nm[1] else 0 for s in key[0]]
+        sizes = [math.prod(s) for s in key[0]] if nm[1] else list(key[0])
+        ks = [math.prod(s[2:]) for s in key[0]] if nm[1] else [0] * len(sizes)
         tiles = []
         for t, n in enumerate(sizes):
             step = max(1, TILE // (nm[1] * ks[t])) * nm[1] * ks[t] if nm[1] else TILE
