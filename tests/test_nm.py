@@ -91,3 +91,15 @@ def test_cli_train_cnn_penalty_nm(tmp_path):
     assert nm and all(is_nm_sparse(state[k], 2, 4) for k in nm)
     assert main(["train", "cnn", "--penalty", "nm", "--optimizer", "proxadam", "--penalty-mode", "loss",
                  "--out", str(tmp_path / "x")]) == 2
+
+
+def test_readme_nm_example_runs_as_written():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    part = text.split("\n### Structured sparsity", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", part, re.S).group(1)
+    scope: dict = {}
+    exec(compile(code, "README.md (structured sparsity)", "exec"), scope)  # noqa: S102
+    assert scope["model"][0].weight.count_nonzero() <= scope["model"][0].weight.numel() // 2
