@@ -634,8 +634,13 @@ class NM(Penalty):
     keep the ``n`` entries of largest :math:`|u_i|` in every block (a scalar step), or, in
     the metric of a per-coordinate step :math:`s` (ProxAdam), the ``n`` of largest
     :math:`u_i^2/s_i`, the exact minimiser of :math:`\sum_i (y_i-u_i)^2/(2s_i)` over the set.
-    Ties go to the lower index. The set is not convex: in an optimizer this is projected
-    gradient, a hard constraint from the first step on.
+    Ties go to the lower index; a NaN ranks as :math:`+\infty` (it is kept). The set is not
+    convex: in an optimizer this is projected gradient, a hard constraint from the first step on.
+
+    In ProxAdam and ProxSGD the projection runs inside the fused CPU step (float32/float64,
+    blocks of up to 16). There ProxAdam ranks by :math:`u_i^2 D_i` (:math:`s_i = lr/D_i`), the
+    same order as :math:`u_i^2/s_i`; at ``lr = 0`` that is the limit as ``lr`` goes to 0, where
+    the unfused path, whose steps are then all 0, keeps the first ``n`` non-zeros of a block.
 
     Tensors need at least 2 dimensions and ``shape[1]`` a multiple of ``m`` (a clear error
     otherwise): keep biases, norms and e.g. a 3-channel input convolution out of the group.
