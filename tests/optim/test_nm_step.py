@@ -65,9 +65,8 @@ def test_fused_nm_step_equals_the_reference(cfg, dtype):
                 torch.testing.assert_close(opt.state[p][k], v, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("n,m,dtype", [(1, 4, torch.float64), (3, 8, torch.float32), (3, 8, torch.float64),
-                                       (2, 3, torch.float32)])
-def test_other_patterns(n, m, dtype):  # 8 float32 lanes hold one 3:8 block; 3:8 in float64 and 2:3: no lanes
+@pytest.mark.parametrize("n,m,dtype", [(3, 8, torch.float32), (2, 3, torch.float32)])
+def test_other_patterns(n, m, dtype):  # 8 float32 lanes hold one 3:8 block; 2:3 has no lane form (generic code)
     shapes = [(6, 2 * m + 8 * m), (4, m, 3, 3)]
     fused, _ = trajectory(ProxAdam, dict(lr=0.05), NM(n, m), shapes, dtype)
     ref, _ = trajectory(ProxAdam, dict(lr=0.05), NM(n, m), shapes, dtype, foreach=False)
