@@ -170,43 +170,26 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
     mu = float(group["momentum"])
     kw = dict(lr=float(group["lr"]), momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
               weight_decay=float(group["weight_decay"]), maximize=group["maximize"], code=code, a=a, b=b)
-    loc = _dispatch.local
     bufs = [st.get("momentum_buffer") for st in states]
-    if impl == "fused" and (mu == 0 or not any(b is None for b in bufs)):  # (``in`` would call Tensor.__eq__)
-        # the steady state on CPU: one numba call per dtype, nothing else to prepare
-        from . import _fused_cpu
-
-        ps, gs = _dispatch.local_all(params), _dispatch.local_all(grads)
-        bufs = _dispatch.local_all(bufs) if mu else bufs
-        dtypes = {p.dtype for p in ps}
-        for dt in dtypes:
-            idx = [i for i, p in enumerate(ps) if p.numel() and (len(dtypes) == 1 or p.dtype == dt)]
-            if idx:
-                _fused_cpu.sgd_step([ps[i] for i in idx], [gs[i].contiguous() for i in idx], [bufs[i] for i in idx],
-                                    (False,) * len(idx), nm=lowering.block_args(), **kw)
-        return
-    # one launch per dtype (and, on Triton, per first momentum step): (params, grads, buffers, firsts)
-    launches: dict[tuple, tuple[list, list, list, list]] = {}
-    for p, g, st in zip(params, grads, states):
-        buf = st.get("momentum_buffer")
-        first = mu != 0 and buf is None
+    firsts = [mu != 0 and buf is None for buf in bufs]
+    for i, first in enumerate(firsts):  # a first momentum step starts from a zero-filled buffer
         if first:
-            buf = st["momentum_buffer"] = torch.zeros_like(p, dtype=compute_dtype(p),
-                                                           memory_format=torch.contiguous_format)
-        if not p.numel():
+            bufs[i] = states[i]["momentum_buffer"] = torch.zeros_like(
+                params[i], dtype=compute_dtype(params[i]), memory_format=torch.contiguous_format)
+    ps, gs = _dispatch.local_all(params), _dispatch.local_all(grads)
+    bufs = _dispatch.local_all(bufs) if mu != 0 else bufs
+    # one launch per dtype (and, on Triton, per first momentum step); empty tensors have nothing to do
+    keys = [(p.dtype, first) for p, first in zip(ps, firsts)] if impl == "triton" else [p.dtype for p in ps]
+    launches = dict.fromkeys(keys)
+    for key in launches:
+        idx = [i for i, k in enumerate(keys) if (len(launches) == 1 or k == key) and ps[i].numel()]
+        if not idx:
             continue
-        key = (p.dtype, first if impl == "triton" else None)
-        lists = launches.get(key)
-        if lists is None:
-            lists = launches[key] = ([], [], [], [])
-        lists[0].append(loc(p).detach())
-        lists[1].append(loc(g).contiguous())
-        lists[2].append(None if buf is None else loc(buf))
-        lists[3].append(first)
-    for (_, first), (ps, gs, bufs, firsts) in launches.items():
         if impl == "triton":
-            fused_prox_sgd_multi(ps, gs, bufs, first=first, **kw)
+            fused_prox_sgd_multi([ps[i].detach() for i in idx], [gs[i].contiguous() for i in idx],
+                                 [bufs[i] for i in idx], first=key[1], **kw)
         else:
             from . import _fused_cpu
 
-            _fused_cpu.sgd_step(ps, gs, bufs, firsts, nm=lowering.block_args(), **kw)
+            _fused_cpu.sgd_step([ps[i] for i in idx], [gs[i].contiguous() for i in idx], [bufs[i] for i in idx],
+                                [firsts[i] for i in idx], nm=lowering.block_args(), **kw)
