@@ -29,6 +29,7 @@ from proxgan.penalties import Penalty
 
 __all__ = ["ProxOptimizer", "check_number", "check_flag", "compute_dtype"]
 
+_set_grad_enabled = torch._C._set_grad_enabled
 _LOW = (torch.float16, torch.bfloat16)
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
@@ -82,17 +83,25 @@ _VALUES = (float, int, bool, str, tuple, type(None))
 def _fingerprint(group: dict[str, Any]) -> list:
     """What a group's checks depend on; a step re-checks the group only when this changes.
 
-    Plain values are kept, anything else (tensors, the params list, the penalty) by
-    identity, plus the penalty's type and fields and the number of parameters. A list,
-    built without generators: it is made at every step.
+    Plain values are kept, one-element tensors (a tensor ``lr`` that a scheduler fills in
+    place) by value, anything else (the params list, the penalty) by identity, plus the
+    penalty's type and fields and the number of parameters. A list, built without
+    generators: it is made at every step.
     """
-    fp = [v if type(v) in _VALUES else id(v) for v in group.values()]
+    fp = [v if type(v) in _VALUES else _identity(v) for v in group.values()]
     pen = group["penalty"]
     if pen is not None:
         fp.append(type(pen))
         fp += [v if type(v) in _VALUES else id(v) for v in vars(pen).values()]
     fp.append(len(group["params"]))
     return fp
+
+
+def _identity(v: Any) -> Any:
+    """How :func:`_fingerprint` sees a value that is not a plain one."""
+    if isinstance(v, torch.Tensor) and v.numel() == 1:
+        return (id(v), v.item())
+    return id(v)
 
 
 def _guess_optimizer(sd: dict[str, Any]) -> str:
@@ -112,10 +121,11 @@ class ProxOptimizer(Optimizer):
     """Base class of :class:`ProxSGD` and :class:`ProxAdam` (not used directly).
 
     Subclasses define ``_check_hparams(group)``, ``_init_state(p, state, group)`` and
-    ``_run(group, params, grads, states, impl, lowering)`` where ``impl`` is the path
+    ``_run(group, params, grads, states, impl, lowering, memo)`` where ``impl`` is the path
     chosen by :func:`proxgan._dispatch.step_impl` (``"triton"``, ``"fused"`` (CPU),
-    ``"foreach"`` or ``"reference"``) and ``lowering`` the group's
-    :func:`proxgan._lowering.lower`. They also name their state tensors in ``_state_keys``
+    ``"foreach"`` or ``"reference"``), ``lowering`` the group's
+    :func:`proxgan._lowering.lower` and ``memo`` a dict for values derived from the group
+    alone, emptied whenever the group changes (see :meth:`_validate`). They also name their state tensors in ``_state_keys``
     (required ones) and ``_optional_state_keys``, and the group keys that only proxgan
     has in ``_own_keys`` (a state_dict of a torch.optim optimizer lacks them: loading it
     keeps the configured values).
@@ -159,12 +169,14 @@ class ProxOptimizer(Optimizer):
                 if reason is not None:
                     raise ValueError(f"{reason} (penalty {penalty!r})")
 
-    def _validate(self, group: dict[str, Any]) -> SeparableProx | None:
+    def _validate(self, group: dict[str, Any]) -> tuple[SeparableProx | None, dict]:
         """:meth:`_check_group` at a step, skipped while the group is unchanged since its last
-        check; returns the penalty's lowering (kept with the check)."""
+        check. Returns the penalty's lowering and a memo kept with the check: what the paths
+        derive from the group alone (implementation per kind of parameter, kernel constants)
+        is computed once and forgotten whenever the group changes."""
         if _dispatch.compiling():
             self._check_group(group)
-            return lower(group["penalty"])
+            return lower(group["penalty"]), {}
         checked = getattr(self, "_checked", None)
         if checked is None:
             checked = self._checked = {}
@@ -172,8 +184,8 @@ class ProxOptimizer(Optimizer):
         hit = checked.get(id(group))
         if hit is None or hit[0] != fp:
             self._check_group(group)
-            hit = checked[id(group)] = (fp, lower(group["penalty"]))
-        return hit[1]
+            hit = checked[id(group)] = (fp, lower(group["penalty"]), {})
+        return hit[1], hit[2]
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         n = len(self.param_groups)
@@ -189,7 +201,7 @@ class ProxOptimizer(Optimizer):
         raise NotImplementedError  # pragma: no cover
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None) -> None:
+             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
         raise NotImplementedError  # pragma: no cover
 
     def step(self, closure: Any = None) -> Any:
@@ -211,36 +223,47 @@ class ProxOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        grad_mode = torch.is_grad_enabled()  # as torch.no_grad(), without its per-call decorator objects
-        torch.set_grad_enabled(False)
+        if _dispatch.compiling():
+            with torch.no_grad():
+                self._step()
+            return loss
+        grad_mode = torch.is_grad_enabled()  # as torch.no_grad(), without its per-call context objects
+        _set_grad_enabled(False)
         try:
             self._step()
         finally:
-            torch.set_grad_enabled(grad_mode)
+            _set_grad_enabled(grad_mode)
         return loss
 
     def _step(self) -> None:
         work = []
+        strided = torch.strided
         for group in self.param_groups:  # check everything before writing anything
-            lowering = self._validate(group)
+            lowering, memo = self._validate(group)
             params, grads = [], []
             for p in group["params"]:
                 g = p.grad
                 if g is None:
                     continue
-                if g.layout != torch.strided:
+                if g.layout is not strided:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients (got a {g.layout} "
                                        "gradient); use a dense gradient, e.g. nn.Embedding(sparse=False)")
                 params.append(p)
                 grads.append(g)
-            work.append((group, lowering, params, grads))
-        for group, lowering, params, grads in work:
+            work.append((group, lowering, memo, params, grads))
+        compiling = _dispatch.compiling()
+        mode = _dispatch.kernels_mode()
+        for group, lowering, memo, params, grads in work:
             if not params:
                 continue
             plan: dict[str, tuple[list, list, list]] = {}
-            impls: dict[tuple, str] = {}  # step_impl reads only these properties of a parameter
+            # step_impl reads only these properties of a parameter (and the group, the mode)
+            impls = memo.get(mode)
+            if impls is None:
+                impls = memo[mode] = {}
+            state_of = self.state
             for p, g in zip(params, grads):
-                state = self.state[p]
+                state = state_of[p]
                 if not state:
                     self._init_state(p, state, group)
                 key = (type(p), p.dtype, p.is_cpu, p.is_cuda, p.layout, p.is_contiguous())
@@ -255,10 +278,10 @@ class ProxOptimizer(Optimizer):
                 entry[1].append(g)
                 entry[2].append(state)
             for impl, (ps, gs, sts) in plan.items():
-                if impl in ("fused", "triton") and _dispatch.compiling():
-                    _run_outside_graph(self, group, ps, gs, sts, impl, lowering)
+                if impl in ("fused", "triton") and compiling:
+                    _run_outside_graph(self, group, ps, gs, sts, impl, lowering, memo)
                 else:
-                    self._run(group, ps, gs, sts, impl, lowering)
+                    self._run(group, ps, gs, sts, impl, lowering, memo)
 
     # ------------------------------------------------------------------ state I/O
     def state_dict(self) -> dict[str, Any]:

@@ -75,7 +75,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 
-__all__ = ["adam_step", "sgd_step", "TILE"]
+__all__ = ["adam_step", "sgd_plan", "sgd_step", "TILE"]
 
 #: elements per tile of the parallel loop; groups below SERIAL elements run serially, and so
 #: does every group while torch is limited to one thread (``torch.set_num_threads(1)``)
@@ -647,23 +647,31 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     _call(kernel, 3, ptrs, step_ptrs, sizes, tiles, ks, hp64, preconditioned, variant, carr, code, nm[0], nm[1])
 
 
+def sgd_plan(dtype: torch.dtype, *, lr: float, momentum: float, dampening: float, nesterov: bool,
+             weight_decay: float, maximize: bool, code: int, a: float, b: float,
+             nm: tuple[int, int] = (0, 0)) -> tuple:
+    """The constants of :func:`sgd_step` for one dtype and set of hyperparameters (made once
+    per group and kept while the group is unchanged)."""
+    carr = _const((lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0),
+                  _NP[dtype])
+    mode = 0 if momentum == 0 else (2 if nesterov else 1)
+    return (carr, mode, maximize or weight_decay != 0.0, code, nm[0], nm[1])
+
+
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
-             momentum_buffers: Sequence[torch.Tensor | None], firsts: Sequence[bool], *, lr: float,
-             momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
-             code: int, a: float, b: float, nm: tuple[int, int] = (0, 0)) -> None:
+             momentum_buffers: Sequence[torch.Tensor], firsts: Sequence[bool] | None, plan: tuple) -> None:
     """Fused proximal SGD on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_sgd`).
 
-    With momentum, a first step (``firsts[i]``) expects a zero-filled buffer and sets it to
-    the gradient (``0·0 + 1·g``), as torch.optim.SGD does. ``nm = (n, m)`` (with ``code``
-    0) projects on N:M sparsity by :math:`|u|` in the same pass (see :func:`adam_step`).
+    ``plan`` is :func:`sgd_plan` of the hyperparameters. Every tensor must be contiguous,
+    non-empty, of the parameters' shape and dtype; without momentum ``momentum_buffers``
+    may be the parameters themselves (never read). With momentum, a first step
+    (``firsts[i]``; ``None``: no first step) expects a zero-filled buffer and sets it to the
+    gradient (``0·0 + 1·g``), as torch.optim.SGD does. ``nm = (n, m)`` in the plan (with
+    ``code`` 0) projects on N:M sparsity by :math:`|u|` in the same pass (see :func:`adam_step`).
     """
-    dtype = _NP[params[0].dtype]
-    mode = 0 if momentum == 0 else (2 if nesterov else 1)
-    bufs = [p if buf is None else buf for p, buf in zip(params, momentum_buffers)]
-    ptrs = np.array([t.data_ptr() for col in (params, grads, bufs) for t in col], dtype=np.int64)
-    sizes, tiles, ks, serial = _layout(params, nm)
-    carr = _const((lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0), dtype)
-    general = maximize or weight_decay != 0.0
+    carr, mode, general, code, nmn, nmm = plan
+    ptrs = np.array([t.data_ptr() for col in (params, grads, momentum_buffers) for t in col], dtype=np.int64)
+    sizes, tiles, ks, serial = _layout(params, (nmn, nmm))
     kernel = _sgd_serial if serial or torch.get_num_threads() == 1 else _sgd_parallel
-    _call(kernel, 3, ptrs, sizes, tiles, ks, _const(tuple(firsts), np.bool_), mode, general, carr, code, nm[0],
-          nm[1])
+    flags = _const((False,) * len(params) if firsts is None else tuple(firsts), np.bool_)
+    _call(kernel, 3, ptrs, sizes, tiles, ks, flags, mode, general, carr, code, nmn, nmm)

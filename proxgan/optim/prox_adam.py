@@ -135,7 +135,7 @@ class ProxAdam(ProxOptimizer):
             state["max_exp_avg_sq"] = torch.zeros_like(p, dtype=cd, memory_format=fmt)
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None) -> None:
+             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
         if group["amsgrad"]:
             for st in states:
                 if "max_exp_avg_sq" not in st:  # amsgrad switched on after the first step

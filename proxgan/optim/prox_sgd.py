@@ -93,9 +93,9 @@ class ProxSGD(ProxOptimizer):
         pass  # the momentum buffer is made at the first step with momentum, from the gradient
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None) -> None:
+             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
         if impl in ("fused", "triton"):
-            _sgd_fused(group, params, grads, states, impl, lowering)
+            _sgd_fused(group, params, grads, states, impl, lowering, memo)
         elif impl == "foreach":
             _sgd_foreach(group, params, grads, states, lowering)
         else:
@@ -164,32 +164,67 @@ def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[
 
 
 def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-               states: list[dict[str, Any]], impl: str, lowering: SeparableProx) -> None:
+               states: list[dict[str, Any]], impl: str, lowering: SeparableProx, memo: dict) -> None:
     """One pass over memory: one numba call or Triton launch per dtype (DTensors: local shards)."""
-    code, a, b = lowering.kernel_args()
-    mu = float(group["momentum"])
-    kw = dict(lr=float(group["lr"]), momentum=mu, dampening=float(group["dampening"]), nesterov=group["nesterov"],
-              weight_decay=float(group["weight_decay"]), maximize=group["maximize"], code=code, a=a, b=b)
-    bufs = [st.get("momentum_buffer") for st in states]
-    firsts = [mu != 0 and buf is None for buf in bufs]
-    for i, first in enumerate(firsts):  # a first momentum step starts from a zero-filled buffer
-        if first:
-            bufs[i] = states[i]["momentum_buffer"] = torch.zeros_like(
-                params[i], dtype=compute_dtype(params[i]), memory_format=torch.contiguous_format)
+    kw = memo.get("sgd")
+    if kw is None:
+        code, a, b = lowering.kernel_args()
+        kw = memo["sgd"] = dict(lr=float(group["lr"]), momentum=float(group["momentum"]),
+                                dampening=float(group["dampening"]), nesterov=group["nesterov"],
+                                weight_decay=float(group["weight_decay"]), maximize=group["maximize"], code=code,
+                                a=a, b=b)
+    mu = kw["momentum"]
+    firsts = None
+    if mu != 0:
+        bufs = [st.get("momentum_buffer") for st in states]
+        if any([buf is None for buf in bufs]):  # a first momentum step starts from a zero-filled buffer
+            firsts = [buf is None for buf in bufs]
+            for i, first in enumerate(firsts):
+                if first:
+                    bufs[i] = states[i]["momentum_buffer"] = torch.zeros_like(
+                        params[i], dtype=compute_dtype(params[i]), memory_format=torch.contiguous_format)
+        bufs = _dispatch.local_all(bufs)
     ps, gs = _dispatch.local_all(params), _dispatch.local_all(grads)
-    bufs = _dispatch.local_all(bufs) if mu != 0 else bufs
-    # one launch per dtype (and, on Triton, per first momentum step); empty tensors have nothing to do
-    keys = [(p.dtype, first) for p, first in zip(ps, firsts)] if impl == "triton" else [p.dtype for p in ps]
-    launches = dict.fromkeys(keys)
-    for key in launches:
-        idx = [i for i, k in enumerate(keys) if (len(launches) == 1 or k == key) and ps[i].numel()]
-        if not idx:
-            continue
-        if impl == "triton":
-            fused_prox_sgd_multi([ps[i].detach() for i in idx], [gs[i].contiguous() for i in idx],
-                                 [bufs[i] for i in idx], first=key[1], **kw)
+    if mu == 0:
+        bufs = ps  # never read without momentum
+    gs = [g.contiguous() for g in gs]
+    for idx in _launches(ps, firsts, impl == "triton"):
+        if idx is None:
+            lp, lg, lb, lf = ps, gs, bufs, firsts
         else:
-            from . import _fused_cpu
+            lp, lg, lb = [ps[i] for i in idx], [gs[i] for i in idx], [bufs[i] for i in idx]
+            lf = None if firsts is None else [firsts[i] for i in idx]
+        if impl == "triton":
+            fused_prox_sgd_multi([p.detach() for p in lp], lg, lb if mu != 0 else [None] * len(lp),
+                                 first=bool(lf and lf[0]), **kw)
+        else:
+            plan = memo.get(lp[0].dtype)
+            if plan is None:
+                plan = memo[lp[0].dtype] = _cpu().sgd_plan(lp[0].dtype, nm=lowering.block_args(), **kw)
+            _cpu().sgd_step(lp, lg, lb, lf, plan)
 
-            _fused_cpu.sgd_step([ps[i] for i in idx], [gs[i].contiguous() for i in idx], [bufs[i] for i in idx],
-                                [firsts[i] for i in idx], nm=lowering.block_args(), **kw)
+
+def _launches(ps: list[torch.Tensor], firsts: list[bool] | None, triton: bool) -> list[list[int] | None]:
+    """The parameters of each launch: one per dtype (on Triton also per first momentum step),
+    empty tensors left out (nothing to do); ``[None]`` when one launch takes them all."""
+    dtype = ps[0].dtype
+    if all([p.dtype is dtype and p.numel() for p in ps]) and not (triton and firsts and len(set(firsts)) > 1):
+        return [None]
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(ps):
+        if p.numel():
+            groups.setdefault((p.dtype, bool(triton and firsts and firsts[i])), []).append(i)
+    return list(groups.values())
+
+
+def _cpu() -> Any:
+    """:mod:`proxgan.optim._fused_cpu`, imported at the first fused CPU step (it imports numba)."""
+    global _CPU
+    if _CPU is None:
+        from . import _fused_cpu
+
+        _CPU = _fused_cpu
+    return _CPU
+
+
+_CPU = None

@@ -123,6 +123,32 @@ def test_scheduler_lr_is_used(cfg):
 
 
 @pytest.mark.parametrize("cfg", IDS)
+def test_tensor_lr_filled_in_place_is_used(cfg):
+    """A tensor lr that a scheduler fills in place reaches the step (nothing derived from the
+    group is kept stale), and a negative value written in place is refused, nothing changed."""
+    params, twin = make_params(), make_params()
+    opt, opt_twin = CONFIGS[cfg](params), CONFIGS[cfg](twin)
+    lr0 = opt.param_groups[0]["lr"]
+    opt.param_groups[0]["lr"] = torch.tensor(lr0, dtype=torch.float64)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    for k in range(5):
+        opt_twin.param_groups[0]["lr"] = lr0 * 0.5 ** (k // 2)
+        set_grads(params, k)
+        set_grads(twin, k)
+        opt.step()
+        opt_twin.step()
+        sched.step()
+    assert isinstance(opt.param_groups[0]["lr"], torch.Tensor)
+    for p, q in zip(params, twin):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    before = snapshot(opt, params)
+    opt.param_groups[0]["lr"].fill_(-1.0)
+    with pytest.raises(ValueError, match="lr"):
+        opt.step()
+    assert_same(snapshot(opt, params), before)
+
+
+@pytest.mark.parametrize("cfg", IDS)
 def test_closure_and_params_without_grad(cfg):
     params = make_params()
     frozen = params[2]
