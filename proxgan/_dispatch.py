@@ -32,8 +32,12 @@ Two questions, both answered here and nowhere else:
                                             penalty (N:M: the CPU kernels only), else
                                             foreach (reference for a DTensor
                                             with a non-separable penalty, whose prox needs
-                                            DTensor reductions across shards); reference
-                                            while ``torch.compile`` traces
+                                            DTensor reductions across shards). While
+                                            ``torch.compile`` traces: the fused CPU step
+                                            (an operator in the graph,
+                                            :mod:`proxgan.optim._cpu_step`) for plain CPU
+                                            tensors it takes, else the reference, which
+                                            Inductor fuses
   ===================  ===================  =================================================
 
 ``PROXGAN_KERNELS`` is read once, at the first decision: ``auto`` (default), ``triton``
@@ -154,7 +158,9 @@ def step_impl(p: torch.Tensor, *, foreach: bool | None, fused: bool | None, lowe
         return "reference"
     if fused is False:
         return "foreach"
-    if compiling():
+    if compiling():  # the fused CPU step is an operator Dynamo keeps whole; elsewhere Inductor fuses the reference
+        if t is p and lowering is not None and lowering.fusable and fused_kind(t, lowering) == "fused":
+            return "fused"
         return "reference"
     if lowering is not None and lowering.fusable:
         kind = fused_kind(t, lowering)

@@ -278,7 +278,7 @@ class ProxOptimizer(Optimizer):
                 entry[1].append(g)
                 entry[2].append(state)
             for impl, (ps, gs, sts) in plan.items():
-                if impl in ("fused", "triton") and compiling:
+                if impl == "triton" and compiling:
                     _run_outside_graph(self, group, ps, gs, sts, impl, lowering, memo)
                 else:
                     self._run(group, ps, gs, sts, impl, lowering, memo)
@@ -367,7 +367,8 @@ class ProxOptimizer(Optimizer):
 
 
 def _run_outside_graph(opt: ProxOptimizer, *args: Any) -> None:
-    """A fused kernel step called while ``torch.compile`` traces: it runs eagerly (a graph break).
+    """A fused Triton step called while ``torch.compile`` traces: it runs eagerly (a graph
+    break). The fused CPU step needs no break: it is an operator (:mod:`proxgan.optim._cpu_step`).
 
     (``torch.compiler.disable`` is applied here rather than as a decorator: at import time
     it would import Dynamo, and with it Triton.)

@@ -11,6 +11,7 @@ from proxgan.kernels.fused_penalty import L1 as _CODE_L1
 from proxgan.kernels.fused_prox_adam import adam_step_scalars, fused_prox_adam_multi
 from proxgan.penalties import Penalty
 
+from . import _cpu_step
 from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
 
 __all__ = ["ProxAdam"]
@@ -253,8 +254,6 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
 def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
                     states: list[dict[str, Any]], lowering: SeparableProx) -> None:
     """One pass over memory with the numba kernel: one call per dtype (DTensors: local shards)."""
-    from . import _fused_cpu
-
     code, a, b = lowering.kernel_args()
     amsgrad = group["amsgrad"]
     loc = _dispatch.local
@@ -264,7 +263,7 @@ def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: li
             by_dtype.setdefault(p.dtype, []).append(i)
     for idx in by_dtype.values():
         sts = [states[i] for i in idx]
-        _fused_cpu.adam_step([loc(params[i]) for i in idx], [loc(grads[i]).contiguous() for i in idx],
+        _cpu_step.adam_step([loc(params[i]) for i in idx], [loc(grads[i]) for i in idx],
                              [loc(st["exp_avg"]) for st in sts], [loc(st["exp_avg_sq"]) for st in sts],
                              [loc(st["max_exp_avg_sq"]) for st in sts] if amsgrad else None,
                              [st["step"] for st in sts], lr=float(group["lr"]), beta1=float(group["betas"][0]),

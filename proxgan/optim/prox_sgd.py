@@ -11,6 +11,7 @@ from proxgan.kernels.fused_penalty import L1 as _CODE_L1
 from proxgan.kernels.fused_prox_sgd import fused_prox_sgd_multi
 from proxgan.penalties import Penalty
 
+from . import _cpu_step
 from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
 
 __all__ = ["ProxSGD"]
@@ -198,10 +199,7 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
             fused_prox_sgd_multi([p.detach() for p in lp], lg, lb if mu != 0 else [None] * len(lp),
                                  first=bool(lf and lf[0]), **kw)
         else:
-            plan = memo.get(lp[0].dtype)
-            if plan is None:
-                plan = memo[lp[0].dtype] = _cpu().sgd_plan(lp[0].dtype, nm=lowering.block_args(), **kw)
-            _cpu().sgd_step(lp, lg, lb, lf, plan)
+            _cpu_step.sgd_step(lp, lg, lb if mu != 0 else None, lf, memo, lowering.block_args(), kw)
 
 
 def _launches(ps: list[torch.Tensor], firsts: list[bool] | None, triton: bool) -> list[list[int] | None]:
@@ -215,16 +213,3 @@ def _launches(ps: list[torch.Tensor], firsts: list[bool] | None, triton: bool) -
         if p.numel():
             groups.setdefault((p.dtype, bool(triton and firsts and firsts[i])), []).append(i)
     return list(groups.values())
-
-
-def _cpu() -> Any:
-    """:mod:`proxgan.optim._fused_cpu`, imported at the first fused CPU step (it imports numba)."""
-    global _CPU
-    if _CPU is None:
-        from . import _fused_cpu
-
-        _CPU = _fused_cpu
-    return _CPU
-
-
-_CPU = None
