@@ -169,12 +169,13 @@ class ProxOptimizer(Optimizer):
                 if reason is not None:
                     raise ValueError(f"{reason} (penalty {penalty!r})")
 
-    def _validate(self, group: dict[str, Any]) -> tuple[SeparableProx | None, dict]:
+    def _validate(self, group: dict[str, Any], compiling: bool) -> tuple[SeparableProx | None, dict]:
         """:meth:`_check_group` at a step, skipped while the group is unchanged since its last
         check. Returns the penalty's lowering and a memo kept with the check: what the paths
         derive from the group alone (implementation per kind of parameter, kernel constants)
-        is computed once and forgotten whenever the group changes."""
-        if _dispatch.compiling():
+        is computed once and forgotten whenever the group changes. ``compiling``: whether
+        ``torch.compile`` traces (then everything is checked, and the memo is new)."""
+        if compiling:
             self._check_group(group)
             return lower(group["penalty"]), {}
         checked = getattr(self, "_checked", None)
@@ -225,21 +226,21 @@ class ProxOptimizer(Optimizer):
                 loss = closure()
         if _dispatch.compiling():
             with torch.no_grad():
-                self._step()
+                self._step(True)
             return loss
         grad_mode = torch.is_grad_enabled()  # as torch.no_grad(), without its per-call context objects
         _set_grad_enabled(False)
         try:
-            self._step()
+            self._step(False)
         finally:
             _set_grad_enabled(grad_mode)
         return loss
 
-    def _step(self) -> None:
+    def _step(self, compiling: bool) -> None:
         work = []
         strided = torch.strided
         for group in self.param_groups:  # check everything before writing anything
-            lowering, memo = self._validate(group)
+            lowering, memo = self._validate(group, compiling)
             params, grads = [], []
             for p in group["params"]:
                 g = p.grad
@@ -251,7 +252,6 @@ class ProxOptimizer(Optimizer):
                 params.append(p)
                 grads.append(g)
             work.append((group, lowering, memo, params, grads))
-        compiling = _dispatch.compiling()
         mode = _dispatch.kernels_mode()
         for group, lowering, memo, params, grads in work:
             if not params:

@@ -59,7 +59,9 @@ reference to rounding; ``error_model="numpy"`` makes a division by zero give inf
 IEEE says instead of raising, which removes a branch per element and lets the loops
 vectorise. Every scalar is passed already converted to the array dtype (a
 Python float would promote float32 arithmetic to float64). This module is imported at
-the first fused CPU step (``import proxgan`` does not import numba).
+the first fused CPU step (``import proxgan`` does not import numba); the optimizers reach
+its launchers only through :mod:`proxgan.optim._cpu_step` (a direct call in eager mode, an
+operator of the graph under ``torch.compile``).
 """
 from __future__ import annotations
 
