@@ -27,7 +27,7 @@ from proxgan import penalties as _penalties
 from proxgan._lowering import SeparableProx, lower
 from proxgan.penalties import Penalty
 
-__all__ = ["ProxOptimizer", "check_number", "check_flag", "compute_dtype"]
+__all__ = ["ProxOptimizer", "check_number", "check_flag", "compute_dtype", "hyper"]
 
 _set_grad_enabled = torch._C._set_grad_enabled
 _LOW = (torch.float16, torch.bfloat16)
@@ -39,9 +39,16 @@ def compute_dtype(p: torch.Tensor) -> torch.dtype:
     return torch.float64 if p.dtype == torch.float64 else torch.float32
 
 
-def check_number(value: Any, name: str, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False) -> float:
-    """Return ``value`` as a float, checking it is a finite number in ``[lo, hi]`` (or ``[lo, hi)``)."""
+def check_number(value: Any, name: str, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False) -> Any:
+    """Return ``value`` as a float, checking it is a finite number in ``[lo, hi]`` (or ``[lo, hi)``).
+
+    A one-element float tensor (a scheduled ``lr``) is read with ``.item()``; while
+    ``torch.compile`` traces it is returned unchecked, since reading it would break the
+    graph (eager steps and construction check it).
+    """
     if isinstance(value, torch.Tensor) and value.numel() == 1 and value.is_floating_point():
+        if _dispatch.compiling():
+            return value
         value = value.item()
     interval = f"[{lo:g}, {hi:g}{')' if hi_open else ']'}"
     what = f"a finite number >= {lo:g}" if hi == math.inf else f"a number in {interval}"
@@ -51,6 +58,15 @@ def check_number(value: Any, name: str, lo: float = 0.0, hi: float = math.inf, h
     if not math.isfinite(value) or value < lo or value > hi or (hi_open and value == hi):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return value
+
+
+def hyper(value: Any) -> Any:
+    """A float hyperparameter for a kernel: ``float(value)``, except that a one-element
+    tensor stays a tensor while ``torch.compile`` traces (so that a scheduler filling it in
+    place needs no recompilation, torch.optim's convention for a tensor ``lr``)."""
+    if isinstance(value, torch.Tensor) and _dispatch.compiling():
+        return value
+    return float(value)
 
 
 def check_flag(value: Any, name: str, allow_none: bool = False) -> None:

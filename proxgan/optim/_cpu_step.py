@@ -26,12 +26,14 @@ __all__ = ["adam_step", "sgd_step"]
 
 _LIB = torch.library.Library("proxgan", "DEF")  # noqa: TOR901 - the fused steps, for torch.compile
 _LIB.define("fused_adam_cpu_(Tensor(a!)[] params, Tensor[] grads, Tensor(b!)[] exp_avgs, Tensor(c!)[] exp_avg_sqs, "
-            "Tensor(d!)[] max_exp_avg_sqs, Tensor(e!)[] steps, float lr, float beta1, float beta2, float eps, "
-            "float weight_decay, bool decoupled, bool maximize, bool preconditioned, int code, float a, float b, "
-            "int nmn, int nmm) -> ()")
+            "Tensor(d!)[] max_exp_avg_sqs, Tensor(e!)[] steps, Tensor hp, bool decoupled, bool maximize, "
+            "bool preconditioned, int code, int nmn, int nmm) -> ()")
 _LIB.define("fused_sgd_cpu_(Tensor(a!)[] params, Tensor[] grads, Tensor(b!)[] momentum_buffers, bool[] firsts, "
-            "float lr, float momentum, float dampening, bool nesterov, float weight_decay, bool maximize, int code, "
-            "float a, float b, int nmn, int nmm) -> ()")
+            "Tensor hp, bool nesterov, bool maximize, int code, int nmn, int nmm) -> ()")
+#: the float hyperparameters, in the order of the operators' ``hp`` tensor (float64, made in the graph,
+#: so that a tensor ``lr`` filled in place by a scheduler needs no recompilation)
+_ADAM_HP = ("lr", "beta1", "beta2", "eps", "weight_decay", "a", "b")
+_SGD_HP = ("lr", "momentum", "dampening", "weight_decay", "a", "b")
 
 _KERNELS: Any = None
 
@@ -46,20 +48,23 @@ def _kernels() -> Any:
     return _KERNELS
 
 
-def _adam_impl(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2, eps, weight_decay,
-               decoupled, maximize, preconditioned, code, a, b, nmn, nmm) -> None:
+def _adam_impl(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, hp, decoupled, maximize,
+               preconditioned, code, nmn, nmm) -> None:
     _kernels().adam_step(params, [g.contiguous() for g in grads], exp_avgs, exp_avg_sqs, max_exp_avg_sqs or None,
-                         steps, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                         decoupled=decoupled, maximize=maximize, preconditioned=preconditioned, code=code, a=a, b=b,
-                         nm=(nmn, nmm))
+                         steps, decoupled=decoupled, maximize=maximize, preconditioned=preconditioned, code=code,
+                         nm=(nmn, nmm), **dict(zip(_ADAM_HP, hp.tolist())))
 
 
-def _sgd_impl(params, grads, momentum_buffers, firsts, lr, momentum, dampening, nesterov, weight_decay, maximize,
-              code, a, b, nmn, nmm) -> None:
+def _sgd_impl(params, grads, momentum_buffers, firsts, hp, nesterov, maximize, code, nmn, nmm) -> None:
     fc = _kernels()
-    plan = fc.sgd_plan(params[0].dtype, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                       weight_decay=weight_decay, maximize=maximize, code=code, a=a, b=b, nm=(nmn, nmm))
+    plan = fc.sgd_plan(params[0].dtype, nesterov=nesterov, maximize=maximize, code=code, nm=(nmn, nmm),
+                       **dict(zip(_SGD_HP, hp.tolist())))
     fc.sgd_step(params, [g.contiguous() for g in grads], momentum_buffers or params, firsts or None, plan)
+
+
+def _hp_tensor(hp: dict[str, Any], names: tuple[str, ...]) -> torch.Tensor:
+    """The float hyperparameters (numbers or one-element tensors) as one float64 tensor, in the graph."""
+    return torch.stack([torch.as_tensor(hp[k], dtype=torch.float64).reshape(()) for k in names])
 
 
 def _nothing(*args: Any) -> None:
@@ -77,11 +82,13 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
               exp_avg_sqs: Sequence[torch.Tensor], max_exp_avg_sqs: Sequence[torch.Tensor] | None,
               steps: Sequence[torch.Tensor], **hp: Any) -> None:
     """The fused ProxAdam step on CPU tensors of one dtype (arguments: :func:`proxgan.optim._fused_cpu.adam_step`;
-    ``grads`` need not be contiguous)."""
+    ``grads`` need not be contiguous). While tracing, the float hyperparameters may be
+    one-element tensors (:func:`proxgan.optim._base.hyper`)."""
     if _dispatch.compiling():
-        nmn, nmm = hp.pop("nm", (0, 0))
+        nmn, nmm = hp.get("nm", (0, 0))
         torch.ops.proxgan.fused_adam_cpu_(list(params), list(grads), list(exp_avgs), list(exp_avg_sqs),
-                                          list(max_exp_avg_sqs or []), list(steps), nmn=nmn, nmm=nmm, **hp)
+                                          list(max_exp_avg_sqs or []), list(steps), _hp_tensor(hp, _ADAM_HP),
+                                          hp["decoupled"], hp["maximize"], hp["preconditioned"], hp["code"], nmn, nmm)
         return
     _kernels().adam_step(params, [g.contiguous() for g in grads], exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
                          **hp)
@@ -95,12 +102,13 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     ``momentum_buffers`` is ``None`` without momentum, ``firsts`` ``None`` when no buffer
     starts; ``hp`` the keyword hyperparameters of :func:`proxgan.optim._fused_cpu.sgd_plan`,
     whose result is kept in ``memo`` (the group's, see
-    :meth:`proxgan.optim._base.ProxOptimizer._validate`) per dtype. Gradients must be
-    contiguous.
+    :meth:`proxgan.optim._base.ProxOptimizer._validate`) per dtype (while tracing, float
+    hyperparameters may be one-element tensors). Gradients must be contiguous.
     """
     if _dispatch.compiling():
         torch.ops.proxgan.fused_sgd_cpu_(list(params), list(grads), list(momentum_buffers or []), list(firsts or []),
-                                         nmn=nm[0], nmm=nm[1], **hp)
+                                         _hp_tensor(hp, _SGD_HP), hp["nesterov"], hp["maximize"], hp["code"], nm[0],
+                                         nm[1])
         return
     fc = _KERNELS or _kernels()
     dtype = params[0].dtype

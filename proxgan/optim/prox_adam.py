@@ -12,7 +12,7 @@ from proxgan.kernels.fused_prox_adam import adam_step_scalars, fused_prox_adam_m
 from proxgan.penalties import Penalty
 
 from . import _cpu_step
-from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
+from ._base import ProxOptimizer, check_flag, check_number, compute_dtype, hyper
 
 __all__ = ["ProxAdam"]
 
@@ -266,9 +266,9 @@ def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: li
         _cpu_step.adam_step([loc(params[i]) for i in idx], [loc(grads[i]) for i in idx],
                              [loc(st["exp_avg"]) for st in sts], [loc(st["exp_avg_sq"]) for st in sts],
                              [loc(st["max_exp_avg_sq"]) for st in sts] if amsgrad else None,
-                             [st["step"] for st in sts], lr=float(group["lr"]), beta1=float(group["betas"][0]),
-                             beta2=float(group["betas"][1]), eps=float(group["eps"]),
-                             weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
+                             [st["step"] for st in sts], lr=hyper(group["lr"]), beta1=hyper(group["betas"][0]),
+                             beta2=hyper(group["betas"][1]), eps=hyper(group["eps"]),
+                             weight_decay=hyper(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                              maximize=group["maximize"], preconditioned=group["prox"] == "preconditioned",
                              code=code, a=a, b=b, nm=lowering.block_args())
     for i, p in enumerate(params):  # empty tensors: nothing to compute, the step still counts

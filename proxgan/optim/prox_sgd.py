@@ -12,7 +12,7 @@ from proxgan.kernels.fused_prox_sgd import fused_prox_sgd_multi
 from proxgan.penalties import Penalty
 
 from . import _cpu_step
-from ._base import ProxOptimizer, check_flag, check_number, compute_dtype
+from ._base import ProxOptimizer, check_flag, check_number, compute_dtype, hyper
 
 __all__ = ["ProxSGD"]
 
@@ -170,9 +170,9 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
     kw = memo.get("sgd")
     if kw is None:
         code, a, b = lowering.kernel_args()
-        kw = memo["sgd"] = dict(lr=float(group["lr"]), momentum=float(group["momentum"]),
-                                dampening=float(group["dampening"]), nesterov=group["nesterov"],
-                                weight_decay=float(group["weight_decay"]), maximize=group["maximize"], code=code,
+        kw = memo["sgd"] = dict(lr=hyper(group["lr"]), momentum=float(group["momentum"]),
+                                dampening=hyper(group["dampening"]), nesterov=group["nesterov"],
+                                weight_decay=hyper(group["weight_decay"]), maximize=group["maximize"], code=code,
                                 a=a, b=b)
     mu = kw["momentum"]
     firsts = None

@@ -136,3 +136,4 @@ def test_torch_compile_recipe():
         torch.testing.assert_close(comp, eager, rtol=0, atol=1e-6)
         assert torch.equal(comp == 0, eager == 0)
     assert 0 < zero_fraction([runs[1][0], runs[1][2]]) < 1
+    assert float(ns["opt"].param_groups[0]["lr"]) == pytest.approx(1e-2 * 0.95 ** len(loader))  # it was scheduled
