@@ -141,10 +141,12 @@ class ProxOptimizer(Optimizer):
     chosen by :func:`proxgan._dispatch.step_impl` (``"triton"``, ``"fused"`` (CPU),
     ``"foreach"`` or ``"reference"``), ``lowering`` the group's
     :func:`proxgan._lowering.lower` and ``memo`` a dict for values derived from the group
-    alone, emptied whenever the group changes (see :meth:`_validate`). They also name their state tensors in ``_state_keys``
-    (required ones) and ``_optional_state_keys``, and the group keys that only proxgan
-    has in ``_own_keys`` (a state_dict of a torch.optim optimizer lacks them: loading it
-    keeps the configured values).
+    alone, emptied whenever the group changes (see :meth:`_validate`; its keys: kernel
+    mode names here, ``"sgd"`` in ProxSGD, ``("plan", dtype)`` in
+    :mod:`proxgan.optim._cpu_step`). They also name their state tensors in
+    ``_state_keys`` (required ones) and ``_optional_state_keys``, and the group keys that
+    only proxgan has in ``_own_keys`` (a state_dict of a torch.optim optimizer lacks them:
+    loading it keeps the configured values).
     """
 
     _state_keys: tuple[str, ...] = ()

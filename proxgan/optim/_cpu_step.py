@@ -111,8 +111,8 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
                                          nm[1])
         return
     fc = _KERNELS or _kernels()
-    dtype = params[0].dtype
-    plan = memo.get(dtype)
+    key = ("plan", params[0].dtype)
+    plan = memo.get(key)
     if plan is None:
-        plan = memo[dtype] = fc.sgd_plan(dtype, nm=nm, **hp)
+        plan = memo[key] = fc.sgd_plan(key[1], nm=nm, **hp)
     fc.sgd_step(params, grads, params if momentum_buffers is None else momentum_buffers, firsts, plan)
