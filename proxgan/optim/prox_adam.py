@@ -164,11 +164,14 @@ class ProxAdam(ProxOptimizer):
 
 def _scalars(group: dict[str, Any], step: int | torch.Tensor) -> dict[str, Any]:
     """The step's scalars; ``step`` a tensor while ``torch.compile`` traces (no recompilation per step)."""
+    lr = hyper(group["lr"])  # a tensor lr stays one while tracing (a scheduler fills it in place)
     if not _dispatch.compiling():
         step = int(step)
     else:  # bias corrections in float64, as the eager paths compute them in Python floats
         step = step.to(torch.float64)
-    return adam_step_scalars(float(group["lr"]), float(group["betas"][0]), float(group["betas"][1]),
+        if isinstance(lr, torch.Tensor):
+            lr = lr.to(torch.float64)
+    return adam_step_scalars(lr, float(group["betas"][0]), float(group["betas"][1]),
                              float(group["eps"]), float(group["weight_decay"]), group["decoupled_weight_decay"], step)
 
 
@@ -180,7 +183,7 @@ def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, 
     g = grad.to(cd)
     if group["maximize"]:
         g = -g
-    if sc["decay"] != 1.0:
+    if isinstance(sc["decay"], torch.Tensor) or sc["decay"] != 1.0:  # a tensor: decoupled decay of a tensor lr
         x = x * sc["decay"]
     if sc["wd"] != 0.0:
         g = g + sc["wd"] * x

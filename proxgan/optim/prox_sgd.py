@@ -106,7 +106,7 @@ class ProxSGD(ProxOptimizer):
 
 def _sgd_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any]) -> None:
     """The readable specification: one parameter, plain tensor expressions."""
-    lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+    lr, mu, wd = hyper(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
     x = p.detach().to(compute_dtype(p))
     g = grad.to(x.dtype)
     if group["maximize"]:
