@@ -24,7 +24,7 @@ from proxgan import _dispatch
 
 __all__ = ["adam_step", "sgd_step"]
 
-_LIB = torch.library.Library("proxgan", "DEF")  # noqa: TOR901 - the fused steps, for torch.compile
+_LIB = torch.library.Library("proxgan", "DEF")  # the fused steps as operators, for torch.compile
 _LIB.define("fused_adam_cpu_(Tensor(a!)[] params, Tensor[] grads, Tensor(b!)[] exp_avgs, Tensor(c!)[] exp_avg_sqs, "
             "Tensor(d!)[] max_exp_avg_sqs, Tensor(e!)[] steps, Tensor hp, bool decoupled, bool maximize, "
             "bool preconditioned, int code, int nmn, int nmm) -> ()")
