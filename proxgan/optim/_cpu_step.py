@@ -103,16 +103,17 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     starts; ``hp`` the keyword hyperparameters of :func:`proxgan.optim._fused_cpu.sgd_plan`,
     whose result is kept in ``memo`` (the group's, see
     :meth:`proxgan.optim._base.ProxOptimizer._validate`) per dtype (while tracing, float
-    hyperparameters may be one-element tensors). Gradients must be contiguous.
+    hyperparameters may be one-element tensors). ``grads`` need not be contiguous.
     """
     if _dispatch.compiling():
         torch.ops.proxgan.fused_sgd_cpu_(list(params), list(grads), list(momentum_buffers or []), list(firsts or []),
                                          _hp_tensor(hp, _SGD_HP), hp["nesterov"], hp["maximize"], hp["code"], nm[0],
                                          nm[1])
         return
-    fc = _KERNELS or _kernels()
+    fc = _kernels()
     key = ("plan", params[0].dtype)
     plan = memo.get(key)
     if plan is None:
         plan = memo[key] = fc.sgd_plan(key[1], nm=nm, **hp)
-    fc.sgd_step(params, grads, params if momentum_buffers is None else momentum_buffers, firsts, plan)
+    fc.sgd_step(params, [g.contiguous() for g in grads], params if momentum_buffers is None else momentum_buffers,
+                firsts, plan)

@@ -175,7 +175,7 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
                                 weight_decay=hyper(group["weight_decay"]), maximize=group["maximize"], code=code,
                                 a=a, b=b)
     mu = kw["momentum"]
-    firsts = None
+    firsts = bufs = None  # no buffers without momentum
     if mu != 0:
         bufs = [st.get("momentum_buffer") for st in states]
         if any([buf is None for buf in bufs]):  # a first momentum step starts from a zero-filled buffer
@@ -185,21 +185,19 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
                     bufs[i] = states[i]["momentum_buffer"] = torch.zeros_like(
                         params[i], dtype=compute_dtype(params[i]), memory_format=torch.contiguous_format)
         bufs = _dispatch.local_all(bufs)
-    ps, gs = _dispatch.local_all(params), _dispatch.local_all(grads)
-    if mu == 0:
-        bufs = ps  # never read without momentum
-    gs = [g.contiguous() for g in gs]
+    ps, gs = _dispatch.local_all(params), _dispatch.local_all(grads)  # both launchers make grads contiguous
     for idx in _launches(ps, firsts, impl == "triton"):
         if idx is None:
             lp, lg, lb, lf = ps, gs, bufs, firsts
         else:
-            lp, lg, lb = [ps[i] for i in idx], [gs[i] for i in idx], [bufs[i] for i in idx]
+            lp, lg = [ps[i] for i in idx], [gs[i] for i in idx]
+            lb = None if bufs is None else [bufs[i] for i in idx]
             lf = None if firsts is None else [firsts[i] for i in idx]
         if impl == "triton":
-            fused_prox_sgd_multi([p.detach() for p in lp], lg, lb if mu != 0 else [None] * len(lp),
+            fused_prox_sgd_multi([p.detach() for p in lp], lg, [None] * len(lp) if lb is None else lb,
                                  first=bool(lf and lf[0]), **kw)
         else:
-            _cpu_step.sgd_step(lp, lg, lb if mu != 0 else None, lf, memo, lowering.block_args(), kw)
+            _cpu_step.sgd_step(lp, lg, lb, lf, memo, lowering.block_args(), kw)
 
 
 def _launches(ps: list[torch.Tensor], firsts: list[bool] | None, triton: bool) -> list[list[int] | None]:
