@@ -63,14 +63,10 @@ def _refresh(st, w):
 
 @njit(cache=True, nogil=True)
 def _scores(Q, G, n, w, idx, l1, l2, lo, hi, out):
-    best = 0.0
     for t in range(idx.shape[0]):
         j = idx[t]
         sc = _score(w[j], G[j], Q[j, j], n, l1[j], l2[j], lo[j], hi[j])
         out[t] = sc
-        if sc > best:
-            best = sc
-    return best
 
 
 @njit(cache=True, nogil=True)
@@ -91,7 +87,7 @@ def _epoch(Q, G, n, w, ws, l1, l2, lo, hi):
 def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
     if is_state(st, GramState):
         def impl(st, w, idx, l1, l2, lo, hi, out):
-            return _scores(st.Q, st.G, st.n, w, idx, l1, l2, lo, hi, out)
+            _scores(st.Q, st.G, st.n, w, idx, l1, l2, lo, hi, out)
         return impl
 
 

@@ -156,18 +156,14 @@ class QuadraticState(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, l1, l2, lo, hi, out, G):
-    """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``); the largest."""
+    """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``)."""
     n = r_raw.shape[0]
-    best = 0.0
     for t in range(idx.shape[0]):
         j = idx[t]
         g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
         G[j] = g
         sc = _score(w[j], g, norms2[j], n, l1[j], l2[j], lo[j], hi[j])
         out[t] = sc
-        if sc > best:
-            best = sc
-    return best
 
 
 @njit(cache=True, nogil=True)
@@ -214,8 +210,8 @@ def _refresh(st, w):
 def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
     if is_state(st, QuadraticState):
         def impl(st, w, idx, l1, l2, lo, hi, out):
-            return _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
-                           idx, l1, l2, lo, hi, out, st.G)
+            _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
+                    idx, l1, l2, lo, hi, out, st.G)
         return impl
 
 

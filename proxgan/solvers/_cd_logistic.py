@@ -131,15 +131,11 @@ class LogisticState(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def _scores(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, idx, l1, l2, lo, hi, out):
-    best = 0.0
     for t in range(idx.shape[0]):
         j = idx[t]
         g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
         sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
         out[t] = sc
-        if sc > best:
-            best = sc
-    return best
 
 
 @njit(cache=True, nogil=True)
@@ -172,8 +168,8 @@ def _refresh(st, w):
 def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
     if is_state(st, LogisticState):
         def impl(st, w, idx, l1, l2, lo, hi, out):
-            return _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, idx,
-                           l1, l2, lo, hi, out)
+            _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, idx,
+                    l1, l2, lo, hi, out)
         return impl
 
 
