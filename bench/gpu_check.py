@@ -6,8 +6,8 @@
 
 For a bare CUDA machine with torch, triton, numba, scikit-learn, scipy, pytest, hypothesis,
 matplotlib and tqdm installed and no network. proxgan is made importable first: already
-installed, else ``pip install --no-deps --no-build-isolation -e .``, else a path shim (a
-``sitecustomize`` that maps ``proxgan.kernels`` to ``kernels/``). Then, in order:
+installed, else ``pip install --no-deps --no-build-isolation -e .``, else the checkout on
+``PYTHONPATH`` (every kernel lives in ``proxgan/kernels/``). Then, in order:
 
 1. ahead-of-time compile of every kernel variant for this card (fills Triton's cache);
 2. the ``gpu``-marked tests (``tests/gpu``) with compiled kernels;
@@ -33,7 +33,6 @@ import importlib.util
 import json
 import os
 import platform
-import runpy
 import subprocess
 import sys
 import tempfile
@@ -61,19 +60,6 @@ PLAN = [
     ("lasso", "Lasso(device='cuda') vs CPU, gap <= 1e-6 P(0): " + ", ".join(f"n={n} p={p}" for n, p in LASSO_CASES)),
 ]
 
-_SHIM = '''"""Path shim for an uninstalled checkout: proxgan.kernels lives in kernels/."""
-import importlib.abc, importlib.util, sys
-_ROOT = {root!r}
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "proxgan.kernels":
-            return importlib.util.spec_from_file_location(name, _ROOT + "/kernels/__init__.py",
-                                                          submodule_search_locations=[_ROOT + "/kernels"])
-        return None
-sys.meta_path.insert(0, _Finder())
-'''
-
-
 def _importable(env: dict) -> bool:
     code = "import proxgan.kernels.aot, proxgan.optim"
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(),
@@ -90,12 +76,10 @@ def make_importable(allow_install: bool) -> tuple[dict, str]:
                               str(ROOT)], capture_output=True, text=True)
         if run.returncode == 0 and _importable(env):
             return env, "pip install --no-deps --no-build-isolation -e ."
-    shim = Path(tempfile.mkdtemp(prefix="proxgan-shim-"))
-    (shim / "sitecustomize.py").write_text(_SHIM.format(root=str(ROOT)))
-    env["PYTHONPATH"] = os.pathsep.join([str(shim), str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     if _importable(env):
-        return env, f"PYTHONPATH shim ({shim})"
-    raise SystemExit("proxgan is not importable: neither installed, nor installable offline, nor via the path shim")
+        return env, "PYTHONPATH=<checkout>"
+    raise SystemExit("proxgan is not importable: neither installed, nor installable offline, nor from PYTHONPATH")
 
 
 def dry_run(env: dict, how: str, out: Path) -> int:
@@ -177,10 +161,8 @@ def run_all(env: dict, how: str, out: Path, budget_s: float) -> int:
         return 1
     env = {**env, "TRITON_INTERPRET": "0", "TRITON_DEFAULT_FP_FUSION": "0"}
     os.environ.update(TRITON_INTERPRET="0", TRITON_DEFAULT_FP_FUSION="0")
-    shim = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if "proxgan-shim" in p]
-    if shim:  # the path shim, for this process too
-        sys.path[:0] = env["PYTHONPATH"].split(os.pathsep)
-        runpy.run_path(os.path.join(shim[0], "sitecustomize.py"))
+    if how.startswith("PYTHONPATH"):  # the checkout, for this process too
+        sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import gpu_bench as gb
 

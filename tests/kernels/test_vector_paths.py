@@ -1,7 +1,7 @@
 """The 128-bit body and the scalar tail of the streaming kernels, under the interpreter.
 
 Every kernel branches per tile: full tiles of 16-byte aligned tensors take the unmasked body,
-the rest (partial tiles, misaligned views) the masked tail (kernels/_tile.py). Both must give
+the rest (partial tiles, misaligned views) the masked tail (proxgan/kernels/_tile.py). Both must give
 the reference's values, and the same values as each other: a tensor computed through the
 tail (a misaligned view) equals the same data computed through the body.
 """
