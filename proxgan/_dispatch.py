@@ -132,8 +132,14 @@ def fused_kind(t: torch.Tensor, lowering: object | None = None) -> str | None:
 def fused_unavailable_reason(t: torch.Tensor, lowering: object | None) -> str | None:
     """Why ``fused=True`` cannot take this parameter and penalty lowering (``None`` if it can)."""
     if lowering is None or not lowering.fusable:
-        return ("fused=True supports the penalties None, L1 (without weights), L2, ElasticNet, L0, Box, "
-                "NonNegative and NM; use fused=None (the multi-tensor path takes the others)")
+        from proxgan._lowering import FUSED_MAX_M, BlockProx, fusable_penalty_names
+
+        if isinstance(lowering, BlockProx):
+            return (f"fused=True supports N:M blocks of up to {FUSED_MAX_M} entries, got m={lowering.m}; "
+                    "use fused=None (the multi-tensor step, then the projection)")
+        return ("fused=True supports the penalties that lower to a kernel code (registered: "
+                f"{', '.join(fusable_penalty_names())}; L1 without weights); use fused=None "
+                "(the multi-tensor path takes the others)")
     if fused_kind(local(t), lowering) is None:
         if not lowering.on_triton and not t.is_cpu:
             return (f"fused=True with this penalty runs on the CPU only (the {t.device} step is the multi-tensor "

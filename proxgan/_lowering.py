@@ -1,26 +1,16 @@
 r"""One lowering of a penalty to the numbers a kernel needs.
 
-Every fast path (the fused optimizer steps on CPU and GPU, the multi-tensor paths, the
-compiled coordinate-descent loops) reads a penalty through :func:`lower` and nothing
-else. A *separable* penalty whose prox acts coordinate by coordinate with a closed form
-is lowered to
+Every fast path (the fused optimizer steps on CPU and GPU, the multi-tensor paths,
+coordinate descent and the duality gaps of the solvers) reads a penalty through
+:func:`lower` and nothing else. The numbers come from the penalty class itself
+(:meth:`proxgan.penalties.Penalty.lowering`): the one place that knows its math.
 
-.. math::
-
-    g(x) = \sum_i\ l_1 |x_i| + \tfrac12\, l_2\, x_i^2 + \iota_{[lo, hi]}(x_i)
-    \qquad\text{or, for } L0,\qquad g(x) = l_0 \lVert x\rVert_0,
-
-a :class:`SeparableProx` ``(code, l1, l2, lo, hi)`` whose prox at step :math:`s` is
-
-* ``NONE``: :math:`u`;
-* ``L1``: :math:`u - \operatorname{clip}(u, -s\,l_1, s\,l_1)` (soft threshold);
-* ``L2``: :math:`u / (1 + s\,l_2)`;
-* ``ENET``: :math:`\operatorname{soft}(u, s\,l_1) / (1 + s\,l_2)`;
-* ``L0``: :math:`u` if :math:`|u| > \sqrt{2 s\,l_1}` else 0 (``l1`` holds :math:`\lambda`);
-* ``BOX``: :math:`\operatorname{clip}(u, lo, hi)`.
-
-``l1`` is a tensor for a weighted L1 (one weight per coordinate): such a lowering is
-usable by the coordinate-descent loops, not by the fused kernels
+A *separable* penalty whose prox acts coordinate by coordinate in closed form lowers to a
+:class:`SeparableProx` ``(code, a, b, weights)``: a :class:`~proxgan.kernels.fused_penalty.Code`
+and its scalar vector ``(a, b)`` in the order :data:`~proxgan.kernels.fused_penalty.SCALARS`
+defines next to the code (the table of codes and proxes is in
+:mod:`proxgan.kernels.fused_penalty`). ``weights`` (a weighted L1) scale ``a`` coordinate by
+coordinate: such a lowering is read by coordinate descent, not by the fused kernels
 (:attr:`SeparableProx.scalar` is False).
 
 One block penalty has a fused form too: :class:`~proxgan.penalties.NM` lowers to a
@@ -30,59 +20,55 @@ along dimension 1. The fused CPU steps take it; no Triton step does (on CUDA the
 the multi-tensor one followed by the Triton projection), for blocks of up to
 :data:`FUSED_MAX_M` entries.
 
-:func:`lower` returns ``None`` for the other non-separable penalties (GroupL1, coupled
-groups) and for any subclass that overrides ``prox`` or ``_prox``: those keep their own
-``prox`` and are never silently replaced by a built-in kernel. ``kernel_args()`` turns a
-lowering into the ``(code, a, b)`` triple of :mod:`proxgan.kernels.fused_penalty` and
-``block_args()`` into the ``(n, m)`` pair of the fused CPU steps (``(0, 0)``: no blocks):
-kernels take plain numbers, never penalties.
+:func:`lower` returns ``None`` for penalties without a lowering (GroupL1, coupled groups, a
+user penalty that gives none) and for any subclass that overrides ``prox`` or ``_prox`` of
+the class that defines its lowering: those keep their own ``prox`` and are never silently
+replaced by a built-in kernel. ``kernel_args()`` turns a lowering into the ``(code, a, b)``
+triple of the kernels and ``block_args()`` into the ``(n, m)`` pair of the fused CPU steps
+(``(0, 0)``: no blocks): kernels take plain numbers, never penalties.
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
-from proxgan import penalties as _pen
-from proxgan.kernels.fused_penalty import BOX, ENET, L0, L1, L2, NONE
+from proxgan.kernels.fused_penalty import Code
 
-__all__ = ["SeparableProx", "BlockProx", "lower", "NO_PENALTY"]
+__all__ = ["SeparableProx", "BlockProx", "lower", "fusable_penalty_names", "NO_PENALTY", "FUSED_MAX_M"]
 
 
 class SeparableProx(NamedTuple):
     """A separable penalty as plain numbers (see the module docstring)."""
 
-    code: int
-    l1: float | torch.Tensor = 0.0
-    l2: float = 0.0
-    lo: float = -math.inf
-    hi: float = math.inf
+    code: Code
+    a: float = 0.0
+    b: float = 0.0
+    weights: torch.Tensor | None = None
 
     @property
     def scalar(self) -> bool:
         """True when every field is a number (what the fused kernels accept)."""
-        return not isinstance(self.l1, torch.Tensor)
+        return self.weights is None
 
     def kernel_args(self) -> tuple[int, float, float]:
         """``(code, a, b)`` for the fused kernels (:mod:`proxgan.kernels.fused_penalty`)."""
         if not self.scalar:
-            raise ValueError("a weighted L1 has one threshold per coordinate: no fused kernel takes it")
-        if self.code == L1:
-            return L1, self.l1, 0.0
-        if self.code == L2:
-            return L2, self.l2, 0.0
-        if self.code == ENET:
-            return ENET, self.l1, self.l2
-        if self.code == L0:
-            return L0, 2.0 * self.l1, 0.0
-        if self.code == BOX:
-            return BOX, self.lo, self.hi
-        return NONE, 0.0, 0.0
+            raise ValueError("a weighted penalty has one threshold per coordinate: no fused kernel takes it")
+        return int(self.code), float(self.a), float(self.b)
 
     def block_args(self) -> tuple[int, int]:
         """``(0, 0)``: no block projection."""
         return 0, 0
+
+    def per_coordinate(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(a, b)`` as float64 arrays of length ``n`` (the weights applied to ``a``), for
+        coordinate descent."""
+        a = np.full(n, float(self.a))
+        if self.weights is not None:
+            a = a * np.broadcast_to(self.weights.detach().cpu().double().numpy(), (n,))
+        return a, np.full(n, float(self.b))
 
     @property
     def fusable(self) -> bool:
@@ -109,7 +95,7 @@ class BlockProx(NamedTuple):
 
     def kernel_args(self) -> tuple[int, float, float]:
         """The element-wise part of the step: none (the projection follows it)."""
-        return NONE, 0.0, 0.0
+        return int(Code.NONE), 0.0, 0.0
 
     def block_args(self) -> tuple[int, int]:
         """``(n, m)`` for the fused CPU steps."""
@@ -124,40 +110,28 @@ class BlockProx(NamedTuple):
     on_triton = False  # no fused Triton step does
 
 
-NO_PENALTY = SeparableProx(NONE)
+NO_PENALTY = SeparableProx(Code.NONE)
 
 
-def _l1(p: _pen.L1) -> SeparableProx:
-    return SeparableProx(L1, p.lam if p.weights is None else p.lam * p.weights.detach())
-
-
-_RULES = {
-    _pen.L1: _l1,
-    _pen.L2: lambda p: SeparableProx(L2, 0.0, p.lam),
-    _pen.ElasticNet: lambda p: SeparableProx(ENET, p.lam * p.l1_ratio, p.lam * (1.0 - p.l1_ratio)),
-    _pen.L0: lambda p: SeparableProx(L0, p.lam),
-    _pen.Box: lambda p: SeparableProx(BOX, 0.0, 0.0, p.lo, p.hi),
-    _pen.NM: lambda p: BlockProx(p.n, p.m),
-}
-
-
-def _rule(kind: type):
-    """The lowering rule of ``kind``: its own, or its base's when it keeps the base's prox."""
+def _defining_class(kind: type) -> type | None:
+    """The class of ``kind``'s MRO that defines ``lowering`` (``None``: only the base's default)."""
     for base in kind.__mro__:
-        rule = _RULES.get(base)
-        if rule is not None:
-            same = all(getattr(kind, name) is getattr(base, name) for name in ("prox", "_prox"))
-            return rule if same else None
+        if "lowering" in vars(base):
+            return None if base.__name__ == "Penalty" and base.__module__.startswith("proxgan.penalties") else base
     return None
 
 
-def lower(penalty: _pen.Penalty | None) -> SeparableProx | BlockProx | None:
+def lower(penalty) -> SeparableProx | BlockProx | None:
     """The penalty as a :class:`SeparableProx` or :class:`BlockProx`, or ``None`` when it keeps its own prox.
 
     Parameters
     ----------
     penalty : Penalty or None
         ``None`` (no penalty) lowers to ``NO_PENALTY``.
+
+    Returns
+    -------
+    SeparableProx or BlockProx or None
 
     Examples
     --------
@@ -171,5 +145,26 @@ def lower(penalty: _pen.Penalty | None) -> SeparableProx | BlockProx | None:
     """
     if penalty is None:
         return NO_PENALTY
-    rule = _rule(type(penalty))
-    return None if rule is None else rule(penalty)
+    kind = type(penalty)
+    owner = _defining_class(kind)
+    if owner is None:
+        return None
+    if any(getattr(kind, name) is not getattr(owner, name) for name in ("prox", "_prox")):
+        return None  # a subclass with its own prox: never replaced by the parent's kernel
+    return penalty.lowering()
+
+
+def fusable_penalty_names() -> list[str]:
+    """Names (of :data:`proxgan._registry.PENALTIES`) whose default penalty a fused step takes."""
+    from proxgan._registry import PENALTIES
+
+    names = []
+    for name, spec in PENALTIES.items():
+        try:
+            pen = spec.make(0.1)
+        except Exception:  # noqa: BLE001 - a registry entry that needs more than lam
+            continue
+        low = lower(pen)
+        if low is not None and low.fusable:
+            names.append(name)
+    return names

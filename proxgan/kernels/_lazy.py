@@ -76,6 +76,9 @@ class LazyJIT:
             g = self.fn.__globals__
             g["triton"] = triton
             g["tl"] = tl
+            for name in g.get("__constexpr__", ()):  # module constants a kernel reads (e.g. penalty codes)
+                if not isinstance(g[name], tl.constexpr):
+                    g[name] = tl.constexpr(g[name])
             for name, value in list(g.items()):
                 if isinstance(value, LazyJIT) and value is not self and name in self.fn.__code__.co_names:
                     g[name] = value.compiled()

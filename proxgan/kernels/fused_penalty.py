@@ -1,26 +1,34 @@
-r"""What the fused optimizer-step kernels (Triton and CPU) share: penalty codes, the scalar
-vector, and the tables of a multi-tensor launch.
+r"""What every kernel that applies a separable prox shares: the penalty codes, the scalar
+vector of each code, and the tables of a multi-tensor launch.
 
-A fused step applies the prox of a *separable* penalty element by element, so the kernels
-only need a small code and two numbers ``(a, b)``. With ``u`` the point after the smooth
-step and ``s`` the (scalar or per-coordinate) step, each code computes
-:math:`\arg\min_y \tfrac12 (y-u)^2 + s\,g(y)` exactly as :mod:`proxgan.penalties` does:
+A fused step applies the prox of a *separable* penalty element by element, so a kernel only
+needs a :class:`Code` and two numbers ``(a, b)``: the *scalar vector* of that code, in the
+order that :data:`SCALARS` defines once, here. With ``u`` the point before the prox and ``s``
+the (scalar or per-coordinate) step, each code computes
+:math:`\arg\min_y \tfrac12 (y-u)^2 + s\,g(y)`:
 
-=========  ==========================  =================  ===========================================
-code       penalty                     ``(a, b)``         prox
-=========  ==========================  =================  ===========================================
-``NONE``   none                        ``(0, 0)``         ``u``
-``L1``     ``L1(lam)`` (unweighted)    ``(lam, 0)``       ``u - clamp(u, -s a, s a)`` (soft threshold)
-``L2``     ``L2(lam)``                 ``(lam, 0)``       ``u / (1 + s a)``
-``ENET``   ``ElasticNet(lam, rho)``    ``(lam rho, lam (1 - rho))``  ``soft(u, s a) / (1 + s b)``
-``L0``     ``L0(lam)``                 ``(2 lam, 0)``     ``u if |u| > sqrt(a s) else 0``
-``BOX``    ``Box(lo, hi)``, ``NonNegative()``  ``(lo, hi)``  ``clamp(u, lo, hi)``
-=========  ==========================  =================  ===========================================
+=========  ==========================  =======================  ===========================================
+code       penalty                     ``(a, b)``               prox
+=========  ==========================  =======================  ===========================================
+``NONE``   none                        ``(0, 0)``               ``u``
+``L1``     ``L1(lam)``                 ``(lam, 0)``             ``u - clamp(u, -s a, s a)`` (soft threshold)
+``L2``     ``L2(lam)``                 ``(lam, 0)``             ``u / (1 + s a)``
+``ENET``   ``ElasticNet(lam, rho)``    ``(lam rho, lam(1-rho))``  ``soft(u, s a) / (1 + s b)``
+``L0``     ``L0(lam)``                 ``(2 lam, 0)``           ``u if |u| > sqrt(a s) else 0``
+``BOX``    ``Box(lo, hi)``             ``(lo, hi)``             ``clamp(u, lo, hi)``
+=========  ==========================  =======================  ===========================================
 
-Penalties reach these codes only through :func:`proxgan._lowering.lower` (its
-``kernel_args()``): this package never imports :mod:`proxgan.penalties`. Other penalties
-(weighted L1, GroupL1, user subclasses) have no code: optimizers use their multi-tensor
-path, which calls ``penalty.prox``.
+The switch from a code to its prox exists three times, once per language, each keyed by
+these names: :func:`prox_code_ref` (PyTorch, the specification),
+:func:`proxgan.kernels._prox_cpu.prox_scalar` (numba: the fused CPU steps and coordinate
+descent) and :func:`proxgan.kernels._prox_triton.prox_tile` (a Triton device function that
+every Triton step calls). A new code is one member of :class:`Code`, one row of
+:data:`SCALARS` and one branch in each of the three.
+
+Penalties reach these codes only through their ``lowering()``
+(:func:`proxgan._lowering.lower`): this package never imports :mod:`proxgan.penalties`.
+Penalties without a code (weighted L1 on the fused path, GroupL1, user subclasses that
+override ``prox``) use the optimizers' multi-tensor path, which calls ``penalty.prox``.
 
 A multi-tensor launch covers all tensors of a group with one kernel: program ``i`` handles
 block ``tile_block[i]`` of tensor ``tile_tensor[i]``, whose addresses it reads from a table
@@ -28,17 +36,43 @@ of ``data_ptr()`` values (:func:`pointer_table`, :func:`tile_table`).
 """
 from __future__ import annotations
 
+import enum
 import math
 
 import torch
 
-__all__ = ["NONE", "L1", "L2", "ENET", "L0", "BOX", "PENALTY_NAMES", "prox_code_ref", "scalar_tensor",
-           "pointer_table", "tile_table", "step_variants"]
+__all__ = ["Code", "SCALARS", "N_SCALARS", "NONE", "L1", "L2", "ENET", "L0", "BOX", "PENALTY_NAMES", "prox_code_ref",
+           "scalar_tensor", "pointer_table", "tile_table", "step_variants"]
 
-NONE, L1, L2, ENET, L0, BOX = range(6)
+
+class Code(enum.IntEnum):
+    """The separable prox a kernel applies (see the module docstring)."""
+
+    NONE = 0
+    L1 = 1
+    L2 = 2
+    ENET = 3
+    L0 = 4
+    BOX = 5
+
+
+#: The scalar vector ``(a, b)`` of each code, by name and in order (unused slots are 0).
+SCALARS: dict[Code, tuple[str, ...]] = {
+    Code.NONE: (),
+    Code.L1: ("lam",),
+    Code.L2: ("lam",),
+    Code.ENET: ("l1", "l2"),
+    Code.L0: ("two_lam",),
+    Code.BOX: ("lo", "hi"),
+}
+
+#: length of the scalar vector every kernel takes
+N_SCALARS = 2
+
+NONE, L1, L2, ENET, L0, BOX = Code.NONE, Code.L1, Code.L2, Code.ENET, Code.L0, Code.BOX
 
 #: Short name of each code (kernel variant names, reports).
-PENALTY_NAMES = {NONE: "none", L1: "L1", L2: "L2", ENET: "ENET", L0: "L0", BOX: "BOX"}
+PENALTY_NAMES = {code: ("none" if code == Code.NONE else code.name) for code in Code}
 
 
 _SCALARS: dict[tuple, torch.Tensor] = {}
@@ -123,6 +157,6 @@ def step_variants(module: str, kernel, flag: str, block: int) -> list:
         for code, pname in PENALTY_NAMES.items():
             for on in (False, True):
                 out.append(Variant(module, kernel, f"{pt}-{pname}" + (f"-{flag.lower()}" if on else ""), sig,
-                                   {"P_TY": pt, "S_TY": st, "PENALTY": code, flag: on,
+                                   {"P_TY": pt, "S_TY": st, "PENALTY": int(code), flag: on,
                                     "IS_F64": dtype == torch.float64, "BLOCK": block}))
     return out

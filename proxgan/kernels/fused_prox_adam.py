@@ -30,6 +30,7 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
+from ._prox_triton import prox_tile
 from ._tile import load_tile, store_tile, tile_ptr
 from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
 
@@ -132,22 +133,7 @@ def _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY: tl.constexpr, 
         den = tl.div_rn(tl.sqrt_rn(v), bc2s) + eps
         u = p - ss * tl.div_rn(m, den)
         s = tl.where(precond != 0.0, tl.div_rn(lrv, den), lrv)
-    if PENALTY == 1:  # L1: soft threshold at s*a
-        thr = s * pa_
-        y = u - tl.minimum(tl.maximum(u, -thr), thr)
-    elif PENALTY == 2:  # L2
-        y = u / (1.0 + s * pa_) if IS_F64 else tl.div_rn(u, 1.0 + s * pa_)
-    elif PENALTY == 3:  # elastic net
-        thr = s * pa_
-        y = u - tl.minimum(tl.maximum(u, -thr), thr)
-        y = y / (1.0 + s * pb) if IS_F64 else tl.div_rn(y, 1.0 + s * pb)
-    elif PENALTY == 4:  # L0: hard threshold at sqrt(a*s)
-        thr = tl.sqrt(pa_ * s) if IS_F64 else tl.sqrt_rn(pa_ * s)
-        y = tl.where(tl.abs(u) > thr, u, 0.0)
-    elif PENALTY == 5:  # box
-        y = tl.minimum(tl.maximum(u, pa_), pb)
-    else:
-        y = u
+    y = prox_tile(u, s, pa_, pb, PENALTY, IS_F64)
     store_tile(p_ptr, y, rem, BLOCK, MASKED)
 
 
@@ -216,7 +202,7 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
            torch.bfloat16: tlang.bfloat16}
     _fused_prox_adam_kernel[(tile_tensor.numel(),)](
         ptrs, torch.tensor([params[i].numel() for i in keep], dtype=torch.int64).to(device), tile_tensor,
-        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd], PENALTY=code, AMSGRAD=amsgrad,
+        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd], PENALTY=int(code), AMSGRAD=amsgrad,
         IS_F64=cd == torch.float64, BLOCK=BLOCK)
 
 

@@ -23,6 +23,7 @@ import torch
 
 from ._common import compute_dtype
 from ._lazy import check_launchable, jit
+from ._prox_triton import prox_tile
 from ._tile import load_tile, store_tile, tile_ptr
 from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
 
@@ -82,22 +83,7 @@ def _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.
         store_tile(b_ptr, b, rem, BLOCK, MASKED)
         g = tl.where(nesterov != 0.0, g + mu * b, b)
     u = p - lr * g
-    if PENALTY == 1:  # L1: soft threshold at lr*a
-        thr = lr * pa_
-        y = u - tl.minimum(tl.maximum(u, -thr), thr)
-    elif PENALTY == 2:  # L2
-        y = u / (1.0 + lr * pa_) if IS_F64 else tl.div_rn(u, tl.zeros_like(u) + (1.0 + lr * pa_))
-    elif PENALTY == 3:  # elastic net
-        thr = lr * pa_
-        y = u - tl.minimum(tl.maximum(u, -thr), thr)
-        y = y / (1.0 + lr * pb) if IS_F64 else tl.div_rn(y, tl.zeros_like(y) + (1.0 + lr * pb))
-    elif PENALTY == 4:  # L0: hard threshold at sqrt(a*lr)
-        thr = tl.sqrt(tl.zeros_like(u) + pa_ * lr) if IS_F64 else tl.sqrt_rn(tl.zeros_like(u) + pa_ * lr)
-        y = tl.where(tl.abs(u) > thr, u, 0.0)
-    elif PENALTY == 5:  # box
-        y = tl.minimum(tl.maximum(u, pa_), pb)
-    else:
-        y = u
+    y = prox_tile(u, tl.zeros_like(u) + lr, pa_, pb, PENALTY, IS_F64)
     store_tile(p_ptr, y, rem, BLOCK, MASKED)
 
 
@@ -155,7 +141,7 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
            torch.bfloat16: tlang.bfloat16}
     _fused_prox_sgd_kernel[(tile_tensor.numel(),)](
         ptrs, torch.tensor([params[i].numel() for i in keep], dtype=torch.int64).to(device), tile_tensor,
-        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd], PENALTY=code, MOMENTUM=momentum != 0,
+        tile_block, len(keep), hp, P_TY=tys[dtype], S_TY=tys[cd], PENALTY=int(code), MOMENTUM=momentum != 0,
         IS_F64=cd == torch.float64, BLOCK=BLOCK)
 
 

@@ -25,6 +25,7 @@ from torch.optim import Optimizer
 from proxgan import _dispatch
 from proxgan import penalties as _penalties
 from proxgan._lowering import SeparableProx, lower
+from proxgan.kernels._common import compute_dtype as _compute_dtype
 from proxgan.penalties import Penalty
 
 __all__ = ["ProxOptimizer", "check_number", "check_flag", "compute_dtype", "hyper"]
@@ -35,8 +36,9 @@ _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def compute_dtype(p: torch.Tensor) -> torch.dtype:
-    """float64 for float64 parameters, float32 otherwise (half parameters keep float32 state)."""
-    return torch.float64 if p.dtype == torch.float64 else torch.float32
+    """float64 for float64 parameters, float32 otherwise (half parameters keep float32 state): the
+    one rule, :func:`proxgan.kernels._common.compute_dtype`."""
+    return _compute_dtype(p.dtype)
 
 
 def check_number(value: Any, name: str, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False) -> Any:
@@ -174,6 +176,8 @@ class ProxOptimizer(Optimizer):
         penalty = group["penalty"]
         if penalty is not None and not isinstance(penalty, Penalty):
             raise TypeError(f"penalty must be a proxgan.penalties.Penalty or None, got {type(penalty).__name__}")
+        if penalty is not None:
+            penalty.check()  # its parameters, again (a value written around their checks is refused here)
         params = group["params"] if params is None else params
         for p in params:
             if p.dtype not in _FLOATS:

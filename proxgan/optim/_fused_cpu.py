@@ -48,7 +48,9 @@ each ``(n, m)``, never by hand copies:
   compared pairwise with no shuffle.
 
 These helpers live in this module on purpose: numba's on-disk cache of the kernels is
-invalidated by changes to this file only, not to the modules it calls.
+invalidated by changes to this file only, not to the modules it calls. The one exception is
+the prox switch shared with Triton's twin and coordinate descent
+(:func:`proxgan.kernels._prox_cpu.prox_scalar`), whose source hash is in the kernels' cache key.
 
 Why numba rather than ``torch.compile``: the step is memory-bound; a numba loop whose
 arithmetic stays in the parameter dtype vectorises and matches the bandwidth of
@@ -75,6 +77,8 @@ from llvmlite import ir
 from numba import carray, literally, njit, prange, typeof, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
+from proxgan.kernels._prox_cpu import prox_scalar, source_stamp
 
 
 __all__ = ["adam_step", "sgd_plan", "sgd_step", "TILE"]
@@ -108,29 +112,6 @@ def _tile(k, ptrs, sizes, tiles, like, col):
     T = sizes.shape[0]
     t = tiles[k, 0]
     return t, _view(ptrs[col * T + t] + tiles[k, 1] * like.itemsize, tiles[k, 2], like)
-
-
-@njit(inline="always")
-def _clip(u, lo, hi):
-    """``torch.clamp(u, lo, hi)`` (a NaN stays NaN) as selects, which vectorise (``min``/``max`` do not)."""
-    return lo if u < lo else (hi if u > hi else u)
-
-
-@njit(inline="always")
-def _prox(u, s, code, a, b, one, zero):
-    if code == 1:  # L1
-        t = s * a
-        return u - _clip(u, -t, t)
-    if code == 2:  # L2
-        return u / (one + s * a)
-    if code == 3:  # elastic net
-        t = s * a
-        return (u - _clip(u, -t, t)) / (one + s * b)
-    if code == 4:  # L0
-        return u if abs(u) > np.sqrt(a * s) else zero
-    if code == 5:  # box
-        return _clip(u, a, b)
-    return u
 
 
 #: entries per chunk of the N:M steps (rounded to whole super-blocks): a chunk's scores stay in L1
@@ -336,7 +317,7 @@ def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general
     den = np.sqrt(vi) / bc2s + eps
     u = pi - ss * (mi / den)
     s = lr / den if precond else lr
-    y = _prox(u, s, code, a, b, one, zero)
+    y = prox_scalar(u, s, code, a, b, one, zero)
     p[i] = y
     return y, den
 
@@ -429,28 +410,6 @@ def _adam_bias(step_ptrs, hp64):
     return bias
 
 
-@njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
-def _adam_parallel(ptrs, step_ptrs, sizes, tiles, ks, hp64, precond, variant, carr, code, nmn, nmm):
-    literally(code)
-    literally(nmn)
-    literally(nmm)
-    bias = _adam_bias(step_ptrs, hp64)
-    c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
-    for k in prange(tiles.shape[0]):
-        _adam_tile(k, ptrs, sizes, tiles, ks, bias, carr, c, variant, precond, code, nmn, nmm)
-
-
-@njit(cache=True, fastmath=False, error_model="numpy")
-def _adam_serial(ptrs, step_ptrs, sizes, tiles, ks, hp64, precond, variant, carr, code, nmn, nmm):
-    literally(code)
-    literally(nmn)
-    literally(nmm)
-    bias = _adam_bias(step_ptrs, hp64)
-    c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10], carr[11])
-    for k in range(tiles.shape[0]):
-        _adam_tile(k, ptrs, sizes, tiles, ks, bias, carr, c, variant, precond, code, nmn, nmm)
-
-
 # ----------------------------------------------------------------------------- SGD
 @njit(inline="always")
 def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
@@ -468,7 +427,7 @@ def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
         bi = mub * buf[i] + omd * gi
         buf[i] = bi
         gi = gi + mu * bi
-    p[i] = _prox(pi - lr * gi, lr, code, a, b, one, zero)
+    p[i] = prox_scalar(pi - lr * gi, lr, code, a, b, one, zero)
 
 
 @njit(inline="always")
@@ -536,24 +495,63 @@ def _sgd_body_impl(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn
     return chunked
 
 
-@njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
-def _sgd_parallel(ptrs, sizes, tiles, ks, firsts, mode, general, carr, code, nmn, nmm):
-    literally(code)
-    literally(nmn)
-    literally(nmm)
-    c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
-    for k in prange(tiles.shape[0]):
-        _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
+def _make_kernels(stamp: str) -> tuple:
+    """The four entry kernels. The hash ``stamp`` of the prox switch's source
+    (:mod:`proxgan.kernels._prox_cpu`, compiled into them) is in their closure, hence in
+    numba's cache key: editing the switch recompiles them."""
+
+    @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
+    def _adam_parallel(ptrs, step_ptrs, sizes, tiles, ks, hp64, precond, variant, carr, code, nmn, nmm):
+        literally(code)
+        literally(nmn)
+        literally(nmm)
+        if len(stamp) == 0:  # never: the stamp is only here to be in the cache key
+            return
+        bias = _adam_bias(step_ptrs, hp64)
+        c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10],
+             carr[11])
+        for k in prange(tiles.shape[0]):
+            _adam_tile(k, ptrs, sizes, tiles, ks, bias, carr, c, variant, precond, code, nmn, nmm)
+
+    @njit(cache=True, fastmath=False, error_model="numpy")
+    def _adam_serial(ptrs, step_ptrs, sizes, tiles, ks, hp64, precond, variant, carr, code, nmn, nmm):
+        literally(code)
+        literally(nmn)
+        literally(nmm)
+        if len(stamp) == 0:  # never: the stamp is only here to be in the cache key
+            return
+        bias = _adam_bias(step_ptrs, hp64)
+        c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8], carr[9], carr[10],
+             carr[11])
+        for k in range(tiles.shape[0]):
+            _adam_tile(k, ptrs, sizes, tiles, ks, bias, carr, c, variant, precond, code, nmn, nmm)
+
+    @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
+    def _sgd_parallel(ptrs, sizes, tiles, ks, firsts, mode, general, carr, code, nmn, nmm):
+        literally(code)
+        literally(nmn)
+        literally(nmm)
+        if len(stamp) == 0:  # never: the stamp is only here to be in the cache key
+            return
+        c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
+        for k in prange(tiles.shape[0]):
+            _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
+
+    @njit(cache=True, fastmath=False, error_model="numpy")
+    def _sgd_serial(ptrs, sizes, tiles, ks, firsts, mode, general, carr, code, nmn, nmm):
+        literally(code)
+        literally(nmn)
+        literally(nmm)
+        if len(stamp) == 0:  # never: the stamp is only here to be in the cache key
+            return
+        c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
+        for k in range(tiles.shape[0]):
+            _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
+
+    return _adam_parallel, _adam_serial, _sgd_parallel, _sgd_serial
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
-def _sgd_serial(ptrs, sizes, tiles, ks, firsts, mode, general, carr, code, nmn, nmm):
-    literally(code)
-    literally(nmn)
-    literally(nmm)
-    c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
-    for k in range(tiles.shape[0]):
-        _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
+_adam_parallel, _adam_serial, _sgd_parallel, _sgd_serial = _make_kernels(source_stamp())
 
 
 # ----------------------------------------------------------------------------- launchers

@@ -238,11 +238,11 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
         if lowering is not None and lowering.scalar and lowering.code == _CODE_L1:  # x - clamp(x, -t, t)
             if precond:
                 thr = steps
-                torch._foreach_mul_(thr, lowering.l1)
+                torch._foreach_mul_(thr, lowering.a)
                 clamped = torch._foreach_maximum(xs, torch._foreach_neg(thr))
                 torch._foreach_minimum_(clamped, thr)
             else:
-                t = sc["lr"] * lowering.l1
+                t = sc["lr"] * lowering.a
                 clamped = torch._foreach_clamp_min(xs, -t)
                 torch._foreach_clamp_max_(clamped, t)
             torch._foreach_sub_(xs, clamped)

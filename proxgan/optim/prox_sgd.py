@@ -152,7 +152,7 @@ def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[
     penalty = group["penalty"]
     if penalty is not None:
         if lowering is not None and lowering.scalar and lowering.code == _CODE_L1:
-            t = lr * lowering.l1
+            t = lr * lowering.a
             clamped = torch._foreach_clamp_min(xs, -t)
             torch._foreach_clamp_max_(clamped, t)
             torch._foreach_sub_(xs, clamped)

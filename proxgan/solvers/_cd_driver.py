@@ -1,8 +1,9 @@
 r"""The one working-set coordinate-descent driver (numba), shared by every datafit.
 
-Solves :math:`\min_w f(w) + \sum_j g_j(w_j)` with :math:`g_j = l1_j|w_j| + \tfrac12 l2_j w_j^2 +
-\iota_{[lo_j, hi_j]}` for the first ``len(l1)`` coordinates; coordinates beyond them (a logistic
-intercept) are free. The datafit is a *state*: a ``NamedTuple`` of arrays (the data and what the
+Solves :math:`\min_w f(w) + \sum_j g_j(w_j)` with :math:`g_j` a separable penalty given
+per coordinate as ``(code, P)`` (:mod:`proxgan.solvers._prox1d`: its 1-D prox, value and
+generalised support) for the first ``P.shape[1]`` coordinates; coordinates beyond them (a
+logistic intercept) are free. The datafit is a *state*: a ``NamedTuple`` of arrays (the data and what the
 updates keep up to date: a residual, a gradient, scores). Each datafit module registers, with
 :func:`numba.extending.overload`, its implementation of the six hooks below for its state type;
 numba then compiles :func:`ws_cd` once per state type and caches it on disk (the state type is
@@ -11,12 +12,13 @@ part of the signature).
 Hooks (``st``: the state, ``w``: the coefficients, ``idx`` / ``ws``: coordinate indices):
 
 * ``cd_refresh(st, w)``: recompute the kept quantities from ``w`` (no drift), once per outer iteration;
-* ``cd_scores(st, w, idx, l1, l2, lo, hi, out)``: ``out[t]`` = fixed-point violation
+* ``cd_scores(st, w, idx, code, P, out)``: ``out[t]`` = fixed-point violation
   :math:`L_j|w_j - \operatorname{prox}_{g_j/L_j}(w_j - \nabla_j f/L_j)|` of coordinate ``j = idx[t]``
   (gradient units; zero exactly at a minimiser); the driver takes the largest (:func:`largest`);
 * ``cd_criterion(st, w, l1, l2, positive, use_gap, max_score)``: the stopping criterion (the duality
-  gap where the datafit has one and ``use_gap``, else ``max_score``), right after scoring every coordinate;
-* ``cd_epoch(st, w, ws, l1, l2, lo, hi)``: one cyclic pass of coordinate updates (exact minimisation
+  gap where the datafit has one and ``use_gap``, for the penalty :math:`l1_j|w_j| + \tfrac12 l2_j w_j^2`
+  (:func:`proxgan.solvers._prox1d.enet_rows`), else ``max_score``), right after scoring every coordinate;
+* ``cd_epoch(st, w, ws, code, P)``: one cyclic pass of coordinate updates (exact minimisation
   or proximal-gradient step) over ``ws``, keeping the state up to date;
 * ``cd_move(st, j, d)``: update the state for :math:`w_j \mathrel{+}= d`;
 * ``cd_value(st, w)``: the datafit :math:`f(w)` from the state; ``cd_save(st)`` / ``cd_restore(st, saved)``:
@@ -28,7 +30,7 @@ references to it at every access, which tripled the cost of an epoch on small co
 
 Algorithm (skglm's recipe): an outer iteration refreshes the state, scores every coordinate and
 stops when the criterion is ``<= tol`` (or every score is 0); the working set is the
-``max(p0, 2·nnz)`` best-scored coordinates (non-zeros and free coordinates always in); the inner
+``max(p0, 2·nnz)`` best-scored coordinates (the generalised support and free coordinates always in); the inner
 loop runs cyclic coordinate updates on it, every ``K + 1`` epochs tries the Anderson extrapolation
 of the last ``K + 1`` iterates (kept only if it is feasible and lowers the objective restricted to
 the working set), and every 10 epochs leaves when the working set's largest score is below 0.3 ×
@@ -38,8 +40,8 @@ The per-datafit modules (:mod:`~proxgan.solvers._cd_kernels`, :mod:`~proxgan.sol
 :mod:`~proxgan.solvers._cd_logistic`) hold the hooks; :mod:`proxgan.solvers.fista` is the readable
 reference the tests compare against. Numba's disk cache of a function is only invalidated when
 its own file changes, while :func:`ws_cd` compiles the hooks (and the kernels they call) into
-itself: it is therefore built by a factory whose closure holds a hash of every ``_cd_*.py`` and
-``_prox1d.py`` source, which numba puts in the cache key, so that editing a hook recompiles it.
+itself: it is therefore built by a factory whose closure holds a hash of every ``_cd_*.py``,
+``_prox1d.py`` and ``proxgan/kernels/_prox_cpu.py`` source, which numba puts in the cache key, so that editing a hook recompiles it.
 """
 from __future__ import annotations
 
@@ -48,6 +50,8 @@ import pathlib
 
 import numpy as np
 from numba import njit, types
+
+from proxgan.solvers._prox1d import in_support1d, value1d
 
 __all__ = ["ws_cd", "anderson", "largest", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores", "cd_criterion",
            "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore"]
@@ -136,24 +140,24 @@ def top_k(scores, k):
 
 
 @njit(nogil=True, inline="always")
-def _objective_ws(st, w, ws, l1, l2):
+def _objective_ws(st, w, ws, code, P):
     """Datafit plus the penalty restricted to the working set (what extrapolation must lower)."""
     val = cd_value(st, w)
     for j in ws:
-        if j < l1.shape[0]:
-            val += l1[j] * abs(w[j]) + 0.5 * l2[j] * w[j] * w[j]
+        if j < P.shape[1]:
+            val += value1d(w[j], code, P, j)
     return val
 
 
 @njit(nogil=True, inline="always")
-def _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi):
+def _try_extrapolation(st, w, ws, w_acc, code, P):
     """Move to the extrapolated point ``w_acc`` (on ``ws``) if it is feasible and lowers the objective."""
-    p = l1.shape[0]
+    p = P.shape[1]
     for t in range(ws.shape[0]):
         j = ws[t]
-        if j < p and (w_acc[t] < lo[j] or w_acc[t] > hi[j]):
+        if j < p and (w_acc[t] < P[2, j] or w_acc[t] > P[3, j]):
             return
-    f_cur = _objective_ws(st, w, ws, l1, l2)
+    f_cur = _objective_ws(st, w, ws, code, P)
     saved = cd_save(st)
     w_old = w[ws].copy()
     for t in range(ws.shape[0]):
@@ -161,7 +165,7 @@ def _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi):
         if d != 0.0:
             cd_move(st, ws[t], d)
             w[ws[t]] = w_acc[t]
-    if not _objective_ws(st, w, ws, l1, l2) < f_cur:
+    if not _objective_ws(st, w, ws, code, P) < f_cur:
         cd_restore(st, saved)
         for t in range(ws.shape[0]):
             w[ws[t]] = w_old[t]
@@ -171,14 +175,14 @@ def _sources_stamp() -> str:
     """Hash of the sources compiled into :func:`ws_cd` (this file, the hooks, the 1-D prox)."""
     here = pathlib.Path(__file__).resolve().parent
     h = hashlib.sha1()
-    for f in sorted(here.glob("_cd_*.py")) + [here / "_prox1d.py"]:
+    for f in sorted(here.glob("_cd_*.py")) + [here / "_prox1d.py", here.parent / "kernels" / "_prox_cpu.py"]:
         h.update(f.read_bytes())
     return h.hexdigest()
 
 
 def _make_driver(stamp: str):
     @njit(cache=True, nogil=True)
-    def ws_cd(st, w, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
+    def ws_cd(st, w, code, P, l1, l2, use_gap, positive, tol, max_iter, p0, use_ws, K):
         """Working-set coordinate descent with Anderson extrapolation on the datafit state ``st``
         (module docstring); ``w`` and the state are updated in place.
 
@@ -187,7 +191,7 @@ def _make_driver(stamp: str):
         if len(stamp) == 0:  # the stamp is in the closure (hence in the cache key); never empty
             return np.inf, 0, False
         q = w.shape[0]
-        p = l1.shape[0]
+        p = P.shape[1]
         every = np.arange(q)
         scores = np.empty(q)
         n_epochs = 0
@@ -195,11 +199,11 @@ def _make_driver(stamp: str):
         converged = False
         for _outer in range(max_iter):
             cd_refresh(st, w)
-            cd_scores(st, w, every, l1, l2, lo, hi, scores)
+            cd_scores(st, w, every, code, P, scores)
             max_sc = largest(scores)
             nnz = 0
             for j in range(q):
-                if w[j] != 0.0 or j >= p:
+                if j >= p or in_support1d(w[j], code, P, j):
                     nnz += 1
             crit = cd_criterion(st, w, l1, l2, positive, use_gap, max_sc)
             if crit <= tol or max_sc == 0.0:
@@ -210,7 +214,7 @@ def _make_driver(stamp: str):
             ws_size = min(q, max(p0, 2 * nnz)) if use_ws else q
             if ws_size < q:
                 for j in range(q):
-                    if w[j] != 0.0 or j >= p:
+                    if j >= p or in_support1d(w[j], code, P, j):
                         scores[j] = np.inf
                 ws = top_k(scores, ws_size)
             else:
@@ -220,7 +224,7 @@ def _make_driver(stamp: str):
             ws_scores = np.empty(ws_size)
             n_last = 0
             while n_epochs < max_iter:
-                cd_epoch(st, w, ws, l1, l2, lo, hi)
+                cd_epoch(st, w, ws, code, P)
                 n_epochs += 1
                 if K > 0:
                     for t in range(ws_size):
@@ -230,9 +234,9 @@ def _make_driver(stamp: str):
                         n_last = 0
                         ok, w_acc = anderson(last, K)
                         if ok:
-                            _try_extrapolation(st, w, ws, w_acc, l1, l2, lo, hi)
+                            _try_extrapolation(st, w, ws, w_acc, code, P)
                 if n_epochs % 10 == 0:
-                    cd_scores(st, w, ws, l1, l2, lo, hi, ws_scores)
+                    cd_scores(st, w, ws, code, P, ws_scores)
                     if largest(ws_scores) <= tol_in:
                         break
         return crit, n_epochs, converged

@@ -20,6 +20,7 @@ from numba.extending import overload
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_kernels import _FM, _score, gap_from_scalars
+from proxgan.kernels._prox_cpu import clip
 from proxgan.solvers._prox1d import prox1d
 
 __all__ = ["GramState", "cd_gram_kernel"]
@@ -62,40 +63,40 @@ def _refresh(st, w):
 
 
 @njit(cache=True, nogil=True)
-def _scores(Q, G, n, w, idx, l1, l2, lo, hi, out):
+def _scores(Q, G, n, w, idx, code, P, out):
     for t in range(idx.shape[0]):
         j = idx[t]
-        sc = _score(w[j], G[j], Q[j, j], n, l1[j], l2[j], lo[j], hi[j])
+        sc = _score(w[j], G[j], Q[j, j], n, code, P, j)
         out[t] = sc
 
 
 @njit(cache=True, nogil=True)
-def _epoch(Q, G, n, w, ws, l1, l2, lo, hi):
+def _epoch(Q, G, n, w, ws, code, P):
     for j in ws:
         nrm = Q[j, j]
         wj = w[j]
         if nrm == 0.0:
-            new = prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
+            new = clip(0.0, P[2, j], P[3, j])
         else:
-            new = prox1d(wj + G[j] / nrm, n / nrm, l1[j], l2[j], lo[j], hi[j])
+            new = prox1d(wj + G[j] / nrm, n / nrm, code, P, j)
         if new != wj:
             w[j] = new
             _col_update(Q, j, new - wj, G)
 
 
 @overload(cd_scores, jit_options=HOOK_JIT, inline="always")
-def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
+def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, GramState):
-        def impl(st, w, idx, l1, l2, lo, hi, out):
-            _scores(st.Q, st.G, st.n, w, idx, l1, l2, lo, hi, out)
+        def impl(st, w, idx, code, P, out):
+            _scores(st.Q, st.G, st.n, w, idx, code, P, out)
         return impl
 
 
 @overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
-def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+def _epoch_hook(st, w, ws, code, P):
     if is_state(st, GramState):
-        def impl(st, w, ws, l1, l2, lo, hi):
-            _epoch(st.Q, st.G, st.n, w, ws, l1, l2, lo, hi)
+        def impl(st, w, ws, code, P):
+            _epoch(st.Q, st.G, st.n, w, ws, code, P)
         return impl
 
 
@@ -142,11 +143,11 @@ def _restore(st, saved):
         return impl
 
 
-def cd_gram_kernel(Q, Xty, yy, n, w, G, l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
+def cd_gram_kernel(Q, Xty, yy, n, w, G, code, P, l1, l2, use_gap, positive, tol, max_iter, p0, use_ws, K):
     """Working-set CD on the Gram matrix; ``w`` and ``G`` (= Xᵀy − Qw) updated in place.
 
     Returns ``(crit, n_epochs, converged)``.
     """
     st = GramState(Q, Xty, float(yy), float(n), G)
-    return ws_cd(st, w, l1, l2, lo, hi, bool(use_gap), bool(positive), float(tol), int(max_iter), int(p0),
+    return ws_cd(st, w, int(code), P, l1, l2, bool(use_gap), bool(positive), float(tol), int(max_iter), int(p0),
                  bool(use_ws), int(K))

@@ -5,11 +5,11 @@ Solves
 
 .. math::
 
-    \min_w\; \frac{1}{2n}\lVert y - X'w\rVert^2 + \sum_j l1_j|w_j| + \tfrac12 l2_j w_j^2
+    \min_w\; \frac{1}{2n}\lVert y - X'w\rVert^2 + \sum_j g_j(w_j)
     + \iota_{[lo_j, hi_j]}(w_j),
     \qquad X' = X - v\,\mu^\top ,
 
-where ``X`` is dense (Fortran-ordered float64) or CSC (``data, indices, indptr``) and the
+with :math:`g_j` given per coordinate as ``(code, P)`` (:mod:`proxgan.solvers._prox1d`), where ``X`` is dense (Fortran-ordered float64) or CSC (``data, indices, indptr``) and the
 rank-one term implements implicit centering of a sparse design without densifying it
 (``mu`` = column means, ``v`` = ones, or √(sample weights); ``mu = 0`` for no centering).
 The residual is stored as ``r = r_raw + s·v`` with ``s = μᵀw``; since ``vᵀr = 0`` for a
@@ -32,6 +32,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
+from proxgan.kernels._prox_cpu import clip
 from proxgan.solvers._prox1d import prox1d
 
 __all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "enet_gap", "gap_from_scalars"]
@@ -123,12 +124,12 @@ def gap_from_scalars(rn2, ry, n, w, G, l1, l2, positive):
 
 
 @njit(cache=True, nogil=True)
-def _score(wj, Gj, nrm2, n, l1, l2, lo, hi):
+def _score(wj, Gj, nrm2, n, code, P, j):
     """Fixed-point violation L_j·|w_j − prox(w_j + G_j/‖X_j‖², 1/L_j)| (gradient units)."""
     if nrm2 == 0.0:
         return 0.0
     L = nrm2 / n
-    wp = prox1d(wj + Gj / nrm2, 1.0 / L, l1, l2, lo, hi)
+    wp = prox1d(wj + Gj / nrm2, 1.0 / L, code, P, j)
     return abs(wj - wp) * L
 
 
@@ -155,29 +156,29 @@ class QuadraticState(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
-def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, l1, l2, lo, hi, out, G):
+def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code, P, out, G):
     """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``)."""
     n = r_raw.shape[0]
     for t in range(idx.shape[0]):
         j = idx[t]
         g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
         G[j] = g
-        sc = _score(w[j], g, norms2[j], n, l1[j], l2[j], lo[j], hi[j])
+        sc = _score(w[j], g, norms2[j], n, code, P, j)
         out[t] = sc
 
 
 @njit(cache=True, nogil=True)
-def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, l1, l2, lo, hi):
+def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, code, P):
     """One pass of exact coordinate updates over ``ws``; returns the new ``s``."""
     n = r_raw.shape[0]
     for j in ws:
         nrm = norms2[j]
         wj = w[j]
         if nrm == 0.0:
-            new = prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j])
+            new = clip(0.0, P[2, j], P[3, j])
         else:
             g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
-            new = prox1d(wj + g / nrm, n / nrm, l1[j], l2[j], lo[j], hi[j])
+            new = prox1d(wj + g / nrm, n / nrm, code, P, j)
         if new != wj:
             d = new - wj
             w[j] = new
@@ -207,20 +208,20 @@ def _refresh(st, w):
 
 
 @overload(cd_scores, jit_options=HOOK_JIT, inline="always")
-def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
+def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, QuadraticState):
-        def impl(st, w, idx, l1, l2, lo, hi, out):
+        def impl(st, w, idx, code, P, out):
             _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
-                    idx, l1, l2, lo, hi, out, st.G)
+                    idx, code, P, out, st.G)
         return impl
 
 
 @overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
-def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+def _epoch_hook(st, w, ws, code, P):
     if is_state(st, QuadraticState):
-        def impl(st, w, ws, l1, l2, lo, hi):
+        def impl(st, w, ws, code, P):
             st.s[0] = _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.c, st.norms2, st.r_raw,
-                             st.s[0], w, ws, l1, l2, lo, hi)
+                             st.s[0], w, ws, code, P)
         return impl
 
 
@@ -270,7 +271,7 @@ def _restore(st, saved):
 
 
 def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w, r_raw, s,
-                        l1, l2, lo, hi, use_gap, positive, tol, max_iter, p0, use_ws, K):
+                        code, P, l1, l2, use_gap, positive, tol, max_iter, p0, use_ws, K):
     """Working-set coordinate descent with Anderson acceleration on the quadratic datafit.
 
     ``w`` and ``r_raw`` are updated in place. Returns ``(s, crit, n_epochs, converged)``
@@ -278,6 +279,6 @@ def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w
     """
     st = QuadraticState(X, data, indices, indptr, bool(sparse), mu, v, c, norms2, y, r_raw,
                         np.array([float(s)]), np.zeros(w.shape[0]))
-    crit, n_ep, conv = ws_cd(st, w, l1, l2, lo, hi, bool(use_gap), bool(positive), float(tol), int(max_iter),
+    crit, n_ep, conv = ws_cd(st, w, int(code), P, l1, l2, bool(use_gap), bool(positive), float(tol), int(max_iter),
                              int(p0), bool(use_ws), int(K))
     return float(st.s[0]), crit, n_ep, conv

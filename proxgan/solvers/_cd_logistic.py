@@ -23,7 +23,8 @@ from numba.extending import overload
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_kernels import _FM, _axpy_col
-from proxgan.solvers._prox1d import prox1d
+from proxgan.kernels._prox_cpu import clip
+from proxgan.solvers._prox1d import prox1d, value1d
 
 __all__ = ["LogisticState", "cd_logistic_kernel", "start_point"]
 
@@ -64,24 +65,25 @@ def _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw):
 
 
 @njit(cache=True, nogil=True)
-def _coord(j, p, w, g, L, l1, l2, lo, hi):
+def _coord(j, p, w, g, L, code, P):
     """Proximal-gradient value of coordinate j (intercept unpenalised)."""
     if L == 0.0:
-        return prox1d(0.0, 1.0, 0.0, 0.0, lo[j], hi[j]) if j < p else w[j]
+        return clip(0.0, P[2, j], P[3, j]) if j < p else w[j]
     if j == p:
         return w[j] - g / L
-    return prox1d(w[j] - g / L, 1.0 / L, l1[j], l2[j], lo[j], hi[j])
+    return prox1d(w[j] - g / L, 1.0 / L, code, P, j)
 
 
 @njit(cache=True, nogil=True)
-def _objective(y, z, w, ws, p, l1, l2, sw):
+def _objective(y, z, w, ws, p, code, P, sw):
+    """Logistic loss plus the penalty of the working set's coordinates."""
     val = 0.0
     for i in range(y.shape[0]):
         val += sw[i] * _softplus(-y[i] * z[i])
     val /= y.shape[0]
     for j in ws:
         if j < p:
-            val += l1[j] * abs(w[j]) + 0.5 * l2[j] * w[j] * w[j]
+            val += value1d(w[j], code, P, j)
     return val
 
 
@@ -130,19 +132,19 @@ class LogisticState(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
-def _scores(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, idx, l1, l2, lo, hi, out):
+def _scores(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, idx, code, P, out):
     for t in range(idx.shape[0]):
         j = idx[t]
         g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
-        sc = abs(w[j] - _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)) * Ls[j]
+        sc = abs(w[j] - _coord(j, p, w, g, Ls[j], code, P)) * Ls[j]
         out[t] = sc
 
 
 @njit(cache=True, nogil=True)
-def _epoch(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, ws, l1, l2, lo, hi):
+def _epoch(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, ws, code, P):
     for j in ws:
         g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
-        new = _coord(j, p, w, g, Ls[j], l1, l2, lo, hi)
+        new = _coord(j, p, w, g, Ls[j], code, P)
         if new != w[j]:
             _move(X, data, indices, indptr, sparse, j, p, new - w[j], z)
             w[j] = new
@@ -165,20 +167,20 @@ def _refresh(st, w):
 
 
 @overload(cd_scores, jit_options=HOOK_JIT, inline="always")
-def _scores_hook(st, w, idx, l1, l2, lo, hi, out):
+def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, LogisticState):
-        def impl(st, w, idx, l1, l2, lo, hi, out):
+        def impl(st, w, idx, code, P, out):
             _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, idx,
-                    l1, l2, lo, hi, out)
+                    code, P, out)
         return impl
 
 
 @overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
-def _epoch_hook(st, w, ws, l1, l2, lo, hi):
+def _epoch_hook(st, w, ws, code, P):
     if is_state(st, LogisticState):
-        def impl(st, w, ws, l1, l2, lo, hi):
-            _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, ws, l1, l2,
-                   lo, hi)
+        def impl(st, w, ws, code, P):
+            _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, ws, code,
+                   P)
         return impl
 
 
@@ -223,8 +225,9 @@ def _restore(st, saved):
 
 
 def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept,
-                       l1, l2, lo, hi, tol, max_iter, p0, use_ws, K):
+                       code, P, tol, max_iter, p0, use_ws, K):
     """Working-set CD for the logistic loss; ``w`` updated in place. Returns ``(crit, n_epochs, converged)``."""
     Ls, z = start_point(X, data, indices, indptr, sparse, norms2, sw, w, bool(intercept))
     st = LogisticState(X, data, indices, indptr, bool(sparse), Ls, y, sw, int(norms2.shape[0]), z)
-    return ws_cd(st, w, l1, l2, lo, hi, False, False, float(tol), int(max_iter), int(p0), bool(use_ws), int(K))
+    empty = np.zeros(0)
+    return ws_cd(st, w, int(code), P, empty, empty, False, False, float(tol), int(max_iter), int(p0), bool(use_ws), int(K))

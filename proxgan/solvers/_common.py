@@ -109,9 +109,12 @@ def enet_gap_criterion(datafit, penalty: _pen.Penalty, positive: bool = False):
     """The duality gap of ``Quadratic + penalty`` (L1 / L2 / ElasticNet, optionally ``w >= 0``) as a
     stopping criterion ``w -> gap`` for :func:`proxgan.solvers.fista.solve` and
     :func:`proxgan.solvers.ista.solve`, evaluated on the datafit's device (:func:`torch_enet_gap`)."""
-    from proxgan.solvers._prox1d import penalty_params
+    from proxgan.solvers._prox1d import enet_rows, penalty_params
 
-    l1, l2, _, _ = penalty_params(penalty, datafit.n_features, positive)
+    rows = enet_rows(*penalty_params(penalty, datafit.n_features, positive))
+    if rows is None:
+        raise ValueError(f"the duality gap needs an L1/L2/ElasticNet penalty, got {type(penalty).__name__}")
+    l1, l2 = rows
     l1_t = torch.as_tensor(l1, device=datafit.device)
     l2_t = torch.as_tensor(l2, device=datafit.device)
 

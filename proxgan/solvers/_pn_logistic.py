@@ -33,7 +33,7 @@ from numba import njit
 from proxgan.solvers._cd_driver import top_k as _top_k
 from proxgan.solvers._cd_kernels import _FM, _dot_col
 from proxgan.solvers._cd_logistic import _coord, _move, _objective, _sig, start_point
-from proxgan.solvers._prox1d import prox1d
+from proxgan.solvers._prox1d import prox1d, value1d
 
 __all__ = ["pn_logistic_kernel"]
 
@@ -71,7 +71,7 @@ def _hess_diag(X, data, indices, indptr, sparse, j, p, D):
 
 
 @njit(cache=True, nogil=True)
-def _inner_cd(X, data, indices, indptr, sparse, p, ws, D, g, w, l1, l2, lo, hi, crit, max_cd, rel, XD):
+def _inner_cd(X, data, indices, indptr, sparse, p, ws, D, g, w, code, P, crit, max_cd, rel, XD):
     """CD on the quadratic model, keeping ``XD = X_ws Δ`` (O(n) per coordinate update)."""
     m = ws.shape[0]
     H = np.empty(m)
@@ -89,7 +89,7 @@ def _inner_cd(X, data, indices, indptr, sparse, p, ws, D, g, w, l1, l2, lo, hi, 
             if j == p:
                 new = old - gj / H[t]
             else:
-                new = prox1d(old - gj / H[t], 1.0 / H[t], l1[j], l2[j], lo[j], hi[j])
+                new = prox1d(old - gj / H[t], 1.0 / H[t], code, P, j)
             d = new - old
             if d != 0.0:
                 delta[t] += d
@@ -104,7 +104,7 @@ def _inner_cd(X, data, indices, indptr, sparse, p, ws, D, g, w, l1, l2, lo, hi, 
 
 
 @njit(cache=True, nogil=True)
-def _inner_gram(X, p, ws, D, g, w, l1, l2, lo, hi, crit, max_cd, rel):
+def _inner_gram(X, p, ws, D, g, w, code, P, crit, max_cd, rel):
     """CD on the quadratic model from its Hessian block ``H = A Aᵀ``, ``A_t = √D ∘ X_{ws_t}``
     (formed once by a BLAS product, O(n m²)); a coordinate update is then O(m)."""
     m = ws.shape[0]
@@ -133,7 +133,7 @@ def _inner_gram(X, p, ws, D, g, w, l1, l2, lo, hi, crit, max_cd, rel):
             if j == p:
                 new = old - gj / h
             else:
-                new = prox1d(old - gj / h, 1.0 / h, l1[j], l2[j], lo[j], hi[j])
+                new = prox1d(old - gj / h, 1.0 / h, code, P, j)
             d = new - old
             if d != 0.0:
                 delta[t] += d
@@ -147,7 +147,7 @@ def _inner_gram(X, p, ws, D, g, w, l1, l2, lo, hi, crit, max_cd, rel):
 
 
 @njit(cache=True, nogil=True)
-def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept, l1, l2, lo, hi, tol,
+def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept, code, P, tol,
                        max_iter, p0, max_cd, gram_max, max_cd_gram, gram_rel, cd_rel):
     """Prox-Newton for the logistic loss; ``w`` updated in place. Returns ``(crit, n_outer, converged)``."""
     n = y.shape[0]
@@ -169,7 +169,7 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
         crit = 0.0
         for j in range(q):
             g[j] = _dot_col(X, data, indices, indptr, sparse, j, r) if j < p else r.sum()
-            sc = abs(w[j] - _coord(j, p, w, g[j], Ls[j], l1, l2, lo, hi)) * Ls[j]
+            sc = abs(w[j] - _coord(j, p, w, g[j], Ls[j], code, P)) * Ls[j]
             scores[j] = sc
             if sc > crit:
                 crit = sc
@@ -190,14 +190,14 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
         for i in range(n):
             XD[i] = 0.0
         if (not sparse) and m <= gram_max:
-            delta = _inner_gram(X, p, ws, D, g, w, l1, l2, lo, hi, crit, max_cd_gram, gram_rel)
+            delta = _inner_gram(X, p, ws, D, g, w, code, P, crit, max_cd_gram, gram_rel)
             for t in range(m):
                 if delta[t] != 0.0:
                     _move(X, data, indices, indptr, sparse, ws[t], p, delta[t], XD)
         else:
-            delta = _inner_cd(X, data, indices, indptr, sparse, p, ws, D, g, w, l1, l2, lo, hi, crit, max_cd, cd_rel, XD)
+            delta = _inner_cd(X, data, indices, indptr, sparse, p, ws, D, g, w, code, P, crit, max_cd, cd_rel, XD)
         # line search on F(w + step·Δ), Armijo with the model decrease
-        f_old = _objective(y, z, w, ws, p, l1, l2, sw)
+        f_old = _objective(y, z, w, ws, p, code, P, sw)
         lin = 0.0
         pen_new = 0.0
         pen_old = 0.0
@@ -206,8 +206,8 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
             lin += g[j] * delta[t]
             if j < p:
                 wn = w[j] + delta[t]
-                pen_new += l1[j] * abs(wn) + 0.5 * l2[j] * wn * wn
-                pen_old += l1[j] * abs(w[j]) + 0.5 * l2[j] * w[j] * w[j]
+                pen_new += value1d(wn, code, P, j)
+                pen_old += value1d(w[j], code, P, j)
         decrease = lin + pen_new - pen_old
         step = 1.0
         w_old = w[ws].copy()
@@ -218,7 +218,7 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
             for i in range(n):
                 z[i] = z_old[i] + step * XD[i]
             # the last term forgives rounding: near the optimum both values agree to ~1e-16 relative
-            if _objective(y, z, w, ws, p, l1, l2, sw) <= f_old + 1e-4 * step * decrease + 1e-14 * abs(f_old):
+            if _objective(y, z, w, ws, p, code, P, sw) <= f_old + 1e-4 * step * decrease + 1e-14 * abs(f_old):
                 break
             step *= 0.5
     # final criterion
@@ -227,7 +227,7 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
     crit = 0.0
     for j in range(q):
         gj = _dot_col(X, data, indices, indptr, sparse, j, r) if j < p else r.sum()
-        sc = abs(w[j] - _coord(j, p, w, gj, Ls[j], l1, l2, lo, hi)) * Ls[j]
+        sc = abs(w[j] - _coord(j, p, w, gj, Ls[j], code, P)) * Ls[j]
         if sc > crit:
             crit = sc
     return crit, max_iter, crit <= tol

@@ -2,8 +2,9 @@ r"""Coordinate descent with working sets and Anderson acceleration.
 
 Solves :math:`\min_w f(w) + \sum_j g_j(w_j)` for a datafit :math:`f`
 (:class:`~proxgan.datafits.Quadratic` or :class:`~proxgan.datafits.Logistic`) and a
-separable penalty (``L1`` with or without weights, ``L2``, ``ElasticNet``, ``Box``,
-``NonNegative``; ``positive=True`` adds :math:`w \ge 0`). Each coordinate update is exact
+separable penalty given through its lowering (``L1`` with or without weights, ``L2``,
+``ElasticNet``, ``L0``, ``Box``, ``NonNegative``, or any penalty whose ``lowering()`` gives a
+kernel code; ``positive=True`` adds :math:`w \ge 0`). Each coordinate update is exact
 for the quadratic datafit, :math:`w_j \leftarrow \operatorname{prox}_{g_j/L_j}(w_j - \nabla_j f(w)/L_j)`
 with :math:`L_j = \lVert X_j\rVert^2/n`, and a proximal-gradient step with the
 coordinate-wise Lipschitz constant for the logistic one.
@@ -13,9 +14,12 @@ The loops over coordinates are compiled with numba (:mod:`proxgan.solvers._cd_ke
 :func:`proxgan.solvers._prox1d.prox1d`, the compiled twin of ``penalty.prox``.
 
 Stopping: the quadratic datafit stops on the duality gap (``gap <= tol``) for L1 / ENet /
-L2 penalties with or without ``positive``; otherwise (general boxes, logistic) on the largest
-fixed-point violation :math:`L_j|w_j - \operatorname{prox}(\dots)|` (zero exactly at a
-minimiser), which is at most ``tol``.
+L2 penalties with or without ``positive``; otherwise (general boxes, logistic, non-convex
+penalties such as L0) on the largest fixed-point violation
+:math:`L_j|w_j - \operatorname{prox}(\dots)|`, which is at most ``tol``. It is zero exactly
+at a minimiser of a convex problem, and at a stationary point (a fixed point of the
+coordinate-wise prox map) of a non-convex one: for those there is no duality gap, and the
+result is a local, not a global, minimiser (``criterion == "optimality"``).
 
 Examples
 --------
@@ -39,7 +43,7 @@ from proxgan.solvers._cd_kernels import cd_quadratic_kernel, enet_gap, full_grad
 from proxgan.solvers._cd_logistic import cd_logistic_kernel
 from proxgan.solvers._cd_multitask import multitask_cd
 from proxgan.solvers._common import SolverResult
-from proxgan.solvers._prox1d import penalty_params
+from proxgan.solvers._prox1d import enet_rows, penalty_params
 
 __all__ = ["CDResult", "solve", "solve_multitask", "quadratic_gap"]
 
@@ -72,12 +76,21 @@ def _ok(converged, crit, norms2) -> bool:
 
 
 def _params(penalty, p, positive):
-    l1, l2, lo, hi = penalty_params(penalty, p, positive)
+    """``(code, P, l1, l2, gap_ok, pos)``: the per-coordinate penalty, and the rows of its
+    :math:`l_1|w| + \tfrac12 l_2 w^2` form when the duality gap applies."""
+    code, P = penalty_params(penalty, p, positive)
+    lo, hi = P[2], P[3]
+    rows = enet_rows(code, P)
     has_box = bool(np.any(np.isfinite(hi)) or np.any((lo != 0) & np.isfinite(lo)))
     pos = bool(np.all(lo == 0)) if np.any(np.isfinite(lo)) else False
     mixed = np.any(np.isfinite(lo)) and not pos
-    gap_ok = not has_box and not mixed and not (pos and not np.any(l1 > 0))  # no gap for positive ridge
-    return l1, l2, lo, hi, gap_ok, pos
+    if rows is None:
+        l1 = l2 = np.zeros(p)
+        gap_ok = False
+    else:
+        l1, l2 = (np.ascontiguousarray(r) for r in rows)
+        gap_ok = not has_box and not mixed and not (pos and not np.any(l1 > 0))  # no gap for positive ridge
+    return code, P, l1, l2, gap_ok, pos
 
 
 def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positive: bool = False) -> float:
@@ -86,7 +99,7 @@ def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positi
     The dual point is the residual rescaled into the dual feasible set, as in
     scikit-learn (see :func:`proxgan.solvers._cd_kernels.enet_gap`).
     """
-    l1, l2, lo, hi, gap_ok, pos = _params(penalty, df.n_features, positive)
+    _, _, l1, l2, gap_ok, pos = _params(penalty, df.n_features, positive)
     if not gap_ok:
         raise ValueError("the duality gap is only available for L1/L2/ElasticNet penalties (with positive)")
     w = np.asarray(coef, dtype=np.float64)
@@ -107,7 +120,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
     Parameters
     ----------
     datafit : Quadratic or Logistic
-    penalty : L1, L2, ElasticNet, Box or NonNegative
+    penalty : Penalty
+        A separable penalty with a lowering (see the module docstring).
     positive : bool
         Constrain the coefficients to be ``>= 0``.
     coef_init : array of shape (n_features,), optional
@@ -139,7 +153,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
     p = datafit.n_features
     X, data, ind, ptr, sparse = _parts(datafit)
-    l1, l2, lo, hi, gap_ok, pos = _params(penalty, p, positive)
+    code, P, l1, l2, gap_ok, pos = _params(penalty, p, positive)
+    lo, hi = P[2], P[3]
     if isinstance(datafit, Quadratic):
         if intercept:
             raise ValueError("intercept=True is for the logistic datafit; centre the data for least squares")
@@ -157,7 +172,7 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
             else:
                 Q, Xty, yy = datafit.gram()
             G = Xty - Q @ w
-            crit, n_ep, conv = cd_gram_kernel(Q, Xty, yy, float(datafit.n_samples), w, G, l1, l2, lo, hi, gap_ok,
+            crit, n_ep, conv = cd_gram_kernel(Q, Xty, yy, float(datafit.n_samples), w, G, code, P, l1, l2, gap_ok,
                                               pos, float(tol), int(max_iter), int(p0), bool(working_set),
                                               int(anderson))
             return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep),
@@ -168,7 +183,7 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         norms2 = datafit._col_norms2()
         s, crit, n_ep, conv = cd_quadratic_kernel(
             X, data, ind, ptr, sparse, datafit.mu, datafit.v, c, norms2, datafit.y, w, r_raw, s,
-            l1, l2, lo, hi, gap_ok, pos, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
+            code, P, l1, l2, gap_ok, pos, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
         return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), _ok(conv, crit, norms2))
     if isinstance(datafit, Logistic):
         if np.any(datafit.mu):
@@ -181,7 +196,7 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         norms2 = datafit.weighted_col_norms2()
         crit, n_ep, conv = cd_logistic_kernel(
             X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w, bool(intercept),
-            l1, l2, lo, hi, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
+            code, P, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
         return CDResult(w, float(crit), "optimality", int(n_ep), _ok(conv, crit, norms2))
     raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
 

@@ -26,7 +26,7 @@ from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
 from proxgan.solvers._common import SolverResult
 from proxgan.solvers._pn_logistic import pn_logistic_kernel
-from proxgan.solvers._prox1d import penalty_params
+from proxgan.solvers._prox1d import CONVEX_CODES, penalty_params
 from proxgan.solvers.cd import _ok, _parts
 
 __all__ = ["solve", "GRAM_MAX", "GRAM_MAX_ENTRIES"]
@@ -76,15 +76,18 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
         raise ValueError("the logistic datafit does not take X_offset; use intercept=True")
     p = datafit.n_features
     q = p + int(intercept)
-    l1, l2, lo, hi = penalty_params(penalty, p, positive)
+    code, P = penalty_params(penalty, p, positive)
+    if code not in CONVEX_CODES:
+        raise TypeError(f"the prox-Newton solver needs a convex penalty (its line search does), got "
+                        f"{type(penalty).__name__}; use the coordinate-descent solver")
     w = np.zeros(q) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel().copy()
     if w.shape[0] != q:
         raise ValueError(f"coef_init has {w.shape[0]} entries, expected {q}")
-    w[:p] = np.clip(w[:p], lo, hi)
+    w[:p] = np.clip(w[:p], P[2], P[3])
     norms2 = datafit.weighted_col_norms2()
     X, data, ind, ptr, sparse = _parts(datafit)
     gram_max = min(int(gram_max), GRAM_MAX_ENTRIES // max(datafit.n_samples, 1))
     crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
-                                          bool(intercept), l1, l2, lo, hi, float(tol), int(max_iter), int(p0),
+                                          bool(intercept), code, P, float(tol), int(max_iter), int(p0),
                                           int(max_cd), gram_max, MAX_CD_GRAM, GRAM_REL, CD_REL)
     return SolverResult(w, float(crit), "optimality", int(n_it), _ok(conv, crit, norms2))

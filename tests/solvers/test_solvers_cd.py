@@ -191,12 +191,12 @@ def test_torch_gap_is_the_twin_of_the_compiled_gap(sparse, penalty, positive):
     import torch
 
     from proxgan.solvers._common import torch_enet_gap
-    from proxgan.solvers._prox1d import penalty_params
+    from proxgan.solvers._prox1d import enet_rows, penalty_params
     X, Xd, y = problem(sparse=sparse)
     mu = Xd.mean(0)
     df = Quadratic(X, y - y.mean(), X_offset=mu)
     w = np.random.default_rng(1).standard_normal(Xd.shape[1]) * (np.arange(Xd.shape[1]) < 7)
     w = np.abs(w) if positive else w
-    l1, l2, _, _ = penalty_params(penalty, Xd.shape[1], positive)
+    l1, l2 = (np.ascontiguousarray(r) for r in enet_rows(*penalty_params(penalty, Xd.shape[1], positive)))
     got = torch_enet_gap(df, torch.from_numpy(w), torch.from_numpy(l1), torch.from_numpy(l2), positive)
     assert got == pytest.approx(cd.quadratic_gap(df, w, penalty, positive), rel=1e-10)

@@ -1,0 +1,83 @@
+r"""The prox switch of the numba kernels, keyed by :class:`~proxgan.kernels.fused_penalty.Code`.
+
+:func:`prox_scalar` is the one numba copy of the switch (its PyTorch twin is
+:func:`proxgan.kernels.fused_penalty.prox_code_ref`, its Triton twin
+:func:`proxgan.kernels._prox_triton.prox_tile`). The fused CPU optimizer steps
+(:mod:`proxgan.optim._fused_cpu`) call it element by element with ``code`` a compile-time
+literal, so its branches fold away; coordinate descent (:mod:`proxgan.solvers._prox1d`)
+calls it once per coordinate update with ``code`` a run-time number. The same module holds
+the other per-coordinate functions coordinate descent needs from a code: the penalty's
+value (:func:`value_scalar`) and its generalised support (:func:`in_support_scalar`).
+
+Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
+Python float would promote float32 to float64). Kernels that compile this module into
+themselves put a hash of its source into their cache key (:func:`source_stamp`): numba's
+on-disk cache only watches the file of the function it compiles.
+"""
+from __future__ import annotations
+
+import hashlib
+import pathlib
+
+import numpy as np
+from numba import njit
+
+from .fused_penalty import Code
+
+__all__ = ["clip", "prox_scalar", "value_scalar", "in_support_scalar", "source_stamp"]
+
+# the codes as plain ints: numba folds a comparison of a literal code with them
+_L1, _L2, _ENET, _L0, _BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
+
+
+@njit(inline="always")
+def clip(u, lo, hi):
+    """``torch.clamp(u, lo, hi)`` (a NaN stays NaN) as selects, which vectorise (``min``/``max`` do not)."""
+    return lo if u < lo else (hi if u > hi else u)
+
+
+@njit(inline="always")
+def prox_scalar(u, s, code, a, b, one, zero):
+    r""":math:`\arg\min_y \tfrac12 (y-u)^2 + s\,g(y)` for the penalty ``(code, a, b)``."""
+    if code == _L1:
+        t = s * a
+        return u - clip(u, -t, t)
+    if code == _L2:
+        return u / (one + s * a)
+    if code == _ENET:
+        t = s * a
+        return (u - clip(u, -t, t)) / (one + s * b)
+    if code == _L0:
+        return u if abs(u) > np.sqrt(a * s) else zero
+    if code == _BOX:
+        return clip(u, a, b)
+    return u
+
+
+@njit(inline="always")
+def value_scalar(x, code, a, b):
+    """:math:`g(x)` of one coordinate (float64; a box's indicator is left to the caller, which
+    keeps iterates feasible)."""
+    if code == _L1:
+        return a * abs(x)
+    if code == _L2:
+        return 0.5 * a * x * x
+    if code == _ENET:
+        return a * abs(x) + 0.5 * b * x * x
+    if code == _L0:
+        return 0.5 * a if x != 0.0 else 0.0
+    return 0.0
+
+
+@njit(inline="always")
+def in_support_scalar(x, code, a, b):
+    """Whether ``x`` lies in the generalised support: where :math:`g` is differentiable at
+    ``x`` and non-zero coefficients that a working set must keep."""
+    if code == _BOX:
+        return a < x < b
+    return x != 0.0
+
+
+def source_stamp() -> str:
+    """Hash of this module's source (to put into the cache key of kernels that inline it)."""
+    return hashlib.sha1(pathlib.Path(__file__).read_bytes()).hexdigest()
