@@ -87,6 +87,11 @@ class _ProxGradient(Optimizer):
             raise
 
     def _params(self):
+        """The ``(group, param)`` pairs of a step, after checking every group's penalty parameters
+        again (a bad value written since the last step is refused before anything moves)."""
+        for g in self.param_groups:
+            if g["penalty"] is not None:
+                g["penalty"].check()
         return [(g, p) for g in self.param_groups for p in g["params"]]
 
     def _step_of(self, group, p):

@@ -52,6 +52,10 @@ class Composite(_pen.Penalty):
         self.box = None if lo is None else _pen.Box(lo, math.inf)
         self.n_free = int(n_free)
 
+    def check(self) -> None:
+        """Check the wrapped penalty's parameters again."""
+        self.penalty.check()
+
     def _split(self, x):
         k = x.shape[0] - self.n_free
         return x[:k], x[k:]

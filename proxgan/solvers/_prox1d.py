@@ -96,6 +96,7 @@ def penalty_params(penalty, n_features: int, positive: bool = False) -> tuple[in
         For penalties without a separable lowering (GroupL1, N:M, or a penalty that gives none).
     """
     p = int(n_features)
+    penalty.check()
     lowering = lower(penalty)
     if not isinstance(lowering, SeparableProx):
         raise TypeError(f"coordinate descent needs a separable penalty with a lowering (a kernel code), "

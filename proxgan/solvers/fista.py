@@ -101,6 +101,7 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float
     callback : callable, optional
         Called as ``callback(k, w_k)`` after every iteration (e.g. to record ``F(w_k)``).
     """
+    penalty.check()
     crit_fn = criterion or _default_criterion(datafit, penalty)
     w = _start(datafit, coef_init)
     L = max(datafit.lipschitz(), 1e-300)

@@ -36,6 +36,7 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float
           check_every: int = 10, backtracking: bool = True,
           callback: Callable[[int, torch.Tensor], None] | None = None) -> SolverResult:
     """Minimise ``datafit + penalty`` by ISTA; parameters as in :func:`proxgan.solvers.fista.solve`."""
+    penalty.check()
     crit_fn = criterion or _default_criterion(datafit, penalty)
     w = _start(datafit, coef_init)
     L = max(datafit.lipschitz(), 1e-300)

@@ -16,7 +16,9 @@ pytest.importorskip("triton")
 from proxgan.kernels import fused_penalty as fp  # noqa: E402
 from proxgan.kernels import fused_prox_adam, fused_prox_adam_ref, fused_prox_sgd, fused_prox_sgd_ref  # noqa: E402
 from proxgan.optim import ProxAdam, ProxSGD  # noqa: E402
-from proxgan.penalties import L0, L1, L2, Box, ElasticNet, NonNegative  # noqa: E402
+from proxgan.penalties import L1  # noqa: E402
+
+from _infos import penalties_for  # noqa: E402
 
 assert os.environ.get("TRITON_INTERPRET") == "1"
 
@@ -95,7 +97,7 @@ def test_launcher_rejects_bad_state():
                         step=1, preconditioned=True, code=0, a=0.0, b=0.0)
 
 
-PENALTIES = [None, L1(0.3), L2(0.2), ElasticNet(0.3, 0.5), L0(1e-3), Box(-0.2, 0.3), NonNegative()]
+PENALTIES = list(penalties_for("fused", fused=True).values())
 
 
 @pytest.mark.parametrize("penalty", PENALTIES, ids=repr)

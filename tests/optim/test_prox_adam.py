@@ -7,25 +7,12 @@ import pytest
 import torch
 
 from proxgan.optim import ProxAdam
-from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative
+from proxgan.penalties import L0, L1, GroupL1
 
-PENALTIES = {
-    "none": None,
-    "l1": L1(0.4),
-    "l2": L2(0.5),
-    "enet": ElasticNet(0.4, 0.6),
-    "l0": L0(2e-4),
-    "box": Box(-0.3, 0.6),
-    "nonneg": NonNegative(),
-    "group": GroupL1(0.5),
-}
-FLAGS = {
-    "plain": dict(),
-    "amsgrad-wd-max": dict(amsgrad=True, weight_decay=0.1, maximize=True),
-    "adamw": dict(weight_decay=0.2, decoupled_weight_decay=True, betas=(0.5, 0.9)),
-}
-IMPLS = {"reference": dict(foreach=False, fused=False), "foreach": dict(foreach=True, fused=False),
-         "fused": dict()}  # fused=None: fused where possible, multi-tensor for the rest
+from _infos import IMPLS, OPTIMIZER_INFOS, penalties_for
+
+PENALTIES = penalties_for("adam")
+FLAGS = OPTIMIZER_INFOS["adam"].flags
 SHAPES = [(1,), (1023,), (1025,), (33, 31), (16385,), (129, 131)]  # >= 16384: the threaded loops
 
 

@@ -5,25 +5,12 @@ import pytest
 import torch
 
 from proxgan.optim import ProxSGD
-from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative
+from proxgan.penalties import L1
 
-PENALTIES = {
-    "none": None,
-    "l1": L1(0.4),
-    "l2": L2(0.5),
-    "enet": ElasticNet(0.4, 0.6),
-    "l0": L0(0.02),
-    "box": Box(-0.3, 0.6),
-    "nonneg": NonNegative(),
-    "group": GroupL1(0.5),
-}
-FLAGS = {
-    "plain": dict(),
-    "momentum-damp-wd": dict(momentum=0.9, dampening=0.2, weight_decay=0.1),
-    "nesterov-max": dict(momentum=0.8, nesterov=True, maximize=True),
-}
-IMPLS = {"reference": dict(foreach=False, fused=False), "foreach": dict(foreach=True, fused=False),
-         "fused": dict()}
+from _infos import IMPLS, OPTIMIZER_INFOS, penalties_for
+
+PENALTIES = penalties_for("sgd")
+FLAGS = OPTIMIZER_INFOS["sgd"].flags
 SHAPES = [(1,), (1023,), (1025,), (33, 31), (16385,), (129, 131)]  # >= 16384: the threaded loops
 
 

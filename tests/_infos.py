@@ -1,0 +1,93 @@
+"""The one PenaltyInfo table and the one OptimizerInfo table of the tests.
+
+Every test module that loops over penalties, optimizers or implementations reads them
+(``from _infos import ...``; pytest puts ``tests/`` on the path through its conftest).
+A new penalty is one :class:`PenaltyInfo` row here; the matrices pick it up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from proxgan.optim import ProxAdam, ProxSGD
+from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative, Penalty
+
+__all__ = ["PenaltyInfo", "OptimizerInfo", "PENALTY_INFOS", "OPTIMIZER_INFOS", "IMPLS", "penalties_for"]
+
+
+@dataclass(frozen=True)
+class PenaltyInfo:
+    """A penalty as the test matrices see it.
+
+    ``make(lam)`` builds it; ``lams[kind]`` is a strength at which some, not all, weights of
+    the optimizer tests reach zero within a few steps (``kind``: ``"sgd"`` or ``"adam"``,
+    ``"default"`` otherwise). ``fused``: a fused kernel takes it; ``cd``: coordinate descent
+    takes it; ``convex``: solvers certify it with a duality gap or optimality, not only stationarity.
+    """
+
+    name: str
+    make: Callable[[float], Penalty | None]
+    lams: dict[str, float] = field(default_factory=lambda: {"default": 0.4})
+    fused: bool = True
+    cd: bool = True
+    convex: bool = True
+
+    def build(self, kind: str = "default") -> Penalty | None:
+        """The penalty at the strength for ``kind``."""
+        return self.make(self.lams.get(kind, self.lams["default"]))
+
+
+PENALTY_INFOS: list[PenaltyInfo] = [
+    PenaltyInfo("none", lambda lam: None, cd=False),
+    PenaltyInfo("l1", L1, {"default": 0.4, "fused": 0.3}),
+    PenaltyInfo("l2", L2, {"default": 0.5, "fused": 0.2}),
+    PenaltyInfo("enet", lambda lam: ElasticNet(lam, 0.6), {"default": 0.4, "fused": 0.3}),
+    PenaltyInfo("l0", L0, {"default": 0.02, "adam": 2e-4, "fused": 1e-3}, convex=False),
+    PenaltyInfo("box", lambda lam: Box(-0.3, 0.6), {"default": 0.0}),
+    PenaltyInfo("nonneg", lambda lam: NonNegative(), {"default": 0.0}),
+    PenaltyInfo("group", lambda lam: GroupL1(lam), {"default": 0.5}, fused=False, cd=False),
+]
+
+
+def penalties_for(kind: str = "default", **where: bool) -> dict[str, Penalty | None]:
+    """``{name: penalty}`` at ``kind``'s strengths, for the rows whose flags equal ``where``
+    (e.g. ``penalties_for("adam", fused=True)``)."""
+    return {info.name: info.build(kind) for info in PENALTY_INFOS
+            if all(getattr(info, k) == v for k, v in where.items())}
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """An optimizer as the test matrices see it: ``cls(params, lr=lr, penalty=..., **flags[v], **IMPLS[i])``
+    for each flag variant ``v``; ``kind`` picks the penalties' strengths (:class:`PenaltyInfo`)."""
+
+    name: str
+    cls: type
+    lr: float
+    kind: str
+    flags: dict[str, dict[str, Any]]
+
+    def build(self, params, penalty=None, flags: str = "plain", impl: str = "fused", **kw):
+        """The optimizer with flag variant ``flags`` and implementation ``impl`` (:data:`IMPLS`)."""
+        opts = {"lr": self.lr, **self.flags[flags], **IMPLS[impl], **kw}
+        return self.cls(params, penalty=penalty, **opts)
+
+
+OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
+    "sgd": OptimizerInfo("sgd", ProxSGD, 0.05, "sgd", {
+        "plain": dict(),
+        "momentum-damp-wd": dict(momentum=0.9, dampening=0.2, weight_decay=0.1),
+        "nesterov-max": dict(momentum=0.8, nesterov=True, maximize=True),
+    }),
+    "adam": OptimizerInfo("adam", ProxAdam, 0.05, "adam", {
+        "plain": dict(),
+        "amsgrad-wd-max": dict(amsgrad=True, weight_decay=0.1, maximize=True),
+        "adamw": dict(weight_decay=0.2, decoupled_weight_decay=True, betas=(0.5, 0.9)),
+    }),
+}
+
+#: the implementations of a step (``fused``: the default, fused where a kernel takes the group, else
+#: multi-tensor)
+IMPLS: dict[str, dict[str, Any]] = {"reference": dict(foreach=False, fused=False),
+                                    "foreach": dict(foreach=True, fused=False),
+                                    "fused": dict()}
