@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from proxgan._group_prox import group_prox_diag
+from proxgan.kernels._common import compute_dtype
 
 __all__ = ["require_torch_pruning", "output_modules", "dependency_graph", "channel_sets", "channel_costs", "gather",
            "scatter", "coupled_prox"]
@@ -210,7 +211,7 @@ def coupled_prox(sets: Sequence[dict[str, Any]], xs: Sequence[torch.Tensor],
     it (the diagonal metric). Entries outside every group are returned unchanged. Returns
     new tensors in the compute dtype (float64 for float64 input, float32 otherwise).
     """
-    ys = [x.detach().to(torch.float64 if x.dtype == torch.float64 else torch.float32).clone() for x in xs]
+    ys = [x.detach().to(compute_dtype(x.dtype)).clone() for x in xs]
     per = steps if isinstance(steps, (list, tuple)) else [steps] * len(xs)
     tensor_steps = any(isinstance(s, torch.Tensor) and s.numel() > 1 for s in per)
     if tensor_steps:

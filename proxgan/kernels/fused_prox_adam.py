@@ -29,6 +29,7 @@ import math
 import torch
 
 from ._common import compute_dtype
+from ._hp import ADAM_HP, index, vector
 from ._lazy import check_launchable, jit
 from ._prox_triton import prox_tile
 from ._tile import load_tile, store_tile, tile_ptr
@@ -41,8 +42,12 @@ triton = None
 
 BLOCK = 1024
 
-# order of the hyperparameter vector read by the kernel
-_HP = ("lr", "omb1", "b2", "omb2", "eps", "wd", "decay", "ss", "bc2s", "a", "b", "sign", "precond")
+# positions in the hyperparameter vector (its order: proxgan.kernels._hp.ADAM_HP); tl.constexpr at the first compile
+H_LR, H_OMB1, H_B2, H_OMB2, H_EPS, H_WD, H_DECAY, H_SS, H_BC2S, H_A, H_B, H_SIGN, H_PRECOND = (
+    index(ADAM_HP, k) for k in ("lr", "omb1", "b2", "omb2", "eps", "wd", "decay", "ss", "bc2s", "a", "b", "sign",
+                                "precond"))
+__constexpr__ = ("H_LR", "H_OMB1", "H_B2", "H_OMB2", "H_EPS", "H_WD", "H_DECAY", "H_SS", "H_BC2S", "H_A", "H_B",
+                 "H_SIGN", "H_PRECOND")
 
 
 def adam_step_scalars(lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
@@ -96,19 +101,19 @@ def _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY: tl.constexpr, 
     v_ptr = tile_ptr(va.to(tl.pointer_type(S_TY)), start, not MASKED)
     # scalars live in a small tensor of the compute dtype (float64 stays float64); the flags
     # are numbers too (one compiled kernel serves maximize, AdamW, coupled decay, precond)
-    lr = tl.load(hp_ptr + 0)
-    omb1 = tl.load(hp_ptr + 1)
-    b2 = tl.load(hp_ptr + 2)
-    omb2 = tl.load(hp_ptr + 3)
-    eps = tl.load(hp_ptr + 4)
-    wd = tl.load(hp_ptr + 5)
-    decay = tl.load(hp_ptr + 6)
-    ss = tl.load(hp_ptr + 7)
-    bc2s = tl.load(hp_ptr + 8)
-    pa_ = tl.load(hp_ptr + 9)
-    pb = tl.load(hp_ptr + 10)
-    sign = tl.load(hp_ptr + 11)
-    precond = tl.load(hp_ptr + 12)
+    lr = tl.load(hp_ptr + H_LR)
+    omb1 = tl.load(hp_ptr + H_OMB1)
+    b2 = tl.load(hp_ptr + H_B2)
+    omb2 = tl.load(hp_ptr + H_OMB2)
+    eps = tl.load(hp_ptr + H_EPS)
+    wd = tl.load(hp_ptr + H_WD)
+    decay = tl.load(hp_ptr + H_DECAY)
+    ss = tl.load(hp_ptr + H_SS)
+    bc2s = tl.load(hp_ptr + H_BC2S)
+    pa_ = tl.load(hp_ptr + H_A)
+    pb = tl.load(hp_ptr + H_B)
+    sign = tl.load(hp_ptr + H_SIGN)
+    precond = tl.load(hp_ptr + H_PRECOND)
     p = load_tile(p_ptr, rem, BLOCK, MASKED).to(lr.dtype)
     g = load_tile(g_ptr, rem, BLOCK, MASKED).to(lr.dtype)
     m = load_tile(m_ptr, rem, BLOCK, MASKED).to(lr.dtype)
@@ -193,7 +198,7 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
 
     sc = adam_step_scalars(lr, beta1, beta2, eps, weight_decay, decoupled, step)
     sc.update(a=a, b=b, sign=-1.0 if maximize else 1.0, precond=1.0 if preconditioned else 0.0)
-    hp = scalar_tensor(tuple(float(sc[k]) for k in _HP), cd, device)
+    hp = scalar_tensor(vector(ADAM_HP, sc), cd, device)
     sel = [[params[i] for i in keep], [gs[i] for i in keep], [exp_avgs[i] for i in keep],
            [exp_avg_sqs[i] for i in keep], [(max_exp_avg_sqs if amsgrad else exp_avg_sqs)[i] for i in keep]]
     ptrs = pointer_table(sel, device)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 
 from ._common import compute_dtype
+from ._hp import SGD_HP, index, vector
 from ._lazy import check_launchable, jit
 from ._prox_triton import prox_tile
 from ._tile import load_tile, store_tile, tile_ptr
@@ -33,6 +34,11 @@ tl = None  # the real triton.language is put here at the first launch (see _lazy
 triton = None
 
 BLOCK = 1024
+
+# positions in the hyperparameter vector (its order: proxgan.kernels._hp.SGD_HP); tl.constexpr at the first compile
+H_LR, H_OMD, H_WD, H_MU, H_A, H_B, H_SIGN, H_NESTEROV, H_FIRST = (
+    index(SGD_HP, k) for k in ("lr", "omd", "wd", "mu", "a", "b", "sign", "nesterov", "first"))
+__constexpr__ = ("H_LR", "H_OMD", "H_WD", "H_MU", "H_A", "H_B", "H_SIGN", "H_NESTEROV", "H_FIRST")
 
 
 @jit(do_not_specialize=["T"], do_not_specialize_on_alignment=["ptrs", "sizes", "tile_tensor", "tile_block", "hp_ptr"])
@@ -61,15 +67,15 @@ def _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.
     p_ptr = tile_ptr(pa.to(tl.pointer_type(P_TY)), start, not MASKED)
     g_ptr = tile_ptr(ga.to(tl.pointer_type(P_TY)), start, not MASKED)
     # scalars in the compute dtype; maximize, Nesterov and the first step are numbers too
-    lr = tl.load(hp_ptr + 0)
-    wd = tl.load(hp_ptr + 1)
-    mu = tl.load(hp_ptr + 2)
-    omd = tl.load(hp_ptr + 3)
-    pa_ = tl.load(hp_ptr + 4)
-    pb = tl.load(hp_ptr + 5)
-    sign = tl.load(hp_ptr + 6)
-    nesterov = tl.load(hp_ptr + 7)
-    first = tl.load(hp_ptr + 8)
+    lr = tl.load(hp_ptr + H_LR)
+    wd = tl.load(hp_ptr + H_WD)
+    mu = tl.load(hp_ptr + H_MU)
+    omd = tl.load(hp_ptr + H_OMD)
+    pa_ = tl.load(hp_ptr + H_A)
+    pb = tl.load(hp_ptr + H_B)
+    sign = tl.load(hp_ptr + H_SIGN)
+    nesterov = tl.load(hp_ptr + H_NESTEROV)
+    first = tl.load(hp_ptr + H_FIRST)
     p = load_tile(p_ptr, rem, BLOCK, MASKED).to(lr.dtype)
     g = load_tile(g_ptr, rem, BLOCK, MASKED).to(lr.dtype)
     g = g * sign  # -1 with maximize: exact
@@ -132,8 +138,9 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
     check_launchable(params[0])
     import triton.language as tlang
 
-    hp = scalar_tensor((float(lr), float(weight_decay), float(momentum), 1.0 - dampening, float(a), float(b),
-                        -1.0 if maximize else 1.0, 1.0 if nesterov else 0.0, 1.0 if first else 0.0), cd, device)
+    values = dict(lr=lr, omd=1.0 - dampening, wd=weight_decay, mu=momentum, a=a, b=b, sign=-1.0 if maximize else 1.0,
+                  nesterov=1.0 if nesterov else 0.0, first=1.0 if first else 0.0)
+    hp = scalar_tensor(vector(SGD_HP, values), cd, device)
     bufs = [momentum_buffers[i] if momentum != 0 else params[i] for i in keep]
     ptrs = pointer_table([[params[i] for i in keep], [gs[i] for i in keep], bufs], device)
     tile_tensor, tile_block = tile_table(tuple(params[i].numel() for i in keep), BLOCK, device)

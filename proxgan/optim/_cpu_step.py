@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import torch
 
 from proxgan import _dispatch
+from proxgan.kernels._hp import ADAM_INPUTS, SGD_INPUTS
 
 __all__ = ["adam_step", "sgd_step"]
 
@@ -30,10 +31,9 @@ _LIB.define("fused_adam_cpu_(Tensor(a!)[] params, Tensor[] grads, Tensor(b!)[] e
             "bool preconditioned, int code, int nmn, int nmm) -> ()")
 _LIB.define("fused_sgd_cpu_(Tensor(a!)[] params, Tensor[] grads, Tensor(b!)[] momentum_buffers, bool[] firsts, "
             "Tensor hp, bool nesterov, bool maximize, int code, int nmn, int nmm) -> ()")
-#: the float hyperparameters, in the order of the operators' ``hp`` tensor (float64, made in the graph,
-#: so that a tensor ``lr`` filled in place by a scheduler needs no recompilation)
-_ADAM_HP = ("lr", "beta1", "beta2", "eps", "weight_decay", "a", "b")
-_SGD_HP = ("lr", "momentum", "dampening", "weight_decay", "a", "b")
+# the float hyperparameters, in the order of the operators' ``hp`` tensor (float64, made in the graph,
+# so that a tensor ``lr`` filled in place by a scheduler needs no recompilation): proxgan.kernels._hp
+_ADAM_HP, _SGD_HP = ADAM_INPUTS, SGD_INPUTS
 
 _KERNELS: Any = None
 

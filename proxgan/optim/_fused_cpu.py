@@ -78,6 +78,7 @@ from numba import carray, literally, njit, prange, typeof, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
 from proxgan.kernels._prox_cpu import prox_scalar, source_stamp
 
 
@@ -298,9 +299,16 @@ def _nm_drop_impl(p, sc, count, k, n, m):
 
 
 # ----------------------------------------------------------------------------- Adam
+# positions in the kernels' vector ``c`` (proxgan.kernels._hp): ADAM_HP[:ADAM_CPU], then 1 and 0
+_A_LR, _A_OMB1, _A_B2, _A_OMB2, _A_EPS, _A_WD, _A_DECAY, _A_A, _A_B, _A_SIGN = (
+    index(ADAM_HP, k) for k in ("lr", "omb1", "b2", "omb2", "eps", "wd", "decay", "a", "b", "sign"))
+_A_ONE, _A_ZERO = ADAM_CPU, ADAM_CPU + 1
+
+
 @njit(inline="always")
 def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general):
-    lr, omb1, b2, omb2, eps, wd, decay, a, b, sign, one, zero = c
+    lr, omb1, b2, omb2, eps = c[_A_LR], c[_A_OMB1], c[_A_B2], c[_A_OMB2], c[_A_EPS]
+    wd, decay, a, b, sign, one, zero = c[_A_WD], c[_A_DECAY], c[_A_A], c[_A_B], c[_A_SIGN], c[_A_ONE], c[_A_ZERO]
     gi = g[i]
     pi = p[i]
     if general:  # maximize / weight decay (the common loop leaves these flops out)
@@ -411,9 +419,16 @@ def _adam_bias(step_ptrs, hp64):
 
 
 # ----------------------------------------------------------------------------- SGD
+# positions in the kernels' vector (proxgan.kernels._hp): SGD_HP[:SGD_CPU], then 1 and 0
+_S_LR, _S_OMD, _S_WD, _S_MU, _S_A, _S_B, _S_SIGN = (
+    index(SGD_HP, k) for k in ("lr", "omd", "wd", "mu", "a", "b", "sign"))
+_S_ONE, _S_ZERO = SGD_CPU, SGD_CPU + 1
+
+
 @njit(inline="always")
 def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
-    lr, wd, mu, a, b, sign, one, zero = c
+    lr, wd, mu, a, b = c[_S_LR], c[_S_WD], c[_S_MU], c[_S_A], c[_S_B]
+    sign, one, zero = c[_S_SIGN], c[_S_ONE], c[_S_ZERO]
     gi = g[i]
     pi = p[i]
     if general:  # maximize / weight decay
@@ -460,8 +475,8 @@ def _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, like, c, mode, general, code, n
     one = like.dtype.type(1.0)
     zero = like.dtype.type(0.0)
     # the first momentum step sets the (zero-filled) buffer to the gradient: 0·0 + 1·g
-    mub = zero if firsts[t] else c[2]
-    omd = one if firsts[t] else like[1]
+    mub = zero if firsts[t] else c[_S_MU]
+    omd = one if firsts[t] else c[_S_OMD]
     _sgd_body(n, p, g, buf, c, mub, omd, mode, general, code, ks[t], like, nmn, nmm)
 
 
@@ -533,7 +548,7 @@ def _make_kernels(stamp: str) -> tuple:
         literally(nmm)
         if len(stamp) == 0:  # never: the stamp is only here to be in the cache key
             return
-        c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
+        c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
         for k in prange(tiles.shape[0]):
             _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
 
@@ -544,7 +559,7 @@ def _make_kernels(stamp: str) -> tuple:
         literally(nmm)
         if len(stamp) == 0:  # never: the stamp is only here to be in the cache key
             return
-        c = (carr[0], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
+        c = (carr[0], carr[1], carr[2], carr[3], carr[4], carr[5], carr[6], carr[7], carr[8])
         for k in range(tiles.shape[0]):
             _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, carr, c, mode, general, code, nmn, nmm)
 
@@ -638,8 +653,9 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     sizes, tiles, ks, serial = _layout(params, nm)
     wd = 0.0 if decoupled else weight_decay
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
-    carr = _const((lr, 1.0 - beta1, beta2, 1.0 - beta2, eps, wd, decay, a, b, -1.0 if maximize else 1.0, 1.0, 0.0),
-                  dtype)
+    values = dict(lr=lr, omb1=1.0 - beta1, b2=beta2, omb2=1.0 - beta2, eps=eps, wd=wd, decay=decay, a=a, b=b,
+                  sign=-1.0 if maximize else 1.0)
+    carr = _const(vector(ADAM_HP, values, ADAM_CPU) + (1.0, 0.0), dtype)
     hp64 = _const((lr, beta1, beta2), np.float64)
     common = not amsgrad and preconditioned and not maximize and wd == 0.0 and decay == 1.0
     variant = 0 if common else (2 if amsgrad else 1)
@@ -652,8 +668,8 @@ def sgd_plan(dtype: torch.dtype, *, lr: float, momentum: float, dampening: float
              nm: tuple[int, int] = (0, 0)) -> tuple:
     """The constants of :func:`sgd_step` for one dtype and set of hyperparameters (made once
     per group and kept while the group is unchanged)."""
-    carr = _const((lr, 1.0 - dampening, weight_decay, momentum, a, b, -1.0 if maximize else 1.0, 1.0, 0.0),
-                  _NP[dtype])
+    values = dict(lr=lr, omd=1.0 - dampening, wd=weight_decay, mu=momentum, a=a, b=b, sign=-1.0 if maximize else 1.0)
+    carr = _const(vector(SGD_HP, values, SGD_CPU) + (1.0, 0.0), _NP[dtype])
     mode = 0 if momentum == 0 else (2 if nesterov else 1)
     return (carr, mode, maximize or weight_decay != 0.0, code, nm[0], nm[1])
 
