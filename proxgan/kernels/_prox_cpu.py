@@ -17,6 +17,7 @@ on-disk cache only watches the file of the function it compiles.
 from __future__ import annotations
 
 import hashlib
+import os
 import pathlib
 
 import numpy as np
@@ -81,3 +82,40 @@ def in_support_scalar(x, code, a, b):
 def source_stamp() -> str:
     """Hash of this module's source (to put into the cache key of kernels that inline it)."""
     return hashlib.sha1(pathlib.Path(__file__).read_bytes()).hexdigest()
+
+
+def _stamp_proxgan_caches() -> None:
+    """Make this module's source part of the on-disk cache stamp of every numba function of proxgan.
+
+    Numba invalidates a cached function when *its own* file changes, while the kernels of the
+    fused steps and of coordinate descent compile :func:`prox_scalar` into themselves. The
+    cache locators registered here (numba's own, for files under ``proxgan/``) add
+    :func:`source_stamp` to the stamp, so that a new code here recompiles them all. Numba's
+    locator list is not a public API: if it changes, caching works as numba's default.
+    """
+    try:
+        from numba.core import caching
+
+        bases = (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator, caching.UserWideCacheLocator)
+        registry = caching.CacheImpl._locator_classes
+    except AttributeError:  # pragma: no cover - another numba layout
+        return
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    stamp = source_stamp()
+    made = []
+    for base in bases:
+        def get_source_stamp(self, _base=base):
+            return (_base.get_source_stamp(self), stamp)
+
+        def from_function(cls, py_func, py_file, _base=base):
+            if not os.path.abspath(py_file).startswith(root):
+                return None
+            return super(cls, cls).from_function(py_func, py_file)
+
+        made.append(type(f"Proxgan{base.__name__}", (base,), {"get_source_stamp": get_source_stamp,
+                                                               "from_function": classmethod(from_function)}))
+    if not any(c.__name__.startswith("Proxgan") for c in registry):
+        registry[:0] = made
+
+
+_stamp_proxgan_caches()
