@@ -24,40 +24,53 @@ from torch.optim import Optimizer
 
 from proxgan import _dispatch
 from proxgan import penalties as _penalties
-from proxgan._lowering import SeparableProx, lower
+from proxgan._lowering import NO_PENALTY, SeparableProx, lower
 from proxgan.penalties import Penalty
 
-__all__ = ["ProxOptimizer", "check_number", "check_flag", "compute_dtype", "hyper"]
+from . import _complex
+
+__all__ = ["ProxOptimizer", "FlagConflict", "check_number", "check_flag", "compute_dtype", "hyper"]
 
 _set_grad_enabled = torch._C._set_grad_enabled
 _LOW = (torch.float16, torch.bfloat16)
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_COMPLEX = (torch.complex64, torch.complex128)
 
 
 def compute_dtype(p: torch.Tensor) -> torch.dtype:
-    """float64 for float64 parameters, float32 otherwise (half parameters keep float32 state)."""
+    """float64 for float64 parameters, float32 otherwise (half parameters keep float32 state);
+    a complex parameter keeps its own dtype (its state is complex, as in torch.optim)."""
+    if p.dtype in _COMPLEX:
+        return p.dtype
     return torch.float64 if p.dtype == torch.float64 else torch.float32
 
 
-def check_number(value: Any, name: str, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False) -> Any:
+def check_number(value: Any, name: str, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False,
+                 label: str | None = None) -> Any:
     """Return ``value`` as a float, checking it is a finite number in ``[lo, hi]`` (or ``[lo, hi)``).
 
     A one-element float tensor (a scheduled ``lr``) is read with ``.item()``; while
     ``torch.compile`` traces it is returned unchecked, since reading it would break the
-    graph (eager steps and construction check it).
+    graph (eager steps and construction check it). A tensor of another size is refused
+    with torch.optim's message (``"Tensor lr must be 1-element"``). ``label`` is the
+    start of torch.optim's message for the same error (``"Invalid learning rate"``): the
+    message then reads ``"Invalid learning rate: -1; lr must be a finite number >= 0, got -1.0"``.
     """
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.is_floating_point():
+    if isinstance(value, torch.Tensor) and value.numel() != 1:
+        raise ValueError(f"Tensor {name} must be 1-element, got a tensor of shape {tuple(value.shape)}")
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
         if _dispatch.compiling():
             return value
         value = value.item()
     interval = f"[{lo:g}, {hi:g}{')' if hi_open else ']'}"
     what = f"a finite number >= {lo:g}" if hi == math.inf else f"a number in {interval}"
+    prefix = f"{label}: {value}; " if label else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < lo or value > hi or (hi_open and value == hi):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return value
+        raise ValueError(f"{prefix}{name} must be {what}, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < lo or number > hi or (hi_open and number == hi):
+        raise ValueError(f"{prefix}{name} must be {what}, got {number!r}")
+    return number
 
 
 def hyper(value: Any) -> Any:
@@ -70,9 +83,16 @@ def hyper(value: Any) -> Any:
 
 
 def check_flag(value: Any, name: str, allow_none: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is a bool (or ``None`` when ``allow_none``)."""
     if not (isinstance(value, bool) or (allow_none and value is None)):
         allowed = "True, False or None" if allow_none else "True or False"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+class FlagConflict(ValueError, RuntimeError):
+    """Incompatible implementation flags (``fused`` with ``foreach`` or ``differentiable``,
+    ``capturable`` off CUDA). torch.optim raises ``RuntimeError`` for these and proxgan
+    used to raise ``ValueError``: this error is both."""
 
 
 def _penalty_to_data(penalty: Any) -> Any:
@@ -153,7 +173,14 @@ class ProxOptimizer(Optimizer):
     _optional_state_keys: tuple[str, ...] = ()
     _own_keys: tuple[str, ...] = ("penalty",)
     #: group keys that older or foreign state_dicts may lack; the configured value is kept
-    _defaulted_keys: tuple[str, ...] = ("maximize", "foreach", "fused")
+    _defaulted_keys: tuple[str, ...] = ("maximize", "foreach", "fused", "differentiable")
+    #: proxgan optimizers whose state_dicts load into this one (besides its own)
+    _loads_from: tuple[str, ...] = ()
+
+    @property
+    def _step_supports_amp_scaling(self) -> bool:
+        """GradScaler's fused protocol (:meth:`step`), taken by groups with ``fused=True`` as in torch.optim."""
+        return any(g.get("fused") for g in self.param_groups)
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self._checked: dict[int, tuple[list, Any]] = {}
@@ -163,27 +190,53 @@ class ProxOptimizer(Optimizer):
     def _check_hparams(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _check_group(self, group: dict[str, Any], params: Iterable[torch.Tensor] | None = None) -> None:
-        """Hyperparameters, penalty and implementation flags of one group; raises before any write."""
+    def _check_group(self, group: dict[str, Any], params: Iterable[torch.Tensor] | None = None,
+                     at_step: bool = False) -> None:
+        """Hyperparameters, penalty and implementation flags of one group; raises before any write.
+
+        A ``fused=True`` group with parameters on the ``meta`` device is accepted at
+        construction and refused at ``step()`` (as torch.optim does, so that deferred
+        initialisation with ``module.to_empty()`` works); so is ``capturable=True`` off CUDA.
+        """
         self._check_hparams(group)
         check_flag(group["maximize"], "maximize")
         check_flag(group["foreach"], "foreach", allow_none=True)
         check_flag(group["fused"], "fused", allow_none=True)
+        check_flag(group.get("differentiable", False), "differentiable")
+        check_flag(group.get("capturable", False), "capturable")
         if group["foreach"] and group["fused"]:
-            raise ValueError("foreach=True and fused=True cannot both be set")
+            raise FlagConflict("`fused` and `foreach` cannot be `True` together (foreach=True and fused=True cannot "
+                               "both be set)")
+        if group["fused"] and group.get("differentiable", False):
+            raise FlagConflict("`fused` does not support `differentiable`: use fused=None with differentiable=True "
+                               "(the for-loop reference runs under autograd)")
         penalty = group["penalty"]
         if penalty is not None and not isinstance(penalty, Penalty):
             raise TypeError(f"penalty must be a proxgan.penalties.Penalty or None, got {type(penalty).__name__}")
         params = group["params"] if params is None else params
         for p in params:
-            if p.dtype not in _FLOATS:
-                raise ValueError(f"{type(self).__name__} needs floating-point parameters, got {p.dtype}")
-            if penalty is not None:
+            if p.dtype in _COMPLEX:
+                _complex.check_penalty(penalty, type(self).__name__)
+            elif p.dtype not in _FLOATS:
+                raise ValueError(f"{type(self).__name__} needs floating-point or complex parameters, got {p.dtype}")
+            elif penalty is not None:
                 penalty._check_x(p)
+        if at_step and group.get("capturable", False):
+            off = sorted({p.device.type for p in params if not p.is_cuda})
+            if off:
+                raise FlagConflict(f"If capturable=True, params and state_steps must be on supported devices: "
+                                   f"['cuda']; got parameters on {', '.join(off)}")
         if group["fused"]:
             lowering = lower(penalty)
             for p in params:
-                reason = _dispatch.fused_unavailable_reason(p, lowering)
+                if p.is_meta:
+                    if at_step:
+                        raise FlagConflict("`fused=True` requires all the params to be floating point Tensors of "
+                                           "supported devices: ['cpu', 'cuda'] but a parameter is on the meta device "
+                                           "(materialise it first, e.g. module.to_empty(device='cpu'))")
+                    continue
+                # a complex parameter steps as its real view, without the penalty (applied after)
+                reason = _dispatch.fused_unavailable_reason(_real(p), NO_PENALTY if p.dtype in _COMPLEX else lowering)
                 if reason is not None:
                     raise ValueError(f"{reason} (penalty {penalty!r})")
 
@@ -194,7 +247,7 @@ class ProxOptimizer(Optimizer):
         is computed once and forgotten whenever the group changes. ``compiling``: whether
         ``torch.compile`` traces (then everything is checked, and the memo is new)."""
         if compiling:
-            self._check_group(group)
+            self._check_group(group, at_step=True)
             return lower(group["penalty"]), {}
         checked = getattr(self, "_checked", None)
         if checked is None:
@@ -202,7 +255,7 @@ class ProxOptimizer(Optimizer):
         fp = _fingerprint(group)
         hit = checked.get(id(group))
         if hit is None or hit[0] != fp:
-            self._check_group(group)
+            self._check_group(group, at_step=True)
             hit = checked[id(group)] = (fp, lower(group["penalty"]), {})
         return hit[1], hit[2]
 
@@ -229,6 +282,13 @@ class ProxOptimizer(Optimizer):
         Every group is checked before anything is written: a rejected step (bad
         hyperparameters, a sparse gradient) leaves parameters and state untouched.
 
+        Under ``torch.amp.GradScaler`` with ``fused=True`` (torch.optim's fused protocol,
+        ``_step_supports_amp_scaling``) the scaler sets ``self.grad_scale`` and
+        ``self.found_inf`` instead of unscaling the gradients itself: a step whose
+        ``found_inf`` is nonzero changes nothing (parameters, state and step counts stay as
+        they were), otherwise the gradients are divided by ``grad_scale`` in the step
+        (and, as in torch, left unscaled in ``.grad``).
+
         Parameters
         ----------
         closure : callable, optional
@@ -242,19 +302,22 @@ class ProxOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        grad_scale, found_inf = getattr(self, "grad_scale", None), getattr(self, "found_inf", None)
+        if found_inf is not None and bool(found_inf != 0):  # an inf/NaN step: nothing changes
+            return loss
         if _dispatch.compiling():
             with torch.no_grad():
-                self._step(True)
+                self._step(True, grad_scale)
             return loss
         grad_mode = torch.is_grad_enabled()  # as torch.no_grad(), without its per-call context objects
-        _set_grad_enabled(False)
+        _set_grad_enabled(bool(self.defaults.get("differentiable", False)) and grad_mode)
         try:
-            self._step(False)
+            self._step(False, grad_scale)
         finally:
             _set_grad_enabled(grad_mode)
         return loss
 
-    def _step(self, compiling: bool) -> None:
+    def _step(self, compiling: bool, grad_scale: Any = None) -> None:
         work = []
         strided = torch.strided
         for group in self.param_groups:  # check everything before writing anything
@@ -270,7 +333,13 @@ class ProxOptimizer(Optimizer):
                 params.append(p)
                 grads.append(g)
             work.append((group, lowering, memo, params, grads))
+        if grad_scale is not None:  # GradScaler's fused protocol: unscale here, in place as torch's fused steps
+            grads = [g for w in work for g in w[4]]
+            if grads:
+                torch._foreach_div_(grads, grad_scale.to(grads[0].device) if isinstance(grad_scale, torch.Tensor)
+                                    else float(grad_scale))
         mode = _dispatch.kernels_mode()
+        state_of = self.state
         for group, lowering, memo, params, grads in work:
             if not params:
                 continue
@@ -279,16 +348,22 @@ class ProxOptimizer(Optimizer):
             impls = memo.get(mode)
             if impls is None:
                 impls = memo[mode] = {}
-            state_of = self.state
+            pending, cplx = [], []
+            by_ref = group.get("differentiable", False) or group.get("capturable", False)
             for p, g in zip(params, grads):
-                state = state_of[p]
-                if not state:
+                state = state_of.get(p)
+                if state is None:
+                    state = {}
                     self._init_state(p, state, group)
+                    pending.append((p, state))  # stored once the step has put something in it
+                if p.dtype in _COMPLEX:
+                    cplx.append((p, g, state))
+                    continue
                 key = (type(p), p.dtype, p.is_cpu, p.is_cuda, p.layout, p.is_contiguous())
                 impl = impls.get(key)
                 if impl is None:
-                    impl = impls[key] = _dispatch.step_impl(p, foreach=group["foreach"], fused=group["fused"],
-                                                            lowering=lowering)
+                    impl = impls[key] = "reference" if by_ref else _dispatch.step_impl(
+                        p, foreach=group["foreach"], fused=group["fused"], lowering=lowering)
                 entry = plan.get(impl)
                 if entry is None:
                     entry = plan[impl] = ([], [], [])
@@ -300,6 +375,36 @@ class ProxOptimizer(Optimizer):
                     _run_outside_graph(self, group, ps, gs, sts, impl, lowering, memo)
                 else:
                     self._run(group, ps, gs, sts, impl, lowering, memo)
+            if cplx:
+                self._step_complex(group, cplx, memo, by_ref)
+            for p, state in pending:
+                if state:
+                    state_of[p] = state
+
+    def _step_complex(self, group: dict[str, Any], items: list, memo: dict, by_ref: bool) -> None:
+        """Complex parameters: the smooth step on real views (as torch.optim, which treats the
+        real and imaginary parts as two coordinates), then the complex prox
+        (:mod:`proxgan.optim._complex`) at the steps of :meth:`_prox_steps`."""
+        smooth = {**group, "penalty": None}
+        cmemo = memo.setdefault("complex", {})
+        views = [(p, torch.view_as_real(p.detach() if not by_ref else p), torch.view_as_real(g), state,
+                  _complex.real_state(state)) for p, g, state in items]
+        plan: dict[str, list] = {}
+        for item in views:
+            impl = "reference" if by_ref else _dispatch.step_impl(item[1], foreach=group["foreach"],
+                                                                  fused=group["fused"], lowering=NO_PENALTY)
+            plan.setdefault(impl, []).append(item)
+        for impl, its in plan.items():
+            self._run(smooth, [v[1] for v in its], [v[2] for v in its], [v[4] for v in its], impl, NO_PENALTY, cmemo)
+        penalty = group["penalty"]
+        for p, xr, _, state, rstate in views:
+            _complex.store_state(state, rstate)
+            if penalty is not None:
+                _complex.prox_(penalty, xr, self._prox_steps(group, xr, rstate))
+
+    def _prox_steps(self, group: dict[str, Any], x: torch.Tensor, state: dict[str, Any]) -> Any:
+        """The prox step of a parameter after its smooth step (a number or a tensor like ``x``)."""
+        raise NotImplementedError  # pragma: no cover
 
     # ------------------------------------------------------------------ state I/O
     def state_dict(self) -> dict[str, Any]:
@@ -317,7 +422,7 @@ class ProxOptimizer(Optimizer):
         """The saved groups in this optimizer's terms, or a ValueError naming both optimizers."""
         me = type(self).__name__
         saved_name = state_dict.get("proxgan_optimizer")
-        if saved_name is not None and saved_name != me:
+        if saved_name is not None and saved_name != me and saved_name not in self._loads_from:
             raise ValueError(f"this state_dict was saved by {saved_name}, not {me}: load it into a {saved_name}")
         if len(state_dict["param_groups"]) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
@@ -328,7 +433,7 @@ class ProxOptimizer(Optimizer):
             if core:
                 raise ValueError(f"cannot load a state_dict of {_guess_optimizer(state_dict)} into {me}: its parameter "
                                  f"groups lack {', '.join(core)}")
-            group = {k: v for k, v in saved.items() if k in self.defaults or k == "params"}
+            group = {k: v for k, v in saved.items() if k in self.defaults or k in ("params", "param_names")}
             group.update({k: cur[k] for k in missing})
             group["penalty"] = _penalty_from_data(group["penalty"])
             groups.append(group)
@@ -382,6 +487,11 @@ class ProxOptimizer(Optimizer):
                 if k != "step" and isinstance(v, torch.Tensor) and not v.is_contiguous():
                     st[k] = v.contiguous()
         self._checked = {}
+
+
+def _real(p: torch.Tensor) -> torch.Tensor:
+    """The real view of a complex tensor (last dimension 2: real, imaginary), else the tensor."""
+    return torch.view_as_real(p) if p.dtype in _COMPLEX else p
 
 
 def _run_outside_graph(opt: ProxOptimizer, *args: Any) -> None:
