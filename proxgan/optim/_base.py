@@ -310,7 +310,7 @@ class ProxOptimizer(Optimizer):
                 self._step(True, grad_scale)
             return loss
         grad_mode = torch.is_grad_enabled()  # as torch.no_grad(), without its per-call context objects
-        _set_grad_enabled(bool(self.defaults.get("differentiable", False)) and grad_mode)
+        _set_grad_enabled(bool(self.defaults.get("differentiable", False)))  # as torch.optim
         try:
             self._step(False, grad_scale)
         finally:
@@ -333,13 +333,18 @@ class ProxOptimizer(Optimizer):
                 params.append(p)
                 grads.append(g)
             work.append((group, lowering, memo, params, grads))
+        self._apply(work, self.state, compiling, grad_scale)
+
+    def _apply(self, work: list, state_of: Any, compiling: bool, grad_scale: Any = None) -> None:
+        """Step every ``(group, lowering, memo, params, grads)`` of ``work`` (checked already),
+        with the states of ``state_of`` (``self.state``, or the functional API's states):
+        the one place where the implementation of each parameter is chosen and run."""
         if grad_scale is not None:  # GradScaler's fused protocol: unscale here, in place as torch's fused steps
             grads = [g for w in work for g in w[4]]
             if grads:
                 torch._foreach_div_(grads, grad_scale.to(grads[0].device) if isinstance(grad_scale, torch.Tensor)
                                     else float(grad_scale))
         mode = _dispatch.kernels_mode()
-        state_of = self.state
         for group, lowering, memo, params, grads in work:
             if not params:
                 continue
