@@ -359,8 +359,9 @@ class ProxOptimizer(Optimizer):
                 state = state_of.get(p)
                 if state is None:
                     state = {}
-                    self._init_state(p, state, group)
                     pending.append((p, state))  # stored once the step has put something in it
+                if not state:
+                    self._init_state(p, state, group)
                 if p.dtype in _COMPLEX:
                     cplx.append((p, g, state))
                     continue

@@ -247,7 +247,8 @@ def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, 
     m.copy_(m + sc["omb1"] * (g - m))
     v.copy_(sc["b2"] * v + sc["omb2"] * (g * g))
     if group["amsgrad"]:
-        state["max_exp_avg_sq"].copy_(torch.maximum(state["max_exp_avg_sq"], v))
+        vmax = state["max_exp_avg_sq"]  # (read from a copy under autograd: it is written next)
+        vmax.copy_(torch.maximum(vmax.clone() if group.get("differentiable", False) else vmax, v))
         v = state["max_exp_avg_sq"]
     den = torch.sqrt(v) / sc["bc2s"] + sc["eps"]
     u = x - sc["ss"] * (m / den)
