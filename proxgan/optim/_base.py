@@ -221,7 +221,8 @@ class ProxOptimizer(Optimizer):
                 raise ValueError(f"{type(self).__name__} needs floating-point or complex parameters, got {p.dtype}")
             elif penalty is not None:
                 penalty._check_x(p)
-        if at_step and group.get("capturable", False):
+        # (while torch.compile traces, Dynamo sets every group's capturable itself and handles CUDA graphs)
+        if at_step and group.get("capturable", False) and not _dispatch.compiling():
             off = sorted({p.device.type for p in params if not p.is_cuda})
             if off:
                 raise FlagConflict(f"If capturable=True, params and state_steps must be on supported devices: "
@@ -354,7 +355,7 @@ class ProxOptimizer(Optimizer):
             if impls is None:
                 impls = memo[mode] = {}
             pending, cplx = [], []
-            by_ref = group.get("differentiable", False) or group.get("capturable", False)
+            by_ref = group.get("differentiable", False) or (group.get("capturable", False) and not compiling)
             for p, g in zip(params, grads):
                 state = state_of.get(p)
                 if state is None:

@@ -157,7 +157,7 @@ class ProxAdam(ProxOptimizer):
     _state_keys = ("exp_avg", "exp_avg_sq")
     _optional_state_keys = ("max_exp_avg_sq",)
     _own_keys = ("penalty", "prox")
-    _defaulted_keys = ("maximize", "foreach", "fused", "decoupled_weight_decay")
+    _defaulted_keys = ("maximize", "foreach", "fused", "decoupled_weight_decay", "differentiable", "capturable")
 
     def _init_state(self, p: torch.Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         cd = compute_dtype(p)
