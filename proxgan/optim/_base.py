@@ -174,6 +174,8 @@ class ProxOptimizer(Optimizer):
     _own_keys: tuple[str, ...] = ("penalty",)
     #: group keys that older or foreign state_dicts may lack; the configured value is kept
     _defaulted_keys: tuple[str, ...] = ("maximize", "foreach", "fused", "differentiable")
+    #: whether the fused CPU step takes GradScaler's scale in its own pass (``group["_grad_scale"]``)
+    _folds_grad_scale: bool = False
     #: proxgan optimizers whose state_dicts load into this one (besides its own)
     _loads_from: tuple[str, ...] = ()
 
@@ -340,11 +342,8 @@ class ProxOptimizer(Optimizer):
         """Step every ``(group, lowering, memo, params, grads)`` of ``work`` (checked already),
         with the states of ``state_of`` (``self.state``, or the functional API's states):
         the one place where the implementation of each parameter is chosen and run."""
-        if grad_scale is not None:  # GradScaler's fused protocol: unscale here, in place as torch's fused steps
-            grads = [g for w in work for g in w[4]]
-            if grads:
-                torch._foreach_div_(grads, grad_scale.to(grads[0].device) if isinstance(grad_scale, torch.Tensor)
-                                    else float(grad_scale))
+        scale = None if grad_scale is None else float(grad_scale)  # GradScaler's fused protocol (see step)
+        fold = scale is not None and not compiling and self._folds_grad_scale
         mode = _dispatch.kernels_mode()
         for group, lowering, memo, params, grads in work:
             if not params:
@@ -378,11 +377,18 @@ class ProxOptimizer(Optimizer):
                 entry[1].append(g)
                 entry[2].append(state)
             for impl, (ps, gs, sts) in plan.items():
+                if scale is not None and fold and impl == "fused":  # divided by the scale in the kernel's pass
+                    self._run({**group, "_grad_scale": scale}, ps, gs, sts, impl, lowering, memo)
+                    continue
+                if scale is not None:  # unscaled in place, as torch's fused steps leave .grad
+                    torch._foreach_div_(gs, scale)
                 if impl == "triton" and compiling:
                     _run_outside_graph(self, group, ps, gs, sts, impl, lowering, memo)
                 else:
                     self._run(group, ps, gs, sts, impl, lowering, memo)
             if cplx:
+                if scale is not None:
+                    torch._foreach_div_([g for _, g, _ in cplx], scale)
                 self._step_complex(group, cplx, memo, by_ref)
             for p, state in pending:
                 if state:

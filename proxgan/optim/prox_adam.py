@@ -154,6 +154,7 @@ class ProxAdam(ProxOptimizer):
         if group["prox"] not in ("preconditioned", "scalar"):
             raise ValueError(f"prox must be 'preconditioned' or 'scalar', got {group['prox']!r}")
 
+    _folds_grad_scale = True  # the fused CPU step divides by GradScaler's scale in its pass
     _state_keys = ("exp_avg", "exp_avg_sq")
     _optional_state_keys = ("max_exp_avg_sq",)
     _own_keys = ("penalty", "prox")
@@ -330,7 +331,7 @@ def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: li
                              beta2=hyper(group["betas"][1]), eps=hyper(group["eps"]),
                              weight_decay=hyper(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                              maximize=group["maximize"], preconditioned=group["prox"] == "preconditioned",
-                             code=code, a=a, b=b, nm=lowering.block_args())
+                             code=code, a=a, b=b, nm=lowering.block_args(), grad_scale=group.get("_grad_scale", 1.0))
     for i, p in enumerate(params):  # empty tensors: nothing to compute, the step still counts
         if not p.numel():
             states[i]["step"] += 1

@@ -87,6 +87,7 @@ def _scaled_run(cls, kwargs, scale_inf_at=2):
             model.weight.grad[0, 0] = float("inf")
         before = [p.detach().clone() for p in model.parameters()]
         state_before = {i: {k2: v.clone() for k2, v in opt.state[p].items()} for i, p in enumerate(model.parameters())}
+        used = scaler.get_scale()
         scaler.step(opt)
         scaler.update()
         if k == scale_inf_at:  # an inf step leaves parameters and state untouched
@@ -97,7 +98,7 @@ def _scaled_run(cls, kwargs, scale_inf_at=2):
                 for k2, v in opt.state[p].items():
                     assert torch.equal(v, state_before[i][k2])
         trace.append(([p.detach().clone() for p in model.parameters()],
-                      [p.grad.clone() for p in model.parameters()]))
+                      [p.grad.clone() for p in model.parameters()], used))
     return trace
 
 
@@ -108,13 +109,19 @@ def _scaled_run(cls, kwargs, scale_inf_at=2):
 ], ids=PAIR_IDS)
 def test_gradscaler_fused_protocol_matches_torch(ours, theirs, kwargs):
     """With fused=True, GradScaler hands grad_scale/found_inf to the step instead of unscaling:
-    the same parameters and the same (unscaled) gradients as torch's fused optimizer."""
+    the same parameters as torch's fused optimizer. The fused CPU Adam step divides by the
+    scale inside its one pass and leaves ``.grad`` scaled; SGD's unscales ``.grad`` first
+    (as torch's fused steps leave it)."""
     assert ours([torch.nn.Parameter(torch.zeros(1))], **kwargs)._step_supports_amp_scaling
     assert not ours([torch.nn.Parameter(torch.zeros(1))], lr=0.1)._step_supports_amp_scaling
     a, b = _scaled_run(ours, kwargs), _scaled_run(theirs, kwargs)
-    for (pa, ga), (pb, gb) in zip(a, b):
-        for x, y in zip(pa + ga, pb + gb):
+    folded = ours._folds_grad_scale
+    for k, ((pa, ga, scale), (pb, gb, _)) in enumerate(zip(a, b)):
+        for x, y in zip(pa, pb):
             torch.testing.assert_close(x, y, rtol=1e-6, atol=1e-6)
+        if k != 2:  # (at the inf step neither optimizer unscales)
+            for x, y in zip(ga, gb):
+                torch.testing.assert_close(x / scale if folded else x, y, rtol=1e-6, atol=1e-6)
 
 
 CPLX_IMPLS = [dict(foreach=False), dict(foreach=True), {}]
