@@ -51,7 +51,19 @@ def _real(t: torch.Tensor) -> torch.Tensor:
 def metric_step(opt: Optimizer, group: dict[str, Any], state: dict[str, Any]) -> float | torch.Tensor:
     """The prox step of one parameter after ``opt``'s step (the table of the module docstring).
 
-    Returns a float (the group's ``lr``) or a tensor shaped like the parameter's real view.
+    Parameters
+    ----------
+    opt : torch.optim.Optimizer
+        The base optimizer (its class selects the metric).
+    group : dict
+        The parameter's group (``lr``, ``eps``, ``betas``... as the optimizer keeps them).
+    state : dict
+        The parameter's state after the step.
+
+    Returns
+    -------
+    float or Tensor
+        The group's ``lr``, or a tensor shaped like the parameter's real view.
     """
     lr = float(group["lr"])
     if isinstance(opt, (Adam, NAdam)) and "exp_avg_sq" in state:
