@@ -10,109 +10,27 @@ This module holds what ProxSGD and ProxAdam share:
   CPU, Triton on CUDA), ``foreach`` (multi-tensor ``torch._foreach_*``) or the for-loop
   reference;
 * ``state_dict`` / ``load_state_dict`` that store penalties as plain data (loadable with
-  ``torch.load(weights_only=True)``) and keep float32 state for half-precision parameters.
+  ``torch.load(weights_only=True)``) and keep float32 state for half-precision parameters
+  (:mod:`proxgan.optim._state_io`); the hyperparameter checks are in
+  :mod:`proxgan.optim._hparams`.
 """
 from __future__ import annotations
 
-import math
-import numbers
-from itertools import chain
 from typing import Any, Iterable
 
 import torch
 from torch.optim import Optimizer
 
 from proxgan import _dispatch
-from proxgan import penalties as _penalties
 from proxgan._lowering import NO_PENALTY, SeparableProx, lower
 from proxgan.penalties import Penalty
 
-from . import _complex
+from . import _complex, _state_io
+from ._hparams import _COMPLEX, _FLOATS, FlagConflict, check_flag, check_number, compute_dtype, hyper
 
 __all__ = ["ProxOptimizer", "FlagConflict", "check_number", "check_flag", "compute_dtype", "hyper"]
 
 _set_grad_enabled = torch._C._set_grad_enabled
-_LOW = (torch.float16, torch.bfloat16)
-_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_COMPLEX = (torch.complex64, torch.complex128)
-
-
-def compute_dtype(p: torch.Tensor) -> torch.dtype:
-    """float64 for float64 parameters, float32 otherwise (half parameters keep float32 state);
-    a complex parameter keeps its own dtype (its state is complex, as in torch.optim)."""
-    if p.dtype in _COMPLEX:
-        return p.dtype
-    return torch.float64 if p.dtype == torch.float64 else torch.float32
-
-
-def check_number(value: Any, name: str, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False,
-                 label: str | None = None) -> Any:
-    """Return ``value`` as a float, checking it is a finite number in ``[lo, hi]`` (or ``[lo, hi)``).
-
-    A one-element float tensor (a scheduled ``lr``) is read with ``.item()``; while
-    ``torch.compile`` traces it is returned unchecked, since reading it would break the
-    graph (eager steps and construction check it). A tensor of another size is refused
-    with torch.optim's message (``"Tensor lr must be 1-element"``). ``label`` is the
-    start of torch.optim's message for the same error (``"Invalid learning rate"``): the
-    message then reads ``"Invalid learning rate: -1; lr must be a finite number >= 0, got -1.0"``.
-    """
-    if isinstance(value, torch.Tensor) and value.numel() != 1:
-        raise ValueError(f"Tensor {name} must be 1-element, got a tensor of shape {tuple(value.shape)}")
-    if isinstance(value, torch.Tensor) and value.is_floating_point():
-        if _dispatch.compiling():
-            return value
-        value = value.item()
-    interval = f"[{lo:g}, {hi:g}{')' if hi_open else ']'}"
-    what = f"a finite number >= {lo:g}" if hi == math.inf else f"a number in {interval}"
-    prefix = f"{label}: {value}; " if label else ""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{prefix}{name} must be {what}, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or number < lo or number > hi or (hi_open and number == hi):
-        raise ValueError(f"{prefix}{name} must be {what}, got {number!r}")
-    return number
-
-
-def hyper(value: Any) -> Any:
-    """A float hyperparameter for a kernel: ``float(value)``, except that a one-element
-    tensor stays a tensor while ``torch.compile`` traces (so that a scheduler filling it in
-    place needs no recompilation, torch.optim's convention for a tensor ``lr``)."""
-    if isinstance(value, torch.Tensor) and _dispatch.compiling():
-        return value
-    return float(value)
-
-
-def check_flag(value: Any, name: str, allow_none: bool = False) -> None:
-    """Raise ``ValueError`` unless ``value`` is a bool (or ``None`` when ``allow_none``)."""
-    if not (isinstance(value, bool) or (allow_none and value is None)):
-        allowed = "True, False or None" if allow_none else "True or False"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-
-
-class FlagConflict(ValueError, RuntimeError):
-    """Incompatible implementation flags (``fused`` with ``foreach`` or ``differentiable``,
-    ``capturable`` off CUDA). torch.optim raises ``RuntimeError`` for these and proxgan
-    used to raise ``ValueError``: this error is both."""
-
-
-def _penalty_to_data(penalty: Any) -> Any:
-    """A proxgan penalty as plain data (class name + fields); other objects unchanged."""
-    if isinstance(penalty, Penalty) and getattr(_penalties, type(penalty).__name__, None) is type(penalty):
-        return {"__penalty__": type(penalty).__name__, "fields": dict(penalty.__dict__)}
-    return penalty
-
-
-def _penalty_from_data(data: Any) -> Any:
-    if isinstance(data, dict) and "__penalty__" in data:
-        cls = getattr(_penalties, str(data["__penalty__"]), None)
-        if not (isinstance(cls, type) and issubclass(cls, Penalty)):
-            raise ValueError(f"unknown penalty {data['__penalty__']!r} in the optimizer state")
-        obj = cls.__new__(cls)
-        obj.__dict__.update(data["fields"])
-        return obj
-    return data
-
-
 _VALUES = (float, int, bool, str, tuple, type(None))
 
 
@@ -138,19 +56,6 @@ def _identity(v: Any) -> Any:
     if isinstance(v, torch.Tensor) and v.numel() == 1:
         return (id(v), v.item())
     return id(v)
-
-
-def _guess_optimizer(sd: dict[str, Any]) -> str:
-    """A name for the optimizer that wrote a state_dict, for error messages."""
-    name = sd.get("proxgan_optimizer")
-    if name:
-        return str(name)
-    keys = set().union(*(g.keys() for g in sd.get("param_groups", [{}])))
-    if "betas" in keys:
-        return "an Adam-type optimizer (torch.optim.Adam/AdamW)"
-    if "momentum" in keys:
-        return "an SGD-type optimizer (torch.optim.SGD)"
-    return "another optimizer"
 
 
 class ProxOptimizer(Optimizer):
@@ -419,46 +324,14 @@ class ProxOptimizer(Optimizer):
         """The prox step of a parameter after its smooth step (a number or a tensor like ``x``)."""
         raise NotImplementedError  # pragma: no cover
 
-    # ------------------------------------------------------------------ state I/O
+    # ------------------------------------------------------------------ state I/O (proxgan.optim._state_io)
     def state_dict(self) -> dict[str, Any]:
         """Like :meth:`torch.optim.Optimizer.state_dict`, with penalties stored as plain data.
 
         The result loads with ``torch.load(..., weights_only=True)`` and records the
-        optimizer's class name under ``"proxgan_optimizer"``.
+        optimizer's class name under ``"proxgan_optimizer"``; ``param_names`` are kept.
         """
-        sd = super().state_dict()
-        sd["param_groups"] = [{**g, "penalty": _penalty_to_data(g.get("penalty"))} for g in sd["param_groups"]]
-        sd["proxgan_optimizer"] = type(self).__name__
-        return sd
-
-    def _map_groups(self, state_dict: dict[str, Any]) -> list[dict[str, Any]]:
-        """The saved groups in this optimizer's terms, or a ValueError naming both optimizers."""
-        me = type(self).__name__
-        saved_name = state_dict.get("proxgan_optimizer")
-        if saved_name is not None and saved_name != me and saved_name not in self._loads_from:
-            raise ValueError(f"this state_dict was saved by {saved_name}, not {me}: load it into a {saved_name}")
-        if len(state_dict["param_groups"]) != len(self.param_groups):
-            raise ValueError("loaded state dict has a different number of parameter groups")
-        groups = []
-        for saved, cur in zip(state_dict["param_groups"], self.param_groups):
-            missing = [k for k in self.defaults if k not in saved]
-            core = [k for k in missing if k not in self._own_keys + self._defaulted_keys]
-            if core:
-                raise ValueError(f"cannot load a state_dict of {_guess_optimizer(state_dict)} into {me}: its parameter "
-                                 f"groups lack {', '.join(core)}")
-            group = {k: v for k, v in saved.items() if k in self.defaults or k in ("params", "param_names")}
-            group.update({k: cur[k] for k in missing})
-            group["penalty"] = _penalty_from_data(group["penalty"])
-            groups.append(group)
-        allowed = set(self._state_keys + self._optional_state_keys + ("step",))
-        for pid, st in state_dict["state"].items():
-            extra = [k for k in st if k not in allowed]
-            absent = [k for k in self._state_keys if k not in st]
-            if extra or absent:
-                what = f"state {', '.join(extra)}" if extra else f"no {', '.join(absent)}"
-                raise ValueError(f"cannot load a state_dict of {_guess_optimizer(state_dict)} into {me}: parameter "
-                                 f"{pid} has {what} ({me} keeps {', '.join(self._state_keys) or 'momentum_buffer'})")
-        return groups
+        return _state_io.save(self, super().state_dict())
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Like :meth:`torch.optim.Optimizer.load_state_dict`, checked before anything changes.
@@ -470,35 +343,15 @@ class ProxOptimizer(Optimizer):
           naming both optimizers.
         * State tensors must have their parameter's shape; half-precision parameters keep
           float32 state (torch would cast it to the parameter dtype).
+        * It works repeatedly, after ``copy.deepcopy`` and after pickling; saved
+          ``param_names`` replace the current ones.
+
+        Parameters
+        ----------
+        state_dict : dict
+            As returned by :meth:`state_dict` (or by the matching torch.optim optimizer).
         """
-        groups = self._map_groups(state_dict)
-        for saved, cur in zip(groups, self.param_groups):
-            if len(saved["params"]) != len(cur["params"]):
-                raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
-                                 "optimizer's group")
-            self._check_group({**cur, **saved, "params": cur["params"]})
-        ids = chain.from_iterable(g["params"] for g in groups)
-        params = chain.from_iterable(g["params"] for g in self.param_groups)
-        pairs = [(pid, p) for pid, p in zip(ids, params) if pid in state_dict["state"]]
-        for pid, p in pairs:
-            for k, v in state_dict["state"][pid].items():
-                if k != "step" and isinstance(v, torch.Tensor) and v.shape != p.shape:
-                    raise ValueError(f"state {k!r} of parameter {pid} has shape {tuple(v.shape)}, but the parameter "
-                                     f"has shape {tuple(p.shape)}")
-        super().load_state_dict({"state": state_dict["state"], "param_groups": groups})
-        for pid, p in pairs:
-            st = self.state[p]
-            if "step" in st and not isinstance(st["step"], torch.Tensor):  # older proxgan checkpoints: an int
-                st["step"] = torch.tensor(float(st["step"]))
-            elif "step" in st:
-                st["step"] = st["step"].detach().to(device="cpu", dtype=torch.float32)
-            if p.dtype in _LOW:
-                for k, v in state_dict["state"][pid].items():
-                    if k != "step" and isinstance(v, torch.Tensor) and v.is_floating_point():
-                        st[k] = v.to(device=p.device, dtype=torch.float32)
-            for k, v in list(st.items()):
-                if k != "step" and isinstance(v, torch.Tensor) and not v.is_contiguous():
-                    st[k] = v.contiguous()
+        _state_io.load(self, state_dict, super().load_state_dict)
         self._checked = {}
 
 
