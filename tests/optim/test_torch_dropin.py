@@ -296,3 +296,17 @@ def test_user_guide_snippets_run():
     assert len(blocks) >= 4
     for block in blocks:
         exec(compile(block, str(page), "exec"), {})
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(foreach=True, fused=True), "`fused` and `foreach` cannot be `True` together"),
+    (dict(fused=True, differentiable=True), "`fused` does not support `differentiable`"),
+], ids=["fused-foreach", "fused-differentiable"])
+@pytest.mark.parametrize("cls", [ProxAdam, ProxAdamW, ProxSGD])
+def test_flag_conflicts_raise_torchs_error(cls, kwargs, message):
+    """torch's CUDA error inputs, checked on every device (a RuntimeError, also a ValueError)."""
+    p = torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(RuntimeError, match=message):
+        cls([p], **kwargs)
+    with pytest.raises(RuntimeError, match=message):
+        torch.optim.Adam([p], **kwargs)
