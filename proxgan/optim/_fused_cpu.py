@@ -634,7 +634,7 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
               exp_avg_sqs: Sequence[torch.Tensor], max_exp_avg_sqs: Sequence[torch.Tensor] | None,
               steps: Sequence[torch.Tensor], *, lr: float, beta1: float, beta2: float, eps: float,
               weight_decay: float, decoupled: bool, maximize: bool, preconditioned: bool,
-              code: int, a: float, b: float, nm: tuple[int, int] = (0, 0)) -> None:
+              code: int, a: float, b: float, nm: tuple[int, int] = (0, 0), grad_scale: float = 1.0) -> None:
     """Fused proximal Adam on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_adam`).
 
     Every tensor must be contiguous, non-empty, of the parameters' shape and dtype
@@ -653,11 +653,12 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     sizes, tiles, ks, serial = _layout(params, nm)
     wd = 0.0 if decoupled else weight_decay
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
+    sign = (-1.0 if maximize else 1.0) / grad_scale  # GradScaler's scale (ProxOptimizer.step) rides on the sign
     values = dict(lr=lr, omb1=1.0 - beta1, b2=beta2, omb2=1.0 - beta2, eps=eps, wd=wd, decay=decay, a=a, b=b,
-                  sign=-1.0 if maximize else 1.0)
+                  sign=sign)
     carr = _const(vector(ADAM_HP, values, ADAM_CPU) + (1.0, 0.0), dtype)
     hp64 = _const((lr, beta1, beta2), np.float64)
-    common = not amsgrad and preconditioned and not maximize and wd == 0.0 and decay == 1.0
+    common = not amsgrad and preconditioned and sign == 1.0 and wd == 0.0 and decay == 1.0
     variant = 0 if common else (2 if amsgrad else 1)
     kernel = _adam_serial if serial or torch.get_num_threads() == 1 else _adam_parallel
     _call(kernel, 3, ptrs, step_ptrs, sizes, tiles, ks, hp64, preconditioned, variant, carr, code, nm[0], nm[1])

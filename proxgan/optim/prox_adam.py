@@ -14,7 +14,7 @@ from proxgan.penalties import Penalty
 from . import _cpu_step
 from ._base import ProxOptimizer, check_flag, check_number, compute_dtype, hyper
 
-__all__ = ["ProxAdam"]
+__all__ = ["ProxAdam", "adam_run", "prox_steps"]
 
 
 class ProxAdam(ProxOptimizer):
@@ -43,15 +43,22 @@ class ProxAdam(ProxOptimizer):
       :math:`\tfrac12\lVert y-u\rVert^2 + \text{lr}\,g(y)` (TensorFlow's proximal Adagrad
       convention). The threshold ignores the preconditioner.
 
+    The signature is :class:`torch.optim.Adam`'s (same positional order and defaults),
+    followed by the keyword-only ``penalty`` and ``prox``; with ``penalty=None`` the step is
+    Adam's.
+
     Parameters
     ----------
     params : iterable
-        Parameters or parameter groups (dicts); a group may set its own ``"penalty"``.
-        :func:`proxgan.optim.param_groups` builds groups that leave biases and norm scales
-        unpenalised.
-    lr : float
-        Learning rate, finite and >= 0.
-    betas : (float, float)
+        Parameters, named parameters (``model.named_parameters()``) or parameter groups
+        (dicts); a group may set its own ``"penalty"``. :func:`proxgan.optim.param_groups`
+        builds groups that leave biases and norm scales unpenalised. Complex parameters
+        step as their real view (as in torch.optim) and take the penalties None, L1 (its
+        prox shrinks the modulus) and L2 (:mod:`proxgan.optim._complex`).
+    lr : float or Tensor
+        Learning rate, finite and >= 0 (a one-element tensor is allowed, except with
+        ``foreach=True`` and ``capturable=False``, as in torch).
+    betas : (float, float) or (Tensor, Tensor)
         :math:`\beta_1, \beta_2` in [0, 1).
     eps : float
         :math:`\epsilon \ge 0` added to :math:`\sqrt{\hat v}`.
@@ -60,24 +67,41 @@ class ProxAdam(ProxOptimizer):
         applied as ``p *= 1 - lr * wd`` before the step (AdamW).
     amsgrad : bool
         Use the running maximum of :math:`v` (AMSGrad).
+    foreach : bool or None
+        ``True``: the multi-tensor path (``torch._foreach_*``); ``False`` (with ``fused``
+        not ``True``): the readable for-loop reference. See ``fused``.
+    maximize : bool
+        Maximise the objective (the gradient is negated).
+    capturable : bool
+        Keep the step counts on the parameters' (CUDA) device and compute the bias
+        corrections there, with no host synchronisation, so that the step can be captured
+        in a CUDA graph. The step then runs the for-loop reference. Refused at ``step()``
+        for parameters off CUDA, as in torch.
+    differentiable : bool
+        Run the for-loop reference under autograd, so that the updated parameters are
+        differentiable functions of the inputs (for meta-learning). The prox is
+        differentiable almost everywhere; at a threshold (:math:`|u_i| = \text{lr}\,\lambda/D_i`
+        for L1) the derivative taken is the one of ``x - clamp(x, -t, t)``, i.e. the value
+        from the zero side (0 for the soft threshold). Not with ``fused=True``.
+    fused : bool or None
+        Implementation, with torch.optim's meanings (decided per parameter by
+        :func:`proxgan._dispatch.step_impl`): ``fused=True`` makes one pass over memory per
+        tensor (moments, bias correction, prox and the parameter write in one loop; one
+        numba call per group on CPU for float32/float64, one Triton launch on CUDA); it is
+        an error at construction when a parameter or the penalty cannot take it (at
+        ``step()`` for parameters on the ``meta`` device, which are materialised later).
+        It also takes GradScaler's fused protocol (see :meth:`step`). The default (both
+        ``fused`` and ``foreach`` ``None``) fuses every parameter it can (dense contiguous
+        tensors, a penalty that lowers to kernel numbers: None, unweighted L1, L2,
+        ElasticNet, L0, Box, NonNegative) and uses the multi-tensor path for the rest
+        (bfloat16 on CPU, GroupL1, weighted L1); while ``torch.compile`` traces, the
+        default is the for-loop reference.
+    decoupled_weight_decay : bool
+        Apply ``weight_decay`` as AdamW does (see :class:`proxgan.optim.ProxAdamW`).
     penalty : Penalty or None
         Default penalty of the groups.
     prox : {"preconditioned", "scalar"}
         The metric of the prox (see above).
-    maximize : bool
-        Maximise the objective (the gradient is negated).
-    foreach, fused : bool or None
-        Implementation, with torch.optim's meanings (decided per parameter by
-        :func:`proxgan._dispatch.step_impl`): ``fused=True`` makes one pass over memory per
-        tensor (moments, bias correction, prox and the parameter write in one loop; one
-        numba call per group on CPU for float32/float64, one Triton launch on CUDA) and is
-        an error at construction when a parameter or the penalty cannot take it;
-        ``foreach=True`` (or ``fused=False``) uses ``torch._foreach_*`` ops;
-        ``foreach=False`` the readable for-loop reference. The default (both ``None``)
-        fuses every parameter it can (dense contiguous tensors, a penalty that lowers to
-        kernel numbers: None, unweighted L1, L2, ElasticNet, L0, Box, NonNegative) and uses
-        the multi-tensor path for the rest (bfloat16 on CPU, GroupL1, weighted L1); while
-        ``torch.compile`` traces, the default is the for-loop reference.
 
     Notes
     -----
@@ -97,39 +121,50 @@ class ProxAdam(ProxOptimizer):
     >>> opt = ProxAdam(param_groups(model, L1(1e-2)), lr=1e-2)
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
-                 amsgrad: bool = False, penalty: Penalty | None = None, prox: str = "preconditioned", *,
-                 maximize: bool = False, foreach: bool | None = None, fused: bool | None = None) -> None:
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, amsgrad=amsgrad, penalty=penalty,
-                        prox=prox, maximize=maximize, foreach=foreach, fused=fused)
+    def __init__(self, params: Iterable[Any], lr: float | torch.Tensor = 1e-3,
+                 betas: tuple[float | torch.Tensor, float | torch.Tensor] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False, penalty: Penalty | None = None,
+                 prox: str = "preconditioned") -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay, penalty=penalty, prox=prox)
         self._check_hparams(defaults)
         super().__init__(params, defaults)
 
     def _check_hparams(self, group: dict[str, Any]) -> None:
-        check_number(group["lr"], "lr")
-        betas = group["betas"]
+        lr, betas, tensor_ok = group["lr"], group["betas"], group.get("capturable", False) or not group["foreach"]
+        if isinstance(lr, torch.Tensor) and not tensor_ok:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
+        check_number(lr, "lr", label="Invalid learning rate")
+        check_number(group["eps"], "eps", label="Invalid epsilon value")
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
-        check_number(betas[0], "betas[0]", 0.0, 1.0, hi_open=True)
-        check_number(betas[1], "betas[1]", 0.0, 1.0, hi_open=True)
-        check_number(group["eps"], "eps")
-        check_number(group["weight_decay"], "weight_decay")
+        for i in (0, 1):
+            check_number(betas[i], f"betas[{i}]", 0.0, 1.0, hi_open=True, label=f"Invalid beta parameter at index {i}")
+        check_number(group["weight_decay"], "weight_decay", label="Invalid weight_decay value")
+        if isinstance(betas[0], torch.Tensor) != isinstance(betas[1], torch.Tensor):
+            raise ValueError(f"betas must be either both floats or both Tensors, got {betas!r}")
+        for i in (0, 1):
+            if isinstance(betas[i], torch.Tensor) and not tensor_ok:
+                raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True")
         check_flag(group["decoupled_weight_decay"], "decoupled_weight_decay")
         check_flag(group["amsgrad"], "amsgrad")
         if group["prox"] not in ("preconditioned", "scalar"):
             raise ValueError(f"prox must be 'preconditioned' or 'scalar', got {group['prox']!r}")
 
+    _folds_grad_scale = True  # the fused CPU step divides by GradScaler's scale in its pass
     _state_keys = ("exp_avg", "exp_avg_sq")
     _optional_state_keys = ("max_exp_avg_sq",)
     _own_keys = ("penalty", "prox")
-    _defaulted_keys = ("maximize", "foreach", "fused", "decoupled_weight_decay")
+    _defaulted_keys = ("maximize", "foreach", "fused", "decoupled_weight_decay", "differentiable", "capturable")
 
     def _init_state(self, p: torch.Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         cd = compute_dtype(p)
         fmt = torch.contiguous_format
-        state["step"] = torch.tensor(0.0)  # float32 on the CPU, as torch.optim's Adam
+        # float32 on the CPU, as torch.optim's Adam; on the parameter's device when capturable
+        state["step"] = torch.tensor(0.0, device=p.device if group.get("capturable", False) else None)
         state["exp_avg"] = torch.zeros_like(p, dtype=cd, memory_format=fmt)
         state["exp_avg_sq"] = torch.zeros_like(p, dtype=cd, memory_format=fmt)
         if group["amsgrad"]:
@@ -137,35 +172,57 @@ class ProxAdam(ProxOptimizer):
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
              states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
-        if group["amsgrad"]:
-            for st in states:
-                if "max_exp_avg_sq" not in st:  # amsgrad switched on after the first step
-                    st["max_exp_avg_sq"] = st["exp_avg_sq"].clone()
-        if impl == "fused":  # the kernel increments the step counters itself
-            _adam_fused_cpu(group, params, grads, states, lowering)
-            return
-        if impl == "reference":
-            for p, g, st in zip(params, grads, states):
-                st["step"] += 1
-                _adam_reference(group, p, g, st, _scalars(group, st["step"]))
-            return
-        torch._foreach_add_([st["step"] for st in states], 1.0)
-        # bucket by step count: parameters that missed steps have their own bias correction
-        buckets: dict[int, list[int]] = {}
-        for i, st in enumerate(states):
-            buckets.setdefault(int(st["step"]), []).append(i)
-        for t, idx in buckets.items():
-            ps, gs, sts = [params[i] for i in idx], [grads[i] for i in idx], [states[i] for i in idx]
-            if impl == "triton":
-                _adam_triton(group, ps, gs, sts, t, lowering)
-            else:
-                _adam_foreach(group, ps, gs, sts, _scalars(group, t), lowering)
+        adam_run(group, params, grads, states, impl, lowering, memo)
+
+    def _prox_steps(self, group: dict[str, Any], x: torch.Tensor, state: dict[str, Any]) -> Any:
+        return prox_steps(group, state)
+
+
+def prox_steps(group: dict[str, Any], state: dict[str, Any]) -> Any:
+    """The prox step of a parameter after its Adam step: ``lr / D`` (``D = sqrt(v / bc2) + eps``,
+    ``v`` the AMSGrad maximum when on) with ``prox="preconditioned"``, else ``lr``."""
+    lr = float(group["lr"])
+    if group["prox"] != "preconditioned":
+        return lr
+    v = state["max_exp_avg_sq"] if group["amsgrad"] else state["exp_avg_sq"]
+    bc2 = 1.0 - float(group["betas"][1]) ** float(state["step"])
+    return lr / (torch.sqrt(v / bc2) + float(group["eps"]))
+
+
+def adam_run(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
+    """One ProxAdam step of ``params`` (one group, one implementation ``impl`` chosen by
+    :func:`proxgan._dispatch.step_impl`): what :class:`ProxAdam` and
+    :func:`proxgan.optim.functional.prox_adam` both run."""
+    if group["amsgrad"]:
+        for st in states:
+            if "max_exp_avg_sq" not in st:  # amsgrad switched on after the first step
+                st["max_exp_avg_sq"] = st["exp_avg_sq"].clone()
+    if impl == "fused":  # the kernel increments the step counters itself
+        _adam_fused_cpu(group, params, grads, states, lowering)
+        return
+    if impl == "reference":
+        for p, g, st in zip(params, grads, states):
+            st["step"] += 1
+            _adam_reference(group, p, g, st, _scalars(group, st["step"]))
+        return
+    torch._foreach_add_([st["step"] for st in states], 1.0)
+    # bucket by step count: parameters that missed steps have their own bias correction
+    buckets: dict[int, list[int]] = {}
+    for i, st in enumerate(states):
+        buckets.setdefault(int(st["step"]), []).append(i)
+    for t, idx in buckets.items():
+        ps, gs, sts = [params[i] for i in idx], [grads[i] for i in idx], [states[i] for i in idx]
+        if impl == "triton":
+            _adam_triton(group, ps, gs, sts, t, lowering)
+        else:
+            _adam_foreach(group, ps, gs, sts, _scalars(group, t), lowering)
 
 
 def _scalars(group: dict[str, Any], step: int | torch.Tensor) -> dict[str, Any]:
     """The step's scalars; ``step`` a tensor while ``torch.compile`` traces (no recompilation per step)."""
     lr = hyper(group["lr"])  # a tensor lr stays one while tracing (a scheduler fills it in place)
-    if not _dispatch.compiling():
+    if not (_dispatch.compiling() or group.get("capturable", False)):  # capturable: no host synchronisation
         step = int(step)
     else:  # bias corrections in float64, as the eager paths compute them in Python floats
         step = step.to(torch.float64)
@@ -179,7 +236,7 @@ def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, 
                     sc: dict[str, float]) -> None:
     """The readable specification: one parameter, plain tensor expressions."""
     cd = compute_dtype(p)
-    x = p.detach().to(cd)
+    x = (p if group.get("differentiable", False) else p.detach()).to(cd)  # differentiable: under autograd
     g = grad.to(cd)
     if group["maximize"]:
         g = -g
@@ -191,7 +248,8 @@ def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, 
     m.copy_(m + sc["omb1"] * (g - m))
     v.copy_(sc["b2"] * v + sc["omb2"] * (g * g))
     if group["amsgrad"]:
-        state["max_exp_avg_sq"].copy_(torch.maximum(state["max_exp_avg_sq"], v))
+        vmax = state["max_exp_avg_sq"]  # (read from a copy under autograd: it is written next)
+        vmax.copy_(torch.maximum(vmax.clone() if group.get("differentiable", False) else vmax, v))
         v = state["max_exp_avg_sq"]
     den = torch.sqrt(v) / sc["bc2s"] + sc["eps"]
     u = x - sc["ss"] * (m / den)
@@ -199,7 +257,7 @@ def _adam_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, 
     if penalty is not None:
         step = sc["lr"] / den if group["prox"] == "preconditioned" else sc["lr"]
         u = penalty._prox(u, step, None)
-    p.detach().copy_(u)
+    (p if group.get("differentiable", False) else p.detach()).copy_(u)
 
 
 def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
@@ -273,7 +331,7 @@ def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: li
                              beta2=hyper(group["betas"][1]), eps=hyper(group["eps"]),
                              weight_decay=hyper(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                              maximize=group["maximize"], preconditioned=group["prox"] == "preconditioned",
-                             code=code, a=a, b=b, nm=lowering.block_args())
+                             code=code, a=a, b=b, nm=lowering.block_args(), grad_scale=group.get("_grad_scale", 1.0))
     for i, p in enumerate(params):  # empty tensors: nothing to compute, the step still counts
         if not p.numel():
             states[i]["step"] += 1

@@ -14,7 +14,7 @@ from proxgan.penalties import Penalty
 from . import _cpu_step
 from ._base import ProxOptimizer, check_flag, check_number, compute_dtype, hyper
 
-__all__ = ["ProxSGD"]
+__all__ = ["ProxSGD", "sgd_run"]
 
 
 class ProxSGD(ProxOptimizer):
@@ -33,28 +33,40 @@ class ProxSGD(ProxOptimizer):
     as long as :math:`|d_i| \le \lambda`, momentum included, and moves only when the
     (accumulated) gradient really exceeds the threshold.
 
+    The signature is :class:`torch.optim.SGD`'s (same positional order and defaults),
+    followed by the keyword-only ``penalty``; with ``penalty=None`` the step is SGD's.
+
     Parameters
     ----------
     params : iterable
-        Parameters or parameter groups (dicts); a group may set its own ``"penalty"``.
-    lr : float
+        Parameters, named parameters or parameter groups (dicts); a group may set its own
+        ``"penalty"``. Complex parameters step as their real view and take the penalties
+        None, L1 (its prox shrinks the modulus) and L2.
+    lr : float or Tensor
         Learning rate (also the prox step), finite and >= 0.
-    momentum, dampening : float
-        :math:`\mu \ge 0` and :math:`\tau \ge 0`, as in torch.optim.SGD.
-    nesterov : bool
-        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+    momentum : float
+        :math:`\mu \ge 0`.
+    dampening : float
+        :math:`\tau \ge 0`.
     weight_decay : float
         Added to the gradient as ``wd * p``.
-    penalty : Penalty or None
-        Default penalty of the groups.
+    nesterov : bool
+        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
     maximize : bool
         Maximise the objective.
-    foreach, fused : bool or None
+    foreach : bool or None
+        ``True``: the multi-tensor path; ``False``: the for-loop reference (see ``fused``).
+    differentiable : bool
+        Run the for-loop reference under autograd (see :class:`proxgan.optim.ProxAdam`);
+        the soft threshold's derivative at the threshold is taken from the zero side (0).
+    fused : bool or None
         Implementation, as in :class:`proxgan.optim.ProxAdam` and torch.optim:
         ``fused=True`` is one pass over memory per tensor (one numba call per group on CPU
-        for float32/float64, one Triton launch on CUDA), ``foreach=True`` the
-        multi-tensor path, ``foreach=False`` the for-loop reference; the default fuses
-        what it can and uses the multi-tensor path for the rest.
+        for float32/float64, one Triton launch on CUDA) and takes GradScaler's fused
+        protocol; the default (``fused`` and ``foreach`` ``None``) fuses what it can and
+        uses the multi-tensor path for the rest.
+    penalty : Penalty or None
+        Default penalty of the groups.
 
     Notes
     -----
@@ -70,23 +82,25 @@ class ProxSGD(ProxOptimizer):
     >>> opt = ProxSGD(model.parameters(), lr=0.1, momentum=0.9, penalty=L1(1e-3))
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0, penalty: Penalty | None = None, *,
-                 maximize: bool = False, foreach: bool | None = None, fused: bool | None = None) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                        weight_decay=weight_decay, penalty=penalty, maximize=maximize, foreach=foreach, fused=fused)
+    def __init__(self, params: Iterable[Any], lr: float | torch.Tensor = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None, penalty: Penalty | None = None) -> None:
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                        maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused,
+                        penalty=penalty)
         self._check_hparams(defaults)
         super().__init__(params, defaults)
 
     def _check_hparams(self, group: dict[str, Any]) -> None:
-        check_number(group["lr"], "lr")
-        momentum = check_number(group["momentum"], "momentum")
+        check_number(group["lr"], "lr", label="Invalid learning rate")
+        momentum = check_number(group["momentum"], "momentum", label="Invalid momentum value")
         dampening = check_number(group["dampening"], "dampening")
-        check_number(group["weight_decay"], "weight_decay")
+        check_number(group["weight_decay"], "weight_decay", label="Invalid weight_decay value")
         check_flag(group["nesterov"], "nesterov")
         if group["nesterov"] and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got momentum={momentum!r}, "
-                             f"dampening={dampening!r}")
+            raise ValueError(f"Nesterov momentum requires a momentum and zero dampening: nesterov=True needs "
+                             f"momentum > 0 and dampening == 0, got momentum={momentum!r}, dampening={dampening!r}")
 
     _optional_state_keys = ("momentum_buffer",)
 
@@ -95,19 +109,30 @@ class ProxSGD(ProxOptimizer):
 
     def _run(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
              states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
-        if impl in ("fused", "triton"):
-            _sgd_fused(group, params, grads, states, impl, lowering, memo)
-        elif impl == "foreach":
-            _sgd_foreach(group, params, grads, states, lowering)
-        else:
-            for p, g, st in zip(params, grads, states):
-                _sgd_reference(group, p, g, st)
+        sgd_run(group, params, grads, states, impl, lowering, memo)
+
+    def _prox_steps(self, group: dict[str, Any], x: torch.Tensor, state: dict[str, Any]) -> Any:
+        return float(group["lr"])
+
+
+def sgd_run(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
+            states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
+    """One ProxSGD step of ``params`` (one group, one implementation ``impl``): what
+    :class:`ProxSGD` and :func:`proxgan.optim.functional.prox_sgd` both run. A momentum
+    buffer is created in ``states[i]["momentum_buffer"]`` at the first step with momentum."""
+    if impl in ("fused", "triton"):
+        _sgd_fused(group, params, grads, states, impl, lowering, memo)
+    elif impl == "foreach":
+        _sgd_foreach(group, params, grads, states, lowering)
+    else:
+        for p, g, st in zip(params, grads, states):
+            _sgd_reference(group, p, g, st)
 
 
 def _sgd_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any]) -> None:
     """The readable specification: one parameter, plain tensor expressions."""
     lr, mu, wd = hyper(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
-    x = p.detach().to(compute_dtype(p))
+    x = (p if group.get("differentiable", False) else p.detach()).to(compute_dtype(p))  # differentiable: autograd
     g = grad.to(x.dtype)
     if group["maximize"]:
         g = -g
@@ -123,7 +148,7 @@ def _sgd_reference(group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, s
     u = x - lr * g
     if group["penalty"] is not None:
         u = group["penalty"]._prox(u, lr, None)
-    p.detach().copy_(u)
+    (p if group.get("differentiable", False) else p.detach()).copy_(u)
 
 
 def _sgd_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],

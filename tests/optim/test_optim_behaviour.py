@@ -111,6 +111,10 @@ def test_scheduler_lr_is_used(cfg, lr_kind):
     lr0 = opt_twin.param_groups[0]["lr"]
     if lr_kind == "tensor":
         opt.param_groups[0]["lr"] = torch.tensor(lr0, dtype=torch.float64)
+        if isinstance(opt, ProxAdam) and opt.param_groups[0]["foreach"]:  # refused, as by torch.optim.Adam
+            with pytest.raises(ValueError, match="lr as a Tensor is not supported for capturable=False and foreach"):
+                opt.step()
+            return
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
     for k in range(5):
         opt_twin.param_groups[0]["lr"] = lr0 * 0.5 ** (k // 2)
