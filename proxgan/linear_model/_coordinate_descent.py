@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from proxgan.linear_model import _dask
 from proxgan.linear_model._base import (SOLVERS, LinearRegressorBase, check_device, check_solver, preprocess,
                                         to_numpy, warn_not_converged)
 from proxgan.linear_model._quadratic import enet_penalty, fit_quadratic, gram_for
@@ -129,7 +130,10 @@ class ElasticNet(LinearRegressorBase):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor of shape (n, p); ``y``: shape
-        (n,) or (n, n_targets). ``check_input=False`` skips the input validation (the caller vouches)."""
+        (n,) or (n, n_targets). ``check_input=False`` skips the input validation (the caller vouches).
+        Dask X and y (row chunks) are fitted without gathering X (:mod:`proxgan.linear_model._dask`)."""
+        if _dask.is_dask(X) or _dask.is_dask(y):
+            return _dask.fit_enet(self, X, y, sample_weight)
         alpha = float(self.alpha)
         device = check_device(self.device)
         solver = check_solver(self.solver, device)
