@@ -51,7 +51,7 @@ def _chunks_known(a) -> bool:
 def _as_array(a, name, da):
     if hasattr(a, "to_dask_array"):  # dask DataFrame / Series
         import dask
-        a = a.to_dask_array(lengths=bool(dask.config.get(CONFIG_KEY, False)))
+        a = a.to_dask_array(lengths=True if dask.config.get(CONFIG_KEY, False) else None)
     if not isinstance(a, da.Array):
         raise TypeError(f"{name} must be a dask array or dataframe, got {type(a).__name__}")
     if not _chunks_known(a):
