@@ -181,7 +181,21 @@ class LinearRegressorBase(RegressorMixin, BaseEstimator):
         return (np.asarray(out).ravel() if self.coef_.ndim == 1 else np.asarray(out)) + self.intercept_
 
     def score(self, X, y, sample_weight=None):
-        """R² of :meth:`predict` (scikit-learn's); a lazy 0-d dask array for dask input."""
+        """Coefficient of determination R² of :meth:`predict` (scikit-learn's).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor or dask array of shape (n_samples, n_features)
+            Samples; a dask array gives a lazy 0-d dask array (``.compute()`` for the number).
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
+            True values.
+        sample_weight : array-like or dask array of shape (n_samples,), optional
+            Weights of the samples.
+
+        Returns
+        -------
+        float or 0-d dask array
+        """
         if _dask.is_dask(X):
             return _dask.score(self, X, y, sample_weight)
         return super().score(X, y, sample_weight=sample_weight)

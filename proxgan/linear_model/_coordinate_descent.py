@@ -130,8 +130,7 @@ class ElasticNet(LinearRegressorBase):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor of shape (n, p); ``y``: shape
-        (n,) or (n, n_targets). ``check_input=False`` skips the input validation (the caller vouches).
-        Dask X and y (row chunks) are fitted without gathering X (:mod:`proxgan.linear_model._dask`)."""
+        (n,) or (n, n_targets). ``check_input=False`` skips the input validation (the caller vouches)."""
         if _dask.is_dask(X) or _dask.is_dask(y):
             return _dask.fit_enet(self, X, y, sample_weight)
         alpha = float(self.alpha)

@@ -305,7 +305,7 @@ def fit_cv(est, X, y, sample_weight=None):
 
 
 def fit_logistic(est, X, y, sample_weight=None):
-    """:meth:`LogisticRegression.fit` on dask input (two classes): distributed proximal Newton,
+    """:meth:`LogisticRegression.fit` on dask input (binary or multinomial): distributed proximal Newton,
     one pass per iteration (``n_passes_`` counts them, plus one pass over y for the classes)."""
     import dask
     from proxgan.linear_model._base import warn_not_converged
@@ -325,24 +325,22 @@ def fit_logistic(est, X, y, sample_weight=None):
     if classes.size < 2:
         raise ValueError(f"This solver needs samples of at least 2 classes in the data, but the data contains only "
                          f"one class: {classes[0]!r}")
-    if classes.size > 2:
-        raise NotImplementedError("multinomial logistic regression (more than two classes) is not available for "
-                                  "dask input yet; fit one binary model per class (OneVsRestClassifier)")
+    K = 1 if classes.size == 2 else classes.size
     lam = (lambda S: 0.0) if (penalty is None or est.C == np.inf) else (lambda S: 1.0 / (est.C * S))
 
-    def run_pass(w, b, dw, db, ws, first):
-        return rows.reduce(chunk_newton, add_sums, classes[1], w, b, dw, db, np.asarray(ws, dtype=np.int64), first)
+    def run_pass(W, b, dW, db, ws, first):
+        return rows.reduce(chunk_newton, add_sums, classes, W, b, dW, db, np.asarray(ws, dtype=np.int64), first)
 
-    w0, b0 = None, 0.0
-    if est.warm_start and getattr(est, "coef_", None) is not None and est.coef_.shape == (1, rows.p):
-        w0, b0 = est.coef_[0], float(np.ravel(est.intercept_)[0]) if est.fit_intercept else 0.0
-    res = prox_newton(run_pass, rows.p, lambda S: (lam(S) * rho, lam(S) * (1.0 - rho)), intercept=est.fit_intercept,
-                      tol=est.tol, max_iter=est.max_iter, w0=w0, b0=b0)
+    W0 = b0 = None
+    if est.warm_start and getattr(est, "coef_", None) is not None and est.coef_.shape == (K, rows.p):
+        W0, b0 = est.coef_, (np.ravel(est.intercept_) if est.fit_intercept else None)
+    res = prox_newton(run_pass, (K, rows.p), lambda S: (lam(S) * rho, lam(S) * (1.0 - rho)),
+                      intercept=est.fit_intercept, tol=est.tol, max_iter=est.max_iter, W0=W0, b0=b0)
     if not res.converged:
         warn_not_converged(res.crit, est.tol, "optimality violation")
     est.classes_, est.n_features_in_ = classes, rows.p
-    est.coef_ = res.w[None, :].astype(rows.X.dtype)
-    est.intercept_ = np.array([res.b if est.fit_intercept else 0.0], dtype=rows.X.dtype)
+    est.coef_ = res.W.astype(rows.X.dtype)
+    est.intercept_ = (res.b if est.fit_intercept else np.zeros(K)).astype(rows.X.dtype)
     est.n_iter_, est.optimality_ = np.array([res.n_iter], dtype=np.int32), np.array([res.crit])
     est.n_passes_ = res.n_passes
     return est

@@ -198,8 +198,7 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the model; ``X``: array, sparse matrix or tensor; ``y``: class labels; dask X and y are
-        fitted without gathering X (two classes)."""
+        """Fit the model; ``X``: array, sparse matrix or tensor; ``y``: class labels."""
         if _dask.is_dask(X) or _dask.is_dask(y):
             return _dask.fit_logistic(self, X, y, sample_weight)
         penalty, rho = _resolve_penalty(self)
@@ -299,19 +298,43 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
         return res.coef[None, :q], res.coef[q:] if fit_b else np.zeros(1), res.n_iter, res.converged, res.crit
 
     def decision_function(self, X):
-        """:math:`XW^\\top + b` (one column for two classes); lazy for dask X."""
+        """:math:`XW^\\top + b` (one column for two classes)."""
         if _dask.is_dask(X):
             return _dask.decision_function(self, X)
         return super().decision_function(to_numpy(X))
 
     def predict(self, X):
-        """Class labels (the largest score); lazy for dask X."""
+        """Class labels (of the largest score).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor or dask array of shape (n_samples, n_features)
+            Samples; a dask array gives a lazy dask array of labels.
+
+        Returns
+        -------
+        ndarray or dask array of shape (n_samples,)
+        """
         if _dask.is_dask(X):
             return _dask.predict_classes(self, X)
         return super().predict(X)
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy; a lazy 0-d dask array for dask X."""
+        """Mean accuracy of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor or dask array of shape (n_samples, n_features)
+            Samples; a dask array gives a lazy 0-d dask array (``.compute()`` for the number).
+        y : array-like or dask array of shape (n_samples,)
+            True labels.
+        sample_weight : array-like or dask array of shape (n_samples,), optional
+            Weights of the samples.
+
+        Returns
+        -------
+        float or 0-d dask array
+        """
         if _dask.is_dask(X):
             return _dask.accuracy(self, X, y, sample_weight)
         return super().score(X, y, sample_weight=sample_weight)

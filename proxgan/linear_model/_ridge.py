@@ -149,7 +149,7 @@ class Ridge(LinearRegressorBase):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor of shape (n, p);
-        ``y``: shape (n,) or (n, n_targets); dask X and y are fitted without gathering X."""
+        ``y``: shape (n,) or (n, n_targets)."""
         if _dask.is_dask(X) or _dask.is_dask(y):
             return _dask.fit_ridge(self, X, y, sample_weight)
         device = check_device(self.device)

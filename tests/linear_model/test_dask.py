@@ -47,6 +47,12 @@ def data():
     return X, y, sw, yc
 
 
+@pytest.fixture(scope="module")
+def labels3(data):
+    rng = np.random.default_rng(2)
+    return np.argmax(data[0][:, :3] + 0.8 * rng.standard_normal((N, 3)), axis=1)
+
+
 def _d(a, chunks=CH):
     return da.from_array(a, chunks=(chunks,) + a.shape[1:])
 
@@ -139,18 +145,21 @@ def test_sparse_chunks(client, data):
 
 @pytest.mark.parametrize("kw", [dict(l1_ratio=1.0, C=0.1, solver="saga"), dict(l1_ratio=0.0, C=1.0),
                                 dict(l1_ratio=0.5, C=0.3, solver="saga")], ids=["l1", "l2", "enet"])
-def test_logistic_equals_in_memory(client, data, kw):
+@pytest.mark.parametrize("classes", [2, 3])
+def test_logistic_equals_in_memory(client, data, labels3, kw, classes):
     X, _, sw, yc = data
-    ref = LogisticRegression(tol=1e-10, max_iter=1000, **kw).fit(X, yc, sample_weight=sw)
+    yc = yc if classes == 2 else labels3
+    ref = LogisticRegression(tol=1e-10, max_iter=20000, **kw).fit(X, yc, sample_weight=sw)
     got = LogisticRegression(tol=1e-10, **kw).fit(_d(X), _d(yc), sample_weight=_d(sw))
-    np.testing.assert_allclose(got.coef_, ref.coef_, atol=1e-7)
-    np.testing.assert_allclose(got.intercept_, ref.intercept_, atol=1e-7)
+    assert got.coef_.shape == ref.coef_.shape == (1 if classes == 2 else 3, P)
+    np.testing.assert_allclose(got.coef_, ref.coef_, atol=1e-6)
+    np.testing.assert_allclose(got.intercept_, ref.intercept_, atol=1e-6)
     assert got.n_passes_ <= 15, got.n_passes_  # a Newton method: few passes
     if kw["l1_ratio"] == 1.0:
         assert np.array_equal(got.coef_ == 0, ref.coef_ == 0) and np.any(ref.coef_ == 0)
 
 
-def test_predict_is_lazy(client, data):
+def test_predict_is_lazy(client, data, labels3):
     X, y, _, yc = data
     m = Lasso(alpha=0.05).fit(_d(X), _d(y))
     p = m.predict(_d(X))
@@ -165,6 +174,9 @@ def test_predict_is_lazy(client, data):
         np.testing.assert_allclose(lazy.compute(), getattr(c, name)(X), atol=1e-12)
     acc = c.score(_d(X), _d(yc))
     assert isinstance(acc, da.Array) and float(acc.compute()) == c.score(X, yc)
+    c3 = LogisticRegression(l1_ratio=1.0, C=0.2, solver="saga").fit(_d(X), _d(labels3))
+    for name in ("decision_function", "predict", "predict_proba"):
+        np.testing.assert_allclose(getattr(c3, name)(_d(X)).compute(), getattr(c3, name)(X), atol=1e-12)
 
 
 def test_dataframe_unknown_chunks(client, data):
