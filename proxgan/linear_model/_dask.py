@@ -129,8 +129,7 @@ class Rows:
         """:class:`~proxgan.linear_model._dask_gram.Moments` of all rows (or one per group): one pass."""
         from proxgan.linear_model._dask_gram import chunk_moments, merge_moments
         out = self.reduce(chunk_moments, merge_moments, bool(centre), groups=groups)
-        total = out if groups is None else out
-        counted = total.n if groups is None else sum(m.n for m in total)
+        counted = out.n if groups is None else sum(m.n for m in out)
         if counted != self.n:
             raise RuntimeError(f"a pass counted {counted} rows of {self.n}: a chunk was lost")
         return out
