@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from proxgan.datafits import Quadratic
+from proxgan.linear_model import _dask
 
 __all__ = ["to_numpy", "check_device", "check_solver", "check_alpha", "check_l1_ratio", "center_scale", "preprocess",
            "LinearRegressorBase", "warn_not_converged"]
@@ -171,11 +172,33 @@ class LinearRegressorBase(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Linear prediction :math:`Xw + b` (NumPy in, NumPy out; torch and sparse accepted)."""
+        if _dask.is_dask(X):
+            return _dask.predict(self, X)  # lazy
         check_is_fitted(self)
         X = validate_data(self, to_numpy(X), accept_sparse=["csr", "csc"], reset=False,
                           dtype=[np.float64, np.float32])
         out = X @ self.coef_.T
         return (np.asarray(out).ravel() if self.coef_.ndim == 1 else np.asarray(out)) + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of :meth:`predict` (scikit-learn's).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor or dask array of shape (n_samples, n_features)
+            Samples; a dask array gives a lazy 0-d dask array (``.compute()`` for the number).
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
+            True values.
+        sample_weight : array-like or dask array of shape (n_samples,), optional
+            Weights of the samples.
+
+        Returns
+        -------
+        float or 0-d dask array
+        """
+        if _dask.is_dask(X):
+            return _dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

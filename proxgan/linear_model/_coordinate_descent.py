@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from proxgan.linear_model import _dask
 from proxgan.linear_model._base import (SOLVERS, LinearRegressorBase, check_device, check_solver, preprocess,
                                         to_numpy, warn_not_converged)
 from proxgan.linear_model._quadratic import enet_penalty, fit_quadratic, gram_for
@@ -130,6 +131,8 @@ class ElasticNet(LinearRegressorBase):
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor of shape (n, p); ``y``: shape
         (n,) or (n, n_targets). ``check_input=False`` skips the input validation (the caller vouches)."""
+        if _dask.is_dask(X) or _dask.is_dask(y):
+            return _dask.fit_enet(self, X, y, sample_weight)
         alpha = float(self.alpha)
         device = check_device(self.device)
         solver = check_solver(self.solver, device)

@@ -19,6 +19,7 @@ from sklearn.utils import check_scalar
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import _raise_for_params
 
+from proxgan.linear_model import _dask
 from proxgan.linear_model._base import (SOLVERS, LinearRegressorBase, check_device, check_solver, preprocess,
                                         warn_not_converged)
 from proxgan.linear_model._coordinate_descent import ElasticNet
@@ -151,6 +152,8 @@ class ElasticNetCV(LinearRegressorBase):
 
         ``params`` are routed to the splitter (e.g. ``groups``) when metadata routing is enabled."""
         _raise_for_params(params, self, "fit")
+        if _dask.is_dask(X) or _dask.is_dask(y):  # one pass over the data for every fold's Gram matrix
+            return _dask.fit_cv(self, X, y, sample_weight)
         ratios, single = self._l1_ratios()
         device = check_device(self.device)
         solver = check_solver(self.solver, device)

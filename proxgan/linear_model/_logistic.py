@@ -37,6 +37,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
+from proxgan.linear_model import _dask
 from proxgan.linear_model._base import check_device, check_solver, to_numpy, warn_not_converged
 from proxgan.linear_model._logistic_fit import fit_newton, fit_prox, fit_smooth
 from proxgan.solvers import Composite
@@ -198,6 +199,8 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``X``: array, sparse matrix or tensor; ``y``: class labels."""
+        if _dask.is_dask(X) or _dask.is_dask(y):
+            return _dask.fit_logistic(self, X, y, sample_weight)
         penalty, rho = _resolve_penalty(self)
         _check_solver(self.solver, penalty, self.dual)
         device = check_device(self.device)
@@ -296,10 +299,50 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """:math:`XW^\\top + b` (one column for two classes)."""
+        if _dask.is_dask(X):
+            return _dask.decision_function(self, X)
         return super().decision_function(to_numpy(X))
+
+    def predict(self, X):
+        """Class labels (of the largest score).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor or dask array of shape (n_samples, n_features)
+            Samples; a dask array gives a lazy dask array of labels.
+
+        Returns
+        -------
+        ndarray or dask array of shape (n_samples,)
+        """
+        if _dask.is_dask(X):
+            return _dask.predict_classes(self, X)
+        return super().predict(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, tensor or dask array of shape (n_samples, n_features)
+            Samples; a dask array gives a lazy 0-d dask array (``.compute()`` for the number).
+        y : array-like or dask array of shape (n_samples,)
+            True labels.
+        sample_weight : array-like or dask array of shape (n_samples,), optional
+            Weights of the samples.
+
+        Returns
+        -------
+        float or 0-d dask array
+        """
+        if _dask.is_dask(X):
+            return _dask.accuracy(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities: :math:`\\sigma(Xw + b)` (two classes) or the softmax of the scores."""
+        if _dask.is_dask(X):
+            return _dask.predict_proba(self, X)
         d = self.decision_function(X)
         if d.ndim == 1:
             p1 = expit(d)

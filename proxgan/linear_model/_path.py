@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from proxgan.linear_model import _dask
 from proxgan.linear_model._base import (check_alpha, check_device, check_l1_ratio, check_positive_int, check_solver,
                                         preprocess, to_numpy, warn_not_converged)
 from proxgan.linear_model._quadratic import alpha_grid, enet_penalty, fit_quadratic, gram_for
@@ -66,6 +67,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
     device = check_device(params.get("device", "cpu"))
     solver = check_solver(params.get("solver", "auto"), device)
     l1_ratio = check_l1_ratio(l1_ratio)
+    if _dask.is_dask(X) or _dask.is_dask(y):  # one pass for the Gram matrix, then the path
+        return _dask.enet_path(X, y, l1_ratio=l1_ratio, eps=eps, n_alphas=n_alphas, alphas=alphas, coef_init=coef_init,
+                               return_n_iter=return_n_iter, positive=positive, tol=tol, max_iter=max_iter,
+                               solver=params.get("solver", "auto"), device=device)
     X = to_numpy(X)
     y = to_numpy(y)
     if check_input:

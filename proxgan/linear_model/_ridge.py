@@ -17,6 +17,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from proxgan import penalties as _pen
+from proxgan.linear_model import _dask
 from proxgan.linear_model import _ridge_direct as _direct
 from proxgan.linear_model._base import (LinearRegressorBase, center_scale, check_device, check_solver,
                                         preprocess, warn_not_converged)
@@ -149,6 +150,8 @@ class Ridge(LinearRegressorBase):
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``X``: array, sparse matrix (CSC/CSR) or tensor of shape (n, p);
         ``y``: shape (n,) or (n, n_targets)."""
+        if _dask.is_dask(X) or _dask.is_dask(y):
+            return _dask.fit_ridge(self, X, y, sample_weight)
         device = check_device(self.device)
         X, y, sw = self._validate_fit(X, y, sample_weight, multi_output=True)
         solver = self._resolve_solver(device, sp.issparse(X))
