@@ -47,3 +47,6 @@ gpu-check:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+docs:
+	$(PY) -m sphinx -b html -W --keep-going -n -j 1 docs docs/_build/html

@@ -19,12 +19,13 @@ Sources
     the python version of CIFAR-10 (``data_batch_1`` ... ``data_batch_5``, ``test_batch``),
     in ``data_root`` or ``data_root/cifar-10-batches-py``; read with numpy and pickle.
 
-When those files are not found and a working torchvision is installed, its dataset
-classes are tried on ``data_root`` (``download=False``); a torchvision that fails to
-import (e.g. one built for another torch) is treated as absent. Nothing is downloaded.
 ``ring8``, ``grid25``
     2-D Gaussian mixtures: 8 modes on a circle of radius 2 (std 0.02) and 25 modes on
     the grid :math:`\\{-4,-2,0,2,4\\}^2` (std 0.05).
+
+When those files are not found and a working torchvision is installed, its dataset
+classes are tried on ``data_root`` (``download=False``); a torchvision that fails to
+import (e.g. one built for another torch) is treated as absent. Nothing is downloaded.
 
 Examples
 --------
