@@ -10,7 +10,7 @@ designs are usually centred explicitly and use neither.
 
 Both hold the design twice: as float64 NumPy/SciPy arrays (for the compiled coordinate
 descent of :mod:`proxgan.solvers.cd`) and, on first use, as torch tensors on ``device``
-(for :func:`value`/:func:`grad`, used by ISTA/FISTA). ``X`` may be a NumPy array, a SciPy
+(for the ``value``/``grad`` methods, used by ISTA/FISTA). ``X`` may be a NumPy array, a SciPy
 sparse matrix or a torch tensor.
 
 Examples

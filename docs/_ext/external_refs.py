@@ -72,7 +72,10 @@ def _missing_reference(app, env, node, contnode):
     module, cls = node.get("py:module") or "", node.get("py:class") or ""
     local = [f"{module}.{cls}.{target}", f"{module}.{target}"] if module else []
     if any(c.startswith("proxgan") and resolve_object(c) is not None for c in [target] + local):
-        return contnode  # a private helper or an undocumented member: shown as code, not linked
+        return contnode
+    if "." not in target and any(m.startswith("proxgan") and hasattr(mod, target)
+                                 for m, mod in list(sys.modules.items()) if mod is not None):
+        return contnode  # a helper of a private module, named from a public one  # a private helper or an undocumented member: shown as code, not linked
     if resolve_object(target) is None and target not in ("None", "True", "False"):
         return None
     url = external_url(target)

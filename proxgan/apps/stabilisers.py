@@ -56,7 +56,7 @@ class WeightEMA:
     module : nn.Module
         The network being trained (G).
     decay : float
-        :math:`\\beta` in [0, 1). 0 makes :attr:`module` the tracked network itself (no copy).
+        :math:`\\beta` in [0, 1). 0 makes ``module`` the tracked network itself (no copy).
     """
 
     def __init__(self, module: nn.Module, decay: float) -> None:
