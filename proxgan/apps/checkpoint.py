@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "make_out_dir", "rng_state", "set_rng_state",
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "make_out_dir", "new_run_dir", "check_out_dir", "rng_state", "set_rng_state",
            "NonFiniteLossError", "check_finite", "check_resume_config", "InterruptGuard"]
 
 #: configuration fields that may change between a run and its resumption
@@ -52,6 +52,75 @@ def make_out_dir(out: str | os.PathLike) -> str:
     if not os.access(out, os.W_OK):
         raise ValueError(f"the output folder {out!r} is not writable; choose another --out")
     return out
+
+
+def check_out_dir(out: str | os.PathLike, *, resume: bool = False, overwrite: bool = False,
+                  allow_existing: bool = False) -> str:
+    """Refuse an output folder that would lose something, before any work starts.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The folder that will receive a run's files.
+    resume : bool
+        The run continues the one in ``out``: an existing folder is expected.
+    overwrite : bool
+        The caller asked to replace what ``out`` holds.
+    allow_existing : bool
+        A non-empty folder is fine (outputs that are meant to be rewritten, such as ``results/NAME``).
+
+    Returns
+    -------
+    str
+        ``out`` as a string, created if it did not exist.
+
+    Raises
+    ------
+    ValueError
+        When ``out`` is an existing file, cannot be created or written, or is a non-empty
+        folder and neither ``resume``, ``overwrite`` nor ``allow_existing`` is set.
+    """
+    out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"the output folder {out!r} is an existing file; choose another --out")
+    if os.path.isdir(out) and os.listdir(out) and not (resume or overwrite or allow_existing):
+        raise ValueError(f"the output folder {out!r} already holds a run; pass --resume to continue it, "
+                         "--overwrite to replace it, or choose another --out")
+    return make_out_dir(out)
+
+
+def new_run_dir(root: str | os.PathLike) -> str:
+    """Create a fresh, timestamped run folder under ``root`` and point ``root/latest`` at it.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder of all runs of one command (``runs/cnn``).
+
+    Returns
+    -------
+    str
+        The new folder, ``root/YYYYmmdd-HHMMSS`` (with ``-2``, ``-3`` ... when taken).
+    """
+    import time
+
+    root = make_out_dir(root)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 1000):
+        path = os.path.join(root, stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            os.mkdir(path)
+            break
+        except FileExistsError:
+            continue
+    latest = os.path.join(root, "latest")
+    try:
+        tmp = os.path.join(root, f".latest-{os.getpid()}")
+        os.symlink(os.path.basename(path), tmp)
+        os.replace(tmp, latest)
+    except OSError:  # no symlinks on this file system: the printed path is enough
+        pass
+    return path
 
 
 class NonFiniteLossError(RuntimeError):

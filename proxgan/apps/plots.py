@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["plot_curves", "image_grid", "scatter_2d"]
+__all__ = ["LABELS", "plot_curves", "image_grid", "scatter_2d"]
 
 
 def _plt():
@@ -37,6 +37,15 @@ def _plt():
     return plt
 
 
+#: Legend labels of the metric columns (a column not listed is shown by its name).
+LABELS = {
+    "train_loss": "training loss", "test_loss": "test loss", "sparsity": "exact zeros, all parameters",
+    "weight_sparsity": "exact zeros, penalised weights", "d_loss": "discriminator loss", "g_loss": "generator loss",
+    "g_sparsity": "exact zeros in G", "d_sparsity": "exact zeros in D", "frechet": "Fréchet distance of G's samples",
+    "frechet_floor": "floor: real training vs held-out samples",
+}
+
+
 def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, *, title: str = "",
                 ylabel: str = "", logy: bool = False, ylim: tuple[float, float] | None = None) -> None:
     """One line per key in ``keys`` against ``epoch`` (integer ticks); keys missing from the rows are skipped.
@@ -50,7 +59,7 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, 
     for k in keys:
         pts = [(r["epoch"], r[k]) for r in rows if r.get(k) is not None]
         if pts:
-            ax.plot(*zip(*pts), marker="o", ms=3, label=k)
+            ax.plot(*zip(*pts), marker="o", ms=3, label=LABELS.get(k, k))
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)

@@ -60,12 +60,13 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _plots(rows: list[dict[str, Any]], out: str) -> None:
+def _plots(rows: list[dict[str, Any]], out: str, who: str = "") -> None:
     from proxgan.apps.plots import plot_curves
 
     try:
-        plot_curves(rows, ["train_loss", "test_loss"], os.path.join(out, "loss.png"), title="loss", ylabel="cross-entropy")
-        plot_curves(rows, ["sparsity", "weight_sparsity"], os.path.join(out, "sparsity.png"), title="exact zeros",
+        plot_curves(rows, ["train_loss", "test_loss"], os.path.join(out, "loss.png"), title=f"Loss ({who})",
+                    ylabel="cross-entropy")
+        plot_curves(rows, ["sparsity", "weight_sparsity"], os.path.join(out, "sparsity.png"), title=f"Exact zeros ({who})",
                     ylabel="fraction", ylim=(0, 1))
     except MissingExtraError:
         note_plots_skipped()
@@ -175,7 +176,7 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
             })
             checkpoint(epoch + 1, 0, {"loss": 0.0, "pen": 0.0, "n": 0, "step_time": 0.0, "wall": 0.0})
             if cfg.plots:
-                _plots(log.rows, out)
+                _plots(log.rows, out, cfg.optim.describe())
     summary: dict[str, Any] = {**(log.rows[-1] if log.rows else {}), "status": status, "checkpoint": ckpt_path}
     if status == "done" and cfg.measure_compaction:
         summary["compaction"] = {**compaction_report(model, data.x_test[:256].to(dev), repeats=_COMPACTION_REPEATS),

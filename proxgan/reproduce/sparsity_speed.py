@@ -42,7 +42,18 @@ from torch import nn
 from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
 from proxgan.reproduce._timing import interleaved_medians
 
-__all__ = ["run", "TASKS", "PENALTIES"]
+__all__ = ["saved_percent", "run", "TASKS", "PENALTIES"]
+
+
+def saved_percent(x: float) -> str:
+    """``x`` percent saved, to one decimal, never written ``-0.0%``.
+
+    Parameters
+    ----------
+    x : float
+        The share saved, in percent (negative when the compact form is larger or slower).
+    """
+    return f"{round(x, 1) + 0.0:.1f}%"
 
 PENALTIES = ("L1", "coupled GroupL1", "N:M")
 #: task -> (input shape, model); the λ grids are per penalty and task (see _LAMS)
@@ -269,7 +280,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
             curves.setdefault((task, penalty), []).append((best64 / lat64["dense"], 100 * acc))
             if progress:
                 print(f"[sparsity-speed] {task} {penalty} {level}: acc {100 * acc:.2f}% zeros {100 * r['zeros']:.1f}% "
-                      f"FLOPs -{row[9]:.1f}% b64 -{row[-1]:.1f}%", flush=True)
+                      f"FLOPs saved {saved_percent(row[9])}, b64 latency saved {saved_percent(row[-1])}", flush=True)
         ok = [row for row in table.rows if row[0] == "coupled GroupL1" and round(row[3], 6) >= -1.0]
         if ok:
             best = max(ok, key=lambda row: row[9])
