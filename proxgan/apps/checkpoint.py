@@ -72,12 +72,12 @@ def check_out_dir(out: str | os.PathLike, *, resume: bool = False, overwrite: bo
     Returns
     -------
     str
-        ``out`` as a string, created if it did not exist.
+        ``out`` as a string; nothing is created (the run creates it when it starts writing).
 
     Raises
     ------
     ValueError
-        When ``out`` is an existing file, cannot be created or written, or is a non-empty
+        When ``out`` is an existing file, could not be created or written, or is a non-empty
         folder and neither ``resume``, ``overwrite`` nor ``allow_existing`` is set.
     """
     out = os.fspath(out)
@@ -86,7 +86,13 @@ def check_out_dir(out: str | os.PathLike, *, resume: bool = False, overwrite: bo
     if os.path.isdir(out) and os.listdir(out) and not (resume or overwrite or allow_existing):
         raise ValueError(f"the output folder {out!r} already holds a run; pass --resume to continue it, "
                          "--overwrite to replace it, or choose another --out")
-    return make_out_dir(out)
+    base = os.path.abspath(out)
+    while not os.path.exists(base):
+        base = os.path.dirname(base)
+    if not os.path.isdir(base) or not os.access(base, os.W_OK):
+        raise ValueError(f"cannot create the output folder {out!r}: {base!r} is not a writable folder; "
+                         "choose another --out")
+    return out
 
 
 def new_run_dir(root: str | os.PathLike) -> str:
