@@ -42,7 +42,13 @@ class CheckpointError(ValueError):
 
 
 def make_out_dir(out: str | os.PathLike) -> str:
-    """Create the output folder ``out`` (and its parents); ``ValueError`` naming it if that is impossible."""
+    """Create the output folder ``out`` (and its parents); ``ValueError`` naming it if that is impossible.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The folder to create.
+    """
     out = os.fspath(out)
     try:
         os.makedirs(out, exist_ok=True)
@@ -134,7 +140,15 @@ class NonFiniteLossError(RuntimeError):
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then :func:`os.replace`)."""
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then :func:`os.replace`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    state : dict
+        What to save (anything :func:`torch.save` takes).
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -153,6 +167,13 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (trusted files only).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file.
+    map_location : str or torch.device
+        Where tensors are loaded (as in :func:`torch.load`).
 
     Raises
     ------
@@ -187,7 +208,13 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore the generators saved by :func:`rng_state`."""
+    """Restore the generators saved by :func:`rng_state`.
+
+    Parameters
+    ----------
+    state : dict
+        A dictionary returned by :func:`rng_state`.
+    """
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -199,6 +226,17 @@ def check_finite(value: float, what: str, where: str, checkpoint: str | None) ->
     """Raise :class:`NonFiniteLossError` if ``value`` is NaN or infinite.
 
     The message says which loss, where in the run, and which checkpoint was kept.
+
+    Parameters
+    ----------
+    value : float
+        The loss to check.
+    what : str
+        Which loss it is (named in the message).
+    where : str
+        Where in the run (epoch and step), for the message.
+    checkpoint : str or None
+        Path of the last checkpoint, if one was written.
     """
     if not math.isfinite(value):
         kept = f"the last good checkpoint is kept at {checkpoint}" if checkpoint and os.path.exists(checkpoint) else "no checkpoint was written yet"
@@ -223,6 +261,13 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any]) -> None:
 
     Resuming with another optimizer, penalty, seed or batch size would silently give a
     run that is neither the old one nor a new one.
+
+    Parameters
+    ----------
+    saved : dict
+        The configuration stored in the checkpoint.
+    current : dict
+        The configuration of the run that resumes it.
     """
     saved, current = _flatten(saved), _flatten(current)
     diff = [f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}"

@@ -51,6 +51,23 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, 
     """One line per key in ``keys`` against ``epoch`` (integer ticks); keys missing from the rows are skipped.
 
     ``ylim`` fixes the y range (e.g. ``(0, 1)`` for fractions, so that small changes look small).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Metric rows, each with an ``epoch`` key.
+    keys : sequence of str
+        Columns to draw; legends use :data:`LABELS`.
+    path : str
+        PNG file to write.
+    title : str
+        Figure title.
+    ylabel : str
+        Label of the y axis.
+    logy : bool
+        Logarithmic y axis.
+    ylim : tuple of float, optional
+        Fixed y range.
     """
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
@@ -77,7 +94,19 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, 
 
 
 def image_grid(images: torch.Tensor, path: str, *, nrow: int = 8, title: str = "") -> None:
-    """Save images in :math:`[-1, 1]`, shape ``(N, C, H, W)`` with C in {1, 3}, as a grid."""
+    """Save images in :math:`[-1, 1]`, shape ``(N, C, H, W)`` with C in {1, 3}, as a grid.
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        Images in :math:`[-1, 1]`, shape ``(N, C, H, W)``.
+    path : str
+        PNG file to write.
+    nrow : int
+        Images per row (at most ``nrow**2`` are drawn).
+    title : str
+        Figure title.
+    """
     plt = _plt()
     x = ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2)[: nrow * nrow]
     n, c, h, w = x.shape
@@ -99,7 +128,19 @@ def image_grid(images: torch.Tensor, path: str, *, nrow: int = 8, title: str = "
 
 
 def scatter_2d(samples: torch.Tensor, centers: torch.Tensor, path: str, *, title: str = "") -> None:
-    """Scatter of generated 2-D points with the mixture centres marked."""
+    """Scatter of generated 2-D points with the mixture centres marked.
+
+    Parameters
+    ----------
+    samples : torch.Tensor
+        Points, shape ``(n, 2)``.
+    centers : torch.Tensor
+        Mode centres, shape ``(k, 2)``.
+    path : str
+        PNG file to write.
+    title : str
+        Figure title.
+    """
     plt = _plt()
     s = samples.detach().cpu()
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)

@@ -43,7 +43,21 @@ _COMPACTION_REPEATS = 30  # interleaved timings of the model before and after co
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: str, batch: int = 1000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` in eval mode."""
+    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    x : torch.Tensor
+        Images.
+    y : torch.Tensor
+        Labels.
+    device : str
+        Device the model is on.
+    batch : int
+        Images per forward pass.
+    """
     was = model.training
     model.eval()
     loss = correct = 0.0

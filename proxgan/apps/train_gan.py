@@ -62,7 +62,17 @@ def _zero_acc() -> dict[str, float]:
 
 @torch.no_grad()
 def generate(g: nn.Module, z: torch.Tensor, batch: int = 500) -> torch.Tensor:
-    """Samples of generator ``g`` (in eval mode) for the noise ``z``, on the CPU."""
+    """Samples of generator ``g`` (in eval mode) for the noise ``z``, on the CPU.
+
+    Parameters
+    ----------
+    g : torch.nn.Module
+        The generator.
+    z : torch.Tensor
+        Noise, one row per sample.
+    batch : int
+        Samples per forward pass.
+    """
     was = g.training
     g.eval()
     dev = next(g.parameters()).device

@@ -37,7 +37,17 @@ __all__ = ["deblur_problem", "run", "blur_matrix"]
 
 
 def blur_matrix(m: int, size: int = 9, sigma: float = 4.0) -> sp.csr_matrix:
-    """The 2-D Gaussian blur of an m×m image (row-major pixels) as a sparse matrix, zero boundary."""
+    """The 2-D Gaussian blur of an m×m image (row-major pixels) as a sparse matrix, zero boundary.
+
+    Parameters
+    ----------
+    m : int
+        Image side in pixels.
+    size : int
+        Side of the Gaussian kernel.
+    sigma : float
+        Its standard deviation in pixels.
+    """
     half = size // 2
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     k /= k.sum()
@@ -47,7 +57,15 @@ def blur_matrix(m: int, size: int = 9, sigma: float = 4.0) -> sp.csr_matrix:
 
 
 def deblur_problem(m: int = 64, seed: int = 0):
-    """``(A, b, x_true, lam)`` for an m×m mosaic of digits (m a multiple of 8)."""
+    """``(A, b, x_true, lam)`` for an m×m mosaic of digits (m a multiple of 8).
+
+    Parameters
+    ----------
+    m : int
+        Image side in pixels, a multiple of 8.
+    seed : int
+        Seed of the noise.
+    """
     from sklearn.datasets import load_digits
 
     rng = np.random.default_rng(seed)
@@ -69,7 +87,21 @@ def deblur_problem(m: int = 64, seed: int = 0):
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int | None = None,
         iters: int | None = None) -> dict[str, Path]:
-    """Write ``fista.md``, ``fista.csv`` and ``fista.png`` into ``out_dir``."""
+    """Write ``fista.md``, ``fista.csv`` and ``fista.png`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    m : int, optional
+        Image side (default: 64, 16 when quick).
+    iters : int, optional
+        Iterations of each method.
+    """
     m = m or (16 if quick else 64)
     iters = iters or (300 if quick else 3000)
     A, b, _, lam = deblur_problem(m)

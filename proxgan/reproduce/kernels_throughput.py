@@ -21,7 +21,17 @@ __all__ = ["soft_threshold_table", "copy_bandwidth", "run"]
 
 
 def copy_bandwidth(n: int, device: str, repeats: int = 11) -> float:
-    """Bytes per second of ``dst.copy_(src)`` for ``n`` float32 (read + write counted)."""
+    """Bytes per second of ``dst.copy_(src)`` for ``n`` float32 (read + write counted).
+
+    Parameters
+    ----------
+    n : int
+        Number of float32 entries.
+    device : str
+        Torch device.
+    repeats : int
+        Timed copies (median).
+    """
     src = torch.randn(n, device=device)
     dst = torch.empty_like(src)
     t = interleaved_medians({"copy": lambda: dst.copy_(src)}, repeats=repeats)["copy"]
@@ -34,6 +44,17 @@ def soft_threshold_table(sizes: list[int], device: str = "cpu", repeats: int = 2
     Rows give the median time and the ratio contender / proxgan (> 1: proxgan is faster),
     out of place and in place. On CUDA the Triton kernel is proxgan's path; the GB/s column
     counts 8 bytes per element (one read, one write).
+
+    Parameters
+    ----------
+    sizes : list of int
+        Tensor sizes.
+    device : str
+        Torch device.
+    repeats : int
+        Timed runs (median).
+    lam : float
+        Threshold.
     """
     pen = L1(lam)
     table = Table(f"Soft-thresholding, float32, {device}",
@@ -65,7 +86,17 @@ def soft_threshold_table(sizes: list[int], device: str = "cpu", repeats: int = 2
 
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True) -> dict[str, Path]:
-    """Write ``kernels.md`` and CSVs into ``out_dir``; CPU always, CUDA when available."""
+    """Write ``kernels.md`` and CSVs into ``out_dir``; CPU always, CUDA when available.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    """
     sizes = [1 << 20] if quick else [1 << 20, 1 << 24]
     repeats = 5 if quick else 21
     from proxgan.reproduce.optim_step import optim_step_tables

@@ -213,6 +213,21 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
     ``epochs`` is the training length of each λ point and of its fine-tune (the dense model
     trains 4× as long); ``quick=True`` shrinks data, models and timings to seconds.
     ``tasks`` and ``penalties`` select a subset of :data:`TASKS` and :data:`PENALTIES`.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    tasks : tuple of str, optional
+        Tasks (default: all of :data:`TASKS`).
+    epochs : float, optional
+        Epochs per λ.
+    penalties : tuple of str, optional
+        Penalties (default: all of :data:`PENALTIES`).
     """
     tasks = tuple(tasks or TASKS)
     unknown = sorted(set(tasks) - set(TASKS))
