@@ -28,7 +28,7 @@ import torch
 
 from proxgan.datafits import Quadratic
 from proxgan.penalties import L1
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar, new_figure, save_figure, write_table
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
@@ -104,11 +104,13 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
     """
     m = m or (16 if quick else 64)
     iters = iters or (300 if quick else 3000)
+    progress_bar = bar(4 * iters, "fista", progress, unit="iteration")  # F* by CD (counted as iters), then 3 traces
     A, b, _, lam = deblur_problem(m)
     df = Quadratic(A, b)
     pen = L1(lam)
     f0 = float(b @ b) / (2 * b.shape[0])
     ref = _cd.solve(df, pen, tol=1e-13 * f0, max_iter=100_000)
+    progress_bar.update(iters)
     w_star = torch.as_tensor(ref.coef, dtype=torch.float64)
     f_star = float(df.value(w_star) + pen.value(w_star))
     L = df.lipschitz()
@@ -118,6 +120,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
 
         def cb(k, w):
             vals.append(float(df.value(w) + pen.value(w)) - f_star)
+            progress_bar.update()
 
         solver.solve(df, pen, tol=0.0, max_iter=iters, backtracking=False, callback=cb, check_every=iters, **kw)
         return np.maximum(np.array(vals), 0.0)
@@ -127,6 +130,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
         "FISTA": trace(_fista, restart=False),
         "FISTA + restart": trace(_fista, restart=True),
     }
+    progress_bar.close()
     if f_star > min(float(c.min()) + f_star for c in curves.values()) + 1e-12 * f0:
         raise RuntimeError("the reference solution is worse than an iterate: F* is not accurate")
     table = Table(f"F(x_k) − F* relative to F(0) − F* on a {m}×{m} deblurring problem (n = p = {m * m})",
@@ -159,7 +163,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
     ax.legend()
     cmd = "proxgan reproduce fista" + (" --quick" if quick else "")
     paths = write_table(out_dir, "fista", [table], command=cmd, preamble=(__doc__ or "").split("\n\n", 1)[1], quick=quick)
-    paths["png"] = save_figure(fig, Path(out_dir) / "fista.png")
+    paths["png"] = save_figure(fig, Path(out_dir) / "fista.png", quick)
     paths["curves"] = Path(out_dir) / "fista_curves.csv"
     np.savetxt(paths["curves"], np.column_stack([ks] + [c for c in curves.values()]), delimiter=",",
                header="k," + ",".join(curves), comments="")

@@ -180,11 +180,11 @@ def _emit(out_dir, quick, wide, long, skipped, results, blocks, rhos, names, sum
     cmd = "proxgan reproduce glmnet-table1" + (" --quick" if quick else "")
     paths = write_table(out_dir, "glmnet-table1", [table, long], command=cmd,
                         preamble=(__doc__ or "").split("\n\n")[1], quick=quick)
-    paths["png"] = _plot(results, blocks, rhos, names, Path(out_dir) / "glmnet-table1.png")
+    paths["png"] = _plot(results, blocks, rhos, names, Path(out_dir) / "glmnet-table1.png", quick)
     return paths
 
 
-def _plot(results, blocks, rhos, names, path):
+def _plot(results, blocks, rhos, names, path, quick=False):
     fig, axes = new_figure(2, (len(blocks) + 1) // 2, figsize=(4 * ((len(blocks) + 1) // 2), 7), squeeze=False)
     for ax, (N, p) in zip(axes.ravel(), blocks):
         for name in names:
@@ -196,5 +196,5 @@ def _plot(results, blocks, rhos, names, path):
         ax.set_xlabel("ρ")
         ax.set_ylabel("seconds per path")
     axes.ravel()[0].legend(fontsize=7)
-    return save_figure(fig, path)
+    return save_figure(fig, path, quick)
 

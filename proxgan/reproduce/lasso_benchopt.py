@@ -147,6 +147,6 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, problem
     cmd = "proxgan reproduce lasso-benchopt" + (" --quick" if quick else "")
     paths = write_table(out_dir, "lasso-benchopt", [ratios, ttt, curves], command=cmd,
                         preamble=(__doc__ or "").split("\n\n")[1], quick=quick)
-    paths["png"] = save_figure(fig, Path(out_dir) / "lasso-benchopt.png")
+    paths["png"] = save_figure(fig, Path(out_dir) / "lasso-benchopt.png", quick)
     return paths
 

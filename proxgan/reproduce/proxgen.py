@@ -130,7 +130,7 @@ def _write(out_dir: str | Path, runs: list, total: int, data: str, epochs: int, 
         ax.set_xlim(-2, 102)
         ax.set_title(f"Sparsity vs accuracy, {data} (mean ± std over {seeds} seed(s))")
         ax.legend(fontsize=7)
-        paths["png"] = save_figure(fig, Path(out_dir) / "proxgen.png")
+        paths["png"] = save_figure(fig, Path(out_dir) / "proxgen.png", quick)
     return paths
 
 def _cleanup(folder: Path) -> None:

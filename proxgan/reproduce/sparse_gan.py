@@ -165,7 +165,7 @@ def _write(out_dir: str | Path, runs: list[tuple[tuple[str, float, int], dict[st
     if figure:
         fig, axes = new_figure(1, 2, figsize=(11, 4.2))
         _plot(axes, results, mixture)
-        paths["png"] = save_figure(fig, Path(out_dir) / "sparse-gan.png")
+        paths["png"] = save_figure(fig, Path(out_dir) / "sparse-gan.png", quick)
     return paths
 
 def _sparsity(label: str, r: dict[str, Any]) -> float:

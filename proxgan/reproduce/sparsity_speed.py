@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar, new_figure, save_figure, write_table
 from proxgan.reproduce._timing import interleaved_medians
 
 __all__ = ["saved_percent", "run", "TASKS", "PENALTIES"]
@@ -242,6 +242,9 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
     torch.manual_seed(0)
     tables, curves, summary = [], {}, []
     t_start = time.perf_counter()
+    # one step per trained model: the dense one and every level of every penalty path, per task
+    progress_bar = bar(sum(1 + sum(len(_path(t, p, quick)) for p in pens) for t in tasks), "sparsity-speed", progress,
+                       unit="model")
     for task in tasks:
         shape = TASKS[task]
         xtr, ytr, xte, yte, source = _images(shape, n_train, n_test)
@@ -260,6 +263,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
             return tuned
 
         dense_tuned = finetune(dense, dense_state, "dense", 99)
+        progress_bar.update()
         base_acc = _accuracy(dense_tuned, xte, yte)
         cols = ["penalty", "λ or n:m", "accuracy (%)", "Δ accuracy (points)", "zero weights (%)", "params", "params compact",
                 "MFLOPs", "MFLOPs compact", "FLOPs saved (%)", "b1 dense ms", "b1 compact ms", "b1 CSR ms",
@@ -274,6 +278,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
                 state = _state(model, opt)
                 tuned = finetune(model, state, penalty, 100 + j)
                 rows.append((penalty, f"{level[0]}:{level[1]}" if penalty == "N:M" else level, tuned))
+                progress_bar.update()
         noise = ""
         for penalty, level, model in rows:
             acc = _accuracy(model, xte, yte)
@@ -311,12 +316,13 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
                         "medians, one torch thread",
                         "N:M compacts nothing on a CPU (no semi-structured kernels): its gain needs a GPU"]
         tables.append(table)
+    progress_bar.close()
     wall = time.perf_counter() - t_start
     out = Path(out_dir)
     preamble = __doc__.split("\n\n", 1)[1] + "\n\n" + "\n".join(f"- {s}" for s in summary) + \
         f"\n\nTotal wall time {wall:.0f} s."
     command = "proxgan reproduce sparsity-speed" + (" --quick" if quick else "")
-    paths = write_table(out, "sparsity-speed", tables, command=command, preamble=preamble)
+    paths = write_table(out, "sparsity-speed", tables, command=command, preamble=preamble, quick=quick)
     fig, axes = new_figure(1, len(tasks), figsize=(6 * len(tasks), 4.5), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         for penalty in ("dense",) + PENALTIES:
@@ -328,7 +334,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(task)
         ax.legend()
-    paths["png"] = save_figure(fig, out / "sparsity-speed.png")
+    paths["png"] = save_figure(fig, out / "sparsity-speed.png", quick)
     return paths
 
 
