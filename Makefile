@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 # PyTorch is installed first, from the index pip is configured with: on Linux the default
 # PyPI wheel of torch 2.13.0 is the CUDA build (several GB); to get the small CPU-only build
-# instead, run e.g. `make demo TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"`.
+# instead, add pip's option for PyTorch's CPU wheel index (see PyTorch's install page), e.g.
+# `make demo TORCH="torch==2.13.0 --index-url URL-OF-THE-CPU-INDEX"`.
 # On macOS and Windows the default wheel is the CPU one. Any torch from 2.3 on works.
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
@@ -23,14 +24,18 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/proxgan demo
 
-# The whole suite, slow tier included, in two worker processes (pytest-xdist; JOBS=1 runs
-# it in this process). `make test-fast` leaves out the tests marked slow.
+# The whole suite, slow tier included, in JOBS worker processes (pytest-xdist, default 2:
+# one per core of a 2-core machine; JOBS=0 runs it in this process). OpenMP threads sleep
+# rather than spin when idle, so that two workers sharing the cores do not slow each other
+# down many times over. It prints the 20 slowest tests. `make test-fast` leaves out the
+# tests marked slow.
 JOBS ?= 2
+TEST_ENV := OMP_WAIT_POLICY=PASSIVE
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --durations=20 tests
+	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist worksteal --durations=20 tests
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) -m "not slow" tests
+	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist worksteal -m "not slow" tests
 
 # pytest-benchmark keeps its runs in bench/.baseline: `make bench-baseline` saves one,
 # `make bench` compares against the saved ones (a regression shows as a slower median).

@@ -1,5 +1,16 @@
 """Shared fixtures of the reproduction tests."""
 import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The quick runs time tiny problems: one intra-op thread is faster on a shared machine, and the
+    suite's other worker keeps the second core busy. The previous count is restored after each test."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture
