@@ -13,6 +13,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# `python -m sphinx` from the repository root puts the root on sys.path, where the folder
+# kernels/ would shadow an installed package of that name (Hugging Face's optional one):
+# proxgan itself is imported from its installation.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE.parent]
 sys.path.insert(0, str(HERE))
 
 os.environ.setdefault("MPLBACKEND", "Agg")

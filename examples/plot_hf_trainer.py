@@ -50,7 +50,8 @@ else:
 
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(out, num_train_epochs=3, per_device_train_batch_size=16, learning_rate=1e-3,
-                                 logging_steps=2, report_to=[], save_strategy="no", use_cpu=True)
+                                 logging_steps=2, report_to=[], save_strategy="no", use_cpu=True,
+                                 disable_tqdm=True)
         trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[Record()],
                           optimizer_cls_and_kwargs=(ProxAdam, {
                               "params": param_groups(model, L1(1e-4), exclude=exclude_bias_and_norm),
