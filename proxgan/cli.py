@@ -7,6 +7,7 @@ loss: 3; Ctrl-C: 130); ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -86,8 +87,12 @@ def _add_common(p: argparse.ArgumentParser, *, app: str, default_data: str, out:
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--data", choices=data_names(app), default=default_data, help=f"data set (default: {default_data})")
     p.add_argument("--data-root", default=None, help="folder of local data files (mnist, fashionmnist, cifar10)")
-    p.add_argument("--out", default=out, help=f"output folder (default: {out})")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--out", default=None,
+                   help=f"output folder (default: a new timestamped folder under {out}, linked as {out}/latest); "
+                        "an existing non-empty folder needs --resume or --overwrite")
+    p.add_argument("--resume", action="store_true",
+                   help=f"continue from OUT/checkpoint.pt (without --out: the latest run, {out}/latest)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run that OUT already holds")
     p.add_argument("--max-steps", type=int, default=None, help="at most this many batches per epoch (smoke tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true", help="no PNG plots")
@@ -128,6 +133,23 @@ def _run_kwargs(a: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None or k in ("data_root", "max_steps")}
 
 
+def _resolve_out(a: argparse.Namespace) -> None:
+    """Choose and check the run folder before any work: never a silent overwrite."""
+    from proxgan.apps.checkpoint import check_out_dir, new_run_dir
+
+    root = f"runs/{a.app}"
+    if a.out is None:
+        if a.resume:
+            latest = os.path.join(root, "latest")
+            if not os.path.isdir(latest):
+                raise ValueError(f"--resume without --out continues {latest}, which does not exist; give --out")
+            a.out = latest
+        else:
+            a.out = new_run_dir(root)
+            return
+    check_out_dir(a.out, resume=a.resume, overwrite=a.overwrite)
+
+
 def _make_config(a: argparse.Namespace):
     from proxgan.apps.config import CNNConfig, GANConfig, OptimConfig, gan_defaults
 
@@ -156,6 +178,13 @@ def _summary_lines(app: str, cfg: Any, summary: dict[str, Any]) -> list[str]:
                               for k, o in optims.items())]
     lines.append("  " + ", ".join(f"{k}={summary[k]:.4g}" if isinstance(summary[k], float) else f"{k}={summary[k]}"
                                   for k in keys))
+    if isinstance(summary.get("frechet"), float) and isinstance(summary.get("frechet_floor"), float):
+        fd, floor = summary["frechet"], summary["frechet_floor"]
+        verdict = ("at or below the floor: at this sample size the generated samples are as close to held-out data as "
+                   "other real data is (below it is sampling noise, not better than real)" if fd <= floor else
+                   f"{fd / floor:.1f}x the floor")
+        lines.append(f"  Frechet distance {fd:.3g}; floor {floor:.3g} (the same distance between real training and "
+                     f"held-out samples): {verdict}")
     c = summary.get("compaction")
     if c:
         line = f"  compaction: params {c['params_before']} -> {c['params_after']}, FLOPs {c['flops_before']} -> {c['flops_after']}"
@@ -171,6 +200,7 @@ def _summary_lines(app: str, cfg: Any, summary: dict[str, Any]) -> list[str]:
 def _run_train(a: argparse.Namespace) -> int:
     from proxgan.apps.checkpoint import NonFiniteLossError
 
+    _resolve_out(a)
     cfg = _make_config(a)
     try:
         if a.app == "cnn":
@@ -198,14 +228,33 @@ def _run_reproduce(a: argparse.Namespace) -> int:
 
     from proxgan.reproduce import reproduce
 
-    out = a.out
-    if a.quick and out is None:
-        out = tempfile.mkdtemp(prefix=f"proxgan-{a.name}-quick-")
+    from proxgan.apps.checkpoint import check_out_dir
+
+    for flag in ("seeds", "jobs", "epochs"):
+        value = getattr(a, flag)
+        if value is not None and value < 1:
+            raise ValueError(f"--{flag} must be an integer >= 1, got {value}")
+    if a.data_root is not None and not os.path.isdir(os.path.expanduser(a.data_root)):
+        raise ValueError(f"--data-root {a.data_root!r} is not a folder")
+    out, made = a.out, False
+    if out is not None:
+        check_out_dir(out, allow_existing=True)
+    elif a.quick:
+        out, made = tempfile.mkdtemp(prefix=f"proxgan-{a.name}-quick-"), True
+    else:
+        check_out_dir(os.path.join("results", a.name), allow_existing=True)
     if a.quick:
         print(f"proxgan reproduce {a.name} --quick: a smoke run (tiny sizes, numbers not meaningful); "
               f"writing to {out}", file=sys.stderr)
-    paths = reproduce(a.name, out, quick=a.quick, progress=not a.no_progress, data=a.data, data_root=a.data_root,
-                      epochs=a.epochs, seeds=a.seeds, jobs=a.jobs)
+    try:
+        paths = reproduce(a.name, out, quick=a.quick, progress=not a.no_progress, data=a.data,
+                          data_root=a.data_root, epochs=a.epochs, seeds=a.seeds, jobs=a.jobs)
+    except BaseException:
+        if made:  # a failed smoke run leaves no temporary folder behind
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     for path in paths.values():
         print(f"wrote {path}")
     return 0
@@ -217,14 +266,22 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``proxgan`` command line; returns the exit code."""
+    """Run the ``proxgan`` command line; returns the exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
         if args.command == "demo":
+            from proxgan.apps.checkpoint import check_out_dir
             from proxgan.demo import run_demo
 
+            check_out_dir(args.out, allow_existing=True)
             run_demo(args.out)
             return 0
         if args.command == "train":

@@ -10,7 +10,7 @@ designs are usually centred explicitly and use neither.
 
 Both hold the design twice: as float64 NumPy/SciPy arrays (for the compiled coordinate
 descent of :mod:`proxgan.solvers.cd`) and, on first use, as torch tensors on ``device``
-(for :func:`value`/:func:`grad`, used by ISTA/FISTA). ``X`` may be a NumPy array, a SciPy
+(for the ``value``/``grad`` methods, used by ISTA/FISTA). ``X`` may be a NumPy array, a SciPy
 sparse matrix or a torch tensor.
 
 Examples
@@ -41,7 +41,21 @@ def _to_numpy(a):
 
 
 class Datafit:
-    """Common storage of ``X`` (n × p) and ``y`` (n,); see the module docstring."""
+    """Common storage of ``X`` (n × p) and ``y`` (n,); see the module docstring.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, p)
+        Design: NumPy array, SciPy sparse matrix or torch tensor.
+    y : array-like of shape (n,)
+        Targets.
+    X_offset : array-like of shape (p,), optional
+        Column offsets :math:`\\mu` subtracted implicitly (sparse designs).
+    row_scale : array-like of shape (n,), optional
+        The vector :math:`v` the offset is multiplied by.
+    device : str or torch.device
+        Device of the torch copy of the design.
+    """
 
     def __init__(self, X, y, *, X_offset=None, row_scale=None, device: str | torch.device = "cpu") -> None:
         X = _to_numpy(X)
@@ -171,6 +185,19 @@ class Quadratic(Datafit):
 
     Gradient :math:`-X'^\top(y - X'w)/n`; global Lipschitz constant
     :math:`\lVert X'\rVert_2^2/n`; per-coordinate ones :math:`\lVert X'_j\rVert^2/n`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, p)
+        Design.
+    y : array-like of shape (n,)
+        Targets.
+    X_offset : array-like of shape (p,), optional
+        Column offsets (see :class:`Datafit`).
+    row_scale : array-like of shape (n,), optional
+        Row scale (see :class:`Datafit`).
+    device : str or torch.device
+        Device of the torch copy of the design.
     """
 
     def value(self, w: torch.Tensor) -> torch.Tensor:
@@ -214,6 +241,17 @@ class Logistic(Datafit):
 
     Gradient :math:`-X'^\top (y \odot \sigma(-y\odot X'w))/n`; Lipschitz constants
     :math:`\lVert X'\rVert_2^2/(4n)` and :math:`\lVert X'_j\rVert^2/(4n)`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, p)
+        Design.
+    y : array-like of shape (n,)
+        Labels in {-1, 1}.
+    sample_weight : array-like of shape (n,), optional
+        Weights of the samples.
+    **kw
+        Passed to :class:`Datafit` (``X_offset``, ``row_scale``, ``device``).
     """
 
     def __init__(self, X, y, *, sample_weight=None, **kw) -> None:

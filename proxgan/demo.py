@@ -91,7 +91,15 @@ def lasso_section() -> str:
 
 
 def cnn_section(out: Path, epochs: int = 10) -> str:
-    """The LeNet-style CNN on digits, trained with Adam and with ProxAdam(L1): accuracy, exact zeros, time."""
+    """The LeNet-style CNN on digits, trained with Adam and with ProxAdam(L1): accuracy, exact zeros, time.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        Folder for the section's plot.
+    epochs : int
+        Training epochs.
+    """
     from proxgan.apps.config import CNNConfig, OptimConfig
     from proxgan.apps.train_cnn import train_cnn
 
@@ -111,7 +119,17 @@ def cnn_section(out: Path, epochs: int = 10) -> str:
 
 
 def gan_section(out: Path, epochs: int = 16, lam: float = 1e-5) -> str:
-    """A short GAN run on 8 Gaussians on a ring (R1 and the EMA of G, as ``proxgan train gan``), L1 on G and D."""
+    """A short GAN run on 8 Gaussians on a ring (R1 and the EMA of G, as ``proxgan train gan``), L1 on G and D.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        Folder for the section's plot.
+    epochs : int
+        Training epochs.
+    lam : float
+        Strength of the L1 penalty.
+    """
     from proxgan.apps.config import GANConfig, OptimConfig
     from proxgan.apps.train_gan import train_gan
 
@@ -144,7 +162,15 @@ def reproductions_section() -> str:
 
 
 def run_demo(out_dir: str | os.PathLike = "results/demo", sections=None) -> Path:
-    """Run every demo section, print it, and write ``report.md`` (with its plots) in ``out_dir``."""
+    """Run every demo section, print it, and write ``report.md`` (with its plots) in ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Folder of ``report.md`` and its plots.
+    sections : sequence of callable, optional
+        The sections to run (default: all), each returning Markdown.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sections = sections or [prox_section, lasso_section, lambda: cnn_section(out), lambda: gan_section(out),

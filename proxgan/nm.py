@@ -29,6 +29,17 @@ def nm_param_groups(model: nn.Module, n: int = 2, m: int = 4, **group_options: A
     The N:M group takes the weights of ``Linear`` and ``Conv*d`` layers whose input
     dimension is a multiple of ``m``; everything else (biases, norms, layers with e.g. 3
     input channels) is left free. Empty groups are left out.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    n : int
+        Non-zeros allowed per block.
+    m : int
+        Block length.
+    **group_options
+        Other options of both groups (``lr``, ``weight_decay``, ...).
     """
     pen = NM(n, m)
     chosen = {id(mod.weight) for mod in model.modules()
@@ -45,7 +56,17 @@ def nm_param_groups(model: nn.Module, n: int = 2, m: int = 4, **group_options: A
 
 
 def is_nm_sparse(w: torch.Tensor, n: int = 2, m: int = 4) -> bool:
-    """True when every block of ``m`` consecutive entries along dimension 1 has at most ``n`` non-zeros."""
+    """True when every block of ``m`` consecutive entries along dimension 1 has at most ``n`` non-zeros.
+
+    Parameters
+    ----------
+    w : torch.Tensor
+        A weight of at least 2 dimensions.
+    n : int
+        Non-zeros allowed per block.
+    m : int
+        Block length.
+    """
     check_nm(n, m)
     if w.dim() < 2 or w.shape[1] % m:
         return False
@@ -53,7 +74,13 @@ def is_nm_sparse(w: torch.Tensor, n: int = 2, m: int = 4) -> bool:
 
 
 def semi_structured_layers(model: nn.Module) -> list[str]:
-    """Names of the ``Linear`` layers whose weights follow the 2:4 pattern (the export's candidates)."""
+    """Names of the ``Linear`` layers whose weights follow the 2:4 pattern (the export's candidates).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    """
     return [name for name, mod in model.named_modules()
             if isinstance(mod, nn.Linear) and is_nm_sparse(mod.weight, 2, 4)]
 
@@ -65,6 +92,13 @@ def to_semi_structured(model: nn.Module, inplace: bool = False) -> tuple[nn.Modu
     The model must be on such a GPU in float16 or bfloat16 (what the kernels take). Layers
     the kernels refuse (too small, wrong shape) stay dense. Returns ``(model, converted
     layer names)``; raises a RuntimeError that says why on a machine without support.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    inplace : bool
+        Change ``model`` itself instead of a copy.
     """
     from torch.sparse import to_sparse_semi_structured
 

@@ -57,7 +57,13 @@ def _is_producer(m: nn.Module) -> bool:
 
 
 def zero_channels(layer: nn.Module) -> torch.Tensor:
-    """Boolean mask of the output channels of a ``Conv2d`` / ``Linear`` whose weights are all exactly zero."""
+    """Boolean mask of the output channels of a ``Conv2d`` / ``Linear`` whose weights are all exactly zero.
+
+    Parameters
+    ----------
+    layer : torch.nn.Module
+        A ``Conv2d`` or ``Linear`` layer.
+    """
     w = layer.weight.detach()
     return (w.reshape(w.shape[0], -1) == 0).all(dim=1)
 
@@ -270,7 +276,13 @@ def _compact_sequential(model: nn.Module) -> nn.Sequential:
 
 
 def count_params(model: nn.Module) -> int:
-    """Number of parameter entries."""
+    """Number of parameter entries.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    """
     return sum(p.numel() for p in model.parameters())
 
 
@@ -279,6 +291,13 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """FLOPs of one forward pass on one sample of shape ``input_shape`` (2 per multiply-add).
 
     Counts ``Conv2d``, ``ConvTranspose2d`` and ``Linear`` layers only (they dominate).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    input_shape : tuple of int
+        Shape of one sample.
     """
     total = 0
 
@@ -308,7 +327,19 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
 
 @torch.no_grad()
 def inference_time(model: nn.Module, x: torch.Tensor, *, repeats: int = 30, warmup: int = 5) -> float:
-    """Median wall time in seconds of ``model(x)`` in eval mode (synchronising CUDA)."""
+    """Median wall time in seconds of ``model(x)`` in eval mode (synchronising CUDA).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    x : torch.Tensor
+        A batch of inputs.
+    repeats : int
+        Timed runs.
+    warmup : int
+        Untimed runs first.
+    """
     was = model.training
     model.eval()
     sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
@@ -329,6 +360,15 @@ def compaction_report(model: nn.Sequential, x: torch.Tensor, *, repeats: int = 3
 
     ``x`` is a batch of inputs; times are medians over ``repeats`` runs on that batch,
     the two models interleaved (A B A B ...) after one warm-up each.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        The trained model.
+    x : torch.Tensor
+        A batch of inputs.
+    repeats : int
+        Timed runs of each model.
     """
     was = model.training
     small = compact(model).eval()

@@ -20,7 +20,21 @@ Tensors = Union[nn.Module, torch.Tensor, Mapping[str, torch.Tensor], Iterable[tu
 
 @dataclass(frozen=True)
 class TensorSparsity:
-    """Exact zeros of one tensor; ``groups``/``zero_groups`` are ``None`` for tensors with < 2 dims."""
+    """Exact zeros of one tensor; ``groups``/``zero_groups`` are ``None`` for tensors with < 2 dims.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the tensor.
+    numel : int
+        Number of entries.
+    zeros : int
+        Exact zeros.
+    groups : int or None
+        Number of groups (slices along ``dim``).
+    zero_groups : int or None
+        Groups that are entirely zero.
+    """
 
     shape: tuple[int, ...]
     numel: int
@@ -43,7 +57,15 @@ class TensorSparsity:
 
 @dataclass(frozen=True)
 class SparsityReport:
-    """Per-tensor :class:`TensorSparsity` plus the overall counts; ``str()`` prints a table."""
+    """Per-tensor :class:`TensorSparsity` plus the overall counts; ``str()`` prints a table.
+
+    Parameters
+    ----------
+    tensors : dict of str to TensorSparsity
+        Counts of each tensor, by name.
+    dim : int
+        Dimension along which groups are counted.
+    """
 
     tensors: dict[str, TensorSparsity] = field(default_factory=dict)
     dim: int = 0

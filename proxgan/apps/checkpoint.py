@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "make_out_dir", "rng_state", "set_rng_state",
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "make_out_dir", "new_run_dir", "check_out_dir", "rng_state", "set_rng_state",
            "NonFiniteLossError", "check_finite", "check_resume_config", "InterruptGuard"]
 
 #: configuration fields that may change between a run and its resumption
@@ -42,7 +42,13 @@ class CheckpointError(ValueError):
 
 
 def make_out_dir(out: str | os.PathLike) -> str:
-    """Create the output folder ``out`` (and its parents); ``ValueError`` naming it if that is impossible."""
+    """Create the output folder ``out`` (and its parents); ``ValueError`` naming it if that is impossible.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The folder to create.
+    """
     out = os.fspath(out)
     try:
         os.makedirs(out, exist_ok=True)
@@ -54,12 +60,95 @@ def make_out_dir(out: str | os.PathLike) -> str:
     return out
 
 
+def check_out_dir(out: str | os.PathLike, *, resume: bool = False, overwrite: bool = False,
+                  allow_existing: bool = False) -> str:
+    """Refuse an output folder that would lose something, before any work starts.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The folder that will receive a run's files.
+    resume : bool
+        The run continues the one in ``out``: an existing folder is expected.
+    overwrite : bool
+        The caller asked to replace what ``out`` holds.
+    allow_existing : bool
+        A non-empty folder is fine (outputs that are meant to be rewritten, such as ``results/NAME``).
+
+    Returns
+    -------
+    str
+        ``out`` as a string; nothing is created (the run creates it when it starts writing).
+
+    Raises
+    ------
+    ValueError
+        When ``out`` is an existing file, could not be created or written, or is a non-empty
+        folder and neither ``resume``, ``overwrite`` nor ``allow_existing`` is set.
+    """
+    out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"the output folder {out!r} is an existing file; choose another --out")
+    if os.path.isdir(out) and os.listdir(out) and not (resume or overwrite or allow_existing):
+        raise ValueError(f"the output folder {out!r} already holds a run; pass --resume to continue it, "
+                         "--overwrite to replace it, or choose another --out")
+    base = os.path.abspath(out)
+    while not os.path.exists(base):
+        base = os.path.dirname(base)
+    if not os.path.isdir(base) or not os.access(base, os.W_OK):
+        raise ValueError(f"cannot create the output folder {out!r}: {base!r} is not a writable folder; "
+                         "choose another --out")
+    return out
+
+
+def new_run_dir(root: str | os.PathLike) -> str:
+    """Create a fresh, timestamped run folder under ``root`` and point ``root/latest`` at it.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder of all runs of one command (``runs/cnn``).
+
+    Returns
+    -------
+    str
+        The new folder, ``root/YYYYmmdd-HHMMSS`` (with ``-2``, ``-3`` ... when taken).
+    """
+    import time
+
+    root = make_out_dir(root)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 1000):
+        path = os.path.join(root, stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            os.mkdir(path)
+            break
+        except FileExistsError:
+            continue
+    latest = os.path.join(root, "latest")
+    try:
+        tmp = os.path.join(root, f".latest-{os.getpid()}")
+        os.symlink(os.path.basename(path), tmp)
+        os.replace(tmp, latest)
+    except OSError:  # no symlinks on this file system: the printed path is enough
+        pass
+    return path
+
+
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint was kept."""
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then :func:`os.replace`)."""
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then :func:`os.replace`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    state : dict
+        What to save (anything :func:`torch.save` takes).
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -78,6 +167,13 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (trusted files only).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file.
+    map_location : str or torch.device
+        Where tensors are loaded (as in :func:`torch.load`).
 
     Raises
     ------
@@ -112,7 +208,13 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore the generators saved by :func:`rng_state`."""
+    """Restore the generators saved by :func:`rng_state`.
+
+    Parameters
+    ----------
+    state : dict
+        A dictionary returned by :func:`rng_state`.
+    """
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -124,6 +226,17 @@ def check_finite(value: float, what: str, where: str, checkpoint: str | None) ->
     """Raise :class:`NonFiniteLossError` if ``value`` is NaN or infinite.
 
     The message says which loss, where in the run, and which checkpoint was kept.
+
+    Parameters
+    ----------
+    value : float
+        The loss to check.
+    what : str
+        Which loss it is (named in the message).
+    where : str
+        Where in the run (epoch and step), for the message.
+    checkpoint : str or None
+        Path of the last checkpoint, if one was written.
     """
     if not math.isfinite(value):
         kept = f"the last good checkpoint is kept at {checkpoint}" if checkpoint and os.path.exists(checkpoint) else "no checkpoint was written yet"
@@ -148,6 +261,13 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any]) -> None:
 
     Resuming with another optimizer, penalty, seed or batch size would silently give a
     run that is neither the old one nor a new one.
+
+    Parameters
+    ----------
+    saved : dict
+        The configuration stored in the checkpoint.
+    current : dict
+        The configuration of the run that resumes it.
     """
     saved, current = _flatten(saved), _flatten(current)
     diff = [f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}"

@@ -39,7 +39,13 @@ GAN_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def gan_defaults(data: str) -> dict[str, Any]:
-    """The data-dependent GAN defaults of :data:`GAN_DEFAULTS` for data set ``data``."""
+    """The data-dependent GAN defaults of :data:`GAN_DEFAULTS` for data set ``data``.
+
+    Parameters
+    ----------
+    data : str
+        A GAN data set name.
+    """
     check_name(data, data_names("gan"), "data")
     return {**GAN_DEFAULTS[DATASETS[data].kind], **GAN_DEFAULTS.get(data, {})}
 
@@ -61,6 +67,11 @@ def apply_threads(n: int) -> None:
 
     On a busy machine the fused CPU step's two-thread loops wait for a descheduled thread at
     every call; with the small models of the apps one thread is much faster.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads; 0 leaves the defaults.
     """
     if not n:
         return
@@ -75,7 +86,13 @@ def apply_threads(n: int) -> None:
 
 
 def check_device(device: str) -> None:
-    """Raise ``ValueError`` unless ``device`` names a torch device that exists on this machine."""
+    """Raise ``ValueError`` unless ``device`` names a torch device that exists on this machine.
+
+    Parameters
+    ----------
+    device : str
+        A torch device string such as ``cpu`` or ``cuda:0``.
+    """
     import torch
 
     try:
@@ -242,6 +259,10 @@ class GANConfig(_Run):
 
     Attributes
     ----------
+    data : str
+        A data set of :data:`proxgan._registry.DATASETS` for GANs (default ``ring8``).
+    data_root, epochs, batch_size, seed, device, out, resume, progress, plots, threads, max_steps
+        As in :class:`CNNConfig`.
     g, d : OptimConfig
         Optimizer and penalty of the generator and of the discriminator (default: Adam,
         betas (0.5, 0.999), the data's learning rate).
@@ -261,8 +282,6 @@ class GANConfig(_Run):
         Evaluate (Fréchet distance, modes) every this many epochs and after the last one.
     fid_cache : str, optional
         Folder caching the feature classifier (default ``~/.cache/proxgan/fid``).
-
-    Other fields are those of :class:`CNNConfig` (default data ``ring8``).
     """
 
     data: str = "ring8"

@@ -19,12 +19,13 @@ Sources
     the python version of CIFAR-10 (``data_batch_1`` ... ``data_batch_5``, ``test_batch``),
     in ``data_root`` or ``data_root/cifar-10-batches-py``; read with numpy and pickle.
 
-When those files are not found and a working torchvision is installed, its dataset
-classes are tried on ``data_root`` (``download=False``); a torchvision that fails to
-import (e.g. one built for another torch) is treated as absent. Nothing is downloaded.
 ``ring8``, ``grid25``
     2-D Gaussian mixtures: 8 modes on a circle of radius 2 (std 0.02) and 25 modes on
     the grid :math:`\\{-4,-2,0,2,4\\}^2` (std 0.05).
+
+When those files are not found and a working torchvision is installed, its dataset
+classes are tried on ``data_root`` (``download=False``); a torchvision that fails to
+import (e.g. one built for another torch) is treated as absent. Nothing is downloaded.
 
 Examples
 --------
@@ -71,7 +72,23 @@ class MissingExtraError(ImportError):
 
 @dataclass
 class ImageData:
-    """Train/test images in :math:`[-1, 1]`, shape ``(N, C, H, W)``, with int64 labels."""
+    """Train/test images in :math:`[-1, 1]`, shape ``(N, C, H, W)``, with int64 labels.
+
+    Parameters
+    ----------
+    name : str
+        Data set name.
+    x_train : torch.Tensor
+        Training images.
+    y_train : torch.Tensor
+        Training labels.
+    x_test : torch.Tensor
+        Test images.
+    y_test : torch.Tensor
+        Test labels.
+    n_classes : int
+        Number of classes.
+    """
 
     name: str
     x_train: torch.Tensor
@@ -121,6 +138,11 @@ def read_idx(path: str) -> np.ndarray:
 
     The format: two zero bytes, a type code (0x08 unsigned byte, ...), the number of
     dimensions, one big-endian int32 per dimension, then the data in C order.
+
+    Parameters
+    ----------
+    path : str
+        The IDX file.
     """
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
@@ -155,7 +177,13 @@ def _idx_pair(folder: str, images: str, labels: str) -> tuple[np.ndarray, np.nda
 
 
 def read_cifar10(folder: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(x_train, y_train, x_test, y_test)`` from CIFAR-10's python batches in ``folder``; images ``(N, 3, 32, 32)`` uint8."""
+    """``(x_train, y_train, x_test, y_test)`` from CIFAR-10's python batches in ``folder``; images ``(N, 3, 32, 32)`` uint8.
+
+    Parameters
+    ----------
+    folder : str
+        Folder holding ``data_batch_1`` ... ``data_batch_5`` and ``test_batch``.
+    """
     def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
         with open(os.path.join(folder, name), "rb") as f:
             d = pickle.load(f, encoding="bytes")
@@ -247,7 +275,13 @@ def load_images(name: str, data_root: str | None = None) -> ImageData:
 
 
 def mixture_centers(name: str) -> torch.Tensor:
-    """Mode centres of a 2-D mixture: ``ring8`` (8 on a circle of radius 2) or ``grid25`` (5x5 grid, spacing 2)."""
+    """Mode centres of a 2-D mixture: ``ring8`` (8 on a circle of radius 2) or ``grid25`` (5x5 grid, spacing 2).
+
+    Parameters
+    ----------
+    name : str
+        ``ring8`` or ``grid25``.
+    """
     if name == "ring8":
         a = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
         return (2.0 * torch.stack([a.cos(), a.sin()], 1)).float()
@@ -258,13 +292,28 @@ def mixture_centers(name: str) -> torch.Tensor:
 
 
 def mixture_std(name: str) -> float:
-    """Standard deviation of every mode (0.02 for ``ring8``, 0.05 for ``grid25``)."""
+    """Standard deviation of every mode (0.02 for ``ring8``, 0.05 for ``grid25``).
+
+    Parameters
+    ----------
+    name : str
+        ``ring8`` or ``grid25``.
+    """
     mixture_centers(name)
     return 0.02 if name == "ring8" else 0.05
 
 
 def sample_mixture(name: str, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``n`` points from a 2-D mixture with equal weights.
+
+    Parameters
+    ----------
+    name : str
+        ``ring8`` or ``grid25``.
+    n : int
+        Number of points.
+    generator : torch.Generator, optional
+        Source of randomness (default: torch's global one).
 
     Returns
     -------
@@ -282,6 +331,17 @@ def batch_indices(n: int, batch_size: int, seed: int, epoch: int) -> list[torch.
 
     Because the order does not depend on any global random state, a resumed run sees
     exactly the batches an uninterrupted run sees.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    batch_size : int
+        Samples per batch (the last batch may be smaller).
+    seed : int
+        Seed of the run.
+    epoch : int
+        Epoch number; each epoch has its own shuffle.
     """
     g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
     return list(torch.randperm(n, generator=g).split(batch_size))

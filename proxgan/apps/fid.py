@@ -42,7 +42,19 @@ def default_cache_dir() -> str:
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    r"""Squared Fréchet distance between :math:`N(\mu_1, \Sigma_1)` and :math:`N(\mu_2, \Sigma_2)` (see module docstring)."""
+    r"""Squared Fréchet distance between :math:`N(\mu_1, \Sigma_1)` and :math:`N(\mu_2, \Sigma_2)` (see module docstring).
+
+    Parameters
+    ----------
+    mu1 : numpy.ndarray
+        Mean of the first Gaussian.
+    sigma1 : numpy.ndarray
+        Its covariance.
+    mu2 : numpy.ndarray
+        Mean of the second Gaussian.
+    sigma2 : numpy.ndarray
+        Its covariance.
+    """
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
     # tr((S1 S2)^{1/2}) = tr((S1^{1/2} S2 S1^{1/2})^{1/2}): symmetric PSD, so eigh is exact and
@@ -57,7 +69,17 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 @torch.no_grad()
 def feature_stats(net: nn.Sequential, x: torch.Tensor, batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance (float64) of the penultimate features of ``net`` on ``x``."""
+    """Mean and covariance (float64) of the penultimate features of ``net`` on ``x``.
+
+    Parameters
+    ----------
+    net : torch.nn.Sequential
+        A classifier from :func:`feature_network`.
+    x : torch.Tensor
+        Inputs (images or 2-D points).
+    batch : int
+        Inputs per forward pass.
+    """
     net.eval()
     dev = next(net.parameters()).device
     f = torch.cat([features(net, xb.to(dev)).flatten(1).double().cpu() for xb in x.split(batch)])
@@ -94,6 +116,10 @@ def feature_network(data: ImageData | str, *, cache_dir: str | None = None, devi
         predicts the mode).
     cache_dir : str, optional
         Where trained networks are kept (default :func:`default_cache_dir`).
+    device : str
+        Torch device of the network.
+    seed : int
+        Seed of its training.
     epochs : int, optional
         Training epochs of Adam (lr 3e-3). Default: 4 (batch 32) for images with fewer
         than 10,000 training samples (digits: about 95% test accuracy), else 2 (batch 64);

@@ -31,6 +31,11 @@ __all__ = ["sparsity_report", "mode_stats", "MetricsLog"]
 def sparsity_report(model: nn.Module) -> dict[str, Any]:
     """Exact-zero sparsity of ``model`` from :func:`proxgan.sparsity`, as flat numbers for the metrics log.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to count.
+
     Returns
     -------
     dict with
@@ -62,6 +67,20 @@ def mode_stats(samples: torch.Tensor, centers: torch.Tensor, std: float, *, n_si
     A sample is *high quality* when it lies within ``n_sigma * std`` of its nearest
     centre. A mode is *covered* when at least ``min_share * n / K`` high-quality samples
     fall on it (a quarter of its fair share by default), with ``K`` modes and ``n`` samples.
+
+    Parameters
+    ----------
+    samples : torch.Tensor
+        Generated points, shape ``(n, 2)``.
+    centers : torch.Tensor
+        Mode centres, shape ``(k, 2)``.
+    std : float
+        Standard deviation of each mode.
+    n_sigma : float
+        A sample within ``n_sigma * std`` of a centre is high quality.
+    min_share : float
+        A mode is covered when it holds at least this share of its fair number of high-quality
+        samples.
 
     Returns
     -------
@@ -95,6 +114,13 @@ class MetricsLog:
 
     Nested dictionaries (per-layer sparsity) stay nested in JSON and become
     ``outer/inner`` columns in CSV.
+
+    Parameters
+    ----------
+    out_dir : str
+        Folder of ``metrics.csv`` and ``metrics.json``.
+    rows : list of dict, optional
+        Rows already logged (a resumed run).
     """
 
     def __init__(self, out_dir: str, rows: list[dict[str, Any]] | None = None) -> None:

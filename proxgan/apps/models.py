@@ -32,6 +32,15 @@ def lenet(in_ch: int, size: int, n_classes: int) -> nn.Sequential:
 
     For ``size >= 28`` it is LeNet-5 (conv 5x5 6 → pool → conv 5x5 16 → pool → 120 → 84);
     for smaller images (8x8 digits) conv 3x3 16 → conv 3x3 32 → pool → 64.
+
+    Parameters
+    ----------
+    in_ch : int
+        Input channels.
+    size : int
+        Image height and width.
+    n_classes : int
+        Number of classes.
     """
     if size >= 28:
         body = [nn.Conv2d(in_ch, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
@@ -51,7 +60,19 @@ def lenet(in_ch: int, size: int, n_classes: int) -> nn.Sequential:
 
 
 def small_vgg(in_ch: int, size: int, n_classes: int, widths: tuple[int, ...] = (32, 64, 128)) -> nn.Sequential:
-    """VGG-style CNN: per width a 3x3 convolution (padding 1), batch norm, ReLU and 2x2 max-pool; then 256 → classes."""
+    """VGG-style CNN: per width a 3x3 convolution (padding 1), batch norm, ReLU and 2x2 max-pool; then 256 → classes.
+
+    Parameters
+    ----------
+    in_ch : int
+        Input channels.
+    size : int
+        Image height and width.
+    n_classes : int
+        Number of classes.
+    widths : tuple of int
+        Channels of each convolution.
+    """
     layers: list[nn.Module] = []
     c = in_ch
     for w in widths:
@@ -64,7 +85,17 @@ def small_vgg(in_ch: int, size: int, n_classes: int, widths: tuple[int, ...] = (
 
 
 def cnn_for(shape: tuple[int, int, int], n_classes: int, model: str = "auto") -> nn.Sequential:
-    """The CNN for images of ``shape = (C, H, W)``: ``auto`` picks the VGG for 32x32 and LeNet otherwise."""
+    """The CNN for images of ``shape = (C, H, W)``: ``auto`` picks the VGG for 32x32 and LeNet otherwise.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape ``(C, H, W)``.
+    n_classes : int
+        Number of classes.
+    model : {'auto', 'lenet', 'vgg'}
+        Which CNN.
+    """
     c, h, _ = shape
     if model == "auto":
         model = "vgg" if h >= 32 else "lenet"
@@ -76,7 +107,15 @@ def cnn_for(shape: tuple[int, int, int], n_classes: int, model: str = "auto") ->
 
 
 def features(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """Penultimate activations of a classifier built here (everything but the last layer)."""
+    """Penultimate activations of a classifier built here (everything but the last layer).
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        A classifier built here.
+    x : torch.Tensor
+        Inputs.
+    """
     return model[:-1](x)
 
 
@@ -90,7 +129,17 @@ def _dcgan_plan(size: int) -> tuple[int, int]:
 
 
 def dcgan_generator(latent_dim: int, shape: tuple[int, int, int], width: int = 64) -> nn.Sequential:
-    """DCGAN generator: linear to ``(width·2^(k-1), base, base)``, then ``k`` stride-2 transposed convolutions, ``tanh``."""
+    """DCGAN generator: linear to ``(width·2^(k-1), base, base)``, then ``k`` stride-2 transposed convolutions, ``tanh``.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Size of the noise vector.
+    shape : tuple of int
+        Image shape ``(C, H, W)``.
+    width : int
+        Channels of the last hidden layer.
+    """
     c, size, _ = shape
     base, k = _dcgan_plan(size)
     ch = width * 2 ** (k - 1)
@@ -103,7 +152,15 @@ def dcgan_generator(latent_dim: int, shape: tuple[int, int, int], width: int = 6
 
 
 def dcgan_discriminator(shape: tuple[int, int, int], width: int = 64) -> nn.Sequential:
-    """DCGAN discriminator: ``k`` stride-2 4x4 convolutions with LeakyReLU(0.2), then one logit."""
+    """DCGAN discriminator: ``k`` stride-2 4x4 convolutions with LeakyReLU(0.2), then one logit.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape ``(C, H, W)``.
+    width : int
+        Channels of the first convolution.
+    """
     c, size, _ = shape
     base, k = _dcgan_plan(size)
     layers: list[nn.Module] = [nn.Conv2d(c, width, 4, 2, 1), nn.LeakyReLU(0.2)]
@@ -125,17 +182,43 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 
 
 def mlp_generator(latent_dim: int = 2, hidden: int = 128, depth: int = 3) -> nn.Sequential:
-    """MLP generator for 2-D mixtures: ``depth`` hidden ReLU layers of width ``hidden``, 2 outputs."""
+    """MLP generator for 2-D mixtures: ``depth`` hidden ReLU layers of width ``hidden``, 2 outputs.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Size of the noise vector.
+    hidden : int
+        Width of the hidden layers.
+    depth : int
+        Number of hidden layers.
+    """
     return _mlp([latent_dim] + [hidden] * depth + [2])
 
 
 def mlp_discriminator(hidden: int = 128, depth: int = 3) -> nn.Sequential:
-    """MLP discriminator for 2-D points: ``depth`` hidden ReLU layers, one logit."""
+    """MLP discriminator for 2-D points: ``depth`` hidden ReLU layers, one logit.
+
+    Parameters
+    ----------
+    hidden : int
+        Width of the hidden layers.
+    depth : int
+        Number of hidden layers.
+    """
     return _mlp([2] + [hidden] * depth + [1])
 
 
 def mlp_classifier(n_classes: int, hidden: int = 64) -> nn.Sequential:
-    """Small MLP that classifies 2-D points by mixture mode (the feature network of the Fréchet distance)."""
+    """Small MLP that classifies 2-D points by mixture mode (the feature network of the Fréchet distance).
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of modes.
+    hidden : int
+        Width of the hidden layers.
+    """
     return _mlp([2, hidden, hidden, n_classes])
 
 
@@ -160,7 +243,19 @@ class _BasicBlock(nn.Module):
 class SmallResNet(nn.Module):
     """A CIFAR-style ResNet: 3x3 stem, stages of basic blocks (stride 2 between stages),
     global average pooling and a linear head. Residual additions couple the channels of
-    every layer that writes into the same stage."""
+    every layer that writes into the same stage.
+
+    Parameters
+    ----------
+    in_ch : int
+        Input channels.
+    n_classes : int
+        Number of classes.
+    widths : tuple of int
+        Channels of each stage.
+    blocks : int
+        Basic blocks per stage.
+    """
 
     def __init__(self, in_ch: int = 3, n_classes: int = 10, widths: tuple[int, ...] = (16, 32, 64),
                  blocks: int = 1) -> None:
@@ -183,7 +278,19 @@ class SmallResNet(nn.Module):
 
 def small_resnet(in_ch: int = 3, n_classes: int = 10, widths: tuple[int, ...] = (16, 32, 64),
                  blocks: int = 1) -> SmallResNet:
-    """A small torchvision-free ResNet (see :class:`SmallResNet`) for CIFAR-shaped inputs."""
+    """A small torchvision-free ResNet (see :class:`SmallResNet`) for CIFAR-shaped inputs.
+
+    Parameters
+    ----------
+    in_ch : int
+        Input channels.
+    n_classes : int
+        Number of classes.
+    widths : tuple of int
+        Channels of each stage.
+    blocks : int
+        Basic blocks per stage.
+    """
     return SmallResNet(in_ch, n_classes, widths, blocks)
 
 

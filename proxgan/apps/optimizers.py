@@ -42,6 +42,13 @@ def make_penalty(name: str, lam: float) -> Penalty | None:
 
     ``group`` is ``GroupL1(lam, dim=0)`` (one group per output channel / row);
     ``elasticnet`` uses ``l1_ratio=0.5``.
+
+    Parameters
+    ----------
+    name : str
+        A penalty name of the registry.
+    lam : float
+        Its strength.
     """
     check_name(name, PENALTIES, "penalty")
     return PENALTIES[name].make(lam)
@@ -49,6 +56,13 @@ def make_penalty(name: str, lam: float) -> Penalty | None:
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Optimizer, list[dict[str, Any]]]:
     """Optimizer for ``model`` following ``cfg`` (built by its entry of :data:`proxgan._registry.OPTIMIZERS`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network to optimise.
+    cfg : OptimConfig
+        Optimizer, learning rate, penalty and how it is applied.
 
     Returns
     -------
@@ -69,7 +83,14 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> tuple[torch.optim.Opt
 
 
 def penalty_loss(loss_groups: list[dict[str, Any]]) -> torch.Tensor | float:
-    """:math:`\\sum_{\\text{groups}} \\sum_{p} g(p)` over the groups returned by :func:`build_optimizer` (0.0 if none)."""
+    """:math:`\\sum_{\\text{groups}} \\sum_{p} g(p)` over the groups returned by :func:`build_optimizer` (0.0 if none).
+
+    Parameters
+    ----------
+    loss_groups : list of dict
+        The second value returned by :func:`build_optimizer` (groups whose penalty goes into the
+        loss).
+    """
     total: torch.Tensor | float = 0.0
     for g in loss_groups:
         pen = g["penalty"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["plot_curves", "image_grid", "scatter_2d"]
+__all__ = ["LABELS", "plot_curves", "image_grid", "scatter_2d"]
 
 
 def _plt():
@@ -37,11 +37,37 @@ def _plt():
     return plt
 
 
+#: Legend labels of the metric columns (a column not listed is shown by its name).
+LABELS = {
+    "train_loss": "training loss", "test_loss": "test loss", "sparsity": "exact zeros, all parameters",
+    "weight_sparsity": "exact zeros, penalised weights", "d_loss": "discriminator loss", "g_loss": "generator loss",
+    "g_sparsity": "exact zeros in G", "d_sparsity": "exact zeros in D", "frechet": "Fréchet distance of G's samples",
+    "frechet_floor": "floor: real training vs held-out samples",
+}
+
+
 def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, *, title: str = "",
                 ylabel: str = "", logy: bool = False, ylim: tuple[float, float] | None = None) -> None:
     """One line per key in ``keys`` against ``epoch`` (integer ticks); keys missing from the rows are skipped.
 
     ``ylim`` fixes the y range (e.g. ``(0, 1)`` for fractions, so that small changes look small).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Metric rows, each with an ``epoch`` key.
+    keys : sequence of str
+        Columns to draw; legends use :data:`LABELS`.
+    path : str
+        PNG file to write.
+    title : str
+        Figure title.
+    ylabel : str
+        Label of the y axis.
+    logy : bool
+        Logarithmic y axis.
+    ylim : tuple of float, optional
+        Fixed y range.
     """
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
@@ -50,7 +76,7 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, 
     for k in keys:
         pts = [(r["epoch"], r[k]) for r in rows if r.get(k) is not None]
         if pts:
-            ax.plot(*zip(*pts), marker="o", ms=3, label=k)
+            ax.plot(*zip(*pts), marker="o", ms=3, label=LABELS.get(k, k))
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
@@ -68,7 +94,19 @@ def plot_curves(rows: Sequence[dict[str, Any]], keys: Sequence[str], path: str, 
 
 
 def image_grid(images: torch.Tensor, path: str, *, nrow: int = 8, title: str = "") -> None:
-    """Save images in :math:`[-1, 1]`, shape ``(N, C, H, W)`` with C in {1, 3}, as a grid."""
+    """Save images in :math:`[-1, 1]`, shape ``(N, C, H, W)`` with C in {1, 3}, as a grid.
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        Images in :math:`[-1, 1]`, shape ``(N, C, H, W)``.
+    path : str
+        PNG file to write.
+    nrow : int
+        Images per row (at most ``nrow**2`` are drawn).
+    title : str
+        Figure title.
+    """
     plt = _plt()
     x = ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2)[: nrow * nrow]
     n, c, h, w = x.shape
@@ -90,7 +128,19 @@ def image_grid(images: torch.Tensor, path: str, *, nrow: int = 8, title: str = "
 
 
 def scatter_2d(samples: torch.Tensor, centers: torch.Tensor, path: str, *, title: str = "") -> None:
-    """Scatter of generated 2-D points with the mixture centres marked."""
+    """Scatter of generated 2-D points with the mixture centres marked.
+
+    Parameters
+    ----------
+    samples : torch.Tensor
+        Points, shape ``(n, 2)``.
+    centers : torch.Tensor
+        Mode centres, shape ``(k, 2)``.
+    path : str
+        PNG file to write.
+    title : str
+        Figure title.
+    """
     plt = _plt()
     s = samples.detach().cpu()
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)

@@ -35,7 +35,17 @@ class NullBar:
 
 
 class PlainBar(NullBar):
-    """Plain-text progress: ``desc: done/total`` lines, about every tenth of the way, on ``file``."""
+    """Plain-text progress: ``desc: done/total`` lines, about every tenth of the way, on ``file``.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps.
+    desc : str
+        Label of the lines.
+    file : file-like, optional
+        Where to write (default: stderr).
+    """
 
     def __init__(self, total: int, desc: str, file: TextIO | None = None) -> None:
         self.total, self.desc, self.n = max(int(total), 0), desc, 0
@@ -53,7 +63,21 @@ class PlainBar(NullBar):
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True, *, leave: bool = False, unit: str = "it"):
-    """A tqdm bar if tqdm is installed, else a :class:`PlainBar`; a :class:`NullBar` when not ``enabled``."""
+    """A tqdm bar if tqdm is installed, else a :class:`PlainBar`; a :class:`NullBar` when not ``enabled``.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps.
+    desc : str
+        Label of the bar.
+    enabled : bool
+        False gives a bar that shows nothing.
+    leave : bool
+        Keep the finished tqdm bar on screen.
+    unit : str
+        Unit shown by tqdm.
+    """
     if not enabled:
         return NullBar()
     try:
@@ -64,7 +88,13 @@ def progress_bar(total: int, desc: str, enabled: bool = True, *, leave: bool = F
 
 
 def note_plots_skipped(why: str = f"matplotlib is not installed ({MATPLOTLIB_HINT})") -> None:
-    """Print ``plots skipped: WHY`` on stderr, once per process and reason."""
+    """Print ``plots skipped: WHY`` on stderr, once per process and reason.
+
+    Parameters
+    ----------
+    why : str
+        The reason printed.
+    """
     if why not in _noted:
         _noted.add(why)
         print(f"plots skipped: {why}", file=sys.stderr)

@@ -41,6 +41,15 @@ def r1_penalty(d: nn.Module, real: torch.Tensor, gamma: float) -> torch.Tensor:
     r""":math:`\frac{\gamma}{2}` times the mean over the batch of :math:`\lVert\nabla_x D(x)\rVert^2`, differentiable in D's weights.
 
     It runs D on a detached copy of ``real`` that requires grad, so the caller's batch is untouched.
+
+    Parameters
+    ----------
+    d : torch.nn.Module
+        The discriminator.
+    real : torch.Tensor
+        A batch of real samples.
+    gamma : float
+        Weight :math:`\gamma`.
     """
     x = real.detach().requires_grad_(True)
     out = d(x)
@@ -56,7 +65,7 @@ class WeightEMA:
     module : nn.Module
         The network being trained (G).
     decay : float
-        :math:`\\beta` in [0, 1). 0 makes :attr:`module` the tracked network itself (no copy).
+        :math:`\\beta` in [0, 1). 0 makes ``module`` the tracked network itself (no copy).
     """
 
     def __init__(self, module: nn.Module, decay: float) -> None:

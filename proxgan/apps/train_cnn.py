@@ -43,7 +43,21 @@ _COMPACTION_REPEATS = 30  # interleaved timings of the model before and after co
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: str, batch: int = 1000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` in eval mode."""
+    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    x : torch.Tensor
+        Images.
+    y : torch.Tensor
+        Labels.
+    device : str
+        Device the model is on.
+    batch : int
+        Images per forward pass.
+    """
     was = model.training
     model.eval()
     loss = correct = 0.0
@@ -60,12 +74,13 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _plots(rows: list[dict[str, Any]], out: str) -> None:
+def _plots(rows: list[dict[str, Any]], out: str, who: str = "") -> None:
     from proxgan.apps.plots import plot_curves
 
     try:
-        plot_curves(rows, ["train_loss", "test_loss"], os.path.join(out, "loss.png"), title="loss", ylabel="cross-entropy")
-        plot_curves(rows, ["sparsity", "weight_sparsity"], os.path.join(out, "sparsity.png"), title="exact zeros",
+        plot_curves(rows, ["train_loss", "test_loss"], os.path.join(out, "loss.png"), title=f"Loss ({who})",
+                    ylabel="cross-entropy")
+        plot_curves(rows, ["sparsity", "weight_sparsity"], os.path.join(out, "sparsity.png"), title=f"Exact zeros ({who})",
                     ylabel="fraction", ylim=(0, 1))
     except MissingExtraError:
         note_plots_skipped()
@@ -175,7 +190,7 @@ def train_cnn(cfg: CNNConfig, *, step_callback: StepCallback | None = None) -> d
             })
             checkpoint(epoch + 1, 0, {"loss": 0.0, "pen": 0.0, "n": 0, "step_time": 0.0, "wall": 0.0})
             if cfg.plots:
-                _plots(log.rows, out)
+                _plots(log.rows, out, cfg.optim.describe())
     summary: dict[str, Any] = {**(log.rows[-1] if log.rows else {}), "status": status, "checkpoint": ckpt_path}
     if status == "done" and cfg.measure_compaction:
         summary["compaction"] = {**compaction_report(model, data.x_test[:256].to(dev), repeats=_COMPACTION_REPEATS),

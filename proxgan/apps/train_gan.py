@@ -62,7 +62,17 @@ def _zero_acc() -> dict[str, float]:
 
 @torch.no_grad()
 def generate(g: nn.Module, z: torch.Tensor, batch: int = 500) -> torch.Tensor:
-    """Samples of generator ``g`` (in eval mode) for the noise ``z``, on the CPU."""
+    """Samples of generator ``g`` (in eval mode) for the noise ``z``, on the CPU.
+
+    Parameters
+    ----------
+    g : torch.nn.Module
+        The generator.
+    z : torch.Tensor
+        Noise, one row per sample.
+    batch : int
+        Samples per forward pass.
+    """
     was = g.training
     g.eval()
     dev = next(g.parameters()).device
@@ -88,15 +98,17 @@ def _f(x: Any) -> float:
     return float(x.detach()) if torch.is_tensor(x) else float(x)
 
 
-def _plots(rows: list[dict[str, Any]], out: str, samples: torch.Tensor, mixture: str | None, epoch: int) -> None:
+def _plots(rows: list[dict[str, Any]], out: str, samples: torch.Tensor, mixture: str | None, epoch: int,
+           who: str = "") -> None:
     from proxgan.apps.plots import image_grid, plot_curves, scatter_2d
 
     try:
-        plot_curves(rows, ["d_loss", "g_loss"], os.path.join(out, "loss.png"), title="GAN losses")
-        plot_curves(rows, ["g_sparsity", "d_sparsity"], os.path.join(out, "sparsity.png"), title="exact zeros",
-                    ylabel="fraction", ylim=(0, 1))
+        plot_curves(rows, ["d_loss", "g_loss"], os.path.join(out, "loss.png"), title=f"GAN losses ({who})",
+                    ylabel="loss")
+        plot_curves(rows, ["g_sparsity", "d_sparsity"], os.path.join(out, "sparsity.png"),
+                    title=f"Exact zeros ({who})", ylabel="fraction", ylim=(0, 1))
         plot_curves(rows, ["frechet", "frechet_floor"], os.path.join(out, "frechet.png"),
-                    title="Fréchet distance (floor: real train vs test)", logy=True)
+                    title=f"Fréchet distance ({who})", ylabel="Fréchet distance (log scale)", logy=True)
         title = f"epoch {epoch} (EMA of G)" if rows and rows[-1].get("ema") else f"epoch {epoch}"
         if mixture is None:
             image_grid(samples, os.path.join(out, "samples.png"), title=title)
@@ -256,7 +268,7 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
             log.append(row)
             checkpoint(epoch + 1, 0, _zero_acc())
             if cfg.plots and evaluated and (epoch + 1 == cfg.epochs or time.perf_counter() - last_plot > _PLOT_EVERY_S):
-                _plots(log.rows, out, samples, mixture, epoch + 1)
+                _plots(log.rows, out, samples, mixture, epoch + 1, f"G: {cfg.g.describe()}; D: {cfg.d.describe()}")
                 last_plot = time.perf_counter()
     summary: dict[str, Any] = {**(log.rows[-1] if log.rows else {}), "status": status, "checkpoint": ckpt_path}
     with open(os.path.join(out, "summary.json"), "w") as f:

@@ -200,7 +200,34 @@ class Lasso(ElasticNet):
     """Linear model trained with an L1 prior (scikit-learn's ``Lasso``).
 
     Minimises :math:`\\frac{1}{2n}\\lVert y - Xw - b\\rVert^2 + \\alpha\\lVert w\\rVert_1`.
-    Parameters and attributes as :class:`ElasticNet` (without ``l1_ratio``).
+    Attributes as :class:`ElasticNet`.
+
+    Parameters
+    ----------
+    alpha : float
+        Strength of the penalty.
+    fit_intercept : bool
+        Fit an unpenalised intercept.
+    precompute : bool, 'auto' or array-like
+        Use (or give) the Gram matrix.
+    copy_X : bool
+        Accepted for compatibility (X is never modified).
+    max_iter : int
+        Maximal number of iterations (epochs of coordinate descent).
+    tol : float
+        Stop when the duality gap is at most ``tol * ||y||² / n``.
+    warm_start : bool
+        Start from the previous ``coef_``.
+    positive : bool
+        Constrain the coefficients to be non-negative.
+    random_state : int, RandomState or None
+        Accepted for compatibility (the solver picks coordinates by violation).
+    selection : {'cyclic', 'random'}
+        Accepted for compatibility.
+    solver : {'auto', 'cd', 'fista', 'ista'}
+        Coordinate descent (CPU) or torch proximal gradient (CPU or CUDA); ``auto`` picks by device.
+    device : str
+        ``cpu`` or ``cuda``.
 
     Examples
     --------

@@ -191,6 +191,39 @@ class ElasticNetCV(LinearRegressorBase):
 class LassoCV(ElasticNetCV):
     """Lasso with ``alpha`` chosen by cross-validation (:class:`ElasticNetCV` with ``l1_ratio=1``).
 
+    Parameters
+    ----------
+    eps : float
+        Length of the grid: its smallest alpha is ``eps`` times the largest.
+    alphas : int or array-like
+        Number of alphas of the grid, or the alphas themselves.
+    fit_intercept : bool
+        Fit an unpenalised intercept.
+    precompute : bool, 'auto' or array-like
+        Use (or give) the Gram matrix.
+    max_iter : int
+        Maximal number of iterations (epochs of coordinate descent).
+    tol : float
+        Stop when the duality gap is at most ``tol * ||y||² / n``.
+    copy_X : bool
+        Accepted for compatibility (X is never modified).
+    cv : int, cross-validation generator or iterable, optional
+        The folds (default 5-fold), as in scikit-learn.
+    verbose : bool or int
+        Accepted for compatibility.
+    n_jobs : int, optional
+        Folds fitted at a time, in threads.
+    positive : bool
+        Constrain the coefficients to be non-negative.
+    random_state : int, RandomState or None
+        Accepted for compatibility (the solver picks coordinates by violation).
+    selection : {'cyclic', 'random'}
+        Accepted for compatibility.
+    solver : {'auto', 'cd', 'fista', 'ista'}
+        Coordinate descent (CPU) or torch proximal gradient (CPU or CUDA); ``auto`` picks by device.
+    device : str
+        ``cpu`` or ``cuda``.
+
     Examples
     --------
     >>> import numpy as np

@@ -58,6 +58,40 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas="wa
     (:func:`proxgan.solvers.cd.solve_multitask`, CPU); ``coefs`` then has shape
     (n_targets, n_features, n_alphas), ``coef_init`` shape (n_targets, n_features), and the grid
     starts at :math:`\max_j\lVert X_j^\top Y\rVert_2/(n\rho)`. ``positive`` is not allowed there.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Design: NumPy array, SciPy sparse matrix (CSC/CSR) or torch tensor.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Targets; 2-D is the multi-task problem.
+    l1_ratio : float
+        Mix of L1 (1) and L2 (0) in the penalty.
+    eps : float
+        Length of the automatic grid: its smallest alpha is ``eps`` times the largest.
+    n_alphas : int
+        Deprecated (as in scikit-learn): give the number of alphas as ``alphas``.
+    alphas : int or array-like
+        Number of alphas of the automatic grid (default 100), or the alphas themselves.
+    precompute : 'auto', bool or array-like
+        Use (or give) the Gram matrix; ``auto`` when X is dense with more samples than features.
+    Xy : array-like, optional
+        Accepted for compatibility.
+    copy_X : bool
+        Accepted for compatibility (X is never modified).
+    coef_init : array-like, optional
+        Starting coefficients of the first fit.
+    verbose : bool or int
+        Accepted for compatibility.
+    return_n_iter : bool
+        Also return the iterations of each fit.
+    positive : bool
+        Constrain the coefficients to be non-negative.
+    check_input : bool
+        Accepted for compatibility.
+    **params
+        ``tol``, ``max_iter``, ``random_state``, ``selection``, ``solver`` and ``device`` (see
+        above).
     """
     unknown = set(params) - set(_PARAMS)
     if unknown:
@@ -137,7 +171,38 @@ def _multitask_path(X, Y, l1_ratio, eps, n_alphas, alphas, coef_init, return_n_i
 
 def lasso_path(X, y, *, eps=1e-3, n_alphas="deprecated", alphas="warn", precompute="auto", Xy=None, copy_X=True,
                coef_init=None, verbose=False, return_n_iter=False, positive=False, **params):
-    """Lasso path with warm starts: :func:`enet_path` with ``l1_ratio=1``."""
+    """Lasso path with warm starts: :func:`enet_path` with ``l1_ratio=1``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Design: NumPy array, SciPy sparse matrix (CSC/CSR) or torch tensor.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Targets; 2-D is the multi-task problem.
+    eps : float
+        Length of the automatic grid: its smallest alpha is ``eps`` times the largest.
+    n_alphas : int
+        Deprecated (as in scikit-learn): give the number of alphas as ``alphas``.
+    alphas : int or array-like
+        Number of alphas of the automatic grid (default 100), or the alphas themselves.
+    precompute : 'auto', bool or array-like
+        Use (or give) the Gram matrix; ``auto`` when X is dense with more samples than features.
+    Xy : array-like, optional
+        Accepted for compatibility.
+    copy_X : bool
+        Accepted for compatibility (X is never modified).
+    coef_init : array-like, optional
+        Starting coefficients of the first fit.
+    verbose : bool or int
+        Accepted for compatibility.
+    return_n_iter : bool
+        Also return the iterations of each fit.
+    positive : bool
+        Constrain the coefficients to be non-negative.
+    **params
+        ``tol``, ``max_iter``, ``random_state``, ``selection``, ``solver`` and ``device`` (see
+        above).
+    """
     return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, precompute=precompute, Xy=Xy,
                      copy_X=copy_X, coef_init=coef_init, verbose=verbose, return_n_iter=return_n_iter,
                      positive=positive, **params)

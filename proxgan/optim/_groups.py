@@ -41,6 +41,15 @@ def exclude_bias_and_norm(name: str, module: nn.Module, param: torch.Tensor) -> 
     ``param_groups(model, penalty, exclude=exclude_bias_and_norm)``: the penalised group is
     then the Trainer's weight-decay group (plus nothing from BatchNorm/GroupNorm layers,
     which :func:`default_exclude` already leaves out).
+
+    Parameters
+    ----------
+    name : str
+        Qualified name of the parameter.
+    module : torch.nn.Module
+        The module that owns it.
+    param : torch.Tensor
+        The parameter.
     """
     return default_exclude(name, module, param) or _NO_DECAY_NAMES.search(name.lower()) is not None
 

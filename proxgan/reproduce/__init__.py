@@ -36,6 +36,19 @@ def reproduce(name: str, out_dir: str | Path | None = None, quick: bool = False,
     ``data="cifar10", data_root="~/data", seeds=5``) go to reproductions that take them;
     ``None`` values are dropped, and an option a reproduction does not take is an error.
     Paths of files that were not written (a figure without matplotlib) are left out.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`REPRODUCTIONS`.
+    out_dir : str or pathlib.Path, optional
+        Output folder (default ``results/NAME``; required when ``quick``).
+    quick : bool
+        A seconds-long smoke run.
+    progress : bool
+        Show progress.
+    **options
+        Options of the reproduction (``data``, ``data_root``, ``epochs``, ``seeds``, ``jobs``, ...).
     """
     check_name(name, REPRODUCTIONS, "reproduction")
     module = importlib.import_module(REPRODUCTIONS[name].module)

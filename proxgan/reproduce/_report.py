@@ -258,8 +258,21 @@ def new_figure(*args: Any, **kwargs: Any):
     return plt.subplots(*args, **kwargs)
 
 
-def save_figure(fig, path: str | os.PathLike) -> Path | None:
-    """Save ``fig`` as a PNG at ``path`` (``None`` when matplotlib is missing and nothing was drawn)."""
+SMOKE_MARK = "SMOKE RUN (--quick): numbers not meaningful"
+
+
+def save_figure(fig, path: str | os.PathLike, quick: bool = False) -> Path | None:
+    """Save ``fig`` as a PNG at ``path`` (``None`` when matplotlib is missing and nothing was drawn).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (from :func:`new_figure`).
+    path : str or os.PathLike
+        The PNG file.
+    quick : bool
+        A smoke run: the figure is stamped with :data:`SMOKE_MARK` across it.
+    """
     if isinstance(fig, _NoFigure):
         return None
     import matplotlib.pyplot as plt
@@ -267,6 +280,9 @@ def save_figure(fig, path: str | os.PathLike) -> Path | None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
+    if quick:
+        fig.text(0.5, 0.5, SMOKE_MARK, ha="center", va="center", rotation=20, fontsize=18, color="red", alpha=0.35,
+                 transform=fig.transFigure, zorder=10)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

@@ -28,7 +28,7 @@ import torch
 
 from proxgan.datafits import Quadratic
 from proxgan.penalties import L1
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar, new_figure, save_figure, write_table
 from proxgan.solvers import cd as _cd
 from proxgan.solvers import fista as _fista
 from proxgan.solvers import ista as _ista
@@ -37,7 +37,17 @@ __all__ = ["deblur_problem", "run", "blur_matrix"]
 
 
 def blur_matrix(m: int, size: int = 9, sigma: float = 4.0) -> sp.csr_matrix:
-    """The 2-D Gaussian blur of an m×m image (row-major pixels) as a sparse matrix, zero boundary."""
+    """The 2-D Gaussian blur of an m×m image (row-major pixels) as a sparse matrix, zero boundary.
+
+    Parameters
+    ----------
+    m : int
+        Image side in pixels.
+    size : int
+        Side of the Gaussian kernel.
+    sigma : float
+        Its standard deviation in pixels.
+    """
     half = size // 2
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     k /= k.sum()
@@ -47,7 +57,15 @@ def blur_matrix(m: int, size: int = 9, sigma: float = 4.0) -> sp.csr_matrix:
 
 
 def deblur_problem(m: int = 64, seed: int = 0):
-    """``(A, b, x_true, lam)`` for an m×m mosaic of digits (m a multiple of 8)."""
+    """``(A, b, x_true, lam)`` for an m×m mosaic of digits (m a multiple of 8).
+
+    Parameters
+    ----------
+    m : int
+        Image side in pixels, a multiple of 8.
+    seed : int
+        Seed of the noise.
+    """
     from sklearn.datasets import load_digits
 
     rng = np.random.default_rng(seed)
@@ -69,14 +87,30 @@ def deblur_problem(m: int = 64, seed: int = 0):
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int | None = None,
         iters: int | None = None) -> dict[str, Path]:
-    """Write ``fista.md``, ``fista.csv`` and ``fista.png`` into ``out_dir``."""
+    """Write ``fista.md``, ``fista.csv`` and ``fista.png`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    m : int, optional
+        Image side (default: 64, 16 when quick).
+    iters : int, optional
+        Iterations of each method.
+    """
     m = m or (16 if quick else 64)
     iters = iters or (300 if quick else 3000)
+    progress_bar = bar(4 * iters, "fista", progress, unit="iteration")  # F* by CD (counted as iters), then 3 traces
     A, b, _, lam = deblur_problem(m)
     df = Quadratic(A, b)
     pen = L1(lam)
     f0 = float(b @ b) / (2 * b.shape[0])
     ref = _cd.solve(df, pen, tol=1e-13 * f0, max_iter=100_000)
+    progress_bar.update(iters)
     w_star = torch.as_tensor(ref.coef, dtype=torch.float64)
     f_star = float(df.value(w_star) + pen.value(w_star))
     L = df.lipschitz()
@@ -86,6 +120,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
 
         def cb(k, w):
             vals.append(float(df.value(w) + pen.value(w)) - f_star)
+            progress_bar.update()
 
         solver.solve(df, pen, tol=0.0, max_iter=iters, backtracking=False, callback=cb, check_every=iters, **kw)
         return np.maximum(np.array(vals), 0.0)
@@ -95,6 +130,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
         "FISTA": trace(_fista, restart=False),
         "FISTA + restart": trace(_fista, restart=True),
     }
+    progress_bar.close()
     if f_star > min(float(c.min()) + f_star for c in curves.values()) + 1e-12 * f0:
         raise RuntimeError("the reference solution is worse than an iterate: F* is not accurate")
     table = Table(f"F(x_k) − F* relative to F(0) − F* on a {m}×{m} deblurring problem (n = p = {m * m})",
@@ -127,7 +163,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, m: int 
     ax.legend()
     cmd = "proxgan reproduce fista" + (" --quick" if quick else "")
     paths = write_table(out_dir, "fista", [table], command=cmd, preamble=(__doc__ or "").split("\n\n", 1)[1], quick=quick)
-    paths["png"] = save_figure(fig, Path(out_dir) / "fista.png")
+    paths["png"] = save_figure(fig, Path(out_dir) / "fista.png", quick)
     paths["curves"] = Path(out_dir) / "fista_curves.csv"
     np.savetxt(paths["curves"], np.column_stack([ks] + [c for c in curves.values()]), delimiter=",",
                header="k," + ",".join(curves), comments="")

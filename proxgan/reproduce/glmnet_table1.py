@@ -51,6 +51,25 @@ def time_path(fn, X, y, alphas, tol: float, runs: int, budget: float,
     With ``limit`` (seconds, main thread on POSIX), a run still going then is stopped at
     its next return to Python (paths are Python loops over λ): the result is
     ``(inf, nan, 0)``.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(X, y, tol)`` fits and returns the coefficients.
+    X : numpy.ndarray
+        Design.
+    y : numpy.ndarray
+        Targets.
+    alphas : numpy.ndarray
+        The path's alphas.
+    tol : float
+        Solver tolerance.
+    runs : int
+        Timed runs.
+    budget : float
+        Seconds allowed for all runs.
+    limit : float, optional
+        Stop after a run longer than this many seconds.
     """
     import signal
 
@@ -81,7 +100,23 @@ def time_path(fn, X, y, alphas, tol: float, runs: int, budget: float,
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, runs: int | None = None,
         budget: float | None = None, solvers=("cd", "fista", "ista")) -> dict[str, Path]:
-    """Make the table; write ``glmnet-table1.md``, CSVs and ``glmnet-table1.png`` into ``out_dir``."""
+    """Make the table; write ``glmnet-table1.md``, CSVs and ``glmnet-table1.png`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    runs : int, optional
+        Timed runs per cell.
+    budget : float, optional
+        Seconds allowed per cell.
+    solvers : tuple of str
+        proxgan solvers to time.
+    """
     blocks, rhos = (QUICK_BLOCKS, QUICK_RHOS) if quick else (BLOCKS, RHOS)
     runs = runs or (1 if quick else 3)
     budget = budget or (20.0 if quick else 30.0)
@@ -145,11 +180,11 @@ def _emit(out_dir, quick, wide, long, skipped, results, blocks, rhos, names, sum
     cmd = "proxgan reproduce glmnet-table1" + (" --quick" if quick else "")
     paths = write_table(out_dir, "glmnet-table1", [table, long], command=cmd,
                         preamble=(__doc__ or "").split("\n\n")[1], quick=quick)
-    paths["png"] = _plot(results, blocks, rhos, names, Path(out_dir) / "glmnet-table1.png")
+    paths["png"] = _plot(results, blocks, rhos, names, Path(out_dir) / "glmnet-table1.png", quick)
     return paths
 
 
-def _plot(results, blocks, rhos, names, path):
+def _plot(results, blocks, rhos, names, path, quick=False):
     fig, axes = new_figure(2, (len(blocks) + 1) // 2, figsize=(4 * ((len(blocks) + 1) // 2), 7), squeeze=False)
     for ax, (N, p) in zip(axes.ravel(), blocks):
         for name in names:
@@ -161,5 +196,5 @@ def _plot(results, blocks, rhos, names, path):
         ax.set_xlabel("ρ")
         ax.set_ylabel("seconds per path")
     axes.ravel()[0].legend(fontsize=7)
-    return save_figure(fig, path)
+    return save_figure(fig, path, quick)
 

@@ -14,14 +14,24 @@ from pathlib import Path
 import torch
 
 from proxgan.penalties import L1
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar, new_figure, save_figure, write_table
 from proxgan.reproduce._timing import interleaved_medians
 
 __all__ = ["soft_threshold_table", "copy_bandwidth", "run"]
 
 
 def copy_bandwidth(n: int, device: str, repeats: int = 11) -> float:
-    """Bytes per second of ``dst.copy_(src)`` for ``n`` float32 (read + write counted)."""
+    """Bytes per second of ``dst.copy_(src)`` for ``n`` float32 (read + write counted).
+
+    Parameters
+    ----------
+    n : int
+        Number of float32 entries.
+    device : str
+        Torch device.
+    repeats : int
+        Timed copies (median).
+    """
     src = torch.randn(n, device=device)
     dst = torch.empty_like(src)
     t = interleaved_medians({"copy": lambda: dst.copy_(src)}, repeats=repeats)["copy"]
@@ -34,6 +44,17 @@ def soft_threshold_table(sizes: list[int], device: str = "cpu", repeats: int = 2
     Rows give the median time and the ratio contender / proxgan (> 1: proxgan is faster),
     out of place and in place. On CUDA the Triton kernel is proxgan's path; the GB/s column
     counts 8 bytes per element (one read, one write).
+
+    Parameters
+    ----------
+    sizes : list of int
+        Tensor sizes.
+    device : str
+        Torch device.
+    repeats : int
+        Timed runs (median).
+    lam : float
+        Threshold.
     """
     pen = L1(lam)
     table = Table(f"Soft-thresholding, float32, {device}",
@@ -65,23 +86,40 @@ def soft_threshold_table(sizes: list[int], device: str = "cpu", repeats: int = 2
 
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True) -> dict[str, Path]:
-    """Write ``kernels.md`` and CSVs into ``out_dir``; CPU always, CUDA when available."""
+    """Write ``kernels.md`` and CSVs into ``out_dir``; CPU always, CUDA when available.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    """
     sizes = [1 << 20] if quick else [1 << 20, 1 << 24]
     repeats = 5 if quick else 21
     from proxgan.reproduce.optim_step import optim_step_tables
 
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    progress_bar = bar(2 * len(devices), "kernels", progress, unit="table")
     tables = [soft_threshold_table(sizes, "cpu", repeats)]
+    progress_bar.update()
     step_tables = optim_step_tables(scale=0.05 if quick else 1.0, repeats=repeats, device="cpu", first=not quick)
-    if torch.cuda.is_available():
+    progress_bar.update()
+    if "cuda" in devices:
         tables.append(soft_threshold_table([1 << 24, 1 << 26] if not quick else [1 << 22], "cuda", repeats))
+        progress_bar.update()
         step_tables += optim_step_tables(scale=0.05 if quick else 1.0, repeats=repeats, device="cuda", first=False)
+        progress_bar.update()
+    progress_bar.close()
     cmd = "proxgan reproduce kernels" + (" --quick" if quick else "")
     paths = write_table(out_dir, "kernels", tables + step_tables, command=cmd, quick=quick)
-    paths["png"] = _plot(tables, Path(out_dir) / "kernels.png")
+    paths["png"] = _plot(tables, Path(out_dir) / "kernels.png", quick)
     return paths
 
 
-def _plot(tables: list[Table], path: Path) -> Path:
+def _plot(tables: list[Table], path: Path, quick: bool = False) -> Path:
     """One bar group per (table, n, mode): each contender's time relative to proxgan's (log scale)."""
     fig, ax = new_figure(figsize=(9, 4))
     labels, offset = [], 0
@@ -99,4 +137,4 @@ def _plot(tables: list[Table], path: Path) -> Path:
     ax.set_ylim(0.5, 4 * max(r[5] for t in tables for r in t.rows))
     ax.set_ylabel("time / proxgan (higher: proxgan faster)")
     ax.axhline(1.0, color="k", lw=0.6)
-    return save_figure(fig, path)
+    return save_figure(fig, path, quick)

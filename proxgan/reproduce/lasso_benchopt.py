@@ -31,6 +31,21 @@ def gap_ladder(fn, X, y, alpha, budget: float, ladder=LADDER) -> list[tuple[floa
     """Run ``fn`` at each tolerance of ``ladder``: ``[(tol, seconds, gap / P(0)), ...]``.
 
     Stops early once a run exceeds ``budget`` seconds or the gap is below 1e-10·P(0).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(X, y, tol)`` fits and returns the coefficients.
+    X : numpy.ndarray
+        Design.
+    y : numpy.ndarray
+        Targets.
+    alpha : float
+        Lasso penalty.
+    budget : float
+        Seconds allowed for the ladder.
+    ladder : tuple of float
+        Tolerances, loosest first.
     """
     from proxgan.reproduce.problems import lasso_gap
 
@@ -62,7 +77,23 @@ def _time_to(fn, X, y, alpha, points, eps: float, repeats: int):
 
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, problems=None,
         solvers=("cd", "fista"), budget: float | None = None) -> dict[str, Path]:
-    """Write ``lasso-benchopt.md``, CSVs and ``lasso-benchopt.png`` into ``out_dir``."""
+    """Write ``lasso-benchopt.md``, CSVs and ``lasso-benchopt.png`` into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    problems : sequence of str, optional
+        Problems among L1–L5 (default: all).
+    solvers : tuple of str
+        proxgan solvers.
+    budget : float, optional
+        Seconds allowed per solver and problem.
+    """
     problems = problems or list(PROBLEMS)
     scale = 0.1 if quick else 1.0
     epsilons = (1e-4, 1e-6) if quick else (1e-4, 1e-6, 1e-8)
@@ -116,6 +147,6 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, problem
     cmd = "proxgan reproduce lasso-benchopt" + (" --quick" if quick else "")
     paths = write_table(out_dir, "lasso-benchopt", [ratios, ttt, curves], command=cmd,
                         preamble=(__doc__ or "").split("\n\n")[1], quick=quick)
-    paths["png"] = save_figure(fig, Path(out_dir) / "lasso-benchopt.png")
+    paths["png"] = save_figure(fig, Path(out_dir) / "lasso-benchopt.png", quick)
     return paths
 

@@ -40,6 +40,13 @@ LR, LAM, EPS = 1e-3, 1e-4, 1e-8
 
 
 def shapes(scale: float) -> list[tuple[int, ...]]:
+    """Parameter shapes of the timed model: a transformer-like mix of large matrices and small vectors.
+
+    Parameters
+    ----------
+    scale : float
+        Factor on the rows of the matrices (1: about 24.7M parameters).
+    """
     big = [(2048, 2048)] * 3 + [(1024, 1024)] * 8 + [(512, 512)] * 12 + [(256, 256)] * 8
     small = [(512,)] * 40 + [(64,)] * 20
     out = [(max(1, int(a * scale)), b) for a, b in big] + small
@@ -47,6 +54,17 @@ def shapes(scale: float) -> list[tuple[int, ...]]:
 
 
 def make(shape_list, device, seed=0):
+    """Parameters of the given shapes with fixed random gradients.
+
+    Parameters
+    ----------
+    shape_list : list of tuple of int
+        Shapes, from :func:`shapes`.
+    device : str
+        Torch device.
+    seed : int
+        Seed of the values and gradients.
+    """
     gen = torch.Generator().manual_seed(seed)
     ps = [torch.nn.Parameter((0.02 * torch.randn(s, generator=gen)).to(device)) for s in shape_list]
     for p in ps:
@@ -93,6 +111,15 @@ def softshrink_pass(params, thr: float) -> None:
 
 
 def contenders(shape_list, device):
+    """The timed steps, by name: proxgan's optimizers and their torch.optim baselines, each on its own parameters.
+
+    Parameters
+    ----------
+    shape_list : list of tuple of int
+        Shapes, from :func:`shapes`.
+    device : str
+        Torch device.
+    """
     c = {}
     ps = make(shape_list, device)
     c["ProxAdam(L1) fused"] = (ProxAdam(ps, lr=LR, eps=EPS, penalty=L1(LAM)).step, None)
@@ -145,6 +172,19 @@ print(t2 - t1, t3 - t2)
 
 
 def first_step(cls: str, extra: str, cold: bool, device: str = "cpu") -> tuple[float, float]:
+    """Seconds of the first step in a new process, with an empty (cold) or warm numba cache.
+
+    Parameters
+    ----------
+    cls : str
+        ``"ProxAdam"`` or ``"ProxSGD"``.
+    extra : str
+        Extra constructor arguments, as Python source (``", momentum=0.9"``).
+    cold : bool
+        Start from an empty numba cache (the compile is timed).
+    device : str
+        Torch device.
+    """
     env = dict(os.environ)
     with tempfile.TemporaryDirectory() as d:
         if cold:
@@ -176,7 +216,19 @@ RATIOS = (
 
 def optim_step_tables(scale: float = 1.0, repeats: int = 21, device: str = "cpu",
                       first: bool = True) -> list[Table]:
-    """Median step times, the ratios against the baselines, and the first-step overhead."""
+    """Median step times, the ratios against the baselines, and the first-step overhead.
+
+    Parameters
+    ----------
+    scale : float
+        Size factor of the parameters (see :func:`shapes`).
+    repeats : int
+        Timed steps per contender.
+    device : str
+        Torch device.
+    first : bool
+        Also time the first step in new processes.
+    """
     shape_list = shapes(scale)
     n = sum(torch.Size(s).numel() for s in shape_list)
     fns = contenders(shape_list, torch.device(device))

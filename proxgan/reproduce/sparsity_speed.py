@@ -39,10 +39,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from proxgan.reproduce._report import Table, new_figure, save_figure, write_table
+from proxgan.reproduce._report import Table, bar, new_figure, save_figure, write_table
 from proxgan.reproduce._timing import interleaved_medians
 
-__all__ = ["run", "TASKS", "PENALTIES"]
+__all__ = ["saved_percent", "run", "TASKS", "PENALTIES"]
+
+
+def saved_percent(x: float) -> str:
+    """``x`` percent saved, to one decimal, never written ``-0.0%``.
+
+    Parameters
+    ----------
+    x : float
+        The share saved, in percent (negative when the compact form is larger or slower).
+    """
+    return f"{round(x, 1) + 0.0:.1f}%"
 
 PENALTIES = ("L1", "coupled GroupL1", "N:M")
 #: task -> (input shape, model); the λ grids are per penalty and task (see _LAMS)
@@ -202,6 +213,21 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
     ``epochs`` is the training length of each λ point and of its fine-tune (the dense model
     trains 4× as long); ``quick=True`` shrinks data, models and timings to seconds.
     ``tasks`` and ``penalties`` select a subset of :data:`TASKS` and :data:`PENALTIES`.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder of the files written.
+    quick : bool
+        A seconds-long smoke run with tiny sizes.
+    progress : bool
+        Show a progress bar.
+    tasks : tuple of str, optional
+        Tasks (default: all of :data:`TASKS`).
+    epochs : float, optional
+        Epochs per λ.
+    penalties : tuple of str, optional
+        Penalties (default: all of :data:`PENALTIES`).
     """
     tasks = tuple(tasks or TASKS)
     unknown = sorted(set(tasks) - set(TASKS))
@@ -216,6 +242,9 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
     torch.manual_seed(0)
     tables, curves, summary = [], {}, []
     t_start = time.perf_counter()
+    # one step per trained model: the dense one and every level of every penalty path, per task
+    progress_bar = bar(sum(1 + sum(len(_path(t, p, quick)) for p in pens) for t in tasks), "sparsity-speed", progress,
+                       unit="model")
     for task in tasks:
         shape = TASKS[task]
         xtr, ytr, xte, yte, source = _images(shape, n_train, n_test)
@@ -234,6 +263,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
             return tuned
 
         dense_tuned = finetune(dense, dense_state, "dense", 99)
+        progress_bar.update()
         base_acc = _accuracy(dense_tuned, xte, yte)
         cols = ["penalty", "λ or n:m", "accuracy (%)", "Δ accuracy (points)", "zero weights (%)", "params", "params compact",
                 "MFLOPs", "MFLOPs compact", "FLOPs saved (%)", "b1 dense ms", "b1 compact ms", "b1 CSR ms",
@@ -248,6 +278,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
                 state = _state(model, opt)
                 tuned = finetune(model, state, penalty, 100 + j)
                 rows.append((penalty, f"{level[0]}:{level[1]}" if penalty == "N:M" else level, tuned))
+                progress_bar.update()
         noise = ""
         for penalty, level, model in rows:
             acc = _accuracy(model, xte, yte)
@@ -269,7 +300,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
             curves.setdefault((task, penalty), []).append((best64 / lat64["dense"], 100 * acc))
             if progress:
                 print(f"[sparsity-speed] {task} {penalty} {level}: acc {100 * acc:.2f}% zeros {100 * r['zeros']:.1f}% "
-                      f"FLOPs -{row[9]:.1f}% b64 -{row[-1]:.1f}%", flush=True)
+                      f"FLOPs saved {saved_percent(row[9])}, b64 latency saved {saved_percent(row[-1])}", flush=True)
         ok = [row for row in table.rows if row[0] == "coupled GroupL1" and round(row[3], 6) >= -1.0]
         if ok:
             best = max(ok, key=lambda row: row[9])
@@ -285,12 +316,13 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
                         "medians, one torch thread",
                         "N:M compacts nothing on a CPU (no semi-structured kernels): its gain needs a GPU"]
         tables.append(table)
+    progress_bar.close()
     wall = time.perf_counter() - t_start
     out = Path(out_dir)
     preamble = __doc__.split("\n\n", 1)[1] + "\n\n" + "\n".join(f"- {s}" for s in summary) + \
         f"\n\nTotal wall time {wall:.0f} s."
     command = "proxgan reproduce sparsity-speed" + (" --quick" if quick else "")
-    paths = write_table(out, "sparsity-speed", tables, command=command, preamble=preamble)
+    paths = write_table(out, "sparsity-speed", tables, command=command, preamble=preamble, quick=quick)
     fig, axes = new_figure(1, len(tasks), figsize=(6 * len(tasks), 4.5), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         for penalty in ("dense",) + PENALTIES:
@@ -302,7 +334,7 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(task)
         ax.legend()
-    paths["png"] = save_figure(fig, out / "sparsity-speed.png")
+    paths["png"] = save_figure(fig, out / "sparsity-speed.png", quick)
     return paths
 
 

@@ -131,7 +131,7 @@ def test_dtype_follows_input():
     assert Lasso(alpha=0.1).fit(X.astype(np.float32), y).coef_.dtype == np.float32
     assert Ridge().fit(X.astype(np.float32), y).coef_.dtype == np.float32
     assert LogisticRegression().fit(X.astype(np.float32), y > 2).coef_.dtype == np.float32
-    assert enet_path(X.astype(np.float32), y, n_alphas=3)[1].dtype == np.float32
+    assert enet_path(X.astype(np.float32), y, alphas=3)[1].dtype == np.float32
 
 
 def test_warm_start_reuses_coefficients():
@@ -179,8 +179,8 @@ def test_precompute_gives_the_same_model():
     b = ElasticNet(alpha=0.01, l1_ratio=0.8, tol=1e-12, max_iter=100000, precompute=True).fit(X, y)
     np.testing.assert_allclose(b.coef_, a.coef_, atol=1e-9)
     assert b.intercept_ == pytest.approx(a.intercept_, abs=1e-9)
-    _, c1, g1 = lasso_path(X, y - y.mean(), n_alphas=10, tol=1e-12, precompute=True)
-    _, c2, g2 = lasso_path(X, y - y.mean(), n_alphas=10, tol=1e-12, precompute=False)
+    _, c1, g1 = lasso_path(X, y - y.mean(), alphas=10, tol=1e-12, precompute=True)
+    _, c2, g2 = lasso_path(X, y - y.mean(), alphas=10, tol=1e-12, precompute=False)
     np.testing.assert_allclose(c1, c2, atol=1e-9)
     with pytest.raises(ValueError, match="Gram matrix passed in via 'precompute' parameter did not pass"):
         Lasso(precompute=np.eye(10), fit_intercept=False).fit(X, y)
@@ -197,6 +197,6 @@ def test_input_is_never_modified():
     for fi in (True, False):
         Lasso(alpha=0.01, fit_intercept=fi).fit(Xf, y, sample_weight=np.linspace(1, 2, len(y)))
         Lasso(alpha=0.01, fit_intercept=fi, solver="fista").fit(Xf, y)
-        lasso_path(Xf, y, n_alphas=3)
+        lasso_path(Xf, y, alphas=3)
     np.testing.assert_array_equal(Xf, X)
     np.testing.assert_array_equal(y, y0)

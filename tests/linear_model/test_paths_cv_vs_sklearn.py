@@ -14,7 +14,7 @@ def test_lasso_path(name, solver):
     y = y - y.mean()
     n_alphas = 30 if solver == "cd" else 8
     a_sk, c_sk, _ = skl.lasso_path(X, y, alphas=n_alphas, eps=1e-3, tol=1e-12, max_iter=200000)
-    a, c, gaps, iters = lasso_path(X, y, n_alphas=n_alphas, eps=1e-3, tol=1e-12, max_iter=200000, solver=solver,
+    a, c, gaps, iters = lasso_path(X, y, alphas=n_alphas, eps=1e-3, tol=1e-12, max_iter=200000, solver=solver,
                                    return_n_iter=True)
     np.testing.assert_allclose(a, a_sk, rtol=1e-12)
     np.testing.assert_allclose(c, c_sk, atol=1e-5)

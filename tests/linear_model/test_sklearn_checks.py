@@ -3,14 +3,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from proxgan.linear_model import ElasticNet, ElasticNetCV, Lasso, LassoCV, LogisticRegression, Ridge
 
-_CV_SW = {
-    # As for scikit-learn's own ElasticNetCV/LassoCV: the folds split rows, so repeating a row
-    # is not the same as doubling its weight.
-    "check_sample_weight_equivalence_on_dense_data": "CV folds split rows (as in scikit-learn)",
-    "check_sample_weight_equivalence_on_sparse_data": "CV folds split rows (as in scikit-learn)",
-}
-
-
 _RIDGE_DIRECT = {
     # scikit-learn lists its own Ridge the same way: the direct solvers do not iterate (n_iter_ is None)
     "check_non_transformer_estimators_n_iter": "direct solvers: n_iter_ is None (as scikit-learn's Ridge)",
@@ -20,8 +12,6 @@ _RIDGE_DIRECT = {
 def _expected_failed(est):
     if isinstance(est, Ridge) and est.solver not in ("cd", "fista", "ista"):
         return _RIDGE_DIRECT
-    if isinstance(est, ElasticNetCV):
-        return _CV_SW
     return {}
 
 

@@ -23,8 +23,9 @@ def _check_files(paths):
         assert paths["png"].stat().st_size > 5000  # a real figure, not an empty canvas
 
 
-def test_fista_is_faster_than_ista(tmp_path):
-    paths = reproduce("fista", tmp_path, quick=True, progress=False)
+def test_fista_is_faster_than_ista(tmp_path, bars):
+    paths = reproduce("fista", tmp_path, quick=True, progress=True)
+    bars.assert_one_full("fista")
     _check_files(paths)
     curves = np.loadtxt(paths["curves"], delimiter=",", skiprows=1)
     ista, fista, restart = curves[-1, 1], curves[-1, 2], curves[-1, 3]
@@ -50,7 +51,8 @@ def test_glmnet_table_every_cell_filled_or_marked(tmp_path):
 
 
 def test_lasso_benchopt_reaches_tolerance(tmp_path):
-    paths = reproduce("lasso-benchopt", tmp_path, quick=True, progress=False)
+    # proxgan's CD against scikit-learn only, one second per ladder: the table's every path still runs
+    paths = reproduce("lasso-benchopt", tmp_path, quick=True, progress=False, solvers=("cd",), budget=1.0)
     _check_files(paths)
     ttt = _rows(paths["csv1"])
     cd = [r for r in ttt if r["contender"] == "proxgan cd"]
@@ -60,8 +62,9 @@ def test_lasso_benchopt_reaches_tolerance(tmp_path):
     assert all(float(r["seconds"]) > 0 and float(r["gap / P(0)"]) >= 0 for r in runs)
 
 
-def test_kernels_table(tmp_path):
-    paths = reproduce("kernels", tmp_path, quick=True, progress=False)
+def test_kernels_table(tmp_path, bars):
+    paths = reproduce("kernels", tmp_path, quick=True, progress=True)
+    bars.assert_one_full("kernels")
     _check_files(paths)
     rows = _rows(paths["csv0"])
     assert {r["mode"] for r in rows} == {"out-of-place", "in-place"}
@@ -225,3 +228,16 @@ def test_run_many_order_callbacks_and_bad_jobs():
     assert seeds_and_command("proxgen", None, False, data=None) == (3, "proxgan reproduce proxgen")
     assert seeds_and_command("proxgen", None, True, data="digits") == (1, "proxgan reproduce proxgen --quick --data digits")
     assert seeds_and_command("sparse-gan", 5, False)[1] == "proxgan reproduce sparse-gan --seeds 5"
+
+
+def test_a_quick_run_figure_is_stamped_as_a_smoke_run(tmp_path):
+    pytest.importorskip("matplotlib")
+    from proxgan.reproduce._report import SMOKE_MARK, new_figure, save_figure
+
+    marks = []
+    for quick in (False, True):
+        fig, ax = new_figure()
+        ax.plot([1, 2], [3, 4])
+        save_figure(fig, tmp_path / f"{quick}.png", quick)
+        marks.append([t.get_text() for t in fig.texts])
+    assert marks == [[], [SMOKE_MARK]]

@@ -10,8 +10,10 @@ pytest.importorskip("torch_pruning")
 
 
 @pytest.mark.slow
-def test_sparsity_speed_quick(tmp_path):
-    paths = reproduce("sparsity-speed", tmp_path, quick=True, progress=False)
+def test_sparsity_speed_quick(tmp_path, bars, capsys):
+    paths = reproduce("sparsity-speed", tmp_path, quick=True, progress=True)
+    bars.assert_one_full("sparsity-speed")
+    assert "-0.0%" not in capsys.readouterr().out
     md = paths["md"].read_text()
     assert md.startswith("# sparsity-speed") and "Machine:" in md
     assert paths["png"].stat().st_size > 5000
