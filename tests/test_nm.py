@@ -93,13 +93,12 @@ def test_cli_train_cnn_penalty_nm(tmp_path):
                  "--out", str(tmp_path / "x")]) == 2
 
 
-def test_readme_nm_example_runs_as_written():
+def test_guide_nm_example_runs_as_written():
     import re
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    part = text.split("\n### Structured sparsity", 1)[1].split("\n## ", 1)[0]
-    code = re.search(r"```python\n(.*?)```", part, re.S).group(1)
+    page = Path(__file__).resolve().parents[1] / "docs" / "guide" / "structured_sparsity.md"
+    code = re.search(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S).group(1)
     scope: dict = {}
-    exec(compile(code, "README.md (structured sparsity)", "exec"), scope)  # noqa: S102
+    exec(compile(code, "docs/guide/structured_sparsity.md", "exec"), scope)  # noqa: S102
     assert scope["model"][0].weight.count_nonzero() <= scope["model"][0].weight.numel() // 2
