@@ -1,6 +1,6 @@
-"""The README's "Training frameworks" recipes, run as written.
+"""The "Training frameworks" recipes of the user guide (docs/guide/frameworks.md), run as written.
 
-Each test takes the code block of one recipe from README.md and runs it on a small model
+Each test takes the code block of one recipe from that page and runs it on a small model
 (the names a recipe assumes, such as ``model`` or ``loader``, are defined here), then
 checks what the recipe promises against a plain training loop. Lightning and the Hugging
 Face libraries are optional (the ``integrations`` extra): their tests are skipped without
@@ -19,14 +19,13 @@ from torch import nn
 from proxgan.optim import ProxAdam, exclude_bias_and_norm, param_groups
 from proxgan.penalties import L1
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "guide" / "frameworks.md"
 
 
 def readme_block(heading: str) -> str:
-    """The first ``python`` code block under ``### heading`` of the README's "Training frameworks"."""
+    """The first ``python`` code block under ``## heading`` of the frameworks guide page."""
     text = README.read_text(encoding="utf-8")
-    section = text.split("\n## Training frameworks\n", 1)[1].split("\n## ", 1)[0]
-    part = section.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    part = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
     return re.search(r"```python\n(.*?)```", part, re.S).group(1)
 
 
