@@ -65,7 +65,22 @@ def discover() -> list:
 
 
 def select(variants: list, subset: bool) -> list:
-    """All variants, or a representative subset: the first and last of each (kernel, dtype)."""
+    """All variants, or a representative subset: the first and last of each (kernel, dtype).
+
+    Parameters
+    ----------
+    variants : list of Variant
+        The declared variants, as :func:`discover` returns them (each has a ``module`` and a
+        ``name`` whose text before the first ``-`` is its dtype).
+    subset : bool
+        False: return all of ``variants``; True: only the first and the last variant of each
+        (kernel module, dtype) pair, in their original order.
+
+    Returns
+    -------
+    list of Variant
+        The chosen variants (a new list).
+    """
     if not subset:
         return list(variants)
     groups: dict[tuple, list] = {}
@@ -76,7 +91,20 @@ def select(variants: list, subset: bool) -> list:
 
 
 def ptx_access_widths(ptx: str) -> dict[str, int]:
-    """Widest global load and store (bits) in a PTX text, and how many are 128-bit."""
+    """Widest global load and store (bits) in a PTX text, and how many are 128-bit.
+
+    Parameters
+    ----------
+    ptx : str
+        The PTX assembly of one compiled kernel.
+
+    Returns
+    -------
+    dict of str to int
+        ``load_vector_bits`` and ``store_vector_bits`` (widest ``ld.global`` / ``st.global``
+        access in bits, element width times vector length; 0 when there is none) and
+        ``vector_loads`` and ``vector_stores`` (number of accesses of at least 128 bits).
+    """
     out = {"load_vector_bits": 0, "store_vector_bits": 0, "vector_loads": 0, "vector_stores": 0}
     for kind, suffix in _ACCESS.findall(ptx):
         bits = _BITS.search(suffix)
@@ -103,7 +131,24 @@ def _constexprs(values: dict) -> dict:
 
 
 def compile_variant(variant, arch: int, out_dir: Path | None = None) -> dict:
-    """Compile one variant for ``sm_<arch>``; return its CSV row (and write its PTX under ``out_dir``)."""
+    """Compile one variant for ``sm_<arch>``; return its CSV row (and write its PTX under ``out_dir``).
+
+    Parameters
+    ----------
+    variant : Variant
+        One declared kernel variant (its kernel, signature and constexpr values).
+    arch : int
+        CUDA compute capability to compile for, e.g. ``80`` (A100) or ``90`` (H100/H200).
+    out_dir : pathlib.Path or None, default None
+        Folder under which the PTX is written as ``sm<arch>/<kernel>/<variant>.ptx``; None
+        writes nothing.
+
+    Returns
+    -------
+    dict
+        The row of ``aot.csv`` (keys of :data:`COLUMNS`): ``ok`` is 1 on success, else 0 with
+        the failure in ``error`` (a compilation error does not raise).
+    """
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -156,6 +201,19 @@ def _arch_list(text: str, what: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point of ``python -m proxgan.kernels.aot`` (see the module docstring).
+
+    Parameters
+    ----------
+    argv : list of str or None, default None
+        The command-line arguments, without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 when every variant compiled, 1 when any failed (bad arguments
+        raise :class:`SystemExit`, status 2 or a message).
+    """
     parser = argparse.ArgumentParser(prog="python -m proxgan.kernels.aot", description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", default="80,90", help="compute capabilities, e.g. 80,90")
     parser.add_argument("--out", required=True, help="output folder (PTX files and aot.csv)")

@@ -83,6 +83,22 @@ def scalar_tensor(values: tuple[float, ...], dtype: torch.dtype, device: torch.d
 
     A fused step launches one kernel per tensor with the same scalars: this keeps it to one
     host-to-device copy per step and group. The cache holds the last 64 vectors.
+
+    Parameters
+    ----------
+    values : tuple of float
+        The scalars, e.g. a code's ``(a, b)`` or a step's hyperparameters (hashable: it is
+        part of the cache key).
+    dtype : torch.dtype
+        dtype of the tensor (the kernel's compute dtype).
+    device : torch.device
+        Device the tensor lives on.
+
+    Returns
+    -------
+    torch.Tensor
+        A 1-D tensor of ``values``; the same cached tensor for the same arguments, so it
+        must not be modified in place.
     """
     key = (values, dtype, device)
     t = _SCALARS.get(key)
@@ -94,7 +110,22 @@ def scalar_tensor(values: tuple[float, ...], dtype: torch.dtype, device: torch.d
 
 
 def pointer_table(columns: list[list[torch.Tensor]], device: torch.device) -> torch.Tensor:
-    """int64 table of ``data_ptr()``: row ``k`` lists the tensors of ``columns[k]`` (flattened, row-major)."""
+    """int64 table of ``data_ptr()``: row ``k`` lists the tensors of ``columns[k]`` (flattened, row-major).
+
+    Parameters
+    ----------
+    columns : list of list of torch.Tensor
+        One list per role (parameters, gradients, each state), all of the same length: the
+        tensors of a multi-tensor launch.
+    device : torch.device
+        Device the table is copied to (the kernel's).
+
+    Returns
+    -------
+    torch.Tensor
+        1-D int64 tensor of the addresses, ``columns[0]`` first, to be read by the kernel as
+        a ``len(columns)`` x ``len(columns[0])`` row-major table.
+    """
     return torch.tensor([t.data_ptr() for col in columns for t in col], dtype=torch.int64).to(device)
 
 
@@ -102,7 +133,24 @@ _TILES: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
 
 def tile_table(sizes: tuple[int, ...], block: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(tile_tensor, tile_block)`` int32 tables of a multi-tensor launch, cached per sizes."""
+    """``(tile_tensor, tile_block)`` int32 tables of a multi-tensor launch, cached per sizes.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        Number of elements of each tensor of the launch.
+    block : int
+        Elements per program (the kernel's ``BLOCK``); tensor ``i`` gets
+        ``ceil(sizes[i] / block)`` programs.
+    device : torch.device
+        Device the tables are copied to.
+
+    Returns
+    -------
+    tile_tensor, tile_block : torch.Tensor
+        1-D int32 tensors, one entry per program: the index of the tensor it handles and
+        the index of its block within that tensor (cached: do not modify them).
+    """
     key = (sizes, block, device)
     hit = _TILES.get(key)
     if hit is None:
@@ -120,7 +168,31 @@ def tile_table(sizes: tuple[int, ...], block: int, device: torch.device) -> tupl
 
 
 def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float, b: float) -> torch.Tensor:
-    """Plain-PyTorch prox of penalty ``code`` at step ``s`` (the kernels' specification)."""
+    """Plain-PyTorch prox of penalty ``code`` at step ``s`` (the kernels' specification).
+
+    Parameters
+    ----------
+    u : torch.Tensor
+        The point before the prox.
+    s : float or torch.Tensor
+        The step: a scalar, or a per-coordinate tensor broadcastable to ``u``.
+    code : int
+        A :class:`Code` (``NONE``, ``L1``, ``L2``, ``ENET``, ``L0`` or ``BOX``).
+    a, b : float
+        The scalar vector of ``code`` (see the table of the module docstring; ``(lo, hi)``
+        for ``BOX``, where infinite bounds are not applied).
+
+    Returns
+    -------
+    torch.Tensor
+        The prox of ``s * g`` at ``u``, elementwise (same shape as ``u``); ``u`` itself for
+        ``NONE``.
+
+    Raises
+    ------
+    ValueError
+        If ``code`` is not a known penalty code.
+    """
     if code == NONE:
         return u
     if code == L1:
@@ -145,7 +217,26 @@ def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float,
 
 def step_variants(module: str, kernel, flag: str, block: int) -> list:
     """AOT variants of a multi-tensor step kernel: per parameter dtype, penalty code and the
-    constexpr ``flag`` (``"AMSGRAD"``, ``"MOMENTUM"``: the options that change the memory traffic)."""
+    constexpr ``flag`` (``"AMSGRAD"``, ``"MOMENTUM"``: the options that change the memory traffic).
+
+    Parameters
+    ----------
+    module : str
+        Name of the kernel module the variants belong to (the ``kernel`` column of the AOT
+        report).
+    kernel
+        The lazily compiled Triton step kernel (its ``compiled()`` gives the JIT function).
+    flag : str
+        Name of the kernel's boolean constexpr that is compiled both off and on, e.g.
+        ``"AMSGRAD"`` or ``"MOMENTUM"``.
+    block : int
+        The kernel's ``BLOCK`` constexpr (elements per program).
+
+    Returns
+    -------
+    list of Variant
+        One variant per floating parameter dtype, penalty code and value of ``flag``.
+    """
     from ._common import compute_dtype
     from ._variants import FLOAT_DTYPES, Variant, triton_type
 

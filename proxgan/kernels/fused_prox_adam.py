@@ -60,6 +60,28 @@ def adam_step_scalars(lr: float, beta1: float, beta2: float, eps: float, weight_
     ``wd`` is the coupled weight decay added to the gradient, ``decay`` the decoupled
     factor applied to the parameter, ``ss = lr / (1 - beta1**step)`` and
     ``bc2s = sqrt(1 - beta2**step)``.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate.
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    eps : float
+        The denominator's epsilon (returned as ``eps``).
+    weight_decay : float
+        Weight decay factor.
+    decoupled : bool
+        True: decoupled (AdamW) decay, ``decay = 1 - lr * weight_decay`` and ``wd = 0``;
+        False: ``wd = weight_decay`` and ``decay = 1``.
+    step : int or torch.Tensor
+        The step number, counted from 1; a 0-d tensor gives tensor ``ss`` and ``bc2s``.
+
+    Returns
+    -------
+    dict of str to float
+        ``lr``, ``omb1 = 1 - beta1``, ``b2 = beta2``, ``omb2 = 1 - beta2``, ``eps``, ``wd``,
+        ``decay``, ``ss`` and ``bc2s``.
     """
     coupled = weight_decay if not decoupled else 0.0
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
@@ -160,6 +182,43 @@ def fused_prox_adam(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, 
     ``code, a, b`` describe the penalty (``proxgan._lowering.lower(penalty).kernel_args()``).
     Scalars are assumed validated by the caller (the optimizer). See
     :func:`fused_prox_adam_multi` for many tensors in one launch.
+
+    Parameters
+    ----------
+    p : torch.Tensor
+        The parameter, updated in place.
+    grad : torch.Tensor
+        Its gradient, same shape, dtype and device as ``p``.
+    exp_avg : torch.Tensor
+        First moment estimate ``m`` (shape of ``p``, compute dtype), updated in place.
+    exp_avg_sq : torch.Tensor
+        Second moment estimate ``v`` (shape of ``p``, compute dtype), updated in place.
+    max_exp_avg_sq : torch.Tensor or None
+        Running maximum of ``v`` for AMSGrad (shape of ``p``, compute dtype), updated in
+        place; None without AMSGrad.
+    lr : float
+        Learning rate (> 0).
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    eps : float
+        Added to the bias-corrected square root of the second moment (the denominator
+        :math:`D`).
+    weight_decay : float
+        Weight decay factor (>= 0).
+    decoupled : bool
+        True: decoupled (AdamW) weight decay, the parameter is multiplied by
+        ``1 - lr * weight_decay`` first; False: ``weight_decay * p`` is added to the gradient.
+    maximize : bool
+        Maximize the objective: the gradient is negated.
+    step : int
+        The step number, counted from 1 (after this step's increment), for the bias
+        corrections.
+    preconditioned : bool
+        True: the prox step is per coordinate, ``lr / D`` (ProxGen); False: the scalar ``lr``.
+    code : int
+        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
+    a, b : float
+        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
     """
     fused_prox_adam_multi([p], [grad], [exp_avg], [exp_avg_sq], None if max_exp_avg_sq is None else [max_exp_avg_sq],
                           lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
@@ -170,7 +229,51 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
                           exp_avg_sqs: list[torch.Tensor], max_exp_avg_sqs: list[torch.Tensor] | None, *,
                           lr: float, beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool,
                           maximize: bool, step: int, preconditioned: bool, code: int, a: float, b: float) -> None:
-    """:func:`fused_prox_adam` on many tensors (same dtype and device, same step count) in one launch."""
+    """:func:`fused_prox_adam` on many tensors (same dtype and device, same step count) in one launch.
+
+    Parameters
+    ----------
+    params : list of torch.Tensor
+        The parameters (contiguous, one dtype and device), updated in place.
+    grads : list of torch.Tensor
+        Their gradients, each of the shape, dtype and device of its parameter.
+    exp_avgs : list of torch.Tensor
+        First moment estimates (contiguous, compute dtype), updated in place.
+    exp_avg_sqs : list of torch.Tensor
+        Second moment estimates (contiguous, compute dtype), updated in place.
+    max_exp_avg_sqs : list of torch.Tensor or None
+        Running maxima of the second moments for AMSGrad (contiguous, compute dtype),
+        updated in place; None without AMSGrad.
+    lr : float
+        Learning rate (> 0).
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    eps : float
+        Added to the bias-corrected square root of the second moment (the denominator
+        :math:`D`).
+    weight_decay : float
+        Weight decay factor (>= 0).
+    decoupled : bool
+        True: decoupled (AdamW) weight decay, the parameter is multiplied by
+        ``1 - lr * weight_decay`` first; False: ``weight_decay * p`` is added to the gradient.
+    maximize : bool
+        Maximize the objective: the gradient is negated.
+    step : int
+        The step number, counted from 1 (after this step's increment), for the bias
+        corrections.
+    preconditioned : bool
+        True: the prox step is per coordinate, ``lr / D`` (ProxGen); False: the scalar ``lr``.
+    code : int
+        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
+    a, b : float
+        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+
+    Raises
+    ------
+    ValueError
+        If the parameters differ in dtype or device, a parameter is not contiguous, or a
+        gradient or state does not match its parameter.
+    """
     if not params:
         return
     dtype, device = params[0].dtype, params[0].device
@@ -221,7 +324,45 @@ def fused_prox_adam_ref(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tens
                         max_exp_avg_sq: torch.Tensor | None, *, lr: float, beta1: float, beta2: float, eps: float,
                         weight_decay: float, decoupled: bool, maximize: bool, step: int, preconditioned: bool,
                         code: int, a: float, b: float) -> None:
-    """The specification of :func:`fused_prox_adam` in plain PyTorch (same arguments, in place)."""
+    """The specification of :func:`fused_prox_adam` in plain PyTorch (same arguments, in place).
+
+    Parameters
+    ----------
+    p : torch.Tensor
+        The parameter, updated in place.
+    grad : torch.Tensor
+        Its gradient, same shape, dtype and device as ``p``.
+    exp_avg : torch.Tensor
+        First moment estimate ``m`` (shape of ``p``, compute dtype), updated in place.
+    exp_avg_sq : torch.Tensor
+        Second moment estimate ``v`` (shape of ``p``, compute dtype), updated in place.
+    max_exp_avg_sq : torch.Tensor or None
+        Running maximum of ``v`` for AMSGrad (shape of ``p``, compute dtype), updated in
+        place; None without AMSGrad.
+    lr : float
+        Learning rate (> 0).
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    eps : float
+        Added to the bias-corrected square root of the second moment (the denominator
+        :math:`D`).
+    weight_decay : float
+        Weight decay factor (>= 0).
+    decoupled : bool
+        True: decoupled (AdamW) weight decay, the parameter is multiplied by
+        ``1 - lr * weight_decay`` first; False: ``weight_decay * p`` is added to the gradient.
+    maximize : bool
+        Maximize the objective: the gradient is negated.
+    step : int
+        The step number, counted from 1 (after this step's increment), for the bias
+        corrections.
+    preconditioned : bool
+        True: the prox step is per coordinate, ``lr / D`` (ProxGen); False: the scalar ``lr``.
+    code : int
+        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
+    a, b : float
+        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    """
     cd = compute_dtype(p.dtype)
     sc = adam_step_scalars(lr, beta1, beta2, eps, weight_decay, decoupled, step)
     x = p.detach().to(cd)

@@ -102,6 +102,36 @@ def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.T
     and dtype; ``momentum_buffer`` contiguous in the compute dtype (``None`` without
     momentum). ``first=True`` initialises the buffer with the gradient, as torch.optim.SGD.
     See :func:`fused_prox_sgd_multi` for many tensors in one launch.
+
+    Parameters
+    ----------
+    p : torch.Tensor
+        The parameter, updated in place.
+    grad : torch.Tensor
+        Its gradient, same shape, dtype and device as ``p``.
+    momentum_buffer : torch.Tensor or None
+        Momentum buffer (shape of ``p``, compute dtype), updated in place; None without
+        momentum.
+    lr : float
+        Learning rate; also the step of the prox.
+    momentum : float
+        Momentum factor ``mu`` (0: no momentum, the buffer is neither read nor written).
+    dampening : float
+        Dampening ``tau`` of the momentum: the gradient enters the buffer with weight
+        ``1 - dampening``.
+    nesterov : bool
+        Use Nesterov momentum, ``d = g + momentum * b``.
+    weight_decay : float
+        Weight decay factor: ``weight_decay * p`` is added to the gradient.
+    maximize : bool
+        Maximize the objective: the gradient is negated.
+    first : bool
+        True at the first step of the buffer: it is set to the gradient, as
+        :class:`torch.optim.SGD` does.
+    code : int
+        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
+    a, b : float
+        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
     """
     fused_prox_sgd_multi([p], [grad], [momentum_buffer], lr=lr, momentum=momentum, dampening=dampening,
                          nesterov=nesterov, weight_decay=weight_decay, maximize=maximize, first=first,
@@ -112,7 +142,44 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
                          momentum_buffers: list[torch.Tensor | None], *, lr: float, momentum: float,
                          dampening: float, nesterov: bool, weight_decay: float, maximize: bool, first: bool,
                          code: int, a: float, b: float) -> None:
-    """:func:`fused_prox_sgd` on many tensors (same dtype and device) in one launch."""
+    """:func:`fused_prox_sgd` on many tensors (same dtype and device) in one launch.
+
+    Parameters
+    ----------
+    params : list of torch.Tensor
+        The parameters (contiguous, one dtype and device), updated in place.
+    grads : list of torch.Tensor
+        Their gradients, each of the shape, dtype and device of its parameter.
+    momentum_buffers : list of torch.Tensor or None
+        Momentum buffers (contiguous, compute dtype, shaped like their parameters), updated
+        in place; the entries are not read when ``momentum`` is 0 and may then be None.
+    lr : float
+        Learning rate; also the step of the prox.
+    momentum : float
+        Momentum factor ``mu`` (0: no momentum, the buffer is neither read nor written).
+    dampening : float
+        Dampening ``tau`` of the momentum: the gradient enters the buffer with weight
+        ``1 - dampening``.
+    nesterov : bool
+        Use Nesterov momentum, ``d = g + momentum * b``.
+    weight_decay : float
+        Weight decay factor: ``weight_decay * p`` is added to the gradient.
+    maximize : bool
+        Maximize the objective: the gradient is negated.
+    first : bool
+        True at the first step of the buffer: it is set to the gradient, as
+        :class:`torch.optim.SGD` does.
+    code : int
+        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
+    a, b : float
+        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+
+    Raises
+    ------
+    ValueError
+        If the parameters differ in dtype or device, a parameter is not contiguous, or a
+        gradient or momentum buffer does not match its parameter.
+    """
     if not params:
         return
     dtype, device = params[0].dtype, params[0].device
@@ -161,7 +228,38 @@ def aot_variants() -> list:
 def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
                        momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
                        first: bool, code: int, a: float, b: float) -> None:
-    """The specification of :func:`fused_prox_sgd` in plain PyTorch (same arguments, in place)."""
+    """The specification of :func:`fused_prox_sgd` in plain PyTorch (same arguments, in place).
+
+    Parameters
+    ----------
+    p : torch.Tensor
+        The parameter, updated in place.
+    grad : torch.Tensor
+        Its gradient, same shape, dtype and device as ``p``.
+    momentum_buffer : torch.Tensor or None
+        Momentum buffer (shape of ``p``, compute dtype), updated in place; None without
+        momentum.
+    lr : float
+        Learning rate; also the step of the prox.
+    momentum : float
+        Momentum factor ``mu`` (0: no momentum, the buffer is neither read nor written).
+    dampening : float
+        Dampening ``tau`` of the momentum: the gradient enters the buffer with weight
+        ``1 - dampening``.
+    nesterov : bool
+        Use Nesterov momentum, ``d = g + momentum * b``.
+    weight_decay : float
+        Weight decay factor: ``weight_decay * p`` is added to the gradient.
+    maximize : bool
+        Maximize the objective: the gradient is negated.
+    first : bool
+        True at the first step of the buffer: it is set to the gradient, as
+        :class:`torch.optim.SGD` does.
+    code : int
+        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
+    a, b : float
+        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    """
     cd = compute_dtype(p.dtype)
     x = p.detach().to(cd)
     g = grad.to(cd)

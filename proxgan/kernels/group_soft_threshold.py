@@ -123,6 +123,28 @@ def group_view(x: torch.Tensor, dim: int) -> tuple[int, torch.Tensor]:
 
     ``xm`` is a view when ``dim`` is 0 and ``x`` is contiguous, otherwise a copy.
     Raises ``ValueError`` when ``dim`` is out of range (a 0-d tensor has no groups).
+
+    Parameters
+    ----------
+    x : Tensor
+        The tensor whose slices along ``dim`` are the groups (at least 1-d).
+    dim : int
+        The dimension that indexes groups; negative values count from the end.
+
+    Returns
+    -------
+    dim : int
+        ``dim`` normalised to ``[0, x.dim())``.
+    xm : Tensor
+        ``x`` with ``dim`` moved first, reshaped to ``(G, M)``: ``G = x.shape[dim]`` groups
+        of ``M`` elements (the product of the other sizes).
+
+    Raises
+    ------
+    TypeError
+        If ``dim`` is not an int.
+    ValueError
+        If ``dim`` is out of range.
     """
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise TypeError(f"dim must be an int, got {dim!r}")
@@ -209,7 +231,24 @@ def group_soft_threshold(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 
 
 
 def group_soft_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """Reference group soft-thresholding in plain PyTorch: ``x_g * max(0, 1 - thr_g/||x_g||)``."""
+    """Reference group soft-thresholding in plain PyTorch: ``x_g * max(0, 1 - thr_g/||x_g||)``.
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor, any device and strides.
+    thr : float or Tensor
+        A threshold >= 0 for every group, or a tensor with one threshold per group
+        (``x.shape[dim]`` values).
+    dim : int, default 0
+        The dimension that indexes groups (the norm runs over all the others).
+
+    Returns
+    -------
+    Tensor
+        A new tensor of the shape and dtype of ``x`` (computed in float32 for half
+        precision).
+    """
     check_float_tensor(x, "x")
     dim, xm = group_view(x, dim)
     cd = compute_dtype(x.dtype)
@@ -224,7 +263,26 @@ def group_soft_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor, dim: in
 
 def group_soft_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, dim: int = 0,
                                out: torch.Tensor | None = None) -> torch.Tensor:
-    """PyTorch path (the CPU path): same values as the reference, ``out=x`` in place."""
+    """PyTorch path (the CPU path): same values as the reference, ``out=x`` in place.
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor, any device and strides.
+    thr : float or Tensor
+        A threshold >= 0 for every group, or a tensor of shape ``(x.shape[dim],)`` (or one
+        element), real floating, on the device of ``x``.
+    dim : int, default 0
+        The dimension that indexes groups.
+    out : Tensor, optional
+        Destination of the shape, dtype and device of ``x`` (may be ``x``); by default a
+        new tensor.
+
+    Returns
+    -------
+    Tensor
+        The thresholded tensor: ``out`` when given.
+    """
     check_float_tensor(x, "x")
     dim, xm = group_view(x, dim)
     cd = compute_dtype(x.dtype)

@@ -87,7 +87,20 @@ def aot_variants() -> list:
 
 
 def hard_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tensor:
-    """Reference: ``where(|x| > thr, x, 0)`` in plain PyTorch."""
+    """Reference: ``where(|x| > thr, x, 0)`` in plain PyTorch.
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor, any device.
+    thr : float or Tensor
+        Threshold >= 0, or a tensor of thresholds broadcastable to ``x``.
+
+    Returns
+    -------
+    Tensor
+        A new tensor of the shape and dtype of ``x``, compared in the compute dtype.
+    """
     check_float_tensor(x, "x")
     cd = compute_dtype(x.dtype)
     xf = x.to(cd)
@@ -96,7 +109,24 @@ def hard_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tens
 
 
 def hard_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """PyTorch path (used on the CPU): zero the entries with ``|x| <= thr``; ``out=x`` in place."""
+    """PyTorch path (used on the CPU): zero the entries with ``|x| <= thr``; ``out=x`` in place.
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor, any device.
+    thr : float or Tensor
+        Threshold >= 0, or a threshold tensor (see
+        :func:`~proxgan.kernels.soft_threshold.threshold_operand` for the shapes allowed).
+    out : Tensor, optional
+        Destination of the shape, dtype and device of ``x`` (may be ``x``); by default a
+        new tensor.
+
+    Returns
+    -------
+    Tensor
+        ``x`` with the entries ``|x| <= thr`` set to zero: ``out`` when given.
+    """
     check_float_tensor(x, "x")
     if isinstance(thr, torch.Tensor):
         threshold_operand(thr, x)

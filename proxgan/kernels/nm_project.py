@@ -103,7 +103,25 @@ def aot_variants() -> list:
 
 
 def check_nm(n: int, m: int) -> tuple[int, int]:
-    """Check ``1 <= n <= m`` (ints) and return them."""
+    """Check ``1 <= n <= m`` (ints) and return them.
+
+    Parameters
+    ----------
+    n : int
+        Number of entries kept in every block.
+    m : int
+        Size of a block.
+
+    Returns
+    -------
+    n, m : int
+        The arguments, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If either is not an int (a bool is not), or ``1 <= n <= m`` does not hold.
+    """
     for name, v in (("n", n), ("m", m)):
         if isinstance(v, bool) or not isinstance(v, int):
             raise ValueError(f"{name} must be an int, got {v!r}")
@@ -117,6 +135,19 @@ def nm_blocks(x: torch.Tensor, m: int) -> torch.Tensor:
 
     Raises a ValueError when ``x`` has no input dimension (fewer than 2 dimensions) or its
     size is not a multiple of ``m``.
+
+    Parameters
+    ----------
+    x : Tensor
+        At least 2-D; ``x.shape[1]`` (the input dimension) a multiple of ``m``.
+    m : int
+        Size of a block.
+
+    Returns
+    -------
+    Tensor
+        A contiguous ``(x.numel() // m, m)`` tensor (a copy unless ``x`` already has this
+        layout), one block of ``m`` consecutive entries of dimension 1 per row.
     """
     if x.dim() < 2:
         raise ValueError(f"N:M sparsity runs along the input dimension (dim 1); got a tensor of shape "
@@ -151,7 +182,24 @@ def _step_blocks(step: torch.Tensor | None, x: torch.Tensor, m: int, cd: torch.d
 
 
 def nm_project_ref(x: torch.Tensor, n: int, m: int, step: float | torch.Tensor | None = None) -> torch.Tensor:
-    """Reference projection: a stable descending sort of the scores of every block."""
+    """Reference projection: a stable descending sort of the scores of every block.
+
+    Parameters
+    ----------
+    x : Tensor
+        At least 2-D, ``x.shape[1]`` a multiple of ``m``; any float dtype and device.
+    n, m : int
+        Keep at most ``n`` of every ``m`` consecutive entries along dimension 1
+        (``1 <= n <= m``).
+    step : float or Tensor, optional
+        A tensor broadcastable to ``x`` (on its device) selects by :math:`u^2/s`; a number,
+        a one-element tensor or None by :math:`|u|`.
+
+    Returns
+    -------
+    Tensor
+        The projection, a new tensor of the shape and dtype of ``x``.
+    """
     check_float_tensor(x, "x")
     n, m = check_nm(n, m)
     cd = compute_dtype(x.dtype)
@@ -167,6 +215,25 @@ def nm_project_torch(x: torch.Tensor, n: int, m: int, step: float | torch.Tensor
                      out: torch.Tensor | None = None) -> torch.Tensor:
     """Fast CPU projection: the numba loop for float32 / float64 CPU tensors, else
     :func:`_nm_project_vectorised`. Same values as :func:`nm_project_ref`; ``out=x`` works in place.
+
+    Parameters
+    ----------
+    x : Tensor
+        At least 2-D, ``x.shape[1]`` a multiple of ``m``; any float dtype and device.
+    n, m : int
+        Keep at most ``n`` of every ``m`` consecutive entries along dimension 1
+        (``1 <= n <= m``).
+    step : float or Tensor, optional
+        A tensor broadcastable to ``x`` (on its device) selects by :math:`u^2/s`; a number,
+        a one-element tensor or None by :math:`|u|`.
+    out : Tensor, optional
+        Where to write, of the shape of ``x`` (may be ``x``); by default a new contiguous
+        tensor.
+
+    Returns
+    -------
+    Tensor
+        The projection: ``out`` when given.
     """
     check_float_tensor(x, "x")
     n, m = check_nm(n, m)

@@ -70,6 +70,36 @@ def threshold_operand(thr: float | torch.Tensor, x: torch.Tensor, per: str = "el
     A number must be finite and >= 0. A tensor must be floating, on ``x``'s device and
     broadcast to ``x`` (its entries are not checked, to avoid a device sync: callers such
     as :mod:`proxgan.penalties` check them).
+
+    Parameters
+    ----------
+    thr : float or Tensor
+        The threshold: a finite number >= 0, or a real floating tensor on the device of
+        ``x`` that broadcasts to ``x``'s shape.
+    x : Tensor
+        The tensor to be thresholded (its shape, dtype and device decide the operand).
+    per : str, default "element"
+        Granularity of a tensor threshold; only ``"element"`` (broadcast to ``x``) exists,
+        and the value is not read.
+
+    Returns
+    -------
+    mode : int
+        0: the threshold is ``value`` (a number, float16/bfloat16/float32 ``x``); 1: a
+        one-element tensor; 2: a tensor of ``x``'s shape.
+    value : float
+        The threshold in mode 0, else 0.0.
+    tensor : Tensor
+        The threshold in the compute dtype in modes 1 and 2 (contiguous, of ``x``'s shape in
+        mode 2); in mode 0, ``x`` itself as a placeholder that the kernel does not read.
+
+    Raises
+    ------
+    TypeError
+        If a tensor threshold is not real floating.
+    ValueError
+        If a tensor threshold is on another device or does not broadcast to ``x``, or a
+        number is negative or not finite.
     """
     if isinstance(thr, torch.Tensor):
         if thr.is_complex() or not thr.is_floating_point():
@@ -134,7 +164,18 @@ def triton_cdiv(a: int, b: int) -> int:
 
 
 def aligned16(*tensors: torch.Tensor | None) -> int:
-    """1 when every given tensor starts at a 16-byte aligned address (the 128-bit body applies), else 0."""
+    """1 when every given tensor starts at a 16-byte aligned address (the 128-bit body applies), else 0.
+
+    Parameters
+    ----------
+    *tensors : Tensor or None
+        The tensors a kernel reads or writes; None entries (absent operands) are ignored.
+
+    Returns
+    -------
+    int
+        1 or 0 (an int, as the kernels take it).
+    """
     return int(all(t is None or t.data_ptr() % 16 == 0 for t in tensors))
 
 
@@ -143,6 +184,20 @@ def threshold_variants(kernel, name: str, block: int) -> list:
 
     Per dtype of ``x``: the threshold modes (0, by value, only for half and float32 inputs;
     1 and 2 read a tensor of the compute dtype), with 32- and 64-bit ``n``.
+
+    Parameters
+    ----------
+    kernel
+        The lazily compiled Triton threshold kernel.
+    name : str
+        Its module's name (the ``kernel`` column of the AOT report), e.g. ``"soft_threshold"``.
+    block : int
+        The kernel's ``BLOCK`` constexpr (elements per program).
+
+    Returns
+    -------
+    list of Variant
+        One variant per dtype of ``x``, threshold mode and index width.
     """
     from ._variants import FLOAT_DTYPES, Variant, triton_type
 
@@ -169,6 +224,18 @@ def soft_threshold_ref(x: torch.Tensor, thr: float | torch.Tensor) -> torch.Tens
 
     Computed in float32 for half inputs; returns ``x``'s dtype. The specification the
     kernel and the fast path are tested against.
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor, any device.
+    thr : float or Tensor
+        Threshold >= 0, or a tensor of thresholds broadcastable to ``x``.
+
+    Returns
+    -------
+    Tensor
+        A new tensor of the shape and dtype of ``x``.
     """
     check_float_tensor(x, "x")
     cd = compute_dtype(x.dtype)
@@ -184,6 +251,22 @@ def soft_threshold_torch(x: torch.Tensor, thr: float | torch.Tensor, out: torch.
     A scalar threshold uses ``torch.nn.functional.softshrink`` (a single vectorised
     kernel); a tensor threshold computes ``x - clamp(x, -thr, thr)``. ``out=x`` works in
     place. Same values as :func:`soft_threshold_ref`.
+
+    Parameters
+    ----------
+    x : Tensor
+        Floating tensor, any device.
+    thr : float or Tensor
+        Threshold >= 0, or a threshold tensor (see :func:`threshold_operand` for the shapes
+        allowed).
+    out : Tensor, optional
+        Destination of the shape, dtype and device of ``x`` (may be ``x``); by default a
+        new tensor.
+
+    Returns
+    -------
+    Tensor
+        The soft-thresholded tensor: ``out`` when given.
     """
     check_float_tensor(x, "x")
     if isinstance(thr, torch.Tensor):

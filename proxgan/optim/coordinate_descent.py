@@ -57,8 +57,17 @@ class CoordinateDescent(_ProxGradient):
     lr : float, default=1.0
         Initial step of every block.
     penalty : Penalty or None
+        Default penalty :math:`g` of the groups (its ``prox`` is applied after each block's
+        gradient step); None: no penalty.
     backtracking : bool, default=True
+        Shrink each block's step until sufficient decrease; with ``False`` every trial is
+        accepted and the step stays ``lr``.
     shrink : float, default=0.5
+        Factor in ``(0, 1)`` by which a block's step is multiplied at each failed trial
+        (and divided by after a step accepted at the first trial).
+    max_backtracks : int, default=60
+        Most step reductions per block and cycle; after that many the last trial point is
+        kept.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, *, penalty: Penalty | None = None,

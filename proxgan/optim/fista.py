@@ -148,10 +148,16 @@ class ISTA(_ProxGradient):
     lr : float, default=1.0
         Initial step (shrunk by ``shrink`` until sufficient decrease).
     penalty : Penalty or None
+        Default penalty :math:`g` of the groups (its ``prox`` is applied after each gradient
+        step); None: no penalty, plain gradient descent.
     backtracking : bool, default=True
         With ``False`` the step stays ``lr`` and the closure is optional (the gradients in
         ``.grad`` are used).
     shrink : float, default=0.5
+        Factor in ``(0, 1)`` by which a step is multiplied at each failed trial.
+    max_backtracks : int, default=60
+        Most step reductions per step; after that many the last trial point is kept
+        (accepted without sufficient decrease).
     """
 
     @torch.no_grad()
@@ -176,6 +182,25 @@ class FISTA(_ProxGradient):
     """Accelerated proximal gradient with backtracking and adaptive restart (see the module docstring).
 
     Parameters as :class:`ISTA`, plus ``restart`` (default True). The closure is required.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters or parameter groups (each group may set ``penalty``, ``lr``).
+    lr : float, default=1.0
+        Initial step (shrunk by ``shrink`` until sufficient decrease).
+    penalty : Penalty or None
+        Default penalty :math:`g` of the groups; None: no penalty.
+    backtracking : bool, default=True
+        Shrink the step until sufficient decrease; with ``False`` the step stays ``lr``.
+    shrink : float, default=0.5
+        Factor in ``(0, 1)`` by which a step is multiplied at each failed trial.
+    restart : bool, default=True
+        Adaptive restart: reset the momentum (:math:`t = 1`) when the step goes against
+        the previous direction.
+    max_backtracks : int, default=60
+        Most step reductions per step; after that many the last trial point is kept
+        (accepted without sufficient decrease).
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, *, penalty: Penalty | None = None,

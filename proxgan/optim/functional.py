@@ -75,12 +75,16 @@ def prox_adam(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: l
         AMSGrad's running maxima (used when ``amsgrad``; may be empty otherwise).
     state_steps : list of Tensor
         The step counts, 0-d float32 tensors, incremented in place.
-    foreach, fused : bool or None
-        Implementation, with torch.optim's meanings (see :class:`~proxgan.optim.ProxAdam`).
+    foreach : bool or None
+        Multi-tensor implementation, with torch.optim's meaning (see
+        :class:`~proxgan.optim.ProxAdam`).
     capturable : bool
         Step counts on the CUDA device, no host synchronisation.
     differentiable : bool
         Run the for-loop reference under autograd.
+    fused : bool or None
+        Fused implementation, with torch.optim's meaning (see
+        :class:`~proxgan.optim.ProxAdam`).
     grad_scale, found_inf : Tensor or None
         GradScaler's scale (the gradients are divided by it) and inf flag (nonzero: no change).
     has_complex : bool

@@ -180,7 +180,21 @@ class ProxAdam(ProxOptimizer):
 
 def prox_steps(group: dict[str, Any], state: dict[str, Any]) -> Any:
     """The prox step of a parameter after its Adam step: ``lr / D`` (``D = sqrt(v / bc2) + eps``,
-    ``v`` the AMSGrad maximum when on) with ``prox="preconditioned"``, else ``lr``."""
+    ``v`` the AMSGrad maximum when on) with ``prox="preconditioned"``, else ``lr``.
+
+    Parameters
+    ----------
+    group : dict
+        The parameter group (``lr``, ``betas``, ``eps``, ``amsgrad``, ``prox``).
+    state : dict
+        The parameter's state after its Adam step: ``step``, ``exp_avg_sq`` and, with
+        AMSGrad, ``max_exp_avg_sq``.
+
+    Returns
+    -------
+    float or torch.Tensor
+        ``lr`` (a float) for the scalar prox, else a tensor of the parameter's shape.
+    """
     lr = float(group["lr"])
     if group["prox"] != "preconditioned":
         return lr
@@ -193,7 +207,30 @@ def adam_run(group: dict[str, Any], params: list[torch.Tensor], grads: list[torc
              states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
     """One ProxAdam step of ``params`` (one group, one implementation ``impl`` chosen by
     :func:`proxgan._dispatch.step_impl`): what :class:`ProxAdam` and
-    :func:`proxgan.optim.functional.prox_adam` both run."""
+    :func:`proxgan.optim.functional.prox_adam` both run.
+
+    Parameters
+    ----------
+    group : dict
+        The parameter group: its hyperparameters (``lr``, ``betas``, ``eps``, ``weight_decay``, ``amsgrad``, ``prox``, ``penalty``, ...)
+        as the optimizer stores them, already checked.
+    params : list of torch.Tensor
+        The group's parameters to step (those with a gradient), updated in place.
+    grads : list of torch.Tensor
+        Their gradients, in the same order.
+    states : list of dict
+        The optimizer state of each parameter (its ``step`` count and buffers), updated in
+        place.
+    impl : str
+        The implementation: ``"triton"``, ``"fused"`` (CPU), ``"foreach"`` or
+        ``"reference"`` (see :class:`~proxgan.optim._base.ProxOptimizer`).
+    lowering : SeparableProx or None
+        The group penalty's lowering (:func:`proxgan._lowering.lower`): its penalty code
+        and scalars for the fused paths.
+    memo : dict
+        Values derived from the group alone, cached between steps and emptied when the
+        group changes.
+    """
     if group["amsgrad"]:
         for st in states:
             if "max_exp_avg_sq" not in st:  # amsgrad switched on after the first step

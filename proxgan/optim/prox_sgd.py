@@ -119,7 +119,30 @@ def sgd_run(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch
             states: list[dict[str, Any]], impl: str, lowering: SeparableProx | None, memo: dict) -> None:
     """One ProxSGD step of ``params`` (one group, one implementation ``impl``): what
     :class:`ProxSGD` and :func:`proxgan.optim.functional.prox_sgd` both run. A momentum
-    buffer is created in ``states[i]["momentum_buffer"]`` at the first step with momentum."""
+    buffer is created in ``states[i]["momentum_buffer"]`` at the first step with momentum.
+
+    Parameters
+    ----------
+    group : dict
+        The parameter group: its hyperparameters (``lr``, ``momentum``, ``dampening``, ``nesterov``, ``weight_decay``, ``penalty``, ...)
+        as the optimizer stores them, already checked.
+    params : list of torch.Tensor
+        The group's parameters to step (those with a gradient), updated in place.
+    grads : list of torch.Tensor
+        Their gradients, in the same order.
+    states : list of dict
+        The optimizer state of each parameter (its ``step`` count and buffers), updated in
+        place.
+    impl : str
+        The implementation: ``"triton"``, ``"fused"`` (CPU), ``"foreach"`` or
+        ``"reference"`` (see :class:`~proxgan.optim._base.ProxOptimizer`).
+    lowering : SeparableProx or None
+        The group penalty's lowering (:func:`proxgan._lowering.lower`): its penalty code
+        and scalars for the fused paths.
+    memo : dict
+        Values derived from the group alone, cached between steps and emptied when the
+        group changes.
+    """
     if impl in ("fused", "triton"):
         _sgd_fused(group, params, grads, states, impl, lowering, memo)
     elif impl == "foreach":

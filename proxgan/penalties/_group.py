@@ -34,6 +34,14 @@ class GroupL1(Penalty):
     :math:`\arg\min_y \sum_i (y_i-x_i)^2/(2s_i) + \lambda\sum_g\lVert y_g\rVert`, which has no
     closed form, by a safeguarded Newton root-find per group to relative accuracy 1e-12
     (see :mod:`proxgan._group_prox`).
+
+    Parameters
+    ----------
+    lam : float
+        Strength :math:`\lambda \ge 0`.
+    dim : int, default 0
+        The dimension that indexes groups (negative values count from the end); checked
+        against each tensor's number of dimensions when the penalty is applied.
     """
 
     separable = False

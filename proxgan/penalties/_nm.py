@@ -34,6 +34,13 @@ class NM(Penalty):
     Tensors need at least 2 dimensions and ``shape[1]`` a multiple of ``m`` (a clear error
     otherwise): keep biases, norms and e.g. a 3-channel input convolution out of the group.
 
+    Parameters
+    ----------
+    n : int, default 2
+        Most non-zeros kept in every block, ``1 <= n <= m``.
+    m : int, default 4
+        Size of a block: ``m`` consecutive entries along dimension 1.
+
     Examples
     --------
     >>> import torch

@@ -43,6 +43,23 @@ class Composite(_pen.Penalty):
     :math:`g` followed by the projection (exact coordinate by coordinate: the minimiser
     of a convex function of one variable over a half-line is the projection of the free
     minimiser). Both steps call the penalties' own prox.
+
+    Parameters
+    ----------
+    penalty : Penalty
+        The penalty :math:`g` of the first ``p = n - n_free`` coordinates (separable when
+        ``lo`` is given).
+    lo : float or None, default None
+        Lower bound of the first coordinates (:math:`y_{:p} \ge lo`, e.g. 0 for a positive
+        fit); None: no bound.
+    n_free : int, default 0
+        Number of trailing coordinates left unpenalised and unbounded (e.g. 1 for an
+        intercept).
+
+    Raises
+    ------
+    ValueError
+        If ``lo`` is given with a non-separable penalty.
     """
 
     def __init__(self, penalty: _pen.Penalty, lo: float | None = None, n_free: int = 0) -> None:
@@ -112,7 +129,28 @@ def torch_enet_gap(datafit, w: torch.Tensor, l1: torch.Tensor, l2: torch.Tensor,
 def enet_gap_criterion(datafit, penalty: _pen.Penalty, positive: bool = False):
     """The duality gap of ``Quadratic + penalty`` (L1 / L2 / ElasticNet, optionally ``w >= 0``) as a
     stopping criterion ``w -> gap`` for :func:`proxgan.solvers.fista.solve` and
-    :func:`proxgan.solvers.ista.solve`, evaluated on the datafit's device (:func:`torch_enet_gap`)."""
+    :func:`proxgan.solvers.ista.solve`, evaluated on the datafit's device (:func:`torch_enet_gap`).
+
+    Parameters
+    ----------
+    datafit : Quadratic
+        The quadratic datafit (``0.5 * ||y - X w||^2 / n_samples``) the solver minimises.
+    penalty : Penalty
+        An L1, L2 or ElasticNet penalty (possibly wrapped in :class:`Composite`).
+    positive : bool, default False
+        Whether the coefficients are constrained to ``w >= 0``.
+
+    Returns
+    -------
+    callable
+        ``gap(w) -> float``: the duality gap at the coefficient tensor ``w`` (on the
+        datafit's device).
+
+    Raises
+    ------
+    ValueError
+        If ``penalty`` is not an L1, L2 or ElasticNet penalty.
+    """
     from proxgan.solvers._prox1d import enet_rows, penalty_params
 
     rows = enet_rows(*penalty_params(penalty, datafit.n_features, positive))

@@ -98,6 +98,28 @@ def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positi
 
     The dual point is the residual rescaled into the dual feasible set, as in
     scikit-learn (see :func:`proxgan.solvers._cd_kernels.enet_gap`).
+
+    Parameters
+    ----------
+    df : Quadratic
+        The quadratic datafit (dense or sparse ``X``, ``y``).
+    coef : ndarray of shape (n_features,)
+        The coefficients at which the gap is evaluated.
+    penalty : Penalty
+        An L1, L2 or ElasticNet penalty (possibly a :class:`~proxgan.solvers.Composite`).
+    positive : bool, default False
+        Whether the coefficients are constrained to ``coef >= 0``.
+
+    Returns
+    -------
+    float
+        The duality gap (>= 0 up to rounding).
+
+    Raises
+    ------
+    ValueError
+        If the gap is not available for ``penalty`` (not L1/L2/ElasticNet, a box bound,
+        or a positive ridge).
     """
     _, _, l1, l2, gap_ok, pos = _params(penalty, df.n_features, positive)
     if not gap_ok:

@@ -45,6 +45,31 @@ def prox_grad_step(datafit: Datafit, penalty: _pen.Penalty, z: torch.Tensor, L: 
     """One proximal-gradient step from ``z`` with backtracking on ``L``.
 
     Returns ``(w, L)`` where ``w = prox_{g/L}(z - ∇f(z)/L)`` satisfies the sufficient-decrease condition.
+
+    Parameters
+    ----------
+    datafit : Datafit
+        The smooth part :math:`f` (its ``value`` and ``grad``).
+    penalty : Penalty
+        The penalty :math:`g` (its ``prox``).
+    z : torch.Tensor
+        The point the step starts from, of shape ``(n_features,)``, on the datafit's device.
+    L : float
+        Initial estimate of the Lipschitz constant of the gradient of :math:`f` (the step
+        is ``1/L``).
+    fz : torch.Tensor, optional
+        ``datafit.value(z)`` when already known (computed otherwise).
+    gz : torch.Tensor, optional
+        ``datafit.grad(z)`` when already known (computed otherwise).
+    backtracking : bool, default True
+        Double ``L`` until sufficient decrease; False takes one step with the given ``L``.
+
+    Returns
+    -------
+    w : torch.Tensor
+        The new iterate.
+    L : float
+        The accepted ``L`` (>= the given one).
     """
     fz = datafit.value(z) if fz is None else fz
     gz = datafit.grad(z) if gz is None else gz

@@ -35,7 +35,38 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float
           criterion: Callable[[torch.Tensor], float] | None = None, criterion_name: str = "optimality",
           check_every: int = 10, backtracking: bool = True,
           callback: Callable[[int, torch.Tensor], None] | None = None) -> SolverResult:
-    """Minimise ``datafit + penalty`` by ISTA; parameters as in :func:`proxgan.solvers.fista.solve`."""
+    """Minimise ``datafit + penalty`` by ISTA; parameters as in :func:`proxgan.solvers.fista.solve`.
+
+    Parameters
+    ----------
+    datafit : Datafit
+        The smooth part :math:`f` (its ``value``, ``grad`` and ``lipschitz``).
+    penalty : Penalty
+        The penalty :math:`g` (its ``prox``).
+    coef_init : array, optional
+        Starting point (warm start), ``n_features`` values; zeros by default.
+    tol : float, default 1e-8
+        Stop when ``criterion(w) <= tol``.
+    max_iter : int, default 10000
+        Maximal number of iterations.
+    criterion : callable, optional
+        Stopping measure of the iterate; default ``penalty.optimality(w, ∇f(w))``.
+    criterion_name : str, default "optimality"
+        How ``criterion`` is reported (e.g. ``"gap"``).
+    check_every : int, default 10
+        Evaluate the criterion every this many iterations (and at the last).
+    backtracking : bool, default True
+        Backtracking line search on ``L`` (else the step is ``1/L`` with
+        ``L = datafit.lipschitz()``).
+    callback : callable, optional
+        Called as ``callback(k, w_k)`` after every iteration.
+
+    Returns
+    -------
+    SolverResult
+        The coefficients, the criterion reached, its name, the iterations run and whether
+        ``tol`` was reached.
+    """
     penalty.check()
     crit_fn = criterion or _default_criterion(datafit, penalty)
     w = _start(datafit, coef_init)
