@@ -11,15 +11,15 @@ PTX, then ``ptxas`` to a cubin), with the options the launchers use. No GPU is n
 writes ``DIR/sm<arch>/<kernel>/<variant>.ptx`` and ``DIR/aot.csv``, one row per kernel x
 variant x arch:
 
-==================  ===========================================================================
-``ok``              1 when the variant compiled; ``error`` holds the first line of the failure
-``load_vector_bits``  widest global load in the PTX (128 for ``ld.global.v4.b32``)
+=====================  ===========================================================================
+``ok``                 1 when the variant compiled; ``error`` holds the first line of the failure
+``load_vector_bits``   widest global load in the PTX (128 for ``ld.global.v4.b32``)
 ``store_vector_bits``  widest global store
-``vector_loads``    number of 128-bit global loads (stores: ``vector_stores``)
-``registers``       registers per thread, ``spill_bytes`` the spill stores + loads (from ``ptxas -v``)
-``shared_bytes``    shared memory the kernel allocates
-``seconds``         wall time of the compilation
-==================  ===========================================================================
+``vector_loads``       number of 128-bit global loads (stores: ``vector_stores``)
+``registers``          registers per thread, ``spill_bytes`` the spill stores + loads (from ``ptxas -v``)
+``shared_bytes``       shared memory the kernel allocates
+``seconds``            wall time of the compilation
+=====================  ===========================================================================
 
 ``--subset 80`` compiles, for sm_80, only a representative subset (the first and last
 variant of each kernel and dtype) while the other architectures get the full set. The exit

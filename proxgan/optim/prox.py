@@ -11,15 +11,15 @@ at a step :math:`s` read from the base optimizer (``prox="preconditioned"``, the
 default), in the metric that the base step used where it is known (ProxGen: Yun, Lozano
 & Yang, NeurIPS 2021):
 
-==========================================  ==============================================
-base optimizer (``torch.optim``)             step :math:`s_i`
-==========================================  ==============================================
-``Adam``, ``AdamW`` (AMSGrad: the maximum)   :math:`\text{lr} / (\sqrt{v_i / (1-\beta_2^t)} + \epsilon)`
-``NAdam``                                    :math:`\text{lr} / (\sqrt{v_i / (1-\beta_2^t)} + \epsilon)`
-``RMSprop`` (centred: :math:`v - \bar g^2`)  :math:`\text{lr} / (\sqrt{v_i} + \epsilon)`
-``Adagrad``                                  :math:`\text{lr}_t / (\sqrt{G_i} + \epsilon)`, :math:`\text{lr}_t = \text{lr}/(1 + (t-1)\,\text{lr\_decay})`
-any other (``SGD``, a user's optimizer)      the scalar :math:`\text{lr}` of the group
-==========================================  ==============================================
+============================================  ==============================================
+base optimizer (``torch.optim``)              step :math:`s_i`
+============================================  ==============================================
+``Adam``, ``AdamW`` (AMSGrad: the maximum)    :math:`\text{lr} / (\sqrt{v_i / (1-\beta_2^t)} + \epsilon)`
+``NAdam``                                     :math:`\text{lr} / (\sqrt{v_i / (1-\beta_2^t)} + \epsilon)`
+``RMSprop`` (centred: :math:`v - \bar g^2`)   :math:`\text{lr} / (\sqrt{v_i} + \epsilon)`
+``Adagrad``                                   :math:`\text{lr}_t / (\sqrt{G_i} + \epsilon)`, :math:`\text{lr}_t = \text{lr}/(1 + (t-1)\,\text{lr\_decay})`
+any other (``SGD``, a user's optimizer)       the scalar :math:`\text{lr}` of the group
+============================================  ==============================================
 
 With ``prox="scalar"`` every optimizer takes the scalar step :math:`\text{lr}`. The
 scalar step is exact for SGD; for another optimizer with its own metric it is the
