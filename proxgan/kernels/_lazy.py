@@ -15,7 +15,7 @@ import importlib.util
 import os
 from typing import Any, Callable
 
-import torch
+from proxgan._torch import torch
 
 __all__ = ["jit", "triton_available", "TritonUnavailableError", "COMPILE_OPTIONS", "LazyJIT"]
 

@@ -33,6 +33,7 @@ optimality violation is:
 """
 from __future__ import annotations
 
+import importlib
 import warnings
 from numbers import Integral, Real
 
@@ -54,8 +55,6 @@ from proxgan.linear_model._logistic_fit import fit_prox, fit_smooth
 from proxgan.linear_model._logistic_newton import fit_newton
 from proxgan.solvers import Composite
 from proxgan.solvers import cd as _cd
-from proxgan.solvers import fista as _fista
-from proxgan.solvers import ista as _ista
 from proxgan.solvers import prox_newton as _pn
 
 __all__ = ["LogisticRegression"]
@@ -324,7 +323,7 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
                 Xc = sp.hstack([Xc, np.ones((n, 1))], format="csc") if sp.issparse(Xc) else np.hstack(
                     [Xc, np.ones((n, 1))])
             df = Logistic(Xc, Y[:, 0], sample_weight=s * n).to(device)
-            mod = _fista if solver == "fista" else _ista
+            mod = importlib.import_module(f"proxgan.solvers.{solver}")  # fista / ista: torch, imported when used
             res = mod.solve(df, Composite(pen, n_free=int(fit_b)), coef_init=w0, tol=tol, max_iter=max_iter)
         q = X.shape[1]
         return res.coef[None, :q], res.coef[q:] if fit_b else np.zeros(1), res.n_iter, res.converged, res.crit
