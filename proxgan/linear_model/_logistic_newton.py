@@ -27,6 +27,9 @@ solvers). The Newton system is solved
 * ``inner="cg"``: by conjugate gradients on Hessian-vector products, never forming :math:`H`
   (truncated Newton, scikit-learn's ``"newton-cg"``), to the relative residual
   :math:`\min(\tfrac12, \sqrt{\max|g|})`.
+
+Multinomial solutions are returned centred over the classes (:math:`\sum_k v_k = 0`, the
+symmetric parametrisation; the probabilities do not change).
 """
 from __future__ import annotations
 
@@ -193,6 +196,8 @@ def fit_newton(X, Y, s, lam2: float, W0, b0, *, fit_intercept: bool, tol: float,
                 break
             step *= 0.5
         V, Z, fv = V_new, Z_new, f_new
+    if multinomial:  # the symmetric solution (Σ_k v_k = 0): same probabilities, unique where L2 leaves a choice
+        V = V - V.mean(axis=0)
     W = V[:, :p].copy()
     b = V[:, p].copy() if fit_intercept else np.zeros(K)
     return W, b, it, g_max <= tol, g_max
