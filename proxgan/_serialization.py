@@ -17,7 +17,7 @@ yourself, once, before loading::
 """
 from __future__ import annotations
 
-from proxgan._torch import torch
+import torch
 
 from proxgan import penalties as _penalties
 

@@ -15,7 +15,7 @@ import importlib.util
 import os
 from typing import Any, Callable
 
-from proxgan._torch import torch
+import torch
 
 __all__ = ["jit", "triton_available", "TritonUnavailableError", "COMPILE_OPTIONS", "LazyJIT"]
 
