@@ -22,7 +22,7 @@ to group soft-thresholding.
 """
 from __future__ import annotations
 
-import torch
+from proxgan._torch import torch
 
 __all__ = ["group_prox_diag"]
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import torch
+from proxgan._torch import torch
 
 from proxgan.kernels.fused_penalty import Code
 

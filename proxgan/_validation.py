@@ -5,19 +5,25 @@ inputs untouched.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
-import torch
+from proxgan._torch import is_tensor, torch
 
 __all__ = ["check_nonneg_number", "check_float_tensor", "check_step", "check_unit_interval"]
 
-_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+@functools.cache
+def _float_dtypes() -> tuple:
+    """torch's real floating dtypes (a function: torch is imported on first use)."""
+    return (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def check_nonneg_number(value: object, name: str) -> float:
     """Return ``value`` as a float after checking it is a finite number ``>= 0``."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+    if is_tensor(value) and value.numel() == 1 and not value.is_complex():
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a finite number >= 0, got {value!r} of type {type(value).__name__}")
@@ -43,7 +49,7 @@ def check_float_tensor(x: object, name: str = "x") -> torch.Tensor:
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.layout != torch.strided:
         raise TypeError(f"{name} must be a dense (strided) tensor, got layout {x.layout}")
-    if x.dtype not in _FLOAT_DTYPES:
+    if x.dtype not in _float_dtypes():
         raise TypeError(
             f"{name} must have a real floating dtype (float16, bfloat16, float32 or float64), got {x.dtype}"
         )

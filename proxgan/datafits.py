@@ -27,13 +27,13 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-import torch
+from proxgan._torch import is_tensor, torch
 
 __all__ = ["Datafit", "Quadratic", "Logistic"]
 
 
 def _to_numpy(a):
-    if isinstance(a, torch.Tensor):
+    if is_tensor(a):
         if a.layout != torch.strided:
             a = a.to_dense()
         return a.detach().cpu().numpy()
@@ -74,8 +74,19 @@ class Datafit:
         self.y = y
         self.mu = np.zeros(p) if X_offset is None else np.asarray(X_offset, dtype=np.float64).ravel()
         self.v = np.ones(n) if row_scale is None else np.asarray(row_scale, dtype=np.float64).ravel()
-        self.device = torch.device(device)
+        self._device = device  # made a torch.device at the first use of the torch side (torch loads then)
         self._t = None
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the torch copies of ``X`` and ``y``."""
+        if isinstance(self._device, str):
+            self._device = torch.device(self._device)
+        return self._device
+
+    @device.setter
+    def device(self, value: str | torch.device) -> None:
+        self._device = value
 
     @property
     def n_samples(self) -> int:

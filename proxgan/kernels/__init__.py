@@ -9,12 +9,49 @@ that :mod:`proxgan.penalties` uses when Triton does not apply (the choice is mad
 Each kernel module lists its compiled forms in ``aot_variants()``; ``python -m
 proxgan.kernels.aot`` compiles them all for chosen GPU architectures without a GPU.
 """
-from ._lazy import TritonUnavailableError, triton_available
-from .fused_prox_adam import adam_step_scalars, fused_prox_adam, fused_prox_adam_multi, fused_prox_adam_ref
-from .fused_prox_sgd import fused_prox_sgd, fused_prox_sgd_multi, fused_prox_sgd_ref
-from .group_soft_threshold import group_soft_threshold, group_soft_threshold_ref, group_soft_threshold_torch
-from .hard_threshold import hard_threshold, hard_threshold_ref, hard_threshold_torch
-from .soft_threshold import soft_threshold, soft_threshold_ref, soft_threshold_torch
+import sys
+import types
+
+# Each name is imported from its module on first use (PEP 562): ``proxgan.kernels._prox_cpu``, which
+# the NumPy solvers use, is importable without loading torch.
+_WHERE = {
+    "TritonUnavailableError": "_lazy", "triton_available": "_lazy",
+    **dict.fromkeys(("adam_step_scalars", "fused_prox_adam", "fused_prox_adam_multi", "fused_prox_adam_ref"),
+                    "fused_prox_adam"),
+    **dict.fromkeys(("fused_prox_sgd", "fused_prox_sgd_multi", "fused_prox_sgd_ref"), "fused_prox_sgd"),
+    **dict.fromkeys(("group_soft_threshold", "group_soft_threshold_ref", "group_soft_threshold_torch"),
+                    "group_soft_threshold"),
+    **dict.fromkeys(("hard_threshold", "hard_threshold_ref", "hard_threshold_torch"), "hard_threshold"),
+    **dict.fromkeys(("soft_threshold", "soft_threshold_ref", "soft_threshold_torch"), "soft_threshold"),
+}
+
+
+class _Package(types.ModuleType):
+    """Importing the submodule ``soft_threshold`` binds the package attribute of that name to the module;
+    the public name is the function: keep the function (the submodule stays in ``sys.modules``)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and _WHERE.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "TritonUnavailableError",

@@ -1,7 +1,7 @@
 """Launcher helpers shared by the kernel files."""
 from __future__ import annotations
 
-import torch
+from proxgan._torch import torch
 
 from proxgan._validation import check_float_tensor
 

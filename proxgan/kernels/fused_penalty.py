@@ -39,7 +39,7 @@ from __future__ import annotations
 import enum
 import math
 
-import torch
+from proxgan._torch import torch
 
 __all__ = ["Code", "SCALARS", "N_SCALARS", "NONE", "L1", "L2", "ENET", "L0", "BOX", "PENALTY_NAMES", "prox_code_ref",
            "scalar_tensor", "pointer_table", "tile_table", "step_variants"]

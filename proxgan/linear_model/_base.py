@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-import torch
+from proxgan._torch import is_tensor, torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -22,7 +22,7 @@ SOLVERS = ("auto", "cd", "fista", "ista")
 
 def to_numpy(a):
     """torch tensors (dense or sparse) → NumPy / SciPy; everything else unchanged."""
-    if isinstance(a, torch.Tensor):
+    if is_tensor(a):
         if a.layout == torch.sparse_csr:
             a = a.detach().cpu()
             return sp.csr_matrix((a.values().numpy(), a.col_indices().numpy(), a.crow_indices().numpy()),

@@ -8,19 +8,32 @@ penalty with strength :math:`\lambda = 1/(C\sum_i s_i)`. Class weights multiply 
 weights. The intercept is not penalised, except with ``solver="liblinear"``, which (like
 LIBLINEAR) appends a constant column ``intercept_scaling`` whose coefficient is penalised.
 
-Algorithms (:mod:`proxgan.linear_model._logistic_fit`, :mod:`proxgan.solvers.cd`):
+Algorithms, per ``solver`` name (:mod:`proxgan.linear_model._logistic_newton`,
+:mod:`proxgan.linear_model._logistic_fit`, :mod:`proxgan.solvers`). Smooth problems (L2 or no
+penalty) stop when the largest gradient entry is ``<= tol``, the others when the largest
+optimality violation is:
 
-* L2 or no penalty (every scikit-learn solver name): Newton's method with a Cholesky-factorised
-  Hessian for two classes and few features (:math:`n(p+1)^2 \le` ``NEWTON_MAX_WORK``), else
-  L-BFGS on the smooth objective; both stop when the largest gradient entry is ``<= tol``;
-* L1 / elastic net, two classes: proximal Newton with working sets (``"saga"``, ``"liblinear"``,
-  ``"auto"``; :mod:`proxgan.solvers.prox_newton`), working-set coordinate descent (``"cd"``) or
-  FISTA / ISTA (``"fista"``, ``"ista"``, also on CUDA), stopped when the largest optimality
-  violation is ``<= tol``;
-* L1 / elastic net, more classes: FISTA on the softmax loss.
+* ``"lbfgs"``: L-BFGS (SciPy), binary or multinomial, L2 or none;
+* ``"newton-cholesky"``: Newton's method with a Cholesky-factorised Hessian, binary or multinomial;
+* ``"newton-cg"``: Newton's method with the Newton system solved by conjugate gradients on
+  Hessian-vector products (truncated Newton), binary or multinomial;
+* ``"sag"``, ``"saga"``, ``"liblinear"`` (stochastic or dual methods, not implemented: their
+  problem is solved to the same ``tol`` by a deterministic method instead): with L2 or no penalty,
+  the ``"auto"`` choice below; with L1 / elastic net, proximal Newton with working sets
+  (:mod:`proxgan.solvers.prox_newton`) for two classes and FISTA on the softmax loss for more;
+* ``"auto"``: L2 or none, Newton-Cholesky when the Hessian is cheap
+  (:math:`n\,(K(p+1))^2 \le` ``NEWTON_MAX_WORK``), else L-BFGS; L1 / elastic net as ``"saga"``
+  on the CPU, as ``"fista"`` on CUDA;
+* ``"cd"``: working-set coordinate descent (:mod:`proxgan.solvers.cd`), two classes only;
+* ``"fista"`` / ``"ista"``: (accelerated) proximal gradient, any penalty; two classes through
+  :mod:`proxgan.solvers.fista` / :mod:`proxgan.solvers.ista` (also on CUDA), more classes on the
+  softmax loss (CPU).
+
+``max_iter=0`` returns the starting point. Any other name is refused by parameter validation.
 """
 from __future__ import annotations
 
+import importlib
 import warnings
 from numbers import Integral, Real
 
@@ -39,11 +52,10 @@ from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
 from proxgan.linear_model import _dask
 from proxgan.linear_model._base import check_device, check_solver, to_numpy, warn_not_converged
-from proxgan.linear_model._logistic_fit import fit_newton, fit_prox, fit_smooth
+from proxgan.linear_model._logistic_fit import fit_prox, fit_smooth
+from proxgan.linear_model._logistic_newton import fit_newton
 from proxgan.solvers import Composite
 from proxgan.solvers import cd as _cd
-from proxgan.solvers import fista as _fista
-from proxgan.solvers import ista as _ista
 from proxgan.solvers import prox_newton as _pn
 
 __all__ = ["LogisticRegression"]
@@ -58,7 +70,8 @@ _NOT_CONVERGED = {
     "saga": "The max_iter was reached which means the coef_ did not converge. ",
     "liblinear": "Liblinear failed to converge, increase the number of iterations. ",
 }
-#: Binary smooth problems with n·(p+1)² at most this run Newton's method (the Hessian is cheap), others L-BFGS.
+#: ``solver="auto"`` (and the substitutes for sag / saga / liblinear) on smooth problems runs Newton-Cholesky
+#: when n·(K(p+1))² is at most this (the Hessian is cheap), else L-BFGS.
 NEWTON_MAX_WORK = 5e7
 SKLEARN_SOLVERS = ("lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
 PROXGAN_SOLVERS = ("auto", "cd", "fista", "ista")
@@ -105,6 +118,19 @@ def _check_solver(solver, penalty, dual):
         raise ValueError(f"Only 'saga' solver supports elasticnet penalty, got solver={solver}.")
     if solver == "liblinear" and penalty is None:
         raise ValueError("C=np.inf as well as penalty=None is not supported for the liblinear solver")
+
+
+def _smooth_method(solver: str, shape: tuple[int, int], K: int) -> str | None:
+    """The method for an L2 / unpenalised problem: ``"lbfgs"``, ``"cholesky"`` or ``"cg"`` (Newton's
+    method, :func:`fit_newton`'s ``inner``), or None (proxgan's cd / fista / ista on two classes)."""
+    if solver == "lbfgs":
+        return "lbfgs"
+    if solver.startswith("newton-"):
+        return solver[len("newton-"):]
+    if solver in ("auto", "sag", "saga", "liblinear"):
+        n, q = shape
+        return "cholesky" if n * (K * (q + 1)) ** 2 <= NEWTON_MAX_WORK else "lbfgs"
+    return None  # cd / fista / ista: proxgan's penalised solvers
 
 
 class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
@@ -220,6 +246,9 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
             raise ValueError("The 'liblinear' solver does not support multiclass classification (n_classes >= 3). "
                              "Either use another solver or wrap the estimator in a OneVsRestClassifier to keep "
                              "applying a one-versus-rest scheme.")
+        if self.solver == "cd" and K > 2:
+            raise ValueError("solver='cd' handles two classes only; for more classes use solver='newton-cholesky', "
+                             "'lbfgs' (L2 or no penalty) or 'fista' (any penalty).")
         n, p = X.shape
         sw = _check_sample_weight(to_numpy(sample_weight), X, dtype=np.float64, ensure_non_negative=True)
         if self.class_weight is not None:
@@ -268,14 +297,19 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
         """``(W, b, n_iter, converged, criterion)`` of the scaled problem (module docstring)."""
         tol, max_iter = self.tol, self.max_iter
         solver = self.solver
-        smooth = l1 == 0 and (solver in SKLEARN_SOLVERS or solver == "auto" or multinomial)
-        if smooth and max_iter > 0 and not multinomial and X.shape[0] * (X.shape[1] + 1) ** 2 <= NEWTON_MAX_WORK:
-            return fit_newton(X, Y, s, l2, W0, b0, fit_intercept=fit_b, tol=tol, max_iter=max_iter)
-        if smooth or max_iter == 0:
+        if max_iter == 0:
+            return fit_smooth(X, Y, s, l2, W0, b0, fit_intercept=fit_b, multinomial=multinomial, tol=tol,
+                              max_iter=0)
+        method = _smooth_method(solver, X.shape, W0.shape[0]) if l1 == 0 else None
+        if method == "lbfgs":
             return fit_smooth(X, Y, s, l2, W0, b0, fit_intercept=fit_b, multinomial=multinomial, tol=tol,
                               max_iter=max_iter)
+        if method is not None:
+            return fit_newton(X, Y, s, l2, W0, b0, fit_intercept=fit_b, tol=tol, max_iter=max_iter,
+                              multinomial=multinomial, inner=method)
         if multinomial:
-            return fit_prox(X, Y, s, l1, l2, W0, b0, fit_intercept=fit_b, tol=tol, max_iter=max_iter)
+            return fit_prox(X, Y, s, l1, l2, W0, b0, fit_intercept=fit_b, tol=tol, max_iter=max_iter,
+                            accelerated=solver != "ista")
         # binary L1 / elastic net: the Logistic datafit (weights with mean 1) and proxgan's solvers
         n = X.shape[0]
         pen = _pen.L1(l1) if l2 == 0 else _pen.ElasticNet(l1 + l2, l1 / (l1 + l2))
@@ -292,7 +326,7 @@ class LogisticRegression(SparseCoefMixin, LinearClassifierMixin, BaseEstimator):
                 Xc = sp.hstack([Xc, np.ones((n, 1))], format="csc") if sp.issparse(Xc) else np.hstack(
                     [Xc, np.ones((n, 1))])
             df = Logistic(Xc, Y[:, 0], sample_weight=s * n).to(device)
-            mod = _fista if solver == "fista" else _ista
+            mod = importlib.import_module(f"proxgan.solvers.{solver}")  # fista / ista: torch, imported when used
             res = mod.solve(df, Composite(pen, n_free=int(fit_b)), coef_init=w0, tol=tol, max_iter=max_iter)
         q = X.shape[1]
         return res.coef[None, :q], res.coef[q:] if fit_b else np.zeros(1), res.n_iter, res.converged, res.crit

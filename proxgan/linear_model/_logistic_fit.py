@@ -13,10 +13,8 @@ not penalised.
 
 * :func:`fit_smooth` (:math:`\lambda_1 = 0`): L-BFGS (SciPy) on the smooth objective, stopped when
   the largest gradient entry is ``<= tol``.
-* :func:`fit_newton` (:math:`\lambda_1 = 0`, binary, few features): Newton's method with the
-  Cholesky factorisation of the :math:`(p+1)\times(p+1)` Hessian and a backtracking line search,
-  same stopping rule as :func:`fit_smooth`; a few iterations where L-BFGS needs tens.
-* :func:`fit_prox` (:math:`\lambda_1 > 0`, multinomial): FISTA with restarts and the step
+* Newton's method (binary or multinomial) lives in :mod:`proxgan.linear_model._logistic_newton`.
+* :func:`fit_prox` (multinomial, any :math:`\lambda_1`): FISTA (ISTA: ``accelerated=False``) with restarts and the step
   :math:`1/L`, :math:`L = \lVert \mathrm{diag}(\sqrt s)[X, 1]\rVert_2^2/(2S)` (the softmax Hessian is
   at most half the identity), stopped when the largest fixed-point violation
   :math:`L\,|W - \mathrm{prox}(W - \nabla/L)|` is ``<= tol``.
@@ -24,13 +22,12 @@ not penalised.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.sparse.linalg import svds
 from scipy.special import expit, log_expit, logsumexp
 
-__all__ = ["loss_grad", "fit_smooth", "fit_newton", "fit_prox"]
+__all__ = ["loss_grad", "fit_smooth", "fit_prox"]
 
 
 def _scores(X, W, b):
@@ -87,52 +84,6 @@ def fit_smooth(X, Y, s, lam2: float, W0, b0, *, fit_intercept: bool, multinomial
     return W.copy(), b.copy(), int(res.nit), bool(g <= tol or res.status == 0), float(g)
 
 
-def fit_newton(X, Y, s, lam2: float, W0, b0, *, fit_intercept: bool, tol: float, max_iter: int):
-    """Newton's method on the binary L2-penalised problem; ``(W, b, n_iter, converged, max |gradient|)``."""
-    y = Y[:, 0]
-    w = W0[0].copy()
-    b = float(b0[0])
-    p = w.shape[0]
-    Xd = X.toarray() if sp.issparse(X) else X
-    A = np.hstack([Xd, np.ones((Xd.shape[0], 1))]) if fit_intercept else Xd
-    reg = np.full(A.shape[1], lam2)
-    if fit_intercept:
-        reg[p] = 0.0
-
-    def f(v):
-        z = A @ v
-        return float(-(s @ log_expit(y * z))) + 0.5 * float(reg @ (v * v)), z
-
-    v = np.append(w, b) if fit_intercept else w
-    fv, z = f(v)
-    g = np.inf
-    for it in range(1, max_iter + 1):
-        sig = expit(-y * z)
-        grad = A.T @ (-s * y * sig) + reg * v
-        g = float(np.abs(grad).max()) if grad.size else 0.0
-        if g <= tol:
-            return _split(v, p, fit_intercept) + (it - 1, True, g)
-        H = (A.T * (s * sig * (1 - sig))) @ A
-        H.flat[:: H.shape[0] + 1] += reg + 1e-12 * max(1.0, float(np.trace(H)) / H.shape[0])
-        try:
-            d = -sla.cho_solve(sla.cho_factor(H, lower=False, check_finite=False), grad, check_finite=False)
-        except np.linalg.LinAlgError:
-            d = -np.linalg.lstsq(H, grad, rcond=None)[0]
-        step, slope = 1.0, float(grad @ d)
-        for _ in range(40):
-            v_new = v + step * d
-            f_new, z_new = f(v_new)
-            if f_new <= fv + 1e-4 * step * slope + 1e-14 * abs(fv):
-                break
-            step *= 0.5
-        v, fv, z = v_new, f_new, z_new
-    return _split(v, p, fit_intercept) + (max_iter, g <= tol, g)
-
-
-def _split(v, p, fit_intercept):
-    return v[:p][None, :].copy(), (np.array([v[p]]) if fit_intercept else np.zeros(1))
-
-
 def _lipschitz(X, s, fit_intercept):
     Xs = sp.diags(np.sqrt(s)) @ X if sp.issparse(X) else np.sqrt(s)[:, None] * X
     if fit_intercept:
@@ -149,8 +100,9 @@ def _prox(W, step, l1, l2):
     return np.sign(W) * np.maximum(np.abs(W) - step * l1, 0.0) / (1.0 + step * l2)
 
 
-def fit_prox(X, Y, s, l1: float, l2: float, W0, b0, *, fit_intercept: bool, tol: float, max_iter: int):
-    """FISTA on the multinomial problem with an L1 / elastic-net penalty;
+def fit_prox(X, Y, s, l1: float, l2: float, W0, b0, *, fit_intercept: bool, tol: float, max_iter: int,
+             accelerated: bool = True):
+    """FISTA (ISTA if not ``accelerated``) on the multinomial problem with an L1 / elastic-net penalty;
     ``(W, b, n_iter, converged, fixed-point violation)``."""
     L = _lipschitz(X, s, fit_intercept) + l2
     W, b = W0.copy(), b0.copy()
@@ -176,7 +128,7 @@ def fit_prox(X, Y, s, l1: float, l2: float, W0, b0, *, fit_intercept: bool, tol:
             Wy, by = W.copy(), b.copy()
             f_old = np.inf
             continue
-        t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+        t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t)) if accelerated else 1.0
         Wy = W_new + (t - 1) / t_new * (W_new - W)
         by = b_new + (t - 1) / t_new * (b_new - b)
         W, b, t, f_old = W_new, b_new, t_new, f_new

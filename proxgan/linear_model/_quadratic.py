@@ -6,6 +6,7 @@ where the automatic alpha grid starts (:func:`alpha_grid`).
 """
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -14,8 +15,6 @@ from proxgan import penalties as _pen
 from proxgan.datafits import Quadratic
 from proxgan.solvers import Composite, SolverResult, enet_gap_criterion
 from proxgan.solvers import cd as _cd
-from proxgan.solvers import fista as _fista
-from proxgan.solvers import ista as _ista
 
 __all__ = ["enet_penalty", "use_gram", "gram_for", "fit_quadratic", "alpha_grid"]
 
@@ -80,7 +79,7 @@ def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: 
                          precompute=precompute)
     df.to(device)
     pen = Composite(penalty, lo=0.0) if positive else penalty
-    mod = _fista if solver == "fista" else _ista
+    mod = importlib.import_module(f"proxgan.solvers.{solver}")  # fista / ista: torch, imported when used
     if positive and isinstance(penalty, _pen.L2):
         return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
     return mod.solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter,

@@ -3,12 +3,20 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import torch
+from proxgan._torch import torch
 
 from proxgan._validation import check_float_tensor, check_step
 from proxgan.kernels._common import compute_dtype
 
-__all__ = ["Penalty", "Param", "acc_dtype", "write", "check_out"]
+__all__ = ["Penalty", "Param", "acc_dtype", "prox_on_triton", "write", "check_out"]
+
+
+def prox_on_triton(x: torch.Tensor) -> bool:
+    """:func:`proxgan._dispatch.prox_on_triton`, imported at the first call (that module needs torch at
+    import time; the penalties' parameter checks and lowering do not)."""
+    from proxgan._dispatch import prox_on_triton as impl
+
+    return impl(x)
 
 
 def acc_dtype(x: torch.Tensor) -> torch.dtype:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import math
 
-import torch
+from proxgan._torch import torch
 
 from proxgan import kernels as _k
-from proxgan._dispatch import prox_on_triton
 from proxgan._group_prox import group_prox_diag
 from proxgan._validation import check_float_tensor, check_nonneg_number, check_step
-from proxgan.kernels.group_soft_threshold import group_view as _group_view
 
-from ._base import Param, Penalty, acc_dtype, write
+from ._base import Param, Penalty, acc_dtype, prox_on_triton, write
 
 __all__ = ["GroupL1", "CoupledGroupL1"]
 
@@ -22,6 +20,13 @@ def _check_dim(dim: object, name: str) -> int:
         raise TypeError(f"{name} must be an int, got {dim!r}")
     return dim
 
+
+
+def _group_view(x: torch.Tensor, dim):
+    """:func:`proxgan.kernels.group_soft_threshold.group_view`, imported at the first call (torch)."""
+    from proxgan.kernels.group_soft_threshold import group_view
+
+    return group_view(x, dim)
 
 class GroupL1(Penalty):
     r"""Group lasso :math:`g(x) = \lambda \sum_g \lVert x_g \rVert_2`, one group per index along ``dim``.

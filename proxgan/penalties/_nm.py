@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import math
 
-import torch
+from proxgan._torch import torch
 
-from proxgan._dispatch import prox_on_triton
 from proxgan._validation import check_float_tensor
 
-from ._base import Param, Penalty, acc_dtype, write
+from ._base import Param, Penalty, acc_dtype, prox_on_triton, write
 
 __all__ = ["NM"]
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import math
 
-import torch
+from proxgan._torch import torch
 
 from proxgan import kernels as _k
-from proxgan._dispatch import prox_on_triton
 from proxgan._validation import check_float_tensor, check_nonneg_number, check_unit_interval
 from proxgan.kernels.fused_penalty import Code
 
-from ._base import Param, Penalty, acc_dtype, write
+from ._base import Param, Penalty, acc_dtype, prox_on_triton, write
 
 __all__ = ["L1", "L2", "ElasticNet", "L0", "Box", "NonNegative"]
 

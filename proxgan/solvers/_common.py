@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from proxgan._torch import torch
 
 from proxgan import penalties as _pen
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from proxgan.linear_model._logistic_fit import fit_newton, fit_prox, fit_smooth, loss_grad
+from proxgan.linear_model._logistic_fit import fit_prox, fit_smooth, loss_grad
+from proxgan.linear_model._logistic_newton import fit_newton
 
 
 def _problem(kind, K=2, seed=0):
