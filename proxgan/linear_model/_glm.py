@@ -164,6 +164,11 @@ class _LogLinkRegressor(_GLMBase):
         self._set_coef(w, p)
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        return tags
+
     @staticmethod
     def _start_intercept(y, sw):
         return float(np.log(max(np.average(y, weights=sw), 1e-300)))

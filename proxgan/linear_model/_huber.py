@@ -20,7 +20,9 @@ the method alternates two exact block minimisations:
   :math:`2S/\sigma`), by coordinate descent, warm-started.
 
 It stops when the gradient of :math:`F` in :math:`(w, b)` after a scale update is at most ``tol``
-(scikit-learn's L-BFGS stops on the same gradient).
+(scikit-learn's L-BFGS stops on the same gradient). Alternation is slow along a flat direction
+(many residuals at zero, the scale shrinking): after 20 rounds the remaining ``max_iter`` go to
+L-BFGS-B on :math:`(w, b, \sigma)` jointly (scikit-learn's method), warm-started.
 """
 from __future__ import annotations
 
@@ -134,14 +136,13 @@ class HuberRegressor(_GLMBase):
             w[:p], sigma = self.coef_, self.scale_
             if self.fit_intercept:
                 w[p] = self.intercept_
-        else:
-            if self.fit_intercept:
-                w[p] = float(np.median(y))
+        else:  # zeros (as scikit-learn): a start that weights and repeated rows see alike
             sigma = None
         self.n_iter_ = 0
         converged = False
         df = Huber(X, y, sample_weight=sw, intercept=bool(self.fit_intercept))
-        for it in range(max(max_iter, 1)):
+        n_alt = min(max_iter, 20)
+        for it in range(max(n_alt, 1)):
             b = w[p] if self.fit_intercept else 0.0
             r = y - np.asarray(X @ w[:p]).ravel() - b
             sigma = best_scale(r, sw, eps)
@@ -149,11 +150,14 @@ class HuberRegressor(_GLMBase):
             if it > 0 and self._grad(X, y, sw, w[:p], b, sigma) <= tol:
                 converged = True
                 break
-            if it == max_iter:
+            if it == n_alt:
                 break
             df.epsilon = eps * sigma
             res = cd.solve(df, L2(alpha * sigma / S), coef_init=w, tol=0.1 * tol * sigma / (2 * S), max_iter=1000)
             w = res.coef
+        if not converged and max_iter > n_alt:  # slow alternation (a flat direction): finish jointly
+            w, sigma, n_more, converged = self._joint_lbfgs(X, y, sw, w, sigma, eps, alpha, tol, max_iter - n_alt)
+            self.n_iter_ += n_more
         if not converged and max_iter > 0:
             warnings.warn(f"HuberRegressor did not converge in {max_iter} iterations; increase max_iter",
                           ConvergenceWarning, stacklevel=2)
@@ -162,6 +166,33 @@ class HuberRegressor(_GLMBase):
         r = y - self._linear_raw(X)
         self.outliers_ = np.abs(r) > eps * self.scale_
         return self
+
+    def _joint_lbfgs(self, X, y, sw, w, sigma, eps, alpha, tol, max_iter):
+        """L-BFGS-B on :math:`F(w, b, \\sigma)` from the current point (scikit-learn's method), ``gtol=tol``."""
+        from scipy.optimize import minimize
+
+        p = X.shape[1]
+
+        def fun(v):
+            coef, s = v[:-1], v[-1]
+            b = coef[p] if self.fit_intercept else 0.0
+            r = y - np.asarray(X @ coef[:p]).ravel() - b
+            t = r / s
+            inside = np.abs(t) < eps
+            H = np.where(inside, t * t, 2 * eps * np.abs(t) - eps * eps)
+            val = float(sw @ (s + s * H)) + alpha * float(coef[:p] @ coef[:p])
+            dH = np.clip(2 * t, -2 * eps, 2 * eps)
+            g = np.empty_like(v)
+            g[:p] = -np.asarray(X.T @ (sw * dH)).ravel() + 2 * alpha * coef[:p]
+            if self.fit_intercept:
+                g[p] = -float(sw @ dH)
+            g[-1] = float(sw @ (1 + H - t * dH))
+            return val, g
+
+        bounds = [(None, None)] * w.shape[0] + [(np.finfo(float).eps * 10, None)]
+        res = minimize(fun, np.append(w, sigma), jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": max_iter, "gtol": tol, "iprint": -1})
+        return res.x[:-1], float(res.x[-1]), int(res.nit), bool(res.success)
 
     def _linear_raw(self, X):
         return np.asarray(X @ self.coef_).ravel() + self.intercept_

@@ -87,7 +87,7 @@ def d2phi(kind, y, z, a, m):
 
 @njit(cache=True, nogil=True)
 def dphi_step(kind, y, z, dz, a, m):
-    """:math:`\phi(y, z + dz) - \phi(y, z)`, computed without cancellation (the line search
+    r""":math:`\phi(y, z + dz) - \phi(y, z)`, computed without cancellation (the line search
     compares it with :math:`g\,d + \tfrac H2 d^2`, which is tiny near the solution)."""
     if kind == POISSON:
         return math.exp(z) * math.expm1(dz) - y * dz
