@@ -132,7 +132,8 @@ class HuberRegressor(_GLMBase):
         S = float(sw.sum())
         q = p + int(self.fit_intercept)
         w = np.zeros(q)
-        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,):
+        warm = self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,)
+        if warm:
             w[:p], sigma = self.coef_, self.scale_
             if self.fit_intercept:
                 w[p] = self.intercept_
@@ -146,8 +147,7 @@ class HuberRegressor(_GLMBase):
             b = w[p] if self.fit_intercept else 0.0
             r = y - np.asarray(X @ w[:p]).ravel() - b
             sigma = best_scale(r, sw, eps)
-            self.n_iter_ = it
-            if it > 0 and self._grad(X, y, sw, w[:p], b, sigma) <= tol:
+            if (it > 0 or warm) and self._grad(X, y, sw, w[:p], b, sigma) <= tol:
                 converged = True
                 break
             if it == n_alt:
@@ -155,6 +155,7 @@ class HuberRegressor(_GLMBase):
             df.epsilon = eps * sigma
             res = cd.solve(df, L2(alpha * sigma / S), coef_init=w, tol=0.1 * tol * sigma / (2 * S), max_iter=1000)
             w = res.coef
+            self.n_iter_ = it + 1
         if not converged and max_iter > n_alt:  # slow alternation (a flat direction): finish jointly
             w, sigma, n_more, converged = self._joint_lbfgs(X, y, sw, w, sigma, eps, alpha, tol, max_iter - n_alt)
             self.n_iter_ += n_more

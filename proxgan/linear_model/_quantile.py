@@ -7,8 +7,8 @@ r""":class:`QuantileRegressor`: L1-penalised quantile regression (scikit-learn's
 ``solver="auto"`` (also ``"cd"``, ``"fista"``) runs the exact solver of
 :mod:`proxgan.solvers._quantile` (smoothing with continuation, a vertex polish and a
 duality-gap certificate of the exact problem); scikit-learn's solver names (``"highs"``,
-``"highs-ds"``, ``"highs-ipm"``, ``"interior-point"``, ``"revised simplex"``) run that linear
-program with :func:`scipy.optimize.linprog` and that method, as scikit-learn does.
+``"highs-ds"``, ``"highs-ipm"``; ``"interior-point"`` and ``"revised simplex"`` are refused as
+SciPy >= 1.11 no longer has them) run that linear program with :func:`scipy.optimize.linprog` and that method, as scikit-learn does.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from proxgan.linear_model._glm import _check_number, _GLMBase
 
 __all__ = ["QuantileRegressor"]
 
-_LP = ("highs", "highs-ds", "highs-ipm", "interior-point", "revised simplex")
+_LP = ("highs", "highs-ds", "highs-ipm")
+_GONE = ("interior-point", "revised simplex")  # removed from SciPy 1.11
 
 
 def _linprog(X, y, sw, tau, alpha, fit_intercept, method, options):
@@ -97,6 +98,8 @@ class QuantileRegressor(_GLMBase):
             raise ValueError(f"quantile must be strictly between 0.0 and 1.0, got {self.quantile!r}")
         alpha = float(_check_number(self.alpha, "alpha"))
         tol = float(_check_number(self.tol, "tol"))
+        if self.solver in _GONE:
+            raise ValueError(f"Solver {self.solver} is not anymore available in SciPy >= 1.11.0.")
         if self.solver not in ("auto", "cd", "fista") + _LP:
             raise ValueError(f"solver must be 'auto', 'cd', 'fista' or one of {_LP}, got {self.solver!r}")
         if self.solver_options is not None and not isinstance(self.solver_options, dict):
