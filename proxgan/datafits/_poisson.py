@@ -36,7 +36,7 @@ class Poisson(GLMDatafit):
     def __init__(self, X, y, *, sample_weight=None, intercept: bool = False, device="cpu") -> None:
         super().__init__(X, y, sample_weight=sample_weight, intercept=intercept, device=device)
         if np.any(self.y < 0):
-            raise ValueError("the Poisson datafit needs y >= 0")
+            raise ValueError("Some value(s) of y are out of the valid range of the loss: the Poisson datafit needs y >= 0")
 
     def _phi(self, y, z):
         return z.exp() - y * z
@@ -64,7 +64,7 @@ class Gamma(GLMDatafit):
     def __init__(self, X, y, *, sample_weight=None, intercept: bool = False, device="cpu") -> None:
         super().__init__(X, y, sample_weight=sample_weight, intercept=intercept, device=device)
         if np.any(self.y <= 0):
-            raise ValueError("the Gamma datafit needs y > 0")
+            raise ValueError("Some value(s) of y are out of the valid range of the loss: the Gamma datafit needs y > 0")
 
     def _phi(self, y, z):
         return z + y * (-z).exp()
