@@ -67,3 +67,76 @@ def test_weighted_logistic():
     ref = (torch.from_numpy(sw) * torch.nn.functional.softplus(-z)).mean()
     assert float(df.value(w)) == pytest.approx(float(ref), rel=1e-12)
     np.testing.assert_allclose(df.lipschitz_coords(), (X ** 2).T @ sw / (4 * len(y)), rtol=1e-12)
+
+
+# --- per-sample datafits: Huber, Poisson, Gamma, Quantile ------------------------------------
+from proxgan.datafits import Gamma, Huber, Poisson, Quantile  # noqa: E402
+
+
+def glm_data(kind, seed=0, n=60, p=8):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * (rng.random((n, p)) < 0.6)
+    w = rng.standard_normal(p) * (rng.random(p) < 0.5) * 0.3
+    z = X @ w + 0.2
+    if kind is Poisson:
+        y = rng.poisson(np.exp(z)).astype(float)
+    elif kind is Gamma:
+        y = rng.gamma(2.0, np.exp(z) / 2.0)
+    else:
+        y = z + rng.standard_t(2, n)
+    return X, y, rng.uniform(0.2, 3.0, n)
+
+
+def make(kind, X, y, sw, intercept, sparse=False):
+    Xs = sp.csc_matrix(X) if sparse else X
+    extra = {Huber: {"epsilon": 1.1}, Quantile: {"quantile": 0.3, "smoothing": 0.2}}.get(kind, {})
+    return kind(Xs, y, sample_weight=sw, intercept=intercept, **extra)
+
+
+@pytest.mark.parametrize("kind", [Huber, Poisson, Gamma, Quantile])
+@pytest.mark.parametrize("sparse,intercept", [(False, True), (True, False)])
+def test_glm_gradient_against_finite_differences(kind, sparse, intercept):
+    X, y, sw = glm_data(kind)
+    df = make(kind, X, y, sw, intercept, sparse)
+    rng = np.random.default_rng(1)
+    w = torch.from_numpy(rng.standard_normal(df.n_features) * 0.3)
+    g = df.grad(w).numpy()
+    h = 1e-6
+    fd = np.array([(float(df.value(w + h * e)) - float(df.value(w - h * e))) / (2 * h)
+                   for e in torch.eye(df.n_features, dtype=torch.float64)])
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+    assert float(df.value(w)) == pytest.approx(df.value_np(w.numpy()), rel=1e-13)
+
+
+def test_glm_values_against_formulas():
+    X, y, sw = glm_data(Poisson)
+    w = np.full(X.shape[1], 0.1)
+    z = X @ w
+    np.testing.assert_allclose(Poisson(X, y, sample_weight=sw).value_np(w), sw @ (np.exp(z) - y * z) / sw.sum())
+    np.testing.assert_allclose(Gamma(X, y + 1, sample_weight=sw).value_np(w), sw @ (z + (y + 1) * np.exp(-z)) / sw.sum())
+    r = y - z
+    hub = np.where(np.abs(r) <= 1.0, 0.5 * r ** 2, np.abs(r) - 0.5)
+    np.testing.assert_allclose(Huber(X, y, 1.0).value_np(w), hub.mean())
+    pin = np.maximum(0.3 * r, -0.7 * r)
+    np.testing.assert_allclose(Quantile(X, y, 0.3).value_np(w), pin.mean())
+    # the smoothing is below the pinball loss by at most max(tau, 1 - tau)^2 mu / 2
+    gap = Quantile(X, y, 0.3).value_np(w) - Quantile(X, y, 0.3, smoothing=0.05).value_np(w)
+    assert 0 <= gap <= 0.5 * 0.7 ** 2 * 0.05
+
+
+def test_glm_bad_input():
+    X, y, _ = glm_data(Huber)
+    with pytest.raises(ValueError, match="epsilon"):
+        Huber(X, y, epsilon=0)
+    with pytest.raises(ValueError, match="quantile"):
+        Quantile(X, y, quantile=1.0)
+    with pytest.raises(ValueError, match="smoothing"):
+        Quantile(X, y, smoothing=-1.0)
+    with pytest.raises(ValueError, match="y >= 0"):
+        Poisson(X, y - 100)
+    with pytest.raises(ValueError, match="y > 0"):
+        Gamma(X, np.zeros_like(y))
+    with pytest.raises(ValueError, match="sample_weight"):
+        Huber(X, y, sample_weight=np.zeros_like(y))
+    with pytest.raises(ValueError, match="no gradient"):
+        Quantile(X, y).grad(torch.zeros(X.shape[1], dtype=torch.float64))

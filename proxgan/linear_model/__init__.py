@@ -13,3 +13,9 @@ from proxgan.linear_model._ridge import Ridge
 
 __all__ = ["ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "LogisticRegression", "Ridge", "enet_path",
            "lasso_path"]
+from proxgan.linear_model._glm import GammaRegressor, GeneralizedLinearEstimator, PoissonRegressor
+from proxgan.linear_model._huber import HuberRegressor
+from proxgan.linear_model._quantile import QuantileRegressor
+
+__all__ += ["GammaRegressor", "GeneralizedLinearEstimator", "HuberRegressor", "PoissonRegressor",
+            "QuantileRegressor"]

@@ -37,7 +37,8 @@ from __future__ import annotations
 import numpy as np
 
 from proxgan import penalties as _pen
-from proxgan.datafits import Datafit, Logistic, Quadratic
+from proxgan.datafits import Datafit, GLMDatafit, Logistic, Quadratic
+from proxgan.solvers._cd_glm import solve_glm
 from proxgan.solvers._cd_gram import cd_gram_kernel
 from proxgan.solvers._cd_kernels import cd_quadratic_kernel, enet_gap, full_gradient
 from proxgan.solvers._cd_logistic import cd_logistic_kernel
@@ -171,6 +172,11 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
     -------
     CDResult
     """
+    if isinstance(datafit, GLMDatafit):  # Huber, Poisson, Gamma, smoothed Quantile (intercept: the datafit's)
+        if intercept or not isinstance(precompute, bool) or precompute:
+            raise ValueError("intercept= and precompute= are for Quadratic/Logistic; a GLM datafit takes intercept=")
+        return solve_glm(datafit, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter,
+                         working_set=working_set, anderson=anderson, p0=p0)
     if not isinstance(datafit, (Quadratic, Logistic)):
         raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
     p = datafit.n_features

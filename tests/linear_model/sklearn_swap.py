@@ -26,7 +26,7 @@ import pytest
 __all__ = ["NAMES"]
 
 NAMES = ("ElasticNet", "ElasticNetCV", "Lasso", "LassoCV", "LogisticRegression", "Ridge", "enet_path",
-         "lasso_path")
+         "lasso_path", "HuberRegressor", "QuantileRegressor", "PoissonRegressor", "GammaRegressor")
 
 _SWAP = os.environ.get("PROXGAN_SKLEARN_SWAP", "1") == "1"
 _saved: dict = {}

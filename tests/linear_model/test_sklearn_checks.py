@@ -2,6 +2,9 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from proxgan.linear_model import ElasticNet, ElasticNetCV, Lasso, LassoCV, LogisticRegression, Ridge
+from proxgan.linear_model import (GammaRegressor, GeneralizedLinearEstimator, HuberRegressor, PoissonRegressor,
+                                  QuantileRegressor)
+from proxgan.penalties import L1
 
 _RIDGE_DIRECT = {
     # scikit-learn lists its own Ridge the same way: the direct solvers do not iterate (n_iter_ is None)
@@ -9,7 +12,18 @@ _RIDGE_DIRECT = {
 }
 
 
+_HUBER_SW = {
+    # The check has 15 samples and 30 features: the data are interpolated, the scale runs to its
+    # lower bound (1e-12) and the objective is flat there to ~1e-6, below tol; the weighted and the
+    # repeated fit stop at different points of that plateau (objectives equal to 7e-10 absolute).
+    "check_sample_weight_equivalence_on_dense_data": "p > n: scale at its bound, flat objective",
+    "check_sample_weight_equivalence_on_sparse_data": "p > n: scale at its bound, flat objective",
+}
+
+
 def _expected_failed(est):
+    if isinstance(est, HuberRegressor):
+        return _HUBER_SW
     if isinstance(est, Ridge) and est.solver not in ("cd", "fista", "ista"):
         return _RIDGE_DIRECT
     return {}
@@ -18,7 +32,9 @@ def _expected_failed(est):
 @parametrize_with_checks(
     [Lasso(), ElasticNet(), Ridge(), LogisticRegression(), LogisticRegression(l1_ratio=1.0, solver="saga"),
      LogisticRegression(l1_ratio=0.5, solver="saga"), Lasso(solver="fista"), Ridge(solver="fista"),
-     LassoCV(alphas=5), ElasticNetCV(alphas=5)],
+     LassoCV(alphas=5), ElasticNetCV(alphas=5),
+     QuantileRegressor(), PoissonRegressor(), PoissonRegressor(l1_ratio=0.5, solver="cd"), GammaRegressor(),
+     HuberRegressor(), GeneralizedLinearEstimator(penalty=L1(0.01), tol=1e-10)],
     expected_failed_checks=_expected_failed,
 )
 def test_sklearn_compatible(estimator, check):

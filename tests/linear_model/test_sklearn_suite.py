@@ -1,6 +1,7 @@
 """scikit-learn's own linear-model tests, run against proxgan's estimators.
 
-The installed scikit-learn's test modules (:data:`MODULES`) are run in a separate pytest
+The installed scikit-learn's test modules (:data:`MODULES`, and :data:`MODULES_GLM` for the
+robust, quantile and GLM regressors) are run in a separate pytest
 process through the plugin :mod:`sklearn_swap`, with the names proxgan provides rebound to
 proxgan's estimators. The tests that do not pass there are run again as published, with
 scikit-learn's estimators (the baseline): only those that pass with scikit-learn's count
@@ -35,22 +36,33 @@ ALLOWED = {
     "test_logistic_regression_callback_support_warning": _CALLBACKS,
     "test_logistic_cv_multinomial_score": "calls the private helper _log_reg_scoring_path with the estimator's "
                                           "parameters (proxgan's `device` is not one of its arguments)",
-    "test_warm_start_newton_solver": "iterate-for-iterate equality of scikit-learn's Newton solvers "
-                                     "(max_iter=1 twice with warm_start == max_iter=2)",
     "test_lassoCV_does_not_set_precompute": "monkeypatches the private sklearn.linear_model._coordinate_descent.Lasso",
     "test_warm_start_convergence_with_regularizer_decrement": "compares exact n_iter_ of scikit-learn's cyclic CD",
     "test_n_iter": "exact n_iter_ of scikit-learn's sag / lsqr Ridge solvers",
 }
 
+#: scikit-learn's test modules of the estimators of robust, quantile and GLM regression
+MODULES_GLM = ("sklearn.linear_model.tests.test_quantile",
+               "sklearn.linear_model.tests.test_huber",
+               "sklearn.linear_model._glm.tests.test_glm")
+
+ALLOWED_GLM = {
+    "test_error_interior_point_future": "monkeypatches scikit-learn's private sklearn.linear_model._quantile.sp_version",
+    "test_linalg_warning_with_newton_solver": "expects scikit-learn's LinAlgWarning text from its own Newton solver",
+}
+
+#: the suites: (name, modules, allow-list)
+SUITES = {"cd-ridge-logistic": (MODULES, ALLOWED), "quantile-huber-glm": (MODULES_GLM, ALLOWED_GLM)}
+
 _HERE = Path(__file__).resolve().parent
 
 
-def _run(swap: bool, out: Path, only: list[str] | None = None) -> dict:
-    """Run :data:`MODULES` (``only``: at least the tests of these node ids) in a new pytest process; its results."""
+def _run(swap: bool, out: Path, modules: tuple[str, ...], only: list[str] | None = None) -> dict:
+    """Run ``modules`` (``only``: at least the tests of these node ids) in a new pytest process; its results."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_HERE), os.environ.get("PYTHONPATH", "")]),
                PROXGAN_SKLEARN_SWAP="1" if swap else "0", PROXGAN_SKLEARN_RESULTS=str(out))
     cmd = [sys.executable, "-m", "pytest", "-p", "sklearn_swap", "-p", "no:cacheprovider", "-q", "--tb=no",
-           "-W", "ignore", "--pyargs", *MODULES]
+           "-W", "ignore", "--pyargs", *modules]
     if only is not None:  # the test functions of these node ids (every parametrisation: a superset)
         cmd += ["-k", " or ".join(sorted({t.split("::")[-1].split("[")[0] for t in only}))]
     proc = subprocess.run(cmd, cwd=out.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -59,30 +71,31 @@ def _run(swap: bool, out: Path, only: list[str] | None = None) -> dict:
     return json.loads(out.read_text())
 
 
-def _allowed(nodeid: str) -> str | None:
+def _allowed(nodeid: str, allowed: dict[str, str]) -> str | None:
     name = nodeid.split("::", 1)[-1]
-    for prefix, reason in ALLOWED.items():
+    for prefix, reason in allowed.items():
         if name == prefix or name.startswith(prefix + "["):
             return reason
     return None
 
 
 @pytest.mark.slow
-def test_sklearn_suite_with_proxgan_estimators(tmp_path):
-    pytest.importorskip("sklearn.linear_model.tests.test_ridge",
-                        reason="this scikit-learn was installed without its tests")
-    ours = _run(True, tmp_path / "ours.json")
+@pytest.mark.parametrize("suite", list(SUITES))
+def test_sklearn_suite_with_proxgan_estimators(tmp_path, suite):
+    modules, allowed_list = SUITES[suite]
+    pytest.importorskip(modules[0], reason="this scikit-learn was installed without its tests")
+    ours = _run(True, tmp_path / "ours.json", modules)
     again = sorted(t for t, o in ours["outcomes"].items() if o != "passed")
-    base = _run(False, tmp_path / "sklearn.json", again)["outcomes"] if again else {}
+    base = _run(False, tmp_path / "sklearn.json", modules, again)["outcomes"] if again else {}
     assert set(again) <= set(base), "the baseline did not run every test that did not pass with ours"
     base = {t: base[t] for t in again}
     eligible = sorted([t for t, o in ours["outcomes"].items() if o == "passed"] +
                       [t for t, o in base.items() if o == "passed"])
-    allowed = [t for t in eligible if _allowed(t)]
-    counted = [t for t in eligible if not _allowed(t)]
+    allowed = [t for t in eligible if _allowed(t, allowed_list)]
+    counted = [t for t in eligible if not _allowed(t, allowed_list)]
     failing = [t for t in counted if ours["outcomes"].get(t) != "passed"]
     frac = 1 - len(failing) / len(counted)
-    print(f"\nscikit-learn's suite: {len(eligible)} tests pass with scikit-learn's estimators; "
+    print(f"\nscikit-learn's {suite} suite: {len(eligible)} tests pass with scikit-learn's estimators; "
           f"{len(allowed)} allow-listed ({len(allowed) / len(eligible):.1%}); "
           f"{len(counted) - len(failing)}/{len(counted)} = {frac:.1%} pass with proxgan's (target {TARGET:.0%})")
     for t in failing[:40]:

@@ -1,0 +1,384 @@
+r"""Generalised linear estimators: :class:`PoissonRegressor`, :class:`GammaRegressor` and
+:class:`GeneralizedLinearEstimator` (any per-sample datafit with any penalty the solvers take).
+
+Objective (scikit-learn's, with sample weights :math:`s` normalised to sum to one):
+
+.. math::
+
+    \min_{w, b}\; \sum_i \bar s_i\,\phi(y_i, x_i^\top w + b) + g(w),
+
+where :math:`\phi` is the datafit of :mod:`proxgan.datafits` (half Poisson / Gamma deviance up
+to constants, Huber, pinball) and, for the two regressors,
+:math:`g(w) = \alpha\,(\rho\lVert w\rVert_1 + \tfrac{1-\rho}2\lVert w\rVert_2^2)` with
+:math:`\rho` = ``l1_ratio`` (scikit-learn has :math:`\rho = 0` only).
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from proxgan.datafits import Gamma, GLMDatafit, Huber, Poisson, Quantile
+
+__all__ = ["PoissonRegressor", "GammaRegressor", "GeneralizedLinearEstimator", "fit_glm"]
+
+
+def _check_number(v, name, lo=0.0, hi=np.inf, integer=False):
+    kinds = numbers.Integral if integer else numbers.Real
+    if isinstance(v, bool) or not isinstance(v, kinds) or not lo <= v <= hi or not np.isfinite(v):
+        raise ValueError(f"{name} must be a{'n integer' if integer else ' finite number'} in [{lo}, {hi}], got {v!r}")
+    return v
+
+
+def _lbfgs(df: GLMDatafit, lam2: float, w0, tol: float, max_iter: int):
+    """scikit-learn's method for ``solver="lbfgs"``: L-BFGS-B on the smooth objective
+    (datafit + :math:`\\tfrac{\\lambda}2\\lVert w\\rVert^2`), ``gtol=tol``."""
+    import torch
+    from scipy.optimize import minimize
+
+    p = df.X.shape[1]
+
+    def fun(v):
+        vt = torch.from_numpy(v)
+        g = df.grad(vt).numpy().copy()
+        g[:p] += lam2 * v[:p]
+        return float(df.value(vt)) + 0.5 * lam2 * float(v[:p] @ v[:p]), g
+
+    res = minimize(fun, w0, jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps})
+    return res.x, int(res.nit), bool(res.success)
+
+
+def _newton(df: GLMDatafit, lam2: float, w0, tol: float, max_iter: int):
+    """Newton's method with a Cholesky solve and an Armijo line search on the smooth objective
+    (datafit + :math:`\\tfrac{\\lambda}2\\lVert w\\rVert^2`), as scikit-learn's ``"newton-cholesky"``;
+    stops when the largest gradient entry is at most ``tol``."""
+    import scipy.linalg
+    import scipy.sparse as sp
+
+    from proxgan.solvers._cd_glm import d2phi, dphi, phi
+
+    p = df.X.shape[1]
+    X = df.X.toarray() if sp.issparse(df.X) else df.X
+    A = np.hstack([X, np.ones((X.shape[0], 1))]) if df.intercept else X
+    sw = df.sw / df.sw.sum()
+    a, m = df.params()
+    reg = np.full(A.shape[1], lam2)
+    if df.intercept:
+        reg[p] = 0.0
+    f = np.vectorize(lambda y, z, k: k(df.KIND, y, z, a, m), excluded={"k"})
+
+    def obj(v):
+        return float(sw @ f(df.y, A @ v, k=phi)) + 0.5 * float(reg @ (v * v))
+
+    w = np.array(w0, dtype=np.float64)
+    for it in range(1, max_iter + 1):
+        z = A @ w
+        g = A.T @ (sw * f(df.y, z, k=dphi)) + reg * w
+        if np.abs(g).max() <= tol:
+            return w, it - 1, True
+        H = (A * (sw * f(df.y, z, k=d2phi))[:, None]).T @ A + np.diag(reg)
+        try:
+            step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), g)
+        except np.linalg.LinAlgError:
+            step = -np.linalg.lstsq(H, g, rcond=None)[0]
+        f0, t = obj(w), 1.0
+        while obj(w + t * step) > f0 + 1e-4 * t * float(g @ step) and t > 1e-10:
+            t *= 0.5
+        w = w + t * step
+    return w, max_iter, False
+
+
+def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coef_init=None):
+    """Solve ``df + penalty`` with ``solver`` (``"cd"``, ``"fista"``, ``"ista"``; a Quantile datafit:
+    the exact solver of :mod:`proxgan.solvers._quantile`). Returns ``(coef, n_iter, converged)``."""
+    from proxgan.solvers import cd, fista, ista
+    from proxgan.solvers._common import Composite
+
+    if isinstance(df, Quantile):
+        from proxgan.solvers._quantile import solve as solve_quantile
+
+        res = solve_quantile(df, penalty, coef_init=coef_init, tol=tol, inner="cd" if solver == "cd" else "fista",
+                             max_iter=max_iter)
+    elif solver == "cd":
+        res = cd.solve(df, penalty, coef_init=coef_init, tol=tol, max_iter=max_iter)
+    else:
+        pen = Composite(penalty, n_free=1) if df.intercept else penalty
+        res = (fista if solver == "fista" else ista).solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
+    return res.coef, res.n_iter, res.converged
+
+
+class _GLMBase(RegressorMixin, BaseEstimator):
+    """Input handling, fit and predict shared by the estimators of this module."""
+
+    _inverse_link = staticmethod(lambda z: z)
+
+    def _validate(self, X, y, sample_weight):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                             y_numeric=True, accept_large_sparse=False)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not sw.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum")
+        return X, np.asarray(y, dtype=np.float64), sw
+
+    def _set_coef(self, w, p):
+        self.coef_ = np.asarray(w[:p], dtype=np.float64).copy()
+        self.intercept_ = float(w[p]) if self.fit_intercept else 0.0
+
+    def _linear(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=[np.float64, np.float32])
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_
+
+    def predict(self, X):
+        """Prediction :math:`h^{-1}(Xw + b)` (:math:`h`: the link)."""
+        return self._inverse_link(self._linear(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class _LogLinkRegressor(_GLMBase):
+    _datafit = None  # Poisson or Gamma
+    _inverse_link = staticmethod(np.exp)
+
+    def __init__(self, *, alpha: float = 1.0, fit_intercept: bool = True, solver: str = "lbfgs",
+                 max_iter: int = 100, tol: float = 1e-4, warm_start: bool = False, verbose: int = 0,
+                 l1_ratio: float = 0.0) -> None:
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.l1_ratio = l1_ratio
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model (module docstring).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        from proxgan.penalties import ElasticNet
+
+        alpha = float(_check_number(self.alpha, "alpha"))
+        l1_ratio = float(_check_number(self.l1_ratio, "l1_ratio", 0.0, 1.0))
+        tol = float(_check_number(self.tol, "tol"))
+        max_iter = int(_check_number(self.max_iter, "max_iter", 1, np.inf, integer=True))
+        if self.solver not in ("lbfgs", "newton-cholesky", "cd", "fista", "ista"):
+            raise ValueError(f"solver must be 'lbfgs' (L-BFGS-B, as scikit-learn's), 'newton-cholesky', 'cd' "
+                             f"(coordinate descent), 'fista' or 'ista', got {self.solver!r}")
+        if self.solver in ("lbfgs", "newton-cholesky") and l1_ratio > 0:
+            raise ValueError(f"solver={self.solver!r} needs l1_ratio=0 (a smooth objective); use solver='cd' for L1")
+        X, y, sw = self._validate(X, y, sample_weight)
+        df = self._datafit(X, y, sample_weight=sw, intercept=bool(self.fit_intercept))
+        p = X.shape[1]
+        w0 = np.zeros(df.n_features)
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,):
+            w0[:p] = self.coef_
+            if self.fit_intercept:
+                w0[p] = self.intercept_
+        elif self.fit_intercept:  # the best constant: the weighted mean's link
+            w0[p] = self._start_intercept(y, sw)
+        if self.solver == "lbfgs":
+            w, self.n_iter_, ok = _lbfgs(df, alpha, w0, tol, max_iter)
+        elif self.solver == "newton-cholesky":
+            w, self.n_iter_, ok = _newton(df, alpha, w0, tol, max_iter)
+        else:
+            w, self.n_iter_, ok = fit_glm(df, ElasticNet(alpha, l1_ratio), self.solver, tol, max_iter, w0)
+        if not ok:
+            warnings.warn(f"{type(self).__name__} did not converge in {max_iter} iterations; increase max_iter",
+                          ConvergenceWarning, stacklevel=2)
+        self._set_coef(w, p)
+        return self
+
+    def _get_loss(self):
+        """scikit-learn's loss object of this model (its GLM tests compute objectives with it)."""
+        from sklearn._loss.loss import HalfGammaLoss, HalfPoissonLoss
+
+        return HalfPoissonLoss() if self._power == 1 else HalfGammaLoss()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        return tags
+
+    @staticmethod
+    def _start_intercept(y, sw):
+        return float(np.log(max(np.average(y, weights=sw), 1e-300)))
+
+    def score(self, X, y, sample_weight=None):
+        """:math:`D^2`: the fraction of deviance explained (scikit-learn's score of this estimator).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        from sklearn.metrics import d2_tweedie_score
+
+        return d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight, power=self._power)
+
+
+class PoissonRegressor(_LogLinkRegressor):
+    r"""Poisson regression with log link: scikit-learn's ``PoissonRegressor`` plus ``l1_ratio``.
+
+    Minimises :math:`\frac1S\sum_i s_i(e^{z_i} - y_i z_i) + \alpha(\rho\lVert w\rVert_1 +
+    \tfrac{1-\rho}2\lVert w\rVert_2^2)`, :math:`z = Xw + b` (the mean half Poisson deviance up to
+    a constant); predictions :math:`e^{z}`.
+
+    Parameters
+    ----------
+    alpha : float
+        Penalty strength (>= 0).
+    fit_intercept : bool
+        Fit a free intercept.
+    solver : {"lbfgs", "newton-cholesky", "cd", "fista", "ista"}
+        ``"lbfgs"``: L-BFGS-B as scikit-learn; ``"newton-cholesky"``: Newton's method with
+        Cholesky solves and a line search (both ``l1_ratio=0`` only); ``"cd"``: coordinate
+        descent with Newton coordinate steps (:mod:`proxgan.solvers._cd_glm`); ``"fista"``, ``"ista"``.
+    max_iter : int
+        Iterations (epochs for ``"cd"``).
+    tol : float
+        Gradient tolerance (``"lbfgs"``: the projected gradient; else the largest fixed-point violation).
+    warm_start : bool
+        Start from the previous fit's coefficients.
+    verbose : int
+        Unused (scikit-learn's parameter).
+    l1_ratio : float
+        :math:`\rho \in [0, 1]`: the L1 share of the penalty (needs a solver other than ``"lbfgs"``).
+    """
+
+    _datafit = Poisson
+    _power = 1
+
+
+class GammaRegressor(_LogLinkRegressor):
+    r"""Gamma regression with log link: scikit-learn's ``GammaRegressor`` plus ``l1_ratio``.
+
+    Minimises :math:`\frac1S\sum_i s_i(z_i + y_i e^{-z_i}) + \alpha(\rho\lVert w\rVert_1 +
+    \tfrac{1-\rho}2\lVert w\rVert_2^2)` (the mean half Gamma deviance up to a constant).
+
+    Parameters
+    ----------
+    alpha : float
+        Penalty strength (>= 0).
+    fit_intercept : bool
+        Fit a free intercept.
+    solver : {"lbfgs", "newton-cholesky", "cd", "fista", "ista"}
+        As in :class:`PoissonRegressor`.
+    max_iter : int
+        Iterations (epochs for ``"cd"``).
+    tol : float
+        Gradient tolerance.
+    warm_start : bool
+        Start from the previous fit's coefficients.
+    verbose : int
+        Unused (scikit-learn's parameter).
+    l1_ratio : float
+        :math:`\rho \in [0, 1]`.
+    """
+
+    _datafit = Gamma
+    _power = 2
+
+
+class GeneralizedLinearEstimator(_GLMBase):
+    r"""Any per-sample datafit with any penalty (skglm's estimator of this name).
+
+    Parameters
+    ----------
+    datafit : callable, optional
+        ``datafit(X, y, sample_weight=..., intercept=...)`` returning a
+        :class:`~proxgan.datafits.GLMDatafit`: a class (:class:`~proxgan.datafits.Poisson`) or a
+        ``functools.partial`` with its parameters (``partial(Huber, epsilon=2.0)``). ``None``:
+        least squares (:class:`~proxgan.datafits.Huber` with ``epsilon=inf``).
+    penalty : Penalty, optional
+        Any penalty of :mod:`proxgan.penalties` the solver takes (with a lowering for
+        ``"cd"``, including the nonconvex ones; any for ``"fista"``/``"ista"``; L1 or none for
+        the exact quantile solver). ``None``: no penalty.
+    solver : {"auto", "cd", "fista", "ista"}
+        ``"auto"``: ``"cd"`` when the penalty has a lowering, else ``"fista"``.
+    fit_intercept : bool
+        Fit a free intercept.
+    tol : float
+        Stopping tolerance of the solver.
+    max_iter : int
+        Iterations of the solver.
+    """
+
+    def __init__(self, datafit=None, penalty=None, solver: str = "auto", *, fit_intercept: bool = True,
+                 tol: float = 1e-6, max_iter: int = 1000) -> None:
+        self.datafit = datafit
+        self.penalty = penalty
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        from proxgan._lowering import lower
+        from proxgan.penalties import L1, Penalty
+
+        tol = float(_check_number(self.tol, "tol"))
+        max_iter = int(_check_number(self.max_iter, "max_iter", 1, np.inf, integer=True))
+        if self.solver not in ("auto", "cd", "fista", "ista"):
+            raise ValueError(f"solver must be 'auto', 'cd', 'fista' or 'ista', got {self.solver!r}")
+        if self.penalty is not None and not isinstance(self.penalty, Penalty):
+            raise TypeError(f"penalty must be a proxgan Penalty or None, got {type(self.penalty).__name__}")
+        factory = self.datafit if self.datafit is not None else (lambda *a, **k: Huber(*a, epsilon=np.inf, **k))
+        if not callable(factory):
+            raise TypeError(f"datafit must be a datafit class or factory, got {self.datafit!r}")
+        X, y, sw = self._validate(X, y, sample_weight)
+        df = factory(X, y, sample_weight=sw, intercept=bool(self.fit_intercept))
+        if not isinstance(df, GLMDatafit):
+            raise TypeError(f"datafit must build a GLMDatafit (Huber, Poisson, Gamma, Quantile), got {type(df).__name__}")
+        penalty = self.penalty if self.penalty is not None else L1(0.0)
+        solver = self.solver
+        if solver == "auto":
+            solver = "cd" if lower(penalty) is not None else "fista"
+        if isinstance(df, Quantile) and solver == "cd" and lower(penalty) is None:
+            raise ValueError("the quantile datafit takes an L1 penalty (or none)")
+        w, self.n_iter_, ok = fit_glm(df, penalty, solver, tol, max_iter)
+        if not ok:
+            warnings.warn(f"GeneralizedLinearEstimator did not converge in {max_iter} iterations",
+                          ConvergenceWarning, stacklevel=2)
+        self.log_link_ = isinstance(df, (Poisson, Gamma))
+        self._set_coef(w, X.shape[1])
+        return self
+
+    def predict(self, X):
+        """Prediction :math:`Xw + b`, or :math:`e^{Xw + b}` for the log-link datafits (Poisson, Gamma)."""
+        z = self._linear(X)
+        return np.exp(z) if self.log_link_ else z

@@ -1,0 +1,112 @@
+"""Coordinate descent and FISTA on the Huber, Poisson, Gamma and Quantile datafits: optimality at
+the solution, agreement of the two solvers, and solutions against scikit-learn / SciPy."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from scipy.optimize import minimize
+from sklearn.linear_model import GammaRegressor, PoissonRegressor, QuantileRegressor
+
+from proxgan.datafits import Gamma, Huber, Poisson, Quantile
+from proxgan.penalties import L1, L2, ElasticNet
+from proxgan.solvers import cd, fista
+from proxgan.solvers._common import Composite
+from proxgan.solvers._quantile import pinball_objective, solve as solve_quantile
+
+
+def data(kind, seed=0, n=80, p=10):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    w = np.zeros(p)
+    w[:3] = [0.5, -0.3, 0.2]
+    z = X @ w + 0.3
+    if kind is Poisson:
+        y = rng.poisson(np.exp(z)).astype(float)
+    elif kind is Gamma:
+        y = rng.gamma(2.0, np.exp(z) / 2.0)
+    else:
+        y = z + rng.standard_t(2, n)
+    return X, y, rng.uniform(0.5, 2.0, n)
+
+
+def objective(df, pen, w):
+    wt = torch.from_numpy(w)
+    p = df.X.shape[1]
+    return float(df.value(wt)) + float(pen.value(wt[:p]))
+
+
+CASES = [(Huber, {"epsilon": 1.2}), (Poisson, {}), (Gamma, {}), (Quantile, {"quantile": 0.7, "smoothing": 0.1})]
+
+
+@pytest.mark.parametrize("kind,kw", CASES)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_cd_optimal_and_agrees_with_fista(kind, kw, sparse):
+    X, y, sw = data(kind)
+    df = kind(sp.csc_matrix(X) if sparse else X, y, sample_weight=sw, intercept=True, **kw)
+    pen = ElasticNet(0.05, 0.8)
+    res = cd.solve(df, pen, tol=1e-10)
+    assert res.converged and res.criterion == "optimality"
+    w = res.coef
+    assert np.count_nonzero(w[:-1]) < X.shape[1]  # the L1 part is active: exact zeros
+    comp = Composite(pen, n_free=1)
+    grad = df.grad(torch.from_numpy(w))
+    assert comp.optimality(torch.from_numpy(w), grad) < 1e-8  # fixed point of the prox-gradient map
+    ref = fista.solve(df, comp, tol=1e-10, max_iter=20000)
+    assert ref.converged
+    assert objective(df, pen, w) == pytest.approx(objective(df, pen, ref.coef), rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(w, ref.coef, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind,sk", [(Poisson, PoissonRegressor), (Gamma, GammaRegressor)])
+def test_log_link_against_sklearn(kind, sk):
+    X, y, sw = data(kind)
+    alpha = 0.05
+    ref = sk(alpha=alpha, tol=1e-12, max_iter=10000).fit(X, y, sample_weight=sw)
+    res = cd.solve(kind(X, y, sample_weight=sw, intercept=True), L2(alpha), tol=1e-12)
+    assert res.converged
+    np.testing.assert_allclose(res.coef[:-1], ref.coef_, rtol=1e-6, atol=1e-8)
+    assert res.coef[-1] == pytest.approx(ref.intercept_, rel=1e-6, abs=1e-8)
+
+
+def test_huber_against_scipy():
+    X, y, sw = data(Huber)
+    df = Huber(X, y, 1.0, sample_weight=sw, intercept=True)
+    alpha = 0.02
+    res = cd.solve(df, L2(alpha), tol=1e-12)
+
+    def fun(v):
+        r = y - X @ v[:-1] - v[-1]
+        a = np.abs(r)
+        loss = sw @ np.where(a <= 1, 0.5 * r * r, a - 0.5) / sw.sum() + 0.5 * alpha * v[:-1] @ v[:-1]
+        g = -np.clip(r, -1, 1) * sw / sw.sum()
+        return loss, np.append(X.T @ g + alpha * v[:-1], g.sum())
+
+    ref = minimize(fun, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 0})
+    np.testing.assert_allclose(res.coef, ref.x, atol=1e-6)
+    assert objective(df, L2(alpha), res.coef) <= ref.fun + 1e-12
+
+
+@pytest.mark.parametrize("inner", ["cd", "fista"])
+@pytest.mark.parametrize("alpha,sparse", [(0.02, False), (0.0, False), (0.05, True)])
+def test_quantile_exact_against_highs(inner, alpha, sparse):
+    X, y, sw = data(Quantile, n=120, p=6)
+    tau = 0.3
+    ref = QuantileRegressor(quantile=tau, alpha=alpha, solver="highs").fit(X, y, sample_weight=sw)
+    df = Quantile(sp.csc_matrix(X) if sparse else X, y, tau, sample_weight=sw, intercept=True)
+    l1 = np.full(X.shape[1], alpha)
+    res = solve_quantile(df, L1(alpha), tol=1e-10, inner=inner, max_iter=5000)
+    assert res.converged and res.criterion == "gap"
+    P = pinball_objective(df, res.coef, l1)
+    P_ref = pinball_objective(df, np.append(ref.coef_, ref.intercept_), l1)
+    assert res.crit <= 1e-10 * P
+    assert P <= P_ref * (1 + 1e-9)  # never worse than HiGHS ...
+    assert P >= P_ref - res.crit - 1e-12  # ... and the certificate is honest
+
+
+def test_quantile_solver_rejects_what_it_cannot_certify():
+    X, y, _ = data(Quantile)
+    df = Quantile(X, y, 0.5, intercept=True)
+    with pytest.raises(ValueError, match="L1 penalty"):
+        solve_quantile(df, L2(0.1))
+    with pytest.raises(ValueError, match="smoothing > 0"):
+        cd.solve(df, L1(0.1))
