@@ -120,6 +120,10 @@ class ProxAdam(ProxOptimizer):
         check_flag(group["amsgrad"], "amsgrad")
         if group["prox"] not in ("preconditioned", "scalar"):
             raise ValueError(f"prox must be 'preconditioned' or 'scalar', got {group['prox']!r}")
+        pen = group.get("penalty")
+        if group["prox"] == "preconditioned" and pen is not None and not getattr(pen, "diagonal_prox", True):
+            raise ValueError(f"{type(pen).__name__} has no closed-form prox under Adam's diagonal metric: "
+                             "use ProxAdam(..., prox='scalar')")
 
     _state_keys = ("exp_avg", "exp_avg_sq")
     _optional_state_keys = ("max_exp_avg_sq",)
