@@ -106,6 +106,42 @@ def test_slope_prox_optimality_and_a_wrong_gradient_is_seen():
     assert pen.subdiff_distance(y, v + 0.1).item() > 0.05
 
 
+def slope_distance_qp(x: np.ndarray, v: np.ndarray, lams: np.ndarray) -> float:
+    """Brute force (n <= 4): the subdifferential is the face {w in C : <w, x> = J(x)} of the
+    dual ball C (signed subset sums, as above); project v on it by SLSQP."""
+    n = x.size
+    rows, rhs = [], []
+    for k in range(1, n + 1):
+        for subset in itertools.combinations(range(n), k):
+            for signs in itertools.product((-1.0, 1.0), repeat=k):
+                a = np.zeros(n)
+                a[list(subset)] = signs
+                rows.append(a)
+                rhs.append(lams[:k].sum())
+    A, b = np.array(rows), np.array(rhs)
+    jx = float(np.sort(np.abs(x))[::-1] @ lams[:n])
+    cons = [{"type": "ineq", "fun": lambda w: b - A @ w, "jac": lambda w: -A}]
+    if jx > 0:  # at x = 0 the face is the whole ball
+        cons.append({"type": "eq", "fun": lambda w: np.array([w @ x - jx]), "jac": lambda w: x[None]})
+    res = minimize(lambda w: 0.5 * ((w - v) ** 2).sum(), np.zeros(n), jac=lambda w: w - v, method="SLSQP",
+                   constraints=cons, options={"ftol": 1e-15, "maxiter": 500})
+    assert res.success, res.message
+    return float(np.sqrt(((res.x - v) ** 2).sum()))
+
+
+@pytest.mark.parametrize("x,v", [
+    ([1.0, 1.0, 0.0], [0.5, 3.0, 0.2]),     # a tied cluster, v unsorted, a zero
+    ([1.0, -1.0, 2.0], [0.5, -3.0, 1.0]),   # a tie across signs
+    ([0.0, 0.0, 0.0], [2.5, -0.3, 1.0]),    # all zero: the ball
+    ([2.0, 0.0, 0.0, -1.0], [3.0, 1.8, -0.1, -0.5]),
+    ([3.0, 3.0, 3.0], [2.0, 1.5, 1.0]),     # inside the subdifferential: 0
+])
+def test_slope_distance_matches_the_face_projection(x, v):
+    lams = np.array([2.0, 1.5, 1.0, 0.5])
+    got = SLOPE(lams).subdiff_distance(t(x), -t(v)).item()
+    assert got == pytest.approx(slope_distance_qp(np.array(x), np.array(v), lams), abs=1e-6)
+
+
 # ---------------------------------------------------------------- TV1D
 
 TV_CASES = [
@@ -125,6 +161,16 @@ def test_tv1d_prox_matches_the_dual_bvls_and_a_direct_solve(x):
     brute = minimize(obj, xs, method="Powell", options={"xtol": 1e-10, "ftol": 1e-14, "maxiter": 20000})
     assert obj(y.numpy()) <= brute.fun + 1e-9
     assert pen.subdiff_distance(y, y - t(x)).max().item() < 1e-10
+
+
+def test_tv1d_distance_sees_the_sign_of_a_jump():
+    pen, lam = TV1D(0.5), 0.5
+    x = t([0.0, 1.0])  # a jump up: u = +lam, the subdifferential is the single point (-lam, lam)
+    assert pen.subdiff_distance(x, -t([-lam, lam])).item() == pytest.approx(0.0, abs=1e-15)
+    assert pen.subdiff_distance(x, -t([lam, -lam])).item() == pytest.approx(2 * 2 ** 0.5 * lam)
+    flat = t([1.0, 1.0])  # no jump: any u in [-lam, lam]
+    assert pen.subdiff_distance(flat, -t([0.2, -0.2])).item() == pytest.approx(0.0, abs=1e-15)
+    assert pen.subdiff_distance(flat, -t([0.7, -0.7])).item() == pytest.approx(0.2 * 2 ** 0.5)
 
 
 def test_tv1d_rows_random_and_in_place():
@@ -168,6 +214,19 @@ def test_nuclear_prox_against_a_direct_minimisation():
     obj = lambda v: 0.5 * ((v.reshape(2, 2) - xs) ** 2).sum() + 0.7 * np.linalg.svd(v.reshape(2, 2), compute_uv=False).sum()  # noqa: E731,E501
     brute = minimize(obj, xs.ravel(), method="Powell", options={"xtol": 1e-10, "ftol": 1e-15, "maxiter": 20000})
     assert obj(y.numpy().ravel()) <= brute.fun + 1e-9
+
+
+def test_nuclear_distance_on_a_rank_deficient_point():
+    q1, _ = torch.linalg.qr(torch.randn(3, 3, dtype=D, generator=torch.Generator().manual_seed(4)))
+    q2, _ = torch.linalg.qr(torch.randn(3, 3, dtype=D, generator=torch.Generator().manual_seed(5)))
+    lam = 0.3
+    x = 2.0 * torch.outer(q1[:, 0], q2[:, 0])  # rank 1
+    pieces = [torch.outer(q1[:, i], q2[:, i]) for i in range(3)]
+    # -grad = lam u1 v1' + Z, Z orthogonal to u1 and v1 with singular values 2 lam and lam / 2
+    w = lam * pieces[0] + 2 * lam * pieces[1] + 0.5 * lam * pieces[2]
+    assert NuclearNorm(lam).subdiff_distance(x, -w).item() == pytest.approx(lam, rel=1e-10)
+    w2 = w + 0.1 * pieces[0]  # and off the tangent value by 0.1
+    assert NuclearNorm(lam).subdiff_distance(x, -w2).item() == pytest.approx((lam ** 2 + 0.01) ** 0.5, rel=1e-10)
 
 
 def test_nuclear_distance_on_a_full_rank_point_is_the_frobenius_gap():
