@@ -156,6 +156,8 @@ def _prox_optim(cls: str, adam: bool) -> Callable[[list, Any], Any]:
         from proxgan import optim
 
         kw = dict(betas=tuple(cfg.betas)) if adam else dict(momentum=cfg.momentum)
+        if adam and any(not getattr(g.get("penalty"), "diagonal_prox", True) for g in groups if isinstance(g, dict)):
+            kw["prox"] = "scalar"  # no closed-form preconditioned prox (SLOPE, TV1D, NuclearNorm)
         return getattr(optim, cls)(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **kw)
     return build
 

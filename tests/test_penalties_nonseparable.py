@@ -14,6 +14,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
+from _infos import PENALTY_INFOS
 from proxgan.datafits import Quadratic
 from proxgan.optim import ProxAdam, ProxSGD
 from proxgan.penalties import L1, SLOPE, TV1D, GroupL1, NuclearNorm, SparseGroupL1
@@ -327,13 +328,9 @@ def test_scalar_step_only_penalties_refuse_a_varying_step():
 
 # ---------------------------------------------------------------- optimizers and solvers
 
-NONSEP = {
-    "slope": lambda: SLOPE(torch.linspace(0.3, 0.1, 64, dtype=D)),
-    "sparsegroup": lambda: SparseGroupL1(0.3, 0.5),
-    "group-weighted": lambda: GroupL1(0.3, weights=[1.0, 0.5, 2.0, 0.0]),
-    "nuclear": lambda: NuclearNorm(0.3),
-    "tv1d": lambda: TV1D(0.1),
-}
+# the PenaltyInfo rows of the non-separable penalties, and a weighted GroupL1
+NONSEP = {info.name: info.build for info in PENALTY_INFOS if info.name in ("slope", "sparsegroup", "nuclear", "tv1d")}
+NONSEP["group-weighted"] = lambda: GroupL1(0.3, weights=[1.0, 0.5, 2.0, 0.0])
 
 
 def _run(opt_cls, pen, steps=4, **kw):
