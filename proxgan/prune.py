@@ -44,7 +44,8 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["compact", "factorize_low_rank", "zero_channels", "count_params", "count_flops", "inference_time", "compaction_report"]
+__all__ = ["compact", "factorize_low_rank", "zero_channels", "count_params", "count_flops", "inference_time",
+           "compaction_report"]
 
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6, nn.Identity,
                 nn.Dropout, nn.Dropout2d, nn.Softplus, nn.Hardtanh)

@@ -32,10 +32,9 @@ def t(v):
 
 # ---------------------------------------------------------------- SLOPE
 
-def slope_prox_dual_qp(v: np.ndarray, lams: np.ndarray) -> np.ndarray:
-    """Brute force (n <= 4): prox(v) = v - P_C(v), C the dual ball written out as every
-    signed subset sum: sum_{i in S} sigma_i w_i <= lam_1 + ... + lam_|S|, solved by SLSQP."""
-    n = v.size
+def dual_ball(n: int, lams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dual ball of SLOPE as ``A w <= b``: every signed subset sum,
+    sum_{i in S} sigma_i w_i <= lam_1 + ... + lam_|S|."""
     rows, rhs = [], []
     for k in range(1, n + 1):
         for subset in itertools.combinations(range(n), k):
@@ -44,8 +43,14 @@ def slope_prox_dual_qp(v: np.ndarray, lams: np.ndarray) -> np.ndarray:
                 a[list(subset)] = signs
                 rows.append(a)
                 rhs.append(lams[:k].sum())
-    A, b = np.array(rows), np.array(rhs)
-    res = minimize(lambda w: 0.5 * ((w - v) ** 2).sum(), np.zeros(n), jac=lambda w: w - v, method="SLSQP",
+    return np.array(rows), np.array(rhs)
+
+
+def slope_prox_dual_qp(v: np.ndarray, lams: np.ndarray) -> np.ndarray:
+    """Brute force (n <= 4): prox(v) = v - P_C(v), C the dual ball written out as every
+    signed subset sum: sum_{i in S} sigma_i w_i <= lam_1 + ... + lam_|S|, solved by SLSQP."""
+    A, b = dual_ball(v.size, lams)
+    res = minimize(lambda w: 0.5 * ((w - v) ** 2).sum(), np.zeros(v.size), jac=lambda w: w - v, method="SLSQP",
                    constraints=[{"type": "ineq", "fun": lambda w: b - A @ w, "jac": lambda w: -A}],
                    options={"ftol": 1e-15, "maxiter": 500})
     return v - res.x
@@ -111,15 +116,7 @@ def slope_distance_qp(x: np.ndarray, v: np.ndarray, lams: np.ndarray) -> float:
     """Brute force (n <= 4): the subdifferential is the face {w in C : <w, x> = J(x)} of the
     dual ball C (signed subset sums, as above); project v on it by SLSQP."""
     n = x.size
-    rows, rhs = [], []
-    for k in range(1, n + 1):
-        for subset in itertools.combinations(range(n), k):
-            for signs in itertools.product((-1.0, 1.0), repeat=k):
-                a = np.zeros(n)
-                a[list(subset)] = signs
-                rows.append(a)
-                rhs.append(lams[:k].sum())
-    A, b = np.array(rows), np.array(rhs)
+    A, b = dual_ball(n, lams)
     jx = float(np.sort(np.abs(x))[::-1] @ lams[:n])
     cons = [{"type": "ineq", "fun": lambda w: b - A @ w, "jac": lambda w: -A}]
     if jx > 0:  # at x = 0 the face is the whole ball

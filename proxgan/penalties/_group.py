@@ -31,7 +31,8 @@ def _check_group_weights(weights: object, name: str) -> torch.Tensor | None:
     except (TypeError, ValueError, RuntimeError):
         raise TypeError(f"{name} must be a 1-D sequence of numbers (one per group), got {weights!r}") from None
     if w.is_complex() or w.dtype == torch.bool or w.dim() != 1:
-        raise TypeError(f"{name} must be a real 1-D tensor (one weight per group), got {w.dtype} of shape {tuple(w.shape)}")
+        raise TypeError(f"{name} must be a real 1-D tensor (one weight per group), got {w.dtype} "
+                        f"of shape {tuple(w.shape)}")
     w = w.to(device="cpu", dtype=torch.float64)
     if not bool(torch.all(torch.isfinite(w) & (w >= 0))):
         raise ValueError(f"{name} must be finite and >= 0")

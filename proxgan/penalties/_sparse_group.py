@@ -7,7 +7,7 @@ from proxgan import kernels as _k
 from proxgan._validation import check_float_tensor, check_nonneg_number, check_unit_interval
 from proxgan.kernels.group_soft_threshold import group_view as _group_view
 
-from ._base import Param, Penalty, acc_dtype, write
+from ._base import Param, Penalty, acc_dtype
 from ._group import GroupL1, _check_dim, _check_group_weights
 
 __all__ = ["SparseGroupL1"]
@@ -77,7 +77,8 @@ class SparseGroupL1(Penalty):
         A non-zero group: on its non-zero entries :math:`\partial g` is the single value
         :math:`\lambda\rho\operatorname{sign}(x_i) + \lambda(1-\rho)w_g x_i/\lVert x_g\rVert`, on its zeros
         the interval :math:`[-\lambda\rho, \lambda\rho]`. A zero group: the distance of
-        :math:`-\nabla f` to :math:`\{a + b: \lVert a\rVert_\infty\le\lambda\rho,\ \lVert b\rVert\le\lambda(1-\rho)w_g\}`,
+        :math:`-\nabla f` to
+        :math:`\{a + b: \lVert a\rVert_\infty\le\lambda\rho,\ \lVert b\rVert\le\lambda(1-\rho)w_g\}`,
         :math:`\max(\lVert\operatorname{soft}(\nabla f, \lambda\rho)\rVert - \lambda(1-\rho)w_g, 0)`."""
         x, grad = self._check_grad(x, grad)
         _, xm = _group_view(x, self.dim)
