@@ -430,3 +430,20 @@ def test_compact_factorises_a_low_rank_linear_layer():
     assert count_params(small) < count_params(model)
     x = torch.randn(8, 20)
     torch.testing.assert_close(small(x), model(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(NONSEP))
+def test_optimizer_state_dict_round_trip_with_weights_only(name):
+    import io
+
+    pen = NONSEP[name]()
+    p = torch.nn.Parameter(torch.randn(4, 8, dtype=D))
+    opt = ProxSGD([p], lr=0.1, penalty=pen)
+    p.grad = torch.randn(4, 8, dtype=D)
+    opt.step()
+    buf = io.BytesIO()
+    torch.save(opt.state_dict(), buf)
+    buf.seek(0)
+    other = ProxSGD([torch.nn.Parameter(p.detach().clone())], lr=0.1)
+    other.load_state_dict(torch.load(buf, weights_only=True))
+    assert other.param_groups[0]["penalty"] == pen
