@@ -58,7 +58,7 @@ _LAMS = {  # ProxAdam's preconditioned prox: a weight (group) stays zero while |
     ("cifar-shaped-resnet", "L1"): (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2),
     ("cifar-shaped-resnet", "coupled GroupL1"): (0.01, 0.02, 0.03, 0.045, 0.065, 0.09, 0.13, 0.18),
     # ProxAdam's scalar prox: every step lowers each singular value by lr * λ
-    ("mnist28-mlp", "low-rank"): (1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
+    ("mnist28-mlp", "low-rank"): (1.0, 2.0, 3.0, 4.0, 6.0, 8.0),
 }
 _NM_PATH = ((3, 4), (2, 4), (1, 4), (1, 8))
 
