@@ -156,6 +156,8 @@ def _prox_optim(cls: str, adam: bool) -> Callable[[list, Any], Any]:
         from proxgan import optim
 
         kw = dict(betas=tuple(cfg.betas)) if adam else dict(momentum=cfg.momentum)
+        if adam and any(not getattr(g.get("penalty"), "diagonal_prox", True) for g in groups if isinstance(g, dict)):
+            kw["prox"] = "scalar"  # no closed-form preconditioned prox (SLOPE, TV1D, NuclearNorm)
         return getattr(optim, cls)(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, **kw)
     return build
 
@@ -194,6 +196,31 @@ def _nm_groups(model: Any, penalty: Any) -> list:
 add_penalty("nm", lambda lam: __import__("proxgan.penalties").penalties.NM(2, 4),
             help="N:M 2:4 structured sparsity (a constraint: lam is unused; weights whose input dimension "
                  "is a multiple of 4)", grad_ok=False, groups=_nm_groups)
+
+
+def _slope(lam: float) -> Any:
+    import torch
+
+    from proxgan.penalties import SLOPE
+
+    # weights from 2*lam down to lam, for tensors of up to 2**20 entries
+    return SLOPE(lam * torch.linspace(2.0, 1.0, 2 ** 20, dtype=torch.float64))
+
+
+def _matrix_groups(model: Any, penalty: Any) -> list:
+    """The 2-D weights get the penalty, every other tensor none."""
+    mats = [p for p in model.parameters() if p.dim() == 2]
+    rest = [p for p in model.parameters() if p.dim() != 2]
+    return [g for g in ({"params": mats, "penalty": penalty}, {"params": rest, "penalty": None}) if g["params"]]
+
+
+add_penalty("slope", _slope, help="SLOPE: sorted L1 with weights from 2*lam down to lam (tensors up to 2**20 entries)",
+            grad_ok=False)
+add_penalty("sparsegroup", _pen("SparseGroupL1", 0.5, dim=0),
+            help="SparseGroupL1(lam, l1_ratio=0.5, dim=0): L1 plus one group per output channel")
+add_penalty("nuclear", _pen("NuclearNorm"), help="lam * sum of singular values of each 2-D weight (low rank)",
+            grad_ok=False, groups=_matrix_groups)
+add_penalty("tv1d", _pen("TV1D"), help="lam * sum |w[..., i+1] - w[..., i]| (fused lasso along the last dim)")
 
 
 # ---- data sets ----------------------------------------------------------------------------

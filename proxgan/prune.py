@@ -14,6 +14,11 @@ convolution without zero padding. Before a padded convolution a channel is remov
 when :math:`k_c = 0`. Outputs of the compact model equal those of the original (in eval
 mode) up to floating-point rounding.
 
+A low-rank penalty (:class:`proxgan.penalties.NuclearNorm`) instead makes a linear layer's
+weight of rank :math:`r`: ``compact(model, low_rank=True)`` (or :func:`factorize_low_rank`)
+replaces such a layer, ``out x in``, by two layers ``r x in`` (no bias) and ``out x r`` when
+that has fewer parameters, :math:`r(\text{in} + \text{out}) < \text{in}\cdot\text{out}`.
+
 Examples
 --------
 >>> import torch
@@ -39,7 +44,8 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["compact", "zero_channels", "count_params", "count_flops", "inference_time", "compaction_report"]
+__all__ = ["compact", "factorize_low_rank", "zero_channels", "count_params", "count_flops", "inference_time",
+           "compaction_report"]
 
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.ReLU6, nn.Identity,
                 nn.Dropout, nn.Dropout2d, nn.Softplus, nn.Hardtanh)
@@ -143,7 +149,7 @@ def _plain_sequential(model: nn.Module) -> bool:
 
 
 def compact(model: nn.Module, example_inputs: Any = None, *, ignored_layers: Any = None,
-            check_atol: float = 1e-4) -> nn.Module:
+            check_atol: float = 1e-4, low_rank: bool = False, rank_rtol: float | None = None) -> nn.Module:
     """A smaller dense copy of ``model`` without the channels its weights zeroed (see module docstring).
 
     Two paths:
@@ -169,6 +175,11 @@ def compact(model: nn.Module, example_inputs: Any = None, *, ignored_layers: Any
         Layers whose output channels stay. Default: the layers producing the model's output.
     check_atol : float
         Largest output difference (relative to the output scale) the traced path accepts.
+    low_rank : bool
+        Also factorise every linear layer of low rank (:func:`factorize_low_rank`).
+    rank_rtol : float, optional
+        Singular values below ``rank_rtol`` times the largest count as zero (see
+        :func:`factorize_low_rank`).
 
     Returns
     -------
@@ -177,8 +188,64 @@ def compact(model: nn.Module, example_inputs: Any = None, *, ignored_layers: Any
         The layers producing the output keep all their channels.
     """
     if example_inputs is None or _plain_sequential(model):
-        return _compact_sequential(model)
-    return _compact_traced(model, example_inputs, ignored_layers, check_atol)
+        small = _compact_sequential(model)
+    else:
+        small = _compact_traced(model, example_inputs, ignored_layers, check_atol)
+    return factorize_low_rank(small, rank_rtol, copy_model=False) if low_rank else small
+
+
+def _low_rank_pair(layer: nn.Linear, rtol: float | None) -> nn.Sequential | None:
+    """``layer`` as two linear layers through its rank (``None`` when that saves nothing)."""
+    w = layer.weight.detach()
+    u, s, vh = torch.linalg.svd(w.double(), full_matrices=False)
+    if rtol is None:
+        rtol = max(w.shape) * torch.finfo(w.dtype).eps
+    r = int((s > rtol * s[0]).sum()) if s.numel() and float(s[0]) > 0 else 0
+    n_out, n_in = w.shape
+    if r * (n_in + n_out) >= n_in * n_out:
+        return None
+    r = max(r, 1)  # a zero matrix: one zero channel keeps the shapes valid
+    first = nn.Linear(n_in, r, bias=False, device=w.device, dtype=w.dtype)
+    second = nn.Linear(r, n_out, bias=layer.bias is not None, device=w.device, dtype=w.dtype)
+    with torch.no_grad():
+        first.weight.copy_(s[:r, None] * vh[:r])
+        second.weight.copy_(u[:, :r])
+        if layer.bias is not None:
+            second.bias.copy_(layer.bias.detach())
+    return nn.Sequential(first, second)
+
+
+def factorize_low_rank(model: nn.Module, rtol: float | None = None, *, copy_model: bool = True) -> nn.Module:
+    r"""Replace every ``nn.Linear`` of rank :math:`r` by two layers when it saves parameters.
+
+    ``W = U_r \Sigma_r V_r^	op`` (out x in) becomes ``Linear(in, r, bias=False)`` with weight
+    :math:`\Sigma_r V_r^	op` followed by ``Linear(r, out)`` with weight :math:`U_r` and the
+    original bias, when :math:`r(	ext{in} + 	ext{out}) < 	ext{in}\cdot	ext{out}`. Outputs are equal
+    up to the dropped singular values (below ``rtol`` times the largest) and rounding.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model; it is not modified unless ``copy_model`` is False.
+    rtol : float, optional
+        Relative threshold of the numerical rank; default ``max(out, in)`` times the weight
+        dtype's machine epsilon (the weights a :class:`~proxgan.penalties.NuclearNorm` prox
+        writes have exact zero singular values, up to that rounding).
+    copy_model : bool
+        Work on a deep copy (default) or on ``model`` itself.
+
+    Returns
+    -------
+    nn.Module
+        The model with its low-rank linear layers factorised (an ``nn.Linear`` given as
+        ``model`` comes back as an ``nn.Sequential`` of two, when factorised).
+    """
+    model = copy.deepcopy(model) if copy_model else model
+    if isinstance(model, nn.Linear):
+        return _low_rank_pair(model, rtol) or model
+    for name, child in list(model.named_children()):
+        setattr(model, name, factorize_low_rank(child, rtol, copy_model=False))
+    return model
 
 
 def _compact_traced(model: nn.Module, example_inputs: Any, ignored_layers: Any, check_atol: float) -> nn.Module:

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from proxgan.optim import ProxAdam, ProxSGD
 from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative, Penalty
+from proxgan.penalties import SLOPE, TV1D, NuclearNorm, SparseGroupL1
 
 __all__ = ["PenaltyInfo", "OptimizerInfo", "PENALTY_INFOS", "OPTIMIZER_INFOS", "IMPLS", "penalties_for"]
 
@@ -23,6 +24,11 @@ class PenaltyInfo:
     the optimizer tests reach zero within a few steps (``kind``: ``"sgd"`` or ``"adam"``,
     ``"default"`` otherwise). ``fused``: a fused kernel takes it; ``cd``: coordinate descent
     takes it; ``convex``: solvers certify it with a duality gap or optimality, not only stationarity.
+    ``matrix``: the shared optimizer matrices (every tensor shape, both ProxAdam metrics) take it;
+    False for the penalties ``tests/test_penalties_nonseparable.py`` covers instead (SLOPE, TV1D,
+    NuclearNorm take a scalar step only; SparseGroupL1's metric prox is a root-find whose
+    paths agree to 1e-10, not to rounding), which :func:`penalties_for` leaves out unless
+    asked for ``matrix=False``.
     """
 
     name: str
@@ -31,6 +37,7 @@ class PenaltyInfo:
     fused: bool = True
     cd: bool = True
     convex: bool = True
+    matrix: bool = True
 
     def build(self, kind: str = "default") -> Penalty | None:
         """The penalty at the strength for ``kind``."""
@@ -46,12 +53,19 @@ PENALTY_INFOS: list[PenaltyInfo] = [
     PenaltyInfo("box", lambda lam: Box(-0.3, 0.6), {"default": 0.0}),
     PenaltyInfo("nonneg", lambda lam: NonNegative(), {"default": 0.0}),
     PenaltyInfo("group", lambda lam: GroupL1(lam), {"default": 0.5}, fused=False, cd=False),
+    PenaltyInfo("slope", lambda lam: SLOPE([2 * lam, 1.5 * lam, lam] + [lam / 2] * 61), {"default": 0.3},
+                fused=False, cd=False, matrix=False),
+    PenaltyInfo("sparsegroup", lambda lam: SparseGroupL1(lam, 0.5), {"default": 0.5}, fused=False, cd=False,
+                matrix=False),
+    PenaltyInfo("nuclear", NuclearNorm, {"default": 0.3}, fused=False, cd=False, matrix=False),
+    PenaltyInfo("tv1d", TV1D, {"default": 0.1}, fused=False, cd=False, matrix=False),
 ]
 
 
 def penalties_for(kind: str = "default", **where: bool) -> dict[str, Penalty | None]:
     """``{name: penalty}`` at ``kind``'s strengths, for the rows whose flags equal ``where``
-    (e.g. ``penalties_for("adam", fused=True)``)."""
+    (e.g. ``penalties_for("adam", fused=True)``); rows with ``matrix=False`` only when asked."""
+    where = {"matrix": True, **where}
     return {info.name: info.build(kind) for info in PENALTY_INFOS
             if all(getattr(info, k) == v for k, v in where.items())}
 

@@ -153,6 +153,10 @@ class ProxAdam(ProxOptimizer):
         check_flag(group["amsgrad"], "amsgrad")
         if group["prox"] not in ("preconditioned", "scalar"):
             raise ValueError(f"prox must be 'preconditioned' or 'scalar', got {group['prox']!r}")
+        pen = group.get("penalty")
+        if group["prox"] == "preconditioned" and pen is not None and not getattr(pen, "diagonal_prox", True):
+            raise ValueError(f"{type(pen).__name__} has no closed-form prox under Adam's diagonal metric: "
+                             "use ProxAdam(..., prox='scalar')")
 
     _folds_grad_scale = True  # the fused CPU step divides by GradScaler's scale in its pass
     _state_keys = ("exp_avg", "exp_avg_sq")

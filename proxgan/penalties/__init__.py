@@ -30,5 +30,10 @@ from ._base import Param, Penalty
 from ._group import CoupledGroupL1, GroupL1
 from ._nm import NM
 from ._separable import L0, L1, L2, Box, ElasticNet, NonNegative
+from ._lowrank import NuclearNorm
+from ._sorted import SLOPE
+from ._sparse_group import SparseGroupL1
+from ._tv import TV1D
 
-__all__ = ["Penalty", "Param", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM"]
+__all__ = ["Penalty", "Param", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM",
+           "SLOPE", "SparseGroupL1", "NuclearNorm", "TV1D"]

@@ -21,12 +21,28 @@ def _check_dim(dim: object, name: str) -> int:
     return dim
 
 
-
 def _group_view(x: torch.Tensor, dim):
     """:func:`proxgan.kernels.group_soft_threshold.group_view`, imported at the first call (torch)."""
     from proxgan.kernels.group_soft_threshold import group_view
 
     return group_view(x, dim)
+
+
+def _check_group_weights(weights: object, name: str) -> torch.Tensor | None:
+    if weights is None:
+        return None
+    try:
+        w = torch.as_tensor(weights).detach()
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a 1-D sequence of numbers (one per group), got {weights!r}") from None
+    if w.is_complex() or w.dtype == torch.bool or w.dim() != 1:
+        raise TypeError(f"{name} must be a real 1-D tensor (one weight per group), got {w.dtype} "
+                        f"of shape {tuple(w.shape)}")
+    w = w.to(device="cpu", dtype=torch.float64)
+    if not bool(torch.all(torch.isfinite(w) & (w >= 0))):
+        raise ValueError(f"{name} must be finite and >= 0")
+    return w
+
 
 class GroupL1(Penalty):
     r"""Group lasso :math:`g(x) = \lambda \sum_g \lVert x_g \rVert_2`, one group per index along ``dim``.
@@ -40,6 +56,10 @@ class GroupL1(Penalty):
     closed form, by a safeguarded Newton root-find per group to relative accuracy 1e-12
     (see :mod:`proxgan._group_prox`).
 
+    With ``weights`` (one :math:`w_g \ge 0` per group) the penalty is
+    :math:`\lambda\sum_g w_g\lVert x_g\rVert_2`: every threshold above is multiplied by
+    :math:`w_g` (a zero weight leaves its group unpenalised).
+
     Parameters
     ----------
     lam : float
@@ -47,19 +67,32 @@ class GroupL1(Penalty):
     dim : int, default 0
         The dimension that indexes groups (negative values count from the end); checked
         against each tensor's number of dimensions when the penalty is applied.
+    weights : sequence of float or Tensor, optional
+        One finite weight :math:`w_g \ge 0` per group (``x.shape[dim]`` of them).
     """
 
     separable = False
 
     lam = Param(check_nonneg_number)
     dim = Param(_check_dim)
+    weights = Param(_check_group_weights)
 
-    def __init__(self, lam: float, dim: int = 0) -> None:
+    def __init__(self, lam: float, dim: int = 0, weights=None) -> None:
         self.lam = lam
         self.dim = dim
+        self.weights = weights
 
     def _check_x(self, x: torch.Tensor) -> None:
         _group_view(x, self.dim)
+        if self.weights is not None and self.weights.numel() != x.shape[self.dim]:
+            raise ValueError(f"GroupL1 has {self.weights.numel()} weights but the tensor has {x.shape[self.dim]} "
+                             f"groups along dim {self.dim}")
+
+    def _lam_g(self, x: torch.Tensor) -> float | torch.Tensor:
+        """:math:`\\lambda w_g` per group (``lam`` when there are no weights)."""
+        if self.weights is None:
+            return self.lam
+        return self.lam * self.weights.to(device=x.device, dtype=acc_dtype(x))
 
     def group_norms(self, x: torch.Tensor) -> torch.Tensor:
         """:math:`\\lVert x_g\\rVert_2` for every group (shape ``(x.shape[dim],)``)."""
@@ -68,7 +101,9 @@ class GroupL1(Penalty):
         return torch.linalg.vector_norm(xm.to(acc_dtype(x)), dim=1)
 
     def value(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lam * self.group_norms(x).sum()
+        norms = self.group_norms(x)
+        self._check_x(x)
+        return (self._lam_g(x) * norms).sum()
 
     def _step_per_group(self, x: torch.Tensor, step: torch.Tensor) -> torch.Tensor | None:
         """The step as one value per group when its shape makes it constant inside every group
@@ -88,12 +123,14 @@ class GroupL1(Penalty):
                 dim = self.dim % x.dim()
                 _, xm = _group_view(x, dim)
                 sm = torch.broadcast_to(step, x.shape).movedim(dim, 0).reshape(xm.shape)
+                if self.weights is not None:  # lam * w_g * s_i: the weight scales the steps of its group
+                    sm = sm * self.weights.to(sm.device)[:, None]
                 y2d = group_prox_diag(xm, sm, self.lam).to(x.dtype)
                 moved = (x.shape[dim],) + tuple(v for i, v in enumerate(x.shape) if i != dim)
                 return write(y2d.reshape(moved).movedim(0, dim), out)
-            thr = per_group.to(acc_dtype(x)) * self.lam
+            thr = per_group.to(acc_dtype(x)) * self._lam_g(x)
         else:
-            thr = step * self.lam
+            thr = step * self._lam_g(x)
         if prox_on_triton(x):
             return _k.group_soft_threshold(x, thr, dim=self.dim, out=out)
         return _k.group_soft_threshold_torch(x, thr, dim=self.dim, out=out)
@@ -106,8 +143,10 @@ class GroupL1(Penalty):
         _, gm = _group_view(grad, self.dim)
         norms = torch.linalg.vector_norm(xm, dim=1)
         safe = torch.where(norms > 0, norms, torch.ones_like(norms))
-        nz = torch.linalg.vector_norm(gm + self.lam * xm / safe[:, None], dim=1)
-        z = (torch.linalg.vector_norm(gm, dim=1) - self.lam).clamp_min(0)
+        lam = self._lam_g(x)
+        lam_col = lam[:, None] if isinstance(lam, torch.Tensor) else lam
+        nz = torch.linalg.vector_norm(gm + lam_col * xm / safe[:, None], dim=1)
+        z = (torch.linalg.vector_norm(gm, dim=1) - lam).clamp_min(0)
         return torch.where(norms > 0, nz, z)
 
 

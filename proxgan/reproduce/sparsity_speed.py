@@ -15,7 +15,12 @@ off, the zero pattern fixed). Penalties:
   channel of the 32×32 stage costs more than one of the 8×8 stage;
 * ``N:M``: ``proxgan.penalties.NM`` at 3:4, 2:4, 1:4 and 1:8 (its path runs over the
   pattern instead of λ); 2:4 runs on the semi-structured sparse kernels of recent GPUs,
-  which a CPU does not have, so its CPU latency is the dense one.
+  which a CPU does not have, so its CPU latency is the dense one;
+* ``low-rank``: ``proxgan.penalties.NuclearNorm`` on the linear layers' weights (ProxAdam
+  with its scalar prox, the nuclear norm having no closed-form preconditioned one), whose
+  low-rank layers ``proxgan.prune.compact(..., low_rank=True)`` splits into two thin ones;
+  the fine-tune keeps each weight's rank (a truncated SVD after every step). MLP task only:
+  the ResNet's one linear layer is its 10-way classifier.
 
 Every point reports test accuracy, the exact-zero share of the conv / linear weights,
 parameters and FLOPs of the dense model and of the compacted one, and CPU latency at
@@ -55,7 +60,7 @@ def saved_percent(x: float) -> str:
     """
     return f"{round(x, 1) + 0.0:.1f}%"
 
-PENALTIES = ("L1", "coupled GroupL1", "N:M")
+PENALTIES = ("L1", "coupled GroupL1", "N:M", "low-rank")
 #: task -> (input shape, model); the λ grids are per penalty and task (see _LAMS)
 TASKS = {"mnist28-mlp": (1, 28, 28), "cifar-shaped-resnet": (3, 32, 32)}
 _LAMS = {  # ProxAdam's preconditioned prox: a weight (group) stays zero while |m̂| (||m̂_g||) <= λ
@@ -63,6 +68,8 @@ _LAMS = {  # ProxAdam's preconditioned prox: a weight (group) stays zero while |
     ("mnist28-mlp", "coupled GroupL1"): (5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2),
     ("cifar-shaped-resnet", "L1"): (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2),
     ("cifar-shaped-resnet", "coupled GroupL1"): (0.01, 0.02, 0.03, 0.045, 0.065, 0.09, 0.13, 0.18),
+    # ProxAdam's scalar prox: every step lowers each singular value by lr * λ
+    ("mnist28-mlp", "low-rank"): (1.0, 2.0, 3.0, 4.0, 6.0, 8.0),
 }
 _NM_PATH = ((3, 4), (2, 4), (1, 4), (1, 8))
 
@@ -98,10 +105,14 @@ def _model(task: str, quick: bool) -> nn.Module:
 def _groups(model: nn.Module, penalty: str, level: Any, example: torch.Tensor) -> list[dict]:
     from proxgan.nm import nm_param_groups
     from proxgan.optim import param_groups
-    from proxgan.penalties import L1, CoupledGroupL1
+    from proxgan.penalties import L1, CoupledGroupL1, NuclearNorm
 
     if penalty == "L1":
         return param_groups(model, L1(level))
+    if penalty == "low-rank":
+        mats = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+        rest = [p for p in model.parameters() if all(p is not w for w in mats)]
+        return [{"params": mats, "penalty": NuclearNorm(level)}, {"params": rest, "penalty": None}]
     if penalty == "coupled GroupL1":
         return CoupledGroupL1.from_model(model, level, example, weighting="flops").param_groups(model)
     return nm_param_groups(model, *level)
@@ -112,7 +123,8 @@ def _optimizer(model: nn.Module, groups: list[dict], lr: float, state: dict[str,
     a λ path continues one Adam run instead of restarting it at every point."""
     from proxgan.optim import ProxAdam
 
-    opt = ProxAdam(groups, lr=lr)
+    scalar = any(not getattr(g.get("penalty"), "diagonal_prox", True) for g in groups)
+    opt = ProxAdam(groups, lr=lr, prox="scalar" if scalar else "preconditioned")
     for name, p in model.named_parameters():
         if state and name in state:
             opt.state[p] = copy.deepcopy(state[name])
@@ -140,8 +152,21 @@ def _recalibrate_bn(model: nn.Module, x: torch.Tensor) -> None:
         m.momentum = mom
 
 
+def _keep_rank(p: torch.Tensor, r: int) -> None:
+    """Replace ``p`` by its best rank-``r`` approximation (truncated SVD)."""
+    u, s, vh = torch.linalg.svd(p.detach().double(), full_matrices=False)
+    p.copy_(((u[:, :r] * s[:r]) @ vh[:r]).to(p.dtype))
+
+
+def _rank(w: torch.Tensor) -> int:
+    from proxgan.penalties._lowrank import numerical_rank
+
+    return numerical_rank(torch.linalg.svdvals(w.detach()), tuple(w.shape))  # the tolerance of w's dtype
+
+
 def _train(model: nn.Module, opt: Any, data: tuple, epochs: float, seed: int,
-           masks: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
+           masks: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+           ranks: list[tuple[torch.Tensor, int]] | None = None) -> None:
     x, y = data
     g = torch.Generator().manual_seed(seed)
     n_steps = max(1, int(round(epochs * math.ceil(len(x) / 64))))
@@ -160,6 +185,10 @@ def _train(model: nn.Module, opt: Any, data: tuple, epochs: float, seed: int,
             with torch.no_grad():
                 for p, m in masks:
                     p.mul_(m)
+        if ranks:
+            with torch.no_grad():
+                for p, r in ranks:
+                    _keep_rank(p, r)
 
 
 @torch.no_grad()
@@ -185,7 +214,7 @@ def _measure(model: nn.Module, shape: tuple[int, ...], repeats: int) -> dict[str
 
     model = model.eval()
     example = torch.zeros(1, *shape)
-    small = compact(model, example_inputs=example).eval()
+    small = compact(model, example_inputs=example, low_rank=True).eval()
     zeros = _zero_share(model)
     forms = {"dense": model, "compact": small}
     if zeros > 0.8:
@@ -203,6 +232,8 @@ def _measure(model: nn.Module, shape: tuple[int, ...], repeats: int) -> dict[str
 def _path(task: str, penalty: str, quick: bool) -> list[Any]:
     if penalty == "N:M":
         return list(_NM_PATH[1:3] if quick else _NM_PATH)
+    if (task, penalty) not in _LAMS:  # low-rank on the ResNet (see the module docstring)
+        return []
     return list(_LAMS[(task, penalty)][::2] if quick else _LAMS[(task, penalty)])
 
 
@@ -257,8 +288,12 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
         def finetune(model: nn.Module, state: dict, penalty: str, seed: int) -> nn.Module:
             tuned = copy.deepcopy(model)  # the zero pattern stays: masks re-applied after each step
             masks = [(p, (p != 0).to(p.dtype)) for p in tuned.parameters() if p.dim() > 1 or penalty != "L1"]
+            ranks = None
+            if penalty == "low-rank":  # the rank stays, not the zeros
+                masks = None
+                ranks = [(m.weight, _rank(m.weight)) for m in tuned.modules() if isinstance(m, nn.Linear)]
             opt = _optimizer(tuned, [{"params": list(tuned.parameters())}], 5e-4, state)
-            _train(tuned, opt, (xtr, ytr), ep, seed=seed, masks=masks if penalty != "dense" else None)
+            _train(tuned, opt, (xtr, ytr), ep, seed=seed, masks=masks if penalty != "dense" else None, ranks=ranks)
             _recalibrate_bn(tuned, xtr[:1024])
             return tuned
 
@@ -314,7 +349,9 @@ def run(out_dir: str | Path, quick: bool = False, progress: bool = True, tasks: 
                         "latency saved: dense against the fastest exact form (the compact model when compaction "
                         "removed channels, CSR weights above 80% zeros; 0 when neither applies), interleaved "
                         "medians, one torch thread",
-                        "N:M compacts nothing on a CPU (no semi-structured kernels): its gain needs a GPU"]
+                        "N:M compacts nothing on a CPU (no semi-structured kernels): its gain needs a GPU",
+                        "low-rank: the compact model splits each linear layer of rank r into r x in and out x r "
+                        "when that has fewer parameters (MLP task only)"]
         tables.append(table)
     progress_bar.close()
     wall = time.perf_counter() - t_start
