@@ -1,7 +1,7 @@
 r""":class:`NuclearNorm`: the sum of singular values of a matrix, prox by SVD soft-thresholding."""
 from __future__ import annotations
 
-import torch
+from proxgan._torch import torch
 
 from proxgan._validation import check_float_tensor, check_nonneg_number
 

@@ -8,7 +8,7 @@ preconditioned prox when it is built (use ``prox="scalar"``).
 """
 from __future__ import annotations
 
-import torch
+from proxgan._torch import torch
 
 __all__ = ["scalar_step"]
 

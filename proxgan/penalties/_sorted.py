@@ -2,7 +2,7 @@ r""":class:`SLOPE`: the sorted L1 norm, prox by pool-adjacent-violators."""
 from __future__ import annotations
 
 import numpy as np
-import torch
+from proxgan._torch import torch
 
 from proxgan._validation import check_float_tensor
 

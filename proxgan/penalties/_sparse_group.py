@@ -1,14 +1,13 @@
 r""":class:`SparseGroupL1`: the sparse-group lasso (L1 plus group L1), prox by composition."""
 from __future__ import annotations
 
-import torch
+from proxgan._torch import torch
 
 from proxgan import kernels as _k
 from proxgan._validation import check_float_tensor, check_nonneg_number, check_unit_interval
-from proxgan.kernels.group_soft_threshold import group_view as _group_view
 
 from ._base import Param, Penalty, acc_dtype
-from ._group import GroupL1, _check_dim, _check_group_weights
+from ._group import GroupL1, _check_dim, _check_group_weights, _group_view
 
 __all__ = ["SparseGroupL1"]
 

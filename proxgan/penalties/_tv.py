@@ -2,7 +2,7 @@ r""":class:`TV1D`: total variation along the last dimension (fused lasso), prox 
 from __future__ import annotations
 
 import numpy as np
-import torch
+from proxgan._torch import torch
 
 from proxgan._validation import check_float_tensor, check_nonneg_number
 
