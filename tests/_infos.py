@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from proxgan.optim import ProxAdam, ProxSGD
-from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative, Penalty
+from proxgan.penalties import MCP, SCAD, L0, L1, L2, Box, ElasticNet, GroupL1, LogSum, Lq, NonNegative, Penalty
 
 __all__ = ["PenaltyInfo", "OptimizerInfo", "PENALTY_INFOS", "OPTIMIZER_INFOS", "IMPLS", "penalties_for"]
 
@@ -46,6 +46,12 @@ PENALTY_INFOS: list[PenaltyInfo] = [
     PenaltyInfo("box", lambda lam: Box(-0.3, 0.6), {"default": 0.0}),
     PenaltyInfo("nonneg", lambda lam: NonNegative(), {"default": 0.0}),
     PenaltyInfo("group", lambda lam: GroupL1(lam), {"default": 0.5}, fused=False, cd=False),
+    PenaltyInfo("mcp", lambda lam: MCP(lam, 3.0), {"default": 0.4, "fused": 0.3}, convex=False),
+    PenaltyInfo("scad", lambda lam: SCAD(lam, 3.7), {"default": 0.4, "fused": 0.3}, convex=False),
+    PenaltyInfo("lhalf", lambda lam: Lq(lam, 0.5), {"default": 0.05, "adam": 0.03, "fused": 0.01}, convex=False),
+    PenaltyInfo("l23", lambda lam: Lq(lam, 2 / 3), {"default": 0.05, "adam": 0.03, "fused": 0.01}, convex=False),
+    PenaltyInfo("logsum", lambda lam: LogSum(lam, 0.1), {"default": 0.05, "adam": 0.03, "fused": 0.01},
+                convex=False),
 ]
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 from ._base import Param, Penalty
 from ._group import CoupledGroupL1, GroupL1
 from ._nm import NM
+from ._nonconvex import MCP, SCAD, LogSum, Lq
 from ._separable import L0, L1, L2, Box, ElasticNet, NonNegative
 
-__all__ = ["Penalty", "Param", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM"]
+__all__ = ["Penalty", "Param", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM",
+           "MCP", "SCAD", "Lq", "LogSum"]
