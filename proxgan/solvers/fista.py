@@ -59,7 +59,7 @@ def prox_grad_step(datafit: Datafit, penalty: _pen.Penalty, z: torch.Tensor, L: 
 
 
 def _default_criterion(datafit, penalty):
-    """``penalty.optimality(w, ∇f(w))``; for a non-convex separable penalty (L0, MCP, SCAD, Lq,
+    r"""``penalty.optimality(w, ∇f(w))``; for a non-convex separable penalty (L0, MCP, SCAD, Lq,
     LogSum) the fixed-point violation :math:`L\lVert w - \operatorname{prox}_{g/L}(w - \nabla f(w)/L)\rVert_\infty`
     instead (``L = datafit.lipschitz()``), zero exactly at a stationary point: the limiting
     subdifferential of L0 or Lq at 0 is all of R, so their optimality would call every zero stationary."""
