@@ -185,6 +185,12 @@ add_penalty("l2", _pen("L2"), help="lam/2 * ||w||^2")
 add_penalty("elasticnet", _pen("ElasticNet", 0.5), help="ElasticNet(lam, l1_ratio=0.5)")
 add_penalty("group", _pen("GroupL1", dim=0), help="GroupL1(lam, dim=0): one group per output channel")
 add_penalty("l0", _pen("L0"), help="lam * number of non-zeros (hard threshold)", grad_ok=False)
+add_penalty("mcp", _pen("MCP", gamma=3.0), help="MCP(lam, gamma=3): minimax concave penalty (firm threshold)")
+add_penalty("scad", _pen("SCAD", gamma=3.7), help="SCAD(lam, gamma=3.7): smoothly clipped absolute deviation")
+add_penalty("lhalf", _pen("Lq", q=0.5), help="Lq(lam, q=1/2): lam * sum |w|^(1/2) (half thresholding)",
+            grad_ok=False)
+add_penalty("l23", _pen("Lq", q=2.0 / 3.0), help="Lq(lam, q=2/3): lam * sum |w|^(2/3)", grad_ok=False)
+add_penalty("logsum", _pen("LogSum", eps=1.0), help="LogSum(lam, eps=1): lam * sum log(1 + |w|/eps)")
 
 
 def _nm_groups(model: Any, penalty: Any) -> list:

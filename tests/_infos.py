@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from proxgan.optim import ProxAdam, ProxSGD
-from proxgan.penalties import L0, L1, L2, Box, ElasticNet, GroupL1, NonNegative, Penalty
+from proxgan.penalties import MCP, SCAD, L0, L1, L2, Box, ElasticNet, GroupL1, LogSum, Lq, NonNegative, Penalty
 from proxgan.penalties import SLOPE, TV1D, NuclearNorm, SparseGroupL1
 
-__all__ = ["PenaltyInfo", "OptimizerInfo", "PENALTY_INFOS", "OPTIMIZER_INFOS", "IMPLS", "penalties_for"]
+__all__ = ["PenaltyInfo", "OptimizerInfo", "PENALTY_INFOS", "OPTIMIZER_INFOS", "IMPLS", "penalties_for",
+           "penalty_flag_cases"]
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,14 @@ class PenaltyInfo:
     ``make(lam)`` builds it; ``lams[kind]`` is a strength at which some, not all, weights of
     the optimizer tests reach zero within a few steps (``kind``: ``"sgd"`` or ``"adam"``,
     ``"default"`` otherwise). ``fused``: a fused kernel takes it; ``cd``: coordinate descent
-    takes it; ``convex``: solvers certify it with a duality gap or optimality, not only stationarity.
+    takes it; ``convex``: solvers certify it with a duality gap or optimality, not only stationarity;
     ``matrix``: the shared optimizer matrices (every tensor shape, both ProxAdam metrics) take it;
     False for the penalties ``tests/test_penalties_nonseparable.py`` covers instead (SLOPE, TV1D,
     NuclearNorm take a scalar step only; SparseGroupL1's metric prox is a root-find whose
     paths agree to 1e-10, not to rounding), which :func:`penalties_for` leaves out unless
     asked for ``matrix=False``.
+    ``all_flags``: the optimizer matrices run it with every flag variant (else the plain one only:
+    each variant is a numba specialisation compiled cold in CI, about 10 s each on two cores).
     """
 
     name: str
@@ -38,6 +41,7 @@ class PenaltyInfo:
     cd: bool = True
     convex: bool = True
     matrix: bool = True
+    all_flags: bool = True
 
     def build(self, kind: str = "default") -> Penalty | None:
         """The penalty at the strength for ``kind``."""
@@ -53,6 +57,14 @@ PENALTY_INFOS: list[PenaltyInfo] = [
     PenaltyInfo("box", lambda lam: Box(-0.3, 0.6), {"default": 0.0}),
     PenaltyInfo("nonneg", lambda lam: NonNegative(), {"default": 0.0}),
     PenaltyInfo("group", lambda lam: GroupL1(lam), {"default": 0.5}, fused=False, cd=False),
+    PenaltyInfo("mcp", lambda lam: MCP(lam, 3.0), {"default": 0.4, "fused": 0.3}, convex=False),
+    PenaltyInfo("scad", lambda lam: SCAD(lam, 3.7), {"default": 0.4, "fused": 0.3}, convex=False, all_flags=False),
+    PenaltyInfo("lhalf", lambda lam: Lq(lam, 0.5), {"default": 0.05, "adam": 0.03, "fused": 0.01}, convex=False,
+                all_flags=False),
+    PenaltyInfo("l23", lambda lam: Lq(lam, 2 / 3), {"default": 0.05, "adam": 0.03, "fused": 0.01}, convex=False,
+                all_flags=False),
+    PenaltyInfo("logsum", lambda lam: LogSum(lam, 0.1), {"default": 0.05, "adam": 0.03, "fused": 0.01},
+                convex=False, all_flags=False),
     PenaltyInfo("slope", lambda lam: SLOPE([2 * lam, 1.5 * lam, lam] + [lam / 2] * 61), {"default": 0.3},
                 fused=False, cd=False, matrix=False),
     PenaltyInfo("sparsegroup", lambda lam: SparseGroupL1(lam, 0.5), {"default": 0.5}, fused=False, cd=False,
@@ -68,6 +80,12 @@ def penalties_for(kind: str = "default", **where: bool) -> dict[str, Penalty | N
     where = {"matrix": True, **where}
     return {info.name: info.build(kind) for info in PENALTY_INFOS
             if all(getattr(info, k) == v for k, v in where.items())}
+
+
+def penalty_flag_cases(optimizer: str) -> list[tuple[str, str]]:
+    """``(penalty name, flag variant)`` pairs of an optimizer's path-agreement matrix."""
+    flags = list(OPTIMIZER_INFOS[optimizer].flags)
+    return [(info.name, f) for info in PENALTY_INFOS if info.matrix for f in flags if info.all_flags or f == flags[0]]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ on-disk cache only watches the file of the function it compiles.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import pathlib
 
@@ -29,6 +30,8 @@ __all__ = ["clip", "prox_scalar", "value_scalar", "in_support_scalar", "source_s
 
 # the codes as plain ints: numba folds a comparison of a literal code with them
 _L1, _L2, _ENET, _L0, _BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
+_MCP, _SCAD, _LOGSUM, _LQ12, _LQ23 = int(Code.MCP), int(Code.SCAD), int(Code.LOGSUM), int(Code.LQ12), int(Code.LQ23)
+_CBRT54_4 = 54.0 ** (1.0 / 3.0) / 4.0
 
 
 @njit(inline="always")
@@ -52,7 +55,76 @@ def prox_scalar(u, s, code, a, b, one, zero):
         return u if abs(u) > np.sqrt(a * s) else zero
     if code == _BOX:
         return clip(u, a, b)
+    if code >= _MCP:  # the non-convex codes: on |u|, then the sign back (a zero step keeps u)
+        if not s > zero:
+            return u
+        y = _nonconvex(abs(u), s, code, a, b)
+        return -y if u < zero else y
     return u
+
+
+@njit(inline="always")
+def _h(y, x, s, g):
+    return (y - x) * (y - x) / (2.0 * s) + g
+
+
+@njit(inline="always")
+def _scad_value(y, lam, gamma):
+    if y <= lam:
+        return lam * y
+    if y <= gamma * lam:
+        return (2.0 * gamma * lam * y - y * y - lam * lam) / (2.0 * (gamma - 1.0))
+    return lam * lam * (gamma + 1.0) / 2.0
+
+
+@njit(inline="always")
+def _nonconvex(x, s, code, a, b):
+    r"""A global minimiser of :math:`(y - x)^2/(2s) + g(y)` over :math:`y \ge 0`, for :math:`x \ge 0`
+    (the formulas of :func:`proxgan.kernels.fused_penalty.prox_code_ref`)."""
+    if code == _MCP:  # firm threshold for s < gamma, else a hard threshold at lam sqrt(s gamma)
+        if s < b:
+            if x <= s * a:
+                return 0.0 * x
+            return (x - s * a) / (1.0 - s / b) if x <= b * a else x
+        return x if x > a * math.sqrt(s * b) else 0.0 * x
+    if code == _SCAD:  # the best of the three pieces' minimisers (ties: the smaller)
+        y = min(max(x - s * a, 0.0), a)
+        h = _h(y, x, s, a * y)
+        if s < b - 1.0:
+            y2 = min(max(((b - 1.0) * x - s * b * a) / (b - 1.0 - s), a), b * a)
+            h2 = _h(y2, x, s, _scad_value(y2, a, b))
+            if h2 < h:
+                y, h = y2, h2
+        y3 = max(x, b * a)
+        if _h(y3, x, s, _scad_value(y3, a, b)) < h:
+            y = y3
+        return y + 0.0 * x
+    if code == _LOGSUM:  # the larger root of y^2 + (eps - x) y + s lam - x eps, if it beats 0
+        d = (x + b) * (x + b) - 4.0 * s * a
+        if d < 0.0:
+            return 0.0 * x
+        y = 0.5 * ((x - b) + math.sqrt(d))
+        if y > 0.0 and _h(y, x, s, a * math.log1p(y / b)) < x * x / (2.0 * s):
+            return y + 0.0 * x
+        return 0.0 * x
+    if code == _LQ12:  # half thresholding, mu = 2 s lam
+        mu = 2.0 * s * a
+        if mu == 0.0:
+            return x
+        if not x > _CBRT54_4 * mu ** (2.0 / 3.0):
+            return 0.0 * x
+        phi = math.acos(min(mu / 8.0 * (x / 3.0) ** -1.5, 1.0))
+        return (2.0 / 3.0) * x * (1.0 + math.cos(2.0 * math.pi / 3.0 - 2.0 * phi / 3.0)) + 0.0 * x
+    # _LQ23: 2/3 thresholding, mu = 2 s lam
+    mu = 2.0 * s * a
+    if mu == 0.0:
+        return x
+    if not x > (2.0 / 3.0) * (3.0 * mu * mu * mu) ** 0.25:
+        return 0.0 * x
+    phi = math.acosh(max(27.0 * x * x / (16.0 * mu ** 1.5), 1.0))
+    A = (2.0 / math.sqrt(3.0)) * mu ** 0.25 * math.sqrt(math.cosh(phi / 3.0))
+    r = (A + math.sqrt(max(2.0 * x / A - A * A, 0.0))) / 2.0
+    return r * r * r + 0.0 * x
 
 
 @njit(inline="always")
@@ -67,6 +139,17 @@ def value_scalar(x, code, a, b):
         return a * abs(x) + 0.5 * b * x * x
     if code == _L0:
         return 0.5 * a if x != 0.0 else 0.0
+    ax = abs(x)
+    if code == _MCP:
+        return a * ax - ax * ax / (2.0 * b) if ax <= b * a else 0.5 * b * a * a
+    if code == _SCAD:
+        return _scad_value(ax, a, b)
+    if code == _LOGSUM:
+        return a * math.log1p(ax / b)
+    if code == _LQ12:
+        return a * math.sqrt(ax)
+    if code == _LQ23:
+        return a * ax ** (2.0 / 3.0)
     return 0.0
 
 

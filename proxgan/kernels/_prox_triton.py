@@ -23,8 +23,10 @@ tl = None  # the real triton.language is put here at the first launch (see _lazy
 triton = None
 
 C_L1, C_L2, C_ENET, C_L0, C_BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
+C_MCP, C_SCAD, C_LOGSUM, C_LQ12, C_LQ23 = (int(Code.MCP), int(Code.SCAD), int(Code.LOGSUM), int(Code.LQ12),
+                                           int(Code.LQ23))
 #: globals made ``tl.constexpr`` at the first compile
-__constexpr__ = ("C_L1", "C_L2", "C_ENET", "C_L0", "C_BOX")
+__constexpr__ = ("C_L1", "C_L2", "C_ENET", "C_L0", "C_BOX", "C_MCP", "C_SCAD", "C_LOGSUM", "C_LQ12", "C_LQ23")
 
 
 @jit
@@ -44,6 +46,51 @@ def prox_tile(u, s, a, b, PENALTY: tl.constexpr, IS_F64: tl.constexpr):
         y = tl.where(tl.abs(u) > thr, u, 0.0)
     elif PENALTY == C_BOX:
         y = tl.minimum(tl.maximum(u, a), b)
+    elif PENALTY >= C_MCP:  # non-convex: on |u|, the sign back; a zero step keeps u
+        y = tl.where(s > 0.0, _nonconvex(tl.abs(u), s, a, b, PENALTY), tl.abs(u))
+        y = tl.where(u < 0.0, -y, y)
     else:
         y = u
+    return y
+
+
+@jit
+def _nonconvex(x, s, a, b, PENALTY: tl.constexpr):
+    """A global minimiser over y >= 0 for x >= 0 (the formulas of ``prox_code_ref``). Where the
+    reference uses arccos/arccosh (Lq), which Triton lacks, the larger stationary point is found by
+    Newton's method from ``x`` (monotone: the stationarity function is convex), to rounding."""
+    if PENALTY == C_MCP:  # firm threshold for s < gamma, else hard threshold at lam sqrt(s gamma)
+        firm = tl.where(x <= s * a, 0.0, tl.where(x <= b * a, (x - s * a) / (1.0 - s / b), x))
+        y = tl.where(s < b, firm, tl.where(x > a * tl.sqrt(s * b), x, 0.0))
+    elif PENALTY == C_SCAD:  # the best of the three pieces' minimisers
+        y1 = tl.minimum(tl.maximum(x - s * a, 0.0), a)
+        y2 = tl.minimum(tl.maximum(((b - 1.0) * x - s * b * a) / (b - 1.0 - s), a), b * a)
+        y3 = tl.maximum(x, b * a)
+        h1 = (y1 - x) * (y1 - x) / (2.0 * s) + a * y1
+        h2 = (y2 - x) * (y2 - x) / (2.0 * s) + (2.0 * b * a * y2 - y2 * y2 - a * a) / (2.0 * (b - 1.0))
+        h3 = (y3 - x) * (y3 - x) / (2.0 * s) + a * a * (b + 1.0) / 2.0
+        h2 = tl.where(s < b - 1.0, h2, h1 + 1.0)  # that piece is concave: its ends are the others'
+        y = tl.where(h2 < h1, y2, y1)
+        y = tl.where(h3 < tl.minimum(h1, h2), y3, y)
+    elif PENALTY == C_LOGSUM:  # the larger root of y^2 + (eps - x) y + s lam - x eps, if it beats 0
+        d = (x + b) * (x + b) - 4.0 * s * a
+        r = 0.5 * ((x - b) + tl.sqrt(tl.maximum(d, 0.0)))
+        hr = (r - x) * (r - x) / (2.0 * s) + a * tl.log(1.0 + r / b)
+        y = tl.where((d >= 0.0) & (r > 0.0) & (hr < x * x / (2.0 * s)), r, 0.0)
+    elif PENALTY == C_LQ12:  # root of y - x + (mu/4) y^(-1/2), mu = 2 s lam, above the half threshold
+        mu = 2.0 * s * a
+        y = x
+        for _ in tl.static_range(12):
+            r = 1.0 / tl.sqrt(y)
+            y = y - (y - x + 0.25 * mu * r) / (1.0 - 0.125 * mu * r * r * r)
+        thr = 0.9449407874211548 * tl.exp(tl.log(mu) * 0.6666666666666666)
+        y = tl.where(mu > 0.0, tl.where(x > thr, y, 0.0), x)
+    else:  # C_LQ23: root of y - x + (mu/3) y^(-1/3), above (2/3)(3 mu^3)^(1/4)
+        mu = 2.0 * s * a
+        y = x
+        for _ in tl.static_range(12):
+            r = tl.exp(-tl.log(y) * 0.3333333333333333)
+            y = y - (y - x + mu * r / 3.0) / (1.0 - mu * r * r * r * r / 9.0)
+        thr = 0.8773826753016616 * tl.exp(tl.log(mu) * 0.75)
+        y = tl.where(mu > 0.0, tl.where(x > thr, y, 0.0), x)
     return y

@@ -16,7 +16,15 @@ code       penalty                     ``(a, b)``               prox
 ``ENET``   ``ElasticNet(lam, rho)``    ``(lam rho, lam(1-rho))``  ``soft(u, s a) / (1 + s b)``
 ``L0``     ``L0(lam)``                 ``(2 lam, 0)``           ``u if |u| > sqrt(a s) else 0``
 ``BOX``    ``Box(lo, hi)``             ``(lo, hi)``             ``clamp(u, lo, hi)``
+``MCP``    ``MCP(lam, gamma)``         ``(lam, gamma)``         firm threshold (see :func:`prox_code_ref`)
+``SCAD``   ``SCAD(lam, gamma)``        ``(lam, gamma)``         the best of its three pieces' minimisers
+``LOGSUM`` ``LogSum(lam, eps)``        ``(lam, eps)``           root of a quadratic, or 0
+``LQ12``   ``Lq(lam, 1/2)``            ``(lam, 0)``             half thresholding (Xu et al. 2012)
+``LQ23``   ``Lq(lam, 2/3)``            ``(lam, 0)``             2/3 thresholding (Cao et al. 2013)
 =========  ==========================  =======================  ===========================================
+
+The last five are non-convex: each prox returns a global minimiser of the 1-D problem
+(zero at a tie), for every step, including steps at which the 1-D problem is not convex.
 
 The switch from a code to its prox exists three times, once per language, each keyed by
 these names: :func:`prox_code_ref` (PyTorch, the specification),
@@ -54,6 +62,11 @@ class Code(enum.IntEnum):
     ENET = 3
     L0 = 4
     BOX = 5
+    MCP = 6
+    SCAD = 7
+    LOGSUM = 8
+    LQ12 = 9
+    LQ23 = 10
 
 
 #: The scalar vector ``(a, b)`` of each code, by name and in order (unused slots are 0).
@@ -64,6 +77,11 @@ SCALARS: dict[Code, tuple[str, ...]] = {
     Code.ENET: ("l1", "l2"),
     Code.L0: ("two_lam",),
     Code.BOX: ("lo", "hi"),
+    Code.MCP: ("lam", "gamma"),
+    Code.SCAD: ("lam", "gamma"),
+    Code.LOGSUM: ("lam", "eps"),
+    Code.LQ12: ("lam",),
+    Code.LQ23: ("lam",),
 }
 
 #: length of the scalar vector every kernel takes
@@ -212,7 +230,91 @@ def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float,
         return torch.where(u.abs() > t, u, torch.zeros_like(u))
     if code == BOX:
         return torch.clamp(u, None if a == -math.inf else a, None if b == math.inf else b)
+    if code in _NONCONVEX:  # on |u|, then the sign back; a zero step leaves u as it is
+        s = torch.as_tensor(s, dtype=u.dtype, device=u.device).expand(u.shape)
+        return torch.where(s > 0, torch.sign(u) * _NONCONVEX[code](u.abs(), s, a, b), u)
     raise ValueError(f"unknown penalty code {code!r}")
+
+
+def _obj(y, x, s, g):
+    return (y - x) ** 2 / (2 * s) + g
+
+
+def _mcp_value(y, lam, gamma):
+    return torch.where(y <= gamma * lam, lam * y - y * y / (2 * gamma), torch.full_like(y, 0.5 * gamma * lam * lam))
+
+
+def _mcp(x, s, lam, gamma):
+    r"""MCP on :math:`x \ge 0`: for :math:`s < \gamma` the firm threshold (0 up to :math:`s\lambda`,
+    :math:`(x - s\lambda)/(1 - s/\gamma)` up to :math:`\gamma\lambda`, then :math:`x`); for
+    :math:`s \ge \gamma` the 1-D problem is concave on :math:`[0, \gamma\lambda]`: a hard threshold at
+    :math:`\lambda\sqrt{s\gamma}`."""
+    firm = torch.where(x <= s * lam, torch.zeros_like(x),
+                       torch.where(x <= gamma * lam, (x - s * lam) / (1 - s / gamma), x))
+    hard = torch.where(x > lam * torch.sqrt(s * gamma), x, torch.zeros_like(x))
+    return torch.where(s < gamma, firm, hard)
+
+
+def _scad_value(y, lam, gamma):
+    mid = (2 * gamma * lam * y - y * y - lam * lam) / (2 * (gamma - 1))
+    return torch.where(y <= lam, lam * y, torch.where(y <= gamma * lam, mid, torch.full_like(y, lam * lam * (gamma + 1) / 2)))
+
+
+def _scad(x, s, lam, gamma):
+    r"""SCAD on :math:`x \ge 0`: the best of the minimisers on :math:`[0, \lambda]` (soft threshold,
+    clipped), on :math:`[\lambda, \gamma\lambda]` (its stationary point, clipped, when
+    :math:`s < \gamma - 1`; else that piece is concave and its ends are the other pieces') and on
+    :math:`[\gamma\lambda, \infty)`; ties go to the smaller value."""
+    y1 = torch.clamp(x - s * lam, min=0.0).clamp(max=lam)
+    y2 = torch.clamp(((gamma - 1) * x - s * gamma * lam) / (gamma - 1 - s), min=lam, max=gamma * lam)
+    y3 = torch.clamp(x, min=gamma * lam)
+    h1, h2, h3 = (_obj(y, x, s, _scad_value(y, lam, gamma)) for y in (y1, y2, y3))
+    h2 = torch.where(s < gamma - 1, h2, torch.full_like(h2, math.inf))
+    y = torch.where(h2 < h1, y2, y1)
+    h = torch.minimum(h1, h2)
+    return torch.where(h3 < h, y3, y)
+
+
+def _logsum(x, s, lam, eps):
+    r"""LogSum on :math:`x \ge 0`: the larger root :math:`y` of :math:`y^2 + (\epsilon - x)y + s\lambda - x\epsilon`
+    (the local minimiser), kept where it is real, positive and beats :math:`y = 0`."""
+    d = (x + eps) ** 2 - 4 * s * lam
+    y = 0.5 * ((x - eps) + torch.sqrt(torch.clamp(d, min=0.0)))
+    ok = (d >= 0) & (y > 0)
+    y = torch.where(ok, y, torch.zeros_like(y))
+    better = _obj(y, x, s, lam * torch.log1p(y / eps)) < x * x / (2 * s)
+    return torch.where(ok & better, y, torch.zeros_like(y))
+
+
+def _lq12(x, s, lam, _b):
+    r""":math:`\lambda|y|^{1/2}` on :math:`x \ge 0`: half thresholding with :math:`\mu = 2s\lambda`: 0 up to
+    :math:`\tfrac{54^{1/3}}{4}\mu^{2/3}`, then :math:`\tfrac23 x (1 + \cos(\tfrac{2\pi}3 - \tfrac23\varphi))`,
+    :math:`\varphi = \arccos(\tfrac{\mu}{8}(x/3)^{-3/2})`."""
+    mu = 2 * s * lam
+    thr = (54 ** (1 / 3) / 4) * mu ** (2 / 3)
+    keep = (x > thr) & (mu > 0)
+    xs = torch.where(keep, x, torch.ones_like(x))
+    phi = torch.acos(torch.clamp((mu / 8) * (xs / 3) ** -1.5, max=1.0))
+    y = (2 / 3) * xs * (1 + torch.cos(2 * math.pi / 3 - 2 * phi / 3))
+    return torch.where(keep, y, torch.where(mu > 0, torch.zeros_like(x), x))
+
+
+def _lq23(x, s, lam, _b):
+    r""":math:`\lambda|y|^{2/3}` on :math:`x \ge 0`, with :math:`\mu = 2s\lambda`: 0 up to
+    :math:`\tfrac23(3\mu^3)^{1/4}`, then :math:`((A + \sqrt{2x/A - A^2})/2)^3` with
+    :math:`A = \tfrac{2}{\sqrt3}\mu^{1/4}\cosh(\varphi/3)^{1/2}`, :math:`\varphi = \operatorname{arccosh}(27x^2/(16\mu^{3/2}))`."""
+    mu = 2 * s * lam
+    thr = (2 / 3) * (3 * mu ** 3) ** 0.25
+    keep = (x > thr) & (mu > 0)
+    xs = torch.where(keep, x, torch.ones_like(x))
+    ms = torch.where(keep, mu, torch.ones_like(mu))
+    phi = torch.acosh(torch.clamp(27 * xs * xs / (16 * ms ** 1.5), min=1.0))
+    A = (2 / math.sqrt(3)) * ms ** 0.25 * torch.sqrt(torch.cosh(phi / 3))
+    y = ((A + torch.sqrt(torch.clamp(2 * xs / A - A * A, min=0.0))) / 2) ** 3
+    return torch.where(keep, y, torch.where(mu > 0, torch.zeros_like(x), x))
+
+
+_NONCONVEX = {Code.MCP: _mcp, Code.SCAD: _scad, Code.LOGSUM: _logsum, Code.LQ12: _lq12, Code.LQ23: _lq23}
 
 
 def step_variants(module: str, kernel, flag: str, block: int) -> list:

@@ -29,6 +29,7 @@ from __future__ import annotations
 from ._base import Param, Penalty
 from ._group import CoupledGroupL1, GroupL1
 from ._nm import NM
+from ._nonconvex import MCP, SCAD, LogSum, Lq
 from ._separable import L0, L1, L2, Box, ElasticNet, NonNegative
 from ._lowrank import NuclearNorm
 from ._sorted import SLOPE
@@ -36,4 +37,4 @@ from ._sparse_group import SparseGroupL1
 from ._tv import TV1D
 
 __all__ = ["Penalty", "Param", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM",
-           "SLOPE", "SparseGroupL1", "NuclearNorm", "TV1D"]
+           "MCP", "SCAD", "Lq", "LogSum", "SLOPE", "SparseGroupL1", "NuclearNorm", "TV1D"]

@@ -84,6 +84,21 @@ def prox_grad_step(datafit: Datafit, penalty: _pen.Penalty, z: torch.Tensor, L: 
 
 
 def _default_criterion(datafit, penalty):
+    r"""``penalty.optimality(w, ∇f(w))``; for a non-convex separable penalty (L0, MCP, SCAD, Lq,
+    LogSum) the fixed-point violation :math:`L\lVert w - \operatorname{prox}_{g/L}(w - \nabla f(w)/L)\rVert_\infty`
+    instead (``L = datafit.lipschitz()``), zero exactly at a stationary point: the limiting
+    subdifferential of L0 or Lq at 0 is all of R, so their optimality would call every zero stationary."""
+    from proxgan._lowering import SeparableProx, lower
+    from proxgan.solvers._prox1d import CONVEX_CODES
+
+    low = lower(penalty)
+    if isinstance(low, SeparableProx) and low.code not in CONVEX_CODES:
+        L = max(datafit.lipschitz(), 1e-300)
+
+        def fixed_point(w):
+            return L * float((w - penalty.prox(w - datafit.grad(w) / L, 1.0 / L)).abs().max())
+        return fixed_point
+
     def crit(w):
         return penalty.optimality(w, datafit.grad(w))
     return crit
@@ -116,7 +131,9 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, coef_init=None, tol: float
     max_iter : int
         Maximal number of iterations.
     criterion : callable, optional
-        Stopping measure of the iterate; default ``penalty.optimality(w, ∇f(w))``.
+        Stopping measure of the iterate; default ``penalty.optimality(w, ∇f(w))``, or for a
+        non-convex separable penalty the fixed-point violation of the prox-gradient map (a
+        stationary point, not a global minimiser).
     criterion_name : str
         How ``criterion`` is reported (e.g. ``"gap"``).
     check_every : int

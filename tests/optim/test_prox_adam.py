@@ -9,7 +9,7 @@ import torch
 from proxgan.optim import ProxAdam
 from proxgan.penalties import L0, L1, GroupL1
 
-from _infos import IMPLS, OPTIMIZER_INFOS, penalties_for
+from _infos import IMPLS, OPTIMIZER_INFOS, penalties_for, penalty_flag_cases
 
 PENALTIES = penalties_for("adam")
 FLAGS = OPTIMIZER_INFOS["adam"].flags
@@ -28,9 +28,8 @@ def trajectory(impl, penalty, prox, flags, steps=5):
     return params, opt
 
 
-@pytest.mark.parametrize("flags", list(FLAGS))
 @pytest.mark.parametrize("prox", ["preconditioned", "scalar"])
-@pytest.mark.parametrize("pen", list(PENALTIES))
+@pytest.mark.parametrize("pen, flags", penalty_flag_cases("adam"))
 def test_all_paths_equal_the_reference_in_float64(pen, prox, flags):
     penalty = PENALTIES[pen]
     ref, opt_ref = trajectory("reference", penalty, prox, FLAGS[flags])

@@ -7,7 +7,7 @@ import torch
 from proxgan.optim import ProxSGD
 from proxgan.penalties import L1
 
-from _infos import IMPLS, OPTIMIZER_INFOS, penalties_for
+from _infos import IMPLS, OPTIMIZER_INFOS, penalties_for, penalty_flag_cases
 
 PENALTIES = penalties_for("sgd")
 FLAGS = OPTIMIZER_INFOS["sgd"].flags
@@ -26,8 +26,7 @@ def trajectory(impl, penalty, flags, steps=5):
     return params, opt
 
 
-@pytest.mark.parametrize("flags", list(FLAGS))
-@pytest.mark.parametrize("pen", list(PENALTIES))
+@pytest.mark.parametrize("pen, flags", penalty_flag_cases("sgd"))
 def test_all_paths_equal_the_reference_in_float64(pen, flags):
     ref, opt_ref = trajectory("reference", PENALTIES[pen], FLAGS[flags])
     for impl in ("foreach", "fused"):

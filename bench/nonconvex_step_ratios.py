@@ -1,0 +1,63 @@
+"""Fused ProxAdam step on the CPU with a non-convex penalty, against the same step with L1.
+
+Each penalty's prox runs inside the one-pass numba kernel (``proxgan.kernels._prox_cpu``); the
+target is at most 1.1x the L1 step. Parameters: float32 tensors of an MLP-like mix (about
+``--mparams`` million), fixed random gradients; the contenders run interleaved (A B C ...), 3
+warm-up rounds, median of ``--steps`` timed steps, and the ratio of medians is printed.
+
+Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 4] [--steps 30] [--threads N]``
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from proxgan.optim import ProxAdam
+from proxgan.penalties import L1, MCP, SCAD, LogSum, Lq
+from proxgan.reproduce._report import machine_line
+from proxgan.reproduce._timing import interleaved_medians
+
+PENALTIES = {
+    "L1": lambda: L1(1e-3),
+    "MCP": lambda: MCP(1e-3, 3.0),
+    "SCAD": lambda: SCAD(1e-3, 3.7),
+    "Lq(1/2)": lambda: Lq(1e-3, 0.5),
+    "Lq(2/3)": lambda: Lq(1e-3, 2 / 3),
+    "LogSum": lambda: LogSum(1e-3, 0.1),
+}
+
+
+def params(mparams: float) -> list[torch.nn.Parameter]:
+    """Square-ish float32 matrices of 1M entries plus biases, about ``mparams`` million in all."""
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for _ in range(max(1, round(mparams))):
+        for shape in ((1024, 1024), (1024,)):
+            p = torch.nn.Parameter(0.05 * torch.randn(shape, generator=gen))
+            p.grad = torch.randn(shape, generator=gen)
+            out.append(p)
+    return out
+
+
+def ratios(mparams: float, steps: int) -> dict[str, tuple[float, float]]:
+    """``{penalty: (median seconds per step, ratio to L1)}``."""
+    opts = {name: ProxAdam(params(mparams), lr=1e-3, penalty=make(), fused=True) for name, make in PENALTIES.items()}
+    meds = interleaved_medians({k: o.step for k, o in opts.items()}, repeats=steps, warmup=3)
+    return {k: (t, t / meds["L1"]) for k, t in meds.items()}
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mparams", type=float, default=4.0)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"Machine: {machine_line()}, {torch.get_num_threads()} torch threads, {args.mparams:g}M float32 "
+          f"parameters, median of {args.steps} interleaved steps\n")
+    print("| penalty | step ms | ratio to L1 (target <= 1.1) |")
+    print("|---|---:|---:|")
+    for name, (t, r) in ratios(args.mparams, args.steps).items():
+        print(f"| {name} | {t * 1e3:.2f} | {r:.2f} |")
