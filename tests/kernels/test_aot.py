@@ -49,17 +49,19 @@ def test_bad_arch_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_aot_compiles_every_variant_with_128_bit_access(tmp_path):
-    """Every variant for sm_80 (A100) and sm_90 (H100/H200)."""
+    """Every variant for sm_90 (H100/H200), and for sm_80 (A100) the representative subset
+    (first and last variant of each kernel and dtype: what differs between the two
+    architectures is the code generator's target, not the kernels' source)."""
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     run = subprocess.run([sys.executable, "-m", "proxgan.kernels.aot", "--arch", "80,90",
-                          "--out", str(tmp_path), "--jobs", "2"], env=env, capture_output=True, text=True,
+                          "--subset", "80", "--out", str(tmp_path), "--jobs", "2"], env=env, capture_output=True, text=True,
                          timeout=1500)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     with open(tmp_path / "aot.csv") as f:
         rows = list(csv.DictReader(f))
     variants = aot.discover()
     by_key = {(r["kernel"], r["variant"], int(r["arch"])): r for r in rows}
-    wanted = [(v, arch) for arch in (90, 80) for v in variants]
+    wanted = [(v, 90) for v in variants] + [(v, 80) for v in aot.select(variants, subset=True)]
     for v, arch in wanted:
         r = by_key[(v.module, v.name, arch)]
         assert r["ok"] == "1", r
