@@ -68,7 +68,13 @@ class _TorchImportHook(importlib.abc.MetaPathFinder):
         def exec_then_notify(module):
             exec_module(module)
             for cb in _CALLBACKS:
-                cb()
+                try:
+                    cb()
+                except ImportError:
+                    # a module the callback needs is itself still being imported (torch was first
+                    # imported from inside it): never fail torch's import for that; such a module
+                    # runs its own registration when it is done (see proxgan.penalties)
+                    pass
 
         spec.loader.exec_module = exec_then_notify
         return spec

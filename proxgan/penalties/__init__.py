@@ -38,3 +38,6 @@ from ._tv import TV1D
 
 __all__ = ["Penalty", "Param", "L1", "L2", "ElasticNet", "GroupL1", "L0", "Box", "NonNegative", "CoupledGroupL1", "NM",
            "MCP", "SCAD", "Lq", "LogSum", "SLOPE", "SparseGroupL1", "NuclearNorm", "TV1D"]
+
+if "torch" in __import__("sys").modules:  # torch came first: the checkpoint allowlist now (see proxgan._torch)
+    import proxgan._serialization  # noqa: E402, F401

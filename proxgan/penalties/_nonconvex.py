@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 
-import torch
+from proxgan._torch import torch
 
 from proxgan._validation import check_float_tensor, check_nonneg_number
 from proxgan.kernels.fused_penalty import Code, prox_code_ref
