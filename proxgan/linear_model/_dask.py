@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["EXTRA_MESSAGE", "CONFIG_KEY", "is_dask", "require_dask", "Rows", "fit_enet", "fit_ridge", "enet_path",
+__all__ = ["EXTRA_MESSAGE", "CONFIG_KEY", "is_dask", "require_dask", "refuse_dask", "Rows", "fit_enet", "fit_ridge", "enet_path",
            "fit_cv", "fit_logistic", "fold_of_chunks", "predict", "score", "decision_function", "predict_classes",
            "predict_proba", "accuracy"]
 
@@ -33,6 +33,25 @@ CONFIG_KEY = "proxgan.compute-chunk-sizes"
 def is_dask(a) -> bool:
     """Whether ``a`` is a dask collection (judged by its type's module: dask itself is not imported)."""
     return (type(a).__module__ or "").split(".")[0] in ("dask", "dask_expr")
+
+
+def refuse_dask(est, *arrays) -> None:
+    """Refuse dask input to an estimator that has no distributed solver yet, before any work.
+
+    Such an estimator would otherwise gather the whole of X into one NumPy array on the
+    client (``np.asarray``), the failure dask users must never meet on data that does not fit.
+
+    Parameters
+    ----------
+    est : estimator
+        The estimator being fitted or asked to predict (its class name goes into the message).
+    *arrays : array-like or None
+        Its inputs (X, y, sample_weight).
+    """
+    if any(a is not None and is_dask(a) for a in arrays):
+        raise TypeError(f"{type(est).__name__} does not take dask input yet (it would gather X on the client); "
+                        "the estimators that fit dask arrays without gathering them are Lasso, ElasticNet, Ridge, "
+                        "LogisticRegression, LassoCV, ElasticNetCV and lasso_path/enet_path")
 
 
 def require_dask():

@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from proxgan.datafits import Gamma, GLMDatafit, Huber, Poisson, Quantile
+from proxgan.linear_model._dask import refuse_dask
 
 __all__ = ["PoissonRegressor", "GammaRegressor", "GeneralizedLinearEstimator", "fit_glm"]
 
@@ -118,6 +119,7 @@ class _GLMBase(RegressorMixin, BaseEstimator):
     _inverse_link = staticmethod(lambda z: z)
 
     def _validate(self, X, y, sample_weight):
+        refuse_dask(self, X, y, sample_weight)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
                              y_numeric=True, accept_large_sparse=False)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -131,6 +133,7 @@ class _GLMBase(RegressorMixin, BaseEstimator):
 
     def _linear(self, X):
         check_is_fitted(self)
+        refuse_dask(self, X)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=[np.float64, np.float32])
         return np.asarray(X @ self.coef_).ravel() + self.intercept_
 

@@ -212,6 +212,25 @@ def test_bad_input_refused_before_work(client, data):
     np.testing.assert_array_equal(est.coef_, before)  # a rejected fit changes nothing
 
 
+@pytest.mark.parametrize("name", ["HuberRegressor", "PoissonRegressor", "GammaRegressor", "QuantileRegressor"])
+def test_estimators_without_a_distributed_solver_refuse_dask_input(name):
+    """They would gather X on the client: refused before any chunk is computed."""
+    import proxgan.linear_model as plm
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((N, P)), rng.uniform(1.0, 2.0, N)
+    computed = []
+    Xd = _d(X).map_blocks(lambda b: computed.append(1) or b, dtype=X.dtype, meta=np.empty((0, 0)))
+    est = getattr(plm, name)()
+    with pytest.raises(TypeError, match=f"{name} does not take dask input yet"):
+        est.fit(Xd, _d(y))
+    assert not computed and not hasattr(est, "coef_")
+    est.fit(X, y)
+    with pytest.raises(TypeError, match="does not take dask input"):
+        est.predict(Xd)
+    assert not computed
+
+
 def test_without_dask_names_the_extra(monkeypatch):
     fake = type("Array", (), {"__module__": "dask.array.core"})()
     monkeypatch.setitem(sys.modules, "dask", None)
