@@ -9,6 +9,8 @@ under ``from __future__ import annotations``).
 
 * :func:`is_tensor` answers "is this a torch tensor?" without importing torch: no tensor can
   exist before torch is imported.
+* Once torch is imported, by anyone, the stand-in is replaced by the real module everywhere in
+  proxgan (so that compiled code sees plain module attributes).
 * :func:`when_torch_imported` runs a callback as soon as torch is imported, by anyone (now, if it
   already is): proxgan's checkpoint allowlist is registered that way.
 """
@@ -94,3 +96,21 @@ def when_torch_imported(callback: Callable[[], None]) -> None:
     _CALLBACKS.append(callback)
     if not any(isinstance(f, _TorchImportHook) for f in sys.meta_path):
         sys.meta_path.insert(0, _TorchImportHook())
+
+
+def _swap_in_real_torch() -> None:
+    """Once torch is imported, every proxgan module holding the stand-in gets the real module
+    (and so do later ``from proxgan._torch import torch``): attribute lookups are then plain
+    module lookups again, which ``torch.compile`` traces without a graph break (the stand-in's
+    ``__getattr__`` calls ``importlib.import_module``, which Dynamo does not trace)."""
+    global torch
+    real, stand_in = sys.modules["torch"], torch
+    if real is stand_in:
+        return
+    torch = real
+    for name, mod in list(sys.modules.items()):
+        if (name == "proxgan" or name.startswith("proxgan.")) and getattr(mod, "torch", None) is stand_in:
+            mod.torch = real
+
+
+when_torch_imported(_swap_in_real_torch)
