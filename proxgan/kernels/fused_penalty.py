@@ -7,21 +7,21 @@ order that :data:`SCALARS` defines once, here. With ``u`` the point before the p
 the (scalar or per-coordinate) step, each code computes
 :math:`\arg\min_y \tfrac12 (y-u)^2 + s\,g(y)`:
 
-=========  ==========================  =======================  ===========================================
-code       penalty                     ``(a, b)``               prox
-=========  ==========================  =======================  ===========================================
-``NONE``   none                        ``(0, 0)``               ``u``
-``L1``     ``L1(lam)``                 ``(lam, 0)``             ``u - clamp(u, -s a, s a)`` (soft threshold)
-``L2``     ``L2(lam)``                 ``(lam, 0)``             ``u / (1 + s a)``
-``ENET``   ``ElasticNet(lam, rho)``    ``(lam rho, lam(1-rho))``  ``soft(u, s a) / (1 + s b)``
-``L0``     ``L0(lam)``                 ``(2 lam, 0)``           ``u if |u| > sqrt(a s) else 0``
-``BOX``    ``Box(lo, hi)``             ``(lo, hi)``             ``clamp(u, lo, hi)``
-``MCP``    ``MCP(lam, gamma)``         ``(lam, gamma)``         firm threshold (see :func:`prox_code_ref`)
-``SCAD``   ``SCAD(lam, gamma)``        ``(lam, gamma)``         the best of its three pieces' minimisers
-``LOGSUM`` ``LogSum(lam, eps)``        ``(lam, eps)``           root of a quadratic, or 0
-``LQ12``   ``Lq(lam, 1/2)``            ``(lam, 0)``             half thresholding (Xu et al. 2012)
-``LQ23``   ``Lq(lam, 2/3)``            ``(lam, 0)``             2/3 thresholding (Cao et al. 2013)
-=========  ==========================  =======================  ===========================================
+==========  ==========================  ==========================  ===========================================
+code        penalty                     ``(a, b)``                  prox
+==========  ==========================  ==========================  ===========================================
+``NONE``    none                        ``(0, 0)``                  ``u``
+``L1``      ``L1(lam)``                 ``(lam, 0)``                ``u - clamp(u, -s a, s a)`` (soft threshold)
+``L2``      ``L2(lam)``                 ``(lam, 0)``                ``u / (1 + s a)``
+``ENET``    ``ElasticNet(lam, rho)``    ``(lam rho, lam(1-rho))``   ``soft(u, s a) / (1 + s b)``
+``L0``      ``L0(lam)``                 ``(2 lam, 0)``              ``u if |u| > sqrt(a s) else 0``
+``BOX``     ``Box(lo, hi)``             ``(lo, hi)``                ``clamp(u, lo, hi)``
+``MCP``     ``MCP(lam, gamma)``         ``(lam, gamma)``            firm threshold (see :func:`prox_code_ref`)
+``SCAD``    ``SCAD(lam, gamma)``        ``(lam, gamma)``            the best of its three pieces' minimisers
+``LOGSUM``  ``LogSum(lam, eps)``        ``(lam, eps)``              root of a quadratic, or 0
+``LQ12``    ``Lq(lam, 1/2)``            ``(lam, 0)``                half thresholding (Xu et al. 2012)
+``LQ23``    ``Lq(lam, 2/3)``            ``(lam, 0)``                2/3 thresholding (Cao et al. 2013)
+==========  ==========================  ==========================  ===========================================
 
 The last five are non-convex: each prox returns a global minimiser of the 1-D problem
 (zero at a tie), for every step, including steps at which the 1-D problem is not convex.
