@@ -326,42 +326,7 @@ def fused_prox_adam_ref(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tens
                         code: int, a: float, b: float) -> None:
     """The specification of :func:`fused_prox_adam` in plain PyTorch (same arguments, in place).
 
-    Parameters
-    ----------
-    p : torch.Tensor
-        The parameter, updated in place.
-    grad : torch.Tensor
-        Its gradient, same shape, dtype and device as ``p``.
-    exp_avg : torch.Tensor
-        First moment estimate ``m`` (shape of ``p``, compute dtype), updated in place.
-    exp_avg_sq : torch.Tensor
-        Second moment estimate ``v`` (shape of ``p``, compute dtype), updated in place.
-    max_exp_avg_sq : torch.Tensor or None
-        Running maximum of ``v`` for AMSGrad (shape of ``p``, compute dtype), updated in
-        place; None without AMSGrad.
-    lr : float
-        Learning rate (> 0).
-    beta1, beta2 : float
-        Decay rates of the first and second moment estimates, in ``[0, 1)``.
-    eps : float
-        Added to the bias-corrected square root of the second moment (the denominator
-        :math:`D`).
-    weight_decay : float
-        Weight decay factor (>= 0).
-    decoupled : bool
-        True: decoupled (AdamW) weight decay, the parameter is multiplied by
-        ``1 - lr * weight_decay`` first; False: ``weight_decay * p`` is added to the gradient.
-    maximize : bool
-        Maximize the objective: the gradient is negated.
-    step : int
-        The step number, counted from 1 (after this step's increment), for the bias
-        corrections.
-    preconditioned : bool
-        True: the prox step is per coordinate, ``lr / D`` (ProxGen); False: the scalar ``lr``.
-    code : int
-        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
-    a, b : float
-        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    Its parameters are those of :func:`fused_prox_adam`.
     """
     cd = compute_dtype(p.dtype)
     sc = adam_step_scalars(lr, beta1, beta2, eps, weight_decay, decoupled, step)
@@ -384,3 +349,8 @@ def fused_prox_adam_ref(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tens
     u = x - sc["ss"] * (m / den)
     s = lr / den if preconditioned else lr
     p.detach().copy_(prox_code_ref(u, s, code, a, b))
+
+
+# the reference documents the parameter list of the kernel it specifies, written once
+_PARAMETERS = fused_prox_adam.__doc__[fused_prox_adam.__doc__.index("\n    Parameters\n"):]
+fused_prox_adam_ref.__doc__ = fused_prox_adam_ref.__doc__.rstrip() + "\n" + _PARAMETERS

@@ -230,35 +230,7 @@ def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: tor
                        first: bool, code: int, a: float, b: float) -> None:
     """The specification of :func:`fused_prox_sgd` in plain PyTorch (same arguments, in place).
 
-    Parameters
-    ----------
-    p : torch.Tensor
-        The parameter, updated in place.
-    grad : torch.Tensor
-        Its gradient, same shape, dtype and device as ``p``.
-    momentum_buffer : torch.Tensor or None
-        Momentum buffer (shape of ``p``, compute dtype), updated in place; None without
-        momentum.
-    lr : float
-        Learning rate; also the step of the prox.
-    momentum : float
-        Momentum factor ``mu`` (0: no momentum, the buffer is neither read nor written).
-    dampening : float
-        Dampening ``tau`` of the momentum: the gradient enters the buffer with weight
-        ``1 - dampening``.
-    nesterov : bool
-        Use Nesterov momentum, ``d = g + momentum * b``.
-    weight_decay : float
-        Weight decay factor: ``weight_decay * p`` is added to the gradient.
-    maximize : bool
-        Maximize the objective: the gradient is negated.
-    first : bool
-        True at the first step of the buffer: it is set to the gradient, as
-        :class:`torch.optim.SGD` does.
-    code : int
-        The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
-    a, b : float
-        The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    Its parameters are those of :func:`fused_prox_sgd`.
     """
     cd = compute_dtype(p.dtype)
     x = p.detach().to(cd)
@@ -273,3 +245,8 @@ def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: tor
         g = g + momentum * bnew if nesterov else bnew
     u = x - lr * g
     p.detach().copy_(prox_code_ref(u, lr, code, a, b))
+
+
+# the reference documents the parameter list of the kernel it specifies, written once
+_PARAMETERS = fused_prox_sgd.__doc__[fused_prox_sgd.__doc__.index("\n    Parameters\n"):]
+fused_prox_sgd_ref.__doc__ = fused_prox_sgd_ref.__doc__.rstrip() + "\n" + _PARAMETERS
