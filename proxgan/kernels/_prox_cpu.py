@@ -3,8 +3,9 @@ r"""The prox switch of the numba kernels, keyed by :class:`~proxgan.kernels.fuse
 :func:`prox_scalar` is the one numba copy of the switch (its PyTorch twin is
 :func:`proxgan.kernels.fused_penalty.prox_code_ref`, its Triton twin
 :func:`proxgan.kernels._prox_triton.prox_tile`). The fused CPU optimizer steps
-(:mod:`proxgan.optim._fused_cpu`) call it element by element with ``code`` a compile-time
-literal, so its branches fold away; coordinate descent (:mod:`proxgan.solvers._prox1d`)
+(:mod:`proxgan.optim._fused_cpu`) call its literal-code form :func:`prox_kernel` element by
+element, which compiles only the code's own function of :data:`BRANCHES` into the kernel, so
+the loops vectorise where that function allows; coordinate descent (:mod:`proxgan.solvers._prox1d`)
 calls it once per coordinate update with ``code`` a run-time number. The same module holds
 the other per-coordinate functions coordinate descent needs from a code: the penalty's
 value (:func:`value_scalar`) and its generalised support (:func:`in_support_scalar`).
@@ -22,17 +23,17 @@ import os
 import pathlib
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from .fused_penalty import Code
 
-__all__ = ["clip", "prox_scalar", "value_scalar", "in_support_scalar", "source_stamp"]
+__all__ = ["clip", "prox_scalar", "prox_kernel", "BRANCHES", "value_scalar", "in_support_scalar", "source_stamp"]
 
 # the codes as plain ints: numba folds a comparison of a literal code with them
 _L1, _L2, _ENET, _L0, _BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
 _MCP, _SCAD, _LOGSUM, _LQ12, _LQ23 = int(Code.MCP), int(Code.SCAD), int(Code.LOGSUM), int(Code.LQ12), int(Code.LQ23)
 _CBRT54_4 = 54.0 ** (1.0 / 3.0) / 4.0
-
 
 @njit(inline="always")
 def clip(u, lo, hi):
@@ -40,27 +41,37 @@ def clip(u, lo, hi):
     return lo if u < lo else (hi if u > hi else u)
 
 
+# --- one function per code: the prox of (code, a, b) at u with step s, in u's dtype -------------
 @njit(inline="always")
-def prox_scalar(u, s, code, a, b, one, zero):
-    r""":math:`\arg\min_y \tfrac12 (y-u)^2 + s\,g(y)` for the penalty ``(code, a, b)``."""
-    if code == _L1:
-        t = s * a
-        return u - clip(u, -t, t)
-    if code == _L2:
-        return u / (one + s * a)
-    if code == _ENET:
-        t = s * a
-        return (u - clip(u, -t, t)) / (one + s * b)
-    if code == _L0:
-        return u if abs(u) > np.sqrt(a * s) else zero
-    if code == _BOX:
-        return clip(u, a, b)
-    if code >= _MCP:  # the non-convex codes: on |u|, then the sign back (a zero step keeps u)
-        if not s > zero:
-            return u
-        y = _nonconvex(abs(u), s, code, a, b)
-        return -y if u < zero else y
+def _prox_none(u, s, a, b, one, zero):
     return u
+
+
+@njit(inline="always")
+def _prox_l1(u, s, a, b, one, zero):
+    t = s * a
+    return u - clip(u, -t, t)
+
+
+@njit(inline="always")
+def _prox_l2(u, s, a, b, one, zero):
+    return u / (one + s * a)
+
+
+@njit(inline="always")
+def _prox_enet(u, s, a, b, one, zero):
+    t = s * a
+    return (u - clip(u, -t, t)) / (one + s * b)
+
+
+@njit(inline="always")
+def _prox_l0(u, s, a, b, one, zero):
+    return u if abs(u) > np.sqrt(a * s) else zero
+
+
+@njit(inline="always")
+def _prox_box(u, s, a, b, one, zero):
+    return clip(u, a, b)
 
 
 @njit(inline="always")
@@ -77,45 +88,61 @@ def _scad_value(y, lam, gamma):
     return lam * lam * (gamma + 1.0) / 2.0
 
 
+# The non-convex proxes: a global minimiser of (y - x)^2/(2s) + g(y) over y >= 0 for x >= 0
+# (the formulas of proxgan.kernels.fused_penalty.prox_code_ref); _signed applies one to u.
 @njit(inline="always")
-def _nonconvex(x, s, code, a, b):
-    r"""A global minimiser of :math:`(y - x)^2/(2s) + g(y)` over :math:`y \ge 0`, for :math:`x \ge 0`
-    (the formulas of :func:`proxgan.kernels.fused_penalty.prox_code_ref`)."""
-    if code == _MCP:  # firm threshold for s < gamma, else a hard threshold at lam sqrt(s gamma)
-        if s < b:
-            if x <= s * a:
-                return 0.0 * x
-            return (x - s * a) / (1.0 - s / b) if x <= b * a else x
-        return x if x > a * math.sqrt(s * b) else 0.0 * x
-    if code == _SCAD:  # the best of the three pieces' minimisers (ties: the smaller)
-        y = min(max(x - s * a, 0.0), a)
-        h = _h(y, x, s, a * y)
-        if s < b - 1.0:
-            y2 = min(max(((b - 1.0) * x - s * b * a) / (b - 1.0 - s), a), b * a)
-            h2 = _h(y2, x, s, _scad_value(y2, a, b))
-            if h2 < h:
-                y, h = y2, h2
-        y3 = max(x, b * a)
-        if _h(y3, x, s, _scad_value(y3, a, b)) < h:
-            y = y3
-        return y + 0.0 * x
-    if code == _LOGSUM:  # the larger root of y^2 + (eps - x) y + s lam - x eps, if it beats 0
-        d = (x + b) * (x + b) - 4.0 * s * a
-        if d < 0.0:
+def _mcp_pos(x, s, a, b):
+    # firm threshold for s < gamma, else a hard threshold at lam sqrt(s gamma)
+    if s < b:
+        if x <= s * a:
             return 0.0 * x
-        y = 0.5 * ((x - b) + math.sqrt(d))
-        if y > 0.0 and _h(y, x, s, a * math.log1p(y / b)) < x * x / (2.0 * s):
-            return y + 0.0 * x
+        return (x - s * a) / (1.0 - s / b) if x <= b * a else x
+    return x if x > a * math.sqrt(s * b) else 0.0 * x
+
+
+@njit(inline="always")
+def _scad_pos(x, s, a, b):
+    # the best of the three pieces' minimisers (ties: the smaller)
+    y = min(max(x - s * a, 0.0), a)
+    h = _h(y, x, s, a * y)
+    if s < b - 1.0:
+        y2 = min(max(((b - 1.0) * x - s * b * a) / (b - 1.0 - s), a), b * a)
+        h2 = _h(y2, x, s, _scad_value(y2, a, b))
+        if h2 < h:
+            y, h = y2, h2
+    y3 = max(x, b * a)
+    if _h(y3, x, s, _scad_value(y3, a, b)) < h:
+        y = y3
+    return y + 0.0 * x
+
+
+@njit(inline="always")
+def _logsum_pos(x, s, a, b):
+    # the larger root of y^2 + (eps - x) y + s lam - x eps, if it beats 0
+    d = (x + b) * (x + b) - 4.0 * s * a
+    if d < 0.0:
         return 0.0 * x
-    if code == _LQ12:  # half thresholding, mu = 2 s lam
-        mu = 2.0 * s * a
-        if mu == 0.0:
-            return x
-        if not x > _CBRT54_4 * mu ** (2.0 / 3.0):
-            return 0.0 * x
-        phi = math.acos(min(mu / 8.0 * (x / 3.0) ** -1.5, 1.0))
-        return (2.0 / 3.0) * x * (1.0 + math.cos(2.0 * math.pi / 3.0 - 2.0 * phi / 3.0)) + 0.0 * x
-    # _LQ23: 2/3 thresholding, mu = 2 s lam
+    y = 0.5 * ((x - b) + math.sqrt(d))
+    if y > 0.0 and _h(y, x, s, a * math.log1p(y / b)) < x * x / (2.0 * s):
+        return y + 0.0 * x
+    return 0.0 * x
+
+
+@njit(inline="always")
+def _lq12_pos(x, s, a, b):
+    # half thresholding, mu = 2 s lam
+    mu = 2.0 * s * a
+    if mu == 0.0:
+        return x
+    if not x > _CBRT54_4 * mu ** (2.0 / 3.0):
+        return 0.0 * x
+    phi = math.acos(min(mu / 8.0 * (x / 3.0) ** -1.5, 1.0))
+    return (2.0 / 3.0) * x * (1.0 + math.cos(2.0 * math.pi / 3.0 - 2.0 * phi / 3.0)) + 0.0 * x
+
+
+@njit(inline="always")
+def _lq23_pos(x, s, a, b):
+    # 2/3 thresholding, mu = 2 s lam
     mu = 2.0 * s * a
     if mu == 0.0:
         return x
@@ -125,6 +152,67 @@ def _nonconvex(x, s, code, a, b):
     A = (2.0 / math.sqrt(3.0)) * mu ** 0.25 * math.sqrt(math.cosh(phi / 3.0))
     r = (A + math.sqrt(max(2.0 * x / A - A * A, 0.0))) / 2.0
     return r * r * r + 0.0 * x
+
+
+def _signed(pos):
+    """The prox of a non-convex code from its minimiser on ``|u|``: the sign back (a zero step keeps ``u``)."""
+    @njit(inline="always")
+    def prox(u, s, a, b, one, zero):
+        if not s > zero:
+            return u
+        y = pos(abs(u), s, a, b)
+        return -y if u < zero else y
+    return prox
+
+
+_prox_mcp, _prox_scad, _prox_logsum = _signed(_mcp_pos), _signed(_scad_pos), _signed(_logsum_pos)
+_prox_lq12, _prox_lq23 = _signed(_lq12_pos), _signed(_lq23_pos)
+
+#: The prox of each code (one function each, the only copy of its formula in numba).
+BRANCHES = {Code.NONE: _prox_none, Code.L1: _prox_l1, Code.L2: _prox_l2, Code.ENET: _prox_enet,
+            Code.L0: _prox_l0, Code.BOX: _prox_box, Code.MCP: _prox_mcp, Code.SCAD: _prox_scad,
+            Code.LOGSUM: _prox_logsum, Code.LQ12: _prox_lq12, Code.LQ23: _prox_lq23}
+
+
+def _switch():
+    """:func:`prox_scalar`, generated from :data:`BRANCHES`: ``if code == c: return f(...)`` per entry."""
+    names = {f"_prox_{int(c)}": f for c, f in BRANCHES.items()}
+    src = "def prox_scalar(u, s, code, a, b, one, zero):\n" + "".join(
+        f"    if code == {int(c)}:\n        return _prox_{int(c)}(u, s, a, b, one, zero)\n" for c in BRANCHES
+    ) + "    return u\n"
+    scope: dict = {}
+    exec(compile(src, "<proxgan prox switch>", "exec"), names, scope)
+    fn = scope["prox_scalar"]
+    fn.__doc__ = r""":math:`\arg\min_y \tfrac12 (y-u)^2 + s\,g(y)` for the penalty ``(code, a, b)``, with
+    ``code`` a run-time number: the switch over :data:`BRANCHES` (generated from it)."""
+    fn.__module__ = __name__
+    fn.__qualname__ = "prox_scalar"
+    return njit(inline="always")(fn)
+
+
+prox_scalar = _switch()
+
+
+def prox_kernel(u, s, code, a, b, one, zero):  # pragma: no cover - compiled code calls the overload below
+    """:func:`prox_scalar` for a compile-time ``code`` (a ``numba.literally`` argument of the fused kernels).
+
+    Only that code's function of :data:`BRANCHES` is typed and compiled into the kernel, not
+    the whole switch: a kernel specialisation costs about a tenth of the compile time, and
+    its element loops vectorise where the branch allows (they did with the switch too, once
+    LLVM had folded it, but numba typed and lowered every branch first).
+    """
+    raise NotImplementedError("prox_kernel runs in compiled code only")
+
+
+@overload(prox_kernel, prefer_literal=True)
+def _prox_kernel_impl(u, s, code, a, b, one, zero):
+    if not isinstance(code, types.IntegerLiteral):
+        return None  # numba then reports that no implementation matches: the code must be literal
+    branch = BRANCHES[Code(code.literal_value)]
+
+    def impl(u, s, code, a, b, one, zero):
+        return branch(u, s, a, b, one, zero)
+    return impl
 
 
 @njit(inline="always")

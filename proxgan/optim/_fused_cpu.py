@@ -13,14 +13,16 @@ counters (0-d float32 tensors, as in ``torch.optim``) are incremented inside the
 which also computes each tensor's bias correction.
 
 **One source for every penalty.** The kernels take the penalty code as a
-``numba.literally`` argument: numba compiles one specialisation per code actually used,
-in which the code is a constant, so the branches of ``_prox`` fold away and the element
-loops vectorise (the loop variants, e.g. with or without weight decay, are whole loops
-chosen outside them). There is no hand copy per penalty, and only the
-specialisations a program uses are compiled (about a second each, then loaded from the
-on-disk cache). A new penalty code is one branch in ``_prox``. After the first call the
-launchers call the compiled specialisation directly (:func:`_call`), which skips the
-literal re-dispatch (about 10 µs).
+``numba.literally`` argument: numba compiles one specialisation per code actually used, into
+which :func:`proxgan.kernels._prox_cpu.prox_kernel` puts only that code's prox function (of
+:data:`proxgan.kernels._prox_cpu.BRANCHES`), so the element loops vectorise where the prox
+allows (the loop variants, e.g. with or without weight decay, are whole loops chosen outside
+them). There is no hand copy per penalty, and only the specialisations a program uses are
+compiled (a few seconds each, then loaded from the on-disk cache). A new penalty code is one
+function and one entry of ``BRANCHES`` (and a branch of the run-time switch
+:func:`~proxgan.kernels._prox_cpu.prox_scalar` that coordinate descent uses). After the first call the launchers call
+the compiled specialisation directly (:func:`_call`), which skips the literal re-dispatch
+(about 10 µs).
 
 **N:M sparsity in the same pass.** With ``nm = (n, m)`` a tile runs chunk by chunk (about
 :data:`NM_CHUNK` entries, whole blocks): the smooth step writes ``u`` into ``p`` and a
@@ -79,7 +81,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
-from proxgan.kernels._prox_cpu import prox_scalar, source_stamp
+from proxgan.kernels._prox_cpu import prox_kernel, source_stamp
 
 
 __all__ = ["adam_step", "sgd_plan", "sgd_step", "TILE"]
@@ -325,7 +327,7 @@ def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general
     den = np.sqrt(vi) / bc2s + eps
     u = pi - ss * (mi / den)
     s = lr / den if precond else lr
-    y = prox_scalar(u, s, code, a, b, one, zero)
+    y = prox_kernel(u, s, code, a, b, one, zero)
     p[i] = y
     return y, den
 
@@ -442,7 +444,7 @@ def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
         bi = mub * buf[i] + omd * gi
         buf[i] = bi
         gi = gi + mu * bi
-    p[i] = prox_scalar(pi - lr * gi, lr, code, a, b, one, zero)
+    p[i] = prox_kernel(pi - lr * gi, lr, code, a, b, one, zero)
 
 
 @njit(inline="always")
