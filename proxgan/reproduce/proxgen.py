@@ -132,7 +132,7 @@ def _kept_runs(path: str | Path, labels: set[str]) -> tuple[list, str]:
         records = [r for r in csv.DictReader(fh) if r["method"] in labels]
     kept = [((r["method"], float(r["λ"]), int(r["seed"])),
              {"test_acc": float(r["test accuracy (%)"]) / 100, "weight_sparsity": float(r["zero weights (%)"]) / 100,
-              "zero_channels": float(r["zero channels"]), "step_time_s": float(r["optimizer step s (last epoch)"]),
+              "zero_channels": int(float(r["zero channels"])), "step_time_s": float(r["optimizer step s (last epoch)"]),
               "wall_time_s": float(r["wall s (last epoch)"])}) for r in records]
     md = path.with_name("proxgen.md")
     head = [line for line in (md.read_text().splitlines() if md.exists() else [])
