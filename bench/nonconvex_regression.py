@@ -22,14 +22,13 @@ import argparse
 import os
 import platform
 import sys
-import time
-import warnings
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
+from bench_lasso import _fit  # noqa: E402  (CPU time of one fit, warnings silenced)
 from lasso_problems import PROBLEMS, alpha_max, make_problem  # noqa: E402
 
 from proxgan.linear_model import MCPRegression, SCADRegression  # noqa: E402
@@ -66,15 +65,6 @@ def objective(kind, X, y, w, a) -> float:
     return 0.5 * float(r @ r) / X.shape[0] + float(pen.value(torch.from_numpy(w)))
 
 
-def _fit(make, X, y, a, tol):
-    m = make(a, tol)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t = time.process_time()
-        m.fit(X, y)
-        return time.process_time() - t, np.asarray(m.coef_, dtype=np.float64).ravel()
-
-
 def run(pid, kind, eps, repeats):
     X, y, a = make_problem(pid)
     target = eps * alpha_max(X, y)
@@ -83,6 +73,7 @@ def run(pid, kind, eps, repeats):
     for name, make in comps.items():
         for tol in [target * 10.0 ** (2 - k) for k in range(9)]:
             t, coef = _fit(make, X, y, a, tol)
+            coef = np.asarray(coef, dtype=np.float64).ravel()
             if stationarity(kind, X, y, coef, a) <= target:
                 chosen[name], times[name], coefs[name] = tol, [t], coef
                 break
