@@ -5,7 +5,7 @@ target is at most 1.1x the L1 step. Parameters: float32 tensors of an MLP-like m
 ``--mparams`` million), fixed random gradients; the contenders run interleaved (A B C ...), 3
 warm-up rounds, median of ``--steps`` timed steps, and the ratio of medians is printed.
 
-Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 4] [--steps 30] [--threads N]``
+Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20] [--threads N]``
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def ratios(mparams: float, steps: int) -> dict[str, tuple[float, float]]:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mparams", type=float, default=4.0)
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--mparams", type=float, default=2.0)
+    ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args()
     if args.threads:

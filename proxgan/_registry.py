@@ -255,3 +255,5 @@ add_reproduction("kernels", "proxgan.reproduce.kernels_throughput",
                  "soft-threshold and optimizer-step throughput against torch")
 add_reproduction("sparsity-speed", "proxgan.reproduce.sparsity_speed",
                  "accuracy against measured CPU latency along lambda paths (L1, coupled GroupL1, N:M)")
+add_reproduction("nonconvex", "proxgan.reproduce.nonconvex",
+                 "support recovery on a correlated design: L1, MCP, SCAD, L0, l1/2, log-sum along lambda paths")

@@ -19,3 +19,6 @@ from proxgan.linear_model._quantile import QuantileRegressor
 
 __all__ += ["GammaRegressor", "GeneralizedLinearEstimator", "HuberRegressor", "PoissonRegressor",
             "QuantileRegressor"]
+from proxgan.linear_model._nonconvex import MCPRegression, SCADRegression, SparseLogisticRegression
+
+__all__ += ["MCPRegression", "SCADRegression", "SparseLogisticRegression"]

@@ -4,7 +4,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from proxgan.linear_model import ElasticNet, ElasticNetCV, Lasso, LassoCV, LogisticRegression, Ridge
 from proxgan.linear_model import (GammaRegressor, GeneralizedLinearEstimator, HuberRegressor, PoissonRegressor,
                                   QuantileRegressor)
-from proxgan.penalties import L1
+from proxgan.linear_model import MCPRegression, SCADRegression, SparseLogisticRegression
+from proxgan.penalties import L1, MCP
 
 _RIDGE_DIRECT = {
     # scikit-learn lists its own Ridge the same way: the direct solvers do not iterate (n_iter_ is None)
@@ -34,7 +35,9 @@ def _expected_failed(est):
      LogisticRegression(l1_ratio=0.5, solver="saga"), Lasso(solver="fista"), Ridge(solver="fista"),
      LassoCV(alphas=5), ElasticNetCV(alphas=5),
      QuantileRegressor(), PoissonRegressor(), PoissonRegressor(l1_ratio=0.5, solver="cd"), GammaRegressor(),
-     HuberRegressor(), GeneralizedLinearEstimator(penalty=L1(0.01), tol=1e-10)],
+     HuberRegressor(), GeneralizedLinearEstimator(penalty=L1(0.01), tol=1e-10),
+     MCPRegression(), SCADRegression(), MCPRegression(0.05, tol=1e-10), SparseLogisticRegression(),
+     SparseLogisticRegression(0.1, MCP(1.0, 10.0), tol=1e-10)],
     expected_failed_checks=_expected_failed,
 )
 def test_sklearn_compatible(estimator, check):

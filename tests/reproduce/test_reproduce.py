@@ -127,7 +127,7 @@ def test_progress_is_labelled_with_the_reproduction(tmp_path, capsys, monkeypatc
     reproduce("proxgen", tmp_path, quick=True, data="digits", progress=True)
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("proxgen: ")]
-    assert lines[-1] == "proxgen: 5/5" and err.count("proxgen: 5/5") == 1
+    assert lines[-1] == "proxgen: 7/7" and err.count("proxgen: 7/7") == 1
     assert "glmnet-table1" not in err
 
 
@@ -137,7 +137,7 @@ def test_proxgen_table(tmp_path):
     summary = {r["method"]: r for r in _rows(paths["csv0"])}
     assert all("±" in r["test accuracy (%)"] for r in summary.values())  # mean ± std over the 2 seeds
     runs = _rows(paths["csv1"])
-    assert len(runs) == 2 * 5 and {r["seed"] for r in runs} == {"0", "1"}
+    assert len(runs) == 2 * 7 and {r["seed"] for r in runs} == {"0", "1"}
     by = {}
     for r in runs:
         by.setdefault(r["method"], []).append(r)
