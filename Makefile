@@ -66,4 +66,4 @@ clean:
 # Nothing is downloaded while it builds.
 docs: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,docs]'
-	$(PY) -m sphinx -b html -W --keep-going -n docs docs/_build/html
+	$(PY) -m sphinx -b html -W --keep-going -n -j 2 docs docs/_build/html

@@ -84,6 +84,7 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "show_memory": False,
     "min_reported_time": 1,
+    "parallel": 2,  # examples run in two processes (CI's 2 cores)
 }
 
 # ---- HTML -------------------------------------------------------------------------------
