@@ -52,6 +52,7 @@ import numpy as np
 from numba import njit, types
 
 from proxgan.solvers._cd_loops import anderson, top_k
+from proxgan.solvers._first_call import first_call
 from proxgan.solvers._prox1d import in_support1d, value1d
 
 __all__ = ["ws_cd", "anderson", "largest", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores", "cd_criterion",
@@ -199,4 +200,4 @@ def _make_driver(stamp: str):
     return ws_cd
 
 
-ws_cd = _make_driver(_sources_stamp())
+ws_cd = first_call(_make_driver(_sources_stamp()))
