@@ -55,6 +55,7 @@ _LOCK_STALE_S = 600.0
 
 _MODES = ("auto", "interpret", "compile")
 _interpreted_cache: dict = {}
+_interpreted_lock = threading.RLock()
 _local = threading.local()
 _spent = [0.0]
 _spent_lock = threading.Lock()
@@ -145,9 +146,11 @@ def interpreted(fn):
     if isinstance(fn, FirstCall):
         fn = fn.dispatcher
     py = fn.py_func if _is_dispatcher(fn) else fn
-    twin = _interpreted_cache.get(py)
-    if twin is not None:
-        return twin
+    with _interpreted_lock:  # a twin is published complete to other threads
+        return _interpreted_cache.get(py) or _make_twin(py)
+
+
+def _make_twin(py):
     glb: dict = {}
     closure = None
     if py.__closure__ is not None:

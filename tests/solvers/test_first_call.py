@@ -15,10 +15,10 @@ import pytest
 import scipy.sparse as sp
 
 from proxgan import penalties as P
-from proxgan.datafits import Logistic, Quadratic
-from proxgan.solvers import _cd_driver, _cd_gram, _cd_kernels, _cd_logistic, _first_call, cd
+from proxgan.datafits import Logistic, Poisson, Quadratic
+from proxgan.solvers import _cd_driver, _cd_glm, _cd_gram, _cd_kernels, _cd_logistic, _first_call, cd
 
-_USERS = (_cd_kernels, _cd_gram, _cd_logistic)
+_USERS = (_cd_kernels, _cd_gram, _cd_logistic, _cd_glm)
 
 
 def _problem(n=50, p=30, seed=0):
@@ -36,6 +36,7 @@ CASES = {
     "logistic-l1": lambda X, y: cd.solve(Logistic(X, np.where(y > 0, 1.0, -1.0)), P.L1(0.02), tol=1e-8,
                                          intercept=True),
     "dense-l0": lambda X, y: cd.solve(Quadratic(X, y), P.L0(0.01), tol=1e-10),
+    "poisson-l1": lambda X, y: cd.solve(Poisson(X / 4, np.floor(np.abs(y)), intercept=True), P.L1(0.01), tol=1e-8),
 }
 
 
@@ -48,9 +49,9 @@ def test_interpreted_driver_computes_what_the_compiled_one_does(case, monkeypatc
         monkeypatch.setattr(mod, "ws_cd", twin)
     interp = CASES[case](X, y)
     assert compiled.converged and interp.converged
-    if case.startswith("logistic"):
+    if case.startswith(("logistic", "poisson")):
         # exp/log of the interpreter and of LLVM differ in the last bit; both runs stop at the same
-        # tolerance (optimality violation <= 1e-8) on a problem that is not strongly convex
+        # tolerance (optimality violation <= 1e-8), on problems that are not strongly convex
         assert interp.crit <= 1e-8 and compiled.crit <= 1e-8
         np.testing.assert_allclose(interp.coef, compiled.coef, atol=1e-5)
         return
