@@ -3,10 +3,11 @@ r"""The first call of a compiled solver with a cold numba cache: run interpreted
 Numba compiles :func:`proxgan.solvers._cd_driver.ws_cd` and every hook and kernel it calls
 the first time a datafit is solved, and caches the machine code on disk. Compiling takes
 several seconds, far more than a small problem takes to solve even in pure Python. So
-:class:`FirstCall` wraps the driver's dispatcher, and at each call:
+:func:`first_call` changes what the driver's dispatcher does when no compiled code matches
+the arguments (:class:`FirstCall`; a call with compiled code costs nothing more):
 
-1. if the compiled code for these argument types is in memory or in numba's on-disk cache,
-   it runs that (the cache is loaded without compiling);
+1. if numba's on-disk cache has the compiled code for these argument types, it is loaded
+   (without compiling) and run;
 2. otherwise, for a small problem (at most :data:`SIZE_LIMIT` array elements in the
    arguments) it runs **the same source code interpreted** (:func:`interpreted`: every jitted
    callee replaced by its Python function, every ``@overload`` hook by its implementation for
@@ -118,7 +119,7 @@ class _Overloaded:
 
 def _python_value(value):
     """What a global (or closure variable) of a jitted function is when it runs interpreted."""
-    if _is_dispatcher(value) or isinstance(value, FirstCall):
+    if _is_dispatcher(value):
         return interpreted(value)
     if isinstance(value, _pytypes.FunctionType) and value.__module__.startswith("proxgan"):
         typing_funcs = _overloads_of(value)
@@ -136,15 +137,13 @@ def interpreted(fn):
 
     Parameters
     ----------
-    fn : numba dispatcher, FirstCall or function
+    fn : numba dispatcher or function
         The function to run interpreted.
 
     Returns
     -------
     function
     """
-    if isinstance(fn, FirstCall):
-        fn = fn.dispatcher
     py = fn.py_func if _is_dispatcher(fn) else fn
     with _interpreted_lock:  # a twin is published complete to other threads
         return _interpreted_cache.get(py) or _make_twin(py)
@@ -215,8 +214,9 @@ def _load_cached(disp, sig) -> bool | None:
 
 
 class FirstCall:
-    """Callable wrapper of a cached numba dispatcher that runs interpreted while it is not
-    compiled (module docstring). Attributes other than calling are the dispatcher's.
+    """What a cached numba dispatcher does when no compiled code matches its arguments (module
+    docstring): installed by :func:`first_call` as the dispatcher's ``_compile_for_args``, which
+    numba calls only then, so calls with compiled code never reach it.
 
     Parameters
     ----------
@@ -227,43 +227,48 @@ class FirstCall:
 
     def __init__(self, dispatcher):
         self.dispatcher = dispatcher
+        self.compile_for_args = dispatcher._compile_for_args  # numba's own: compile (or load) here
         self._started: set = set()
         self._lock = threading.Lock()
-        functools.update_wrapper(self, dispatcher.py_func)
 
-    def __getattr__(self, name):
-        return getattr(self.__dict__["dispatcher"], name)
+    def compiled(self, sig) -> bool | None:
+        """Whether compiled code for ``sig`` is in memory or could be loaded from the disk cache
+        (``None``: numba's internals are not as expected)."""
+        return True if sig in self.dispatcher.overloads else _load_cached(self.dispatcher, sig)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kws):
+        """The callable to run for ``args``: numba's compiled entry point, or an interpreted run."""
         disp = self.dispatcher
         mode = _mode()
-        if mode == "compile" or _spent[0] >= BUDGET_S:
-            return disp(*args)
+        if mode == "compile" or _spent[0] >= BUDGET_S or kws:
+            return self.compile_for_args(*args, **kws)
         try:
             sig = tuple(disp.typeof_pyval(a) for a in args)
         except Exception:  # noqa: BLE001 - let numba report it
-            return disp(*args)
-        if sig in disp.overloads or _load_cached(disp, sig) is not False:
-            return disp(*args)
+            return self.compile_for_args(*args)
         arrays = _arrays(args, [])
-        if sum(a.size for a in arrays) > SIZE_LIMIT:
-            return disp(*args)
+        if self.compiled(sig) is not False or sum(a.size for a in arrays) > SIZE_LIMIT:
+            return self.compile_for_args(*args)
         if mode == "auto":
             self._compile_in_background(sig)
+        return functools.partial(self._interpret, arrays)
+
+    def _interpret(self, arrays, *args):
+        """Run interpreted within the budget; otherwise restore ``arrays`` and run compiled."""
         saved = [(a, a.copy()) for a in arrays if a.flags.writeable]
         t0 = time.perf_counter()
         _local.deadline = t0 + max(BUDGET_S - _spent[0], 0.0)
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
-                return interpreted(disp)(*args)
+                return interpreted(self.dispatcher)(*args)
         except Exception:  # noqa: BLE001 - over budget, or a case the compiled code handles its own way
             for a, copy in saved:
                 a[...] = copy
-            return disp(*args)
         finally:
             _local.deadline = None
             with _spent_lock:
                 _spent[0] += time.perf_counter() - t0
+        return self.compile_for_args(*args)(*args)
 
     def _compile_in_background(self, sig) -> None:
         """Start one process (per signature and cache directory, across processes) that compiles
@@ -299,8 +304,8 @@ class FirstCall:
 
 
 def first_call(dispatcher):
-    """Wrap a cached numba dispatcher in :class:`FirstCall` (anything else, e.g. a plain function
-    under ``NUMBA_DISABLE_JIT``, is returned as it is).
+    """Install :class:`FirstCall` on a cached numba dispatcher and return the dispatcher
+    (anything else, e.g. a plain function under ``NUMBA_DISABLE_JIT``, is returned as it is).
 
     Parameters
     ----------
@@ -309,9 +314,11 @@ def first_call(dispatcher):
 
     Returns
     -------
-    FirstCall or the argument
+    The argument.
     """
-    return FirstCall(dispatcher) if _is_dispatcher(dispatcher) else dispatcher
+    if _is_dispatcher(dispatcher) and not isinstance(getattr(dispatcher, "_compile_for_args"), FirstCall):
+        dispatcher._compile_for_args = FirstCall(dispatcher)
+    return dispatcher
 
 
 def main(argv=None) -> int:
@@ -325,9 +332,7 @@ def main(argv=None) -> int:
         except (AttributeError, OSError):
             pass
         module, name, sig = pickle.loads(sys.stdin.buffer.read())
-        target = getattr(importlib.import_module(module), name)
-        disp = target.dispatcher if isinstance(target, FirstCall) else target
-        disp.compile(sig)
+        getattr(importlib.import_module(module), name).compile(sig)
         return 0
     finally:
         if argv:

@@ -63,38 +63,29 @@ def test_interpreted_driver_computes_what_the_compiled_one_does(case, monkeypatc
 def test_over_budget_run_restores_the_arguments_and_compiles(monkeypatch):
     X, y = _problem(seed=1)
     expected = CASES["dense-l1"](X, y)
-    wrapper = _first_call.FirstCall(_cd_driver.ws_cd.dispatcher)
+    hook = _first_call.FirstCall(_cd_driver.ws_cd)  # as if nothing were compiled or cached yet
+    hook.compiled = lambda sig: False
     calls = []
-    real = wrapper.dispatcher
+    real_compile = hook.compile_for_args
 
-    class Spy:
-        """The compiled dispatcher as seen by the wrapper: pretends nothing is compiled yet."""
-        overloads = {}
+    def compile_for_args(*args):
+        calls.append(args[1].copy())  # w as the compiled run receives it
+        return real_compile(*args)
 
-        def __getattr__(self, name):
-            return getattr(real, name)
-
-        def __call__(self, *args):
-            calls.append(args[1].copy())  # w as the compiled run receives it
-            return real(*args)
-
+    hook.compile_for_args = compile_for_args
     ticks = []
 
     def clock():  # every reading is 10 ms later: the budget of 0.1 s ends after ~10 hook calls
         ticks.append(None)
         return 0.01 * len(ticks)
 
-    wrapper.dispatcher = Spy()
-    twin = _first_call.interpreted(real)
-    monkeypatch.setattr(_first_call, "interpreted", lambda fn: twin)
-    monkeypatch.setattr(_first_call, "_load_cached", lambda disp, sig: False)
     monkeypatch.setattr(_first_call, "BUDGET_S", 0.1)
     monkeypatch.setattr(_first_call, "_spent", [0.0])
     monkeypatch.setattr(_first_call, "time", type("Clock", (), {"perf_counter": staticmethod(clock),
                                                                  "time": staticmethod(time.time)}))
     monkeypatch.setenv(_first_call.MODE_ENV, "interpret")
-    for mod in _USERS:
-        monkeypatch.setattr(mod, "ws_cd", wrapper)
+    for mod in _USERS:  # what numba's dispatcher does when no compiled code matches
+        monkeypatch.setattr(mod, "ws_cd", lambda *args: hook(*args)(*args))
     got = CASES["dense-l1"](X, y)
     assert len(ticks) > 5  # the interpreted run went some way (its epochs had moved w) before it stopped
     assert len(calls) == 1 and not np.any(calls[0])  # the compiled run started again from w = 0
@@ -102,11 +93,23 @@ def test_over_budget_run_restores_the_arguments_and_compiles(monkeypatch):
     assert got.n_iter == expected.n_iter
 
 
-def test_bad_mode_is_refused(monkeypatch):
-    monkeypatch.setenv(_first_call.MODE_ENV, "sometimes")
+def test_compiled_calls_do_not_reach_the_hook():
     X, y = _problem()
+    CASES["dense-l1"](X, y)
+    assert isinstance(_cd_driver.ws_cd._compile_for_args, _first_call.FirstCall)
+    spent = _first_call._spent[0]
+    CASES["dense-l1"](X, y)
+    assert _first_call._spent[0] == spent and len(_cd_driver.ws_cd.overloads) >= 1
+
+
+def test_bad_mode_is_refused(monkeypatch):
+    from proxgan.solvers._cd_loops import copy_into
+
+    monkeypatch.setenv(_first_call.MODE_ENV, "sometimes")
+    dst = np.zeros(3)
     with pytest.raises(ValueError, match="PROXGAN_FIRST_CALL must be one of auto, interpret, compile, got 'sometimes'"):
-        CASES["dense-l1"](X, y)
+        _first_call.FirstCall(copy_into)(dst, np.ones(3))  # what a call without compiled code runs
+    assert not np.any(dst)
 
 
 _CHILD = """
@@ -119,7 +122,7 @@ X = rng.standard_normal((200, 50)); y = X[:, :5] @ rng.standard_normal(5) + 0.1 
 m = Lasso(alpha=0.1).fit(X, y)
 from proxgan.solvers import _cd_driver
 print(json.dumps({"seconds": time.perf_counter() - t0, "coef": m.coef_.tolist(),
-                  "compiled": len(_cd_driver.ws_cd.dispatcher.overloads)}))
+                  "compiled": len(_cd_driver.ws_cd.overloads)}))
 """
 
 
@@ -145,12 +148,12 @@ _PROBE = """
 import json, sys
 import numpy as np
 from proxgan.solvers import _cd_loops, _first_call
-fc = _first_call.FirstCall(_cd_loops.copy_into)
+disp = _first_call.first_call(_cd_loops.copy_into)
 dst = np.zeros(3)
-fc(dst, np.arange(3.0))
-sig = tuple(fc.dispatcher.typeof_pyval(a) for a in (dst, dst))
+disp(dst, np.arange(3.0))
+sig = tuple(disp.typeof_pyval(a) for a in (dst, dst))
 print(json.dumps({"copied": dst.tolist(), "interpreted": _first_call._spent[0] > 0,
-                  "cached": bool(_first_call._load_cached(fc.dispatcher, sig))}))
+                  "cached": bool(_first_call._load_cached(disp, sig))}))
 """
 
 
