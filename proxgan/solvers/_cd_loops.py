@@ -11,7 +11,8 @@ in a fraction of a second. Both are tested against numpy (``tests/solvers/test_c
   zero scores, cost O(p)) and then collects the indices in increasing order, ties broken by
   index: the set ``np.argsort(-scores, kind="stable")[:k]``, sorted;
 * :func:`anderson` solves the K × K normal equations by Gaussian elimination with partial
-  pivoting (LAPACK's ``gesv`` algorithm, unblocked: the same solution up to rounding).
+  pivoting (LAPACK's ``gesv`` algorithm, unblocked: the same solution up to rounding), and
+  gives up, as before, when that system is singular or not finite.
 """
 from __future__ import annotations
 
@@ -102,20 +103,11 @@ def top_k(scores, k):
 
 
 @njit(cache=True, nogil=True)
-def solve_small(A, b):
-    """Solve ``A x = b`` (A square, small) by Gaussian elimination with partial pivoting:
-    ``(ok, x)``, ``ok`` False (and ``x`` empty) when A has a non-finite entry or an exactly
-    zero pivot (``np.linalg.solve`` raises there). ``A`` and ``b`` are not modified."""
-    n = b.shape[0]
-    M = np.empty((n, n))
-    x = np.empty(n)
-    for i in range(n):
-        x[i] = b[i]
-        for j in range(n):
-            v = A[i, j]
-            if not math.isfinite(v):
-                return False, np.empty(0)
-            M[i, j] = v
+def solve_small(M, x):
+    """Solve ``M z = x`` in place (M square, small) by Gaussian elimination with partial pivoting:
+    ``x`` becomes ``z`` and ``M`` is overwritten. Returns False (``x`` then undefined) when a
+    pivot is zero or not finite (``np.linalg.solve`` raises for a singular or non-finite M)."""
+    n = x.shape[0]
     for c in range(n):
         piv = c
         best = abs(M[c, c])
@@ -123,24 +115,27 @@ def solve_small(A, b):
             if abs(M[i, c]) > best:
                 best = abs(M[i, c])
                 piv = i
-        if best == 0.0:
-            return False, np.empty(0)
+        if not (best > 0.0 and math.isfinite(best)):
+            return False
         if piv != c:
             for j in range(n):
-                M[c, j], M[piv, j] = M[piv, j], M[c, j]
-            x[c], x[piv] = x[piv], x[c]
+                t = M[c, j]
+                M[c, j] = M[piv, j]
+                M[piv, j] = t
+            t = x[c]
+            x[c] = x[piv]
+            x[piv] = t
         for i in range(c + 1, n):
             f = M[i, c] / M[c, c]
-            if f != 0.0:
-                for j in range(c + 1, n):
-                    M[i, j] -= f * M[c, j]
-                x[i] -= f * x[c]
+            for j in range(c + 1, n):
+                M[i, j] -= f * M[c, j]
+            x[i] -= f * x[c]
     for i in range(n - 1, -1, -1):
         acc = x[i]
         for j in range(i + 1, n):
             acc -= M[i, j] * x[j]
         x[i] = acc / M[i, i]
-    return True, x
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -164,11 +159,10 @@ def anderson(last, K):
                 acc += U[a, i] * U[b, i]
             C[a, b] = acc
             C[b, a] = acc
-    ones = np.empty(K)
+    z = np.empty(K)
     for k in range(K):
-        ones[k] = 1.0
-    ok, z = solve_small(C, ones)
-    if not ok:
+        z[k] = 1.0
+    if not solve_small(C, z):
         return False, np.empty(0)
     sz = 0.0
     for k in range(K):
