@@ -2,10 +2,15 @@
 
 Triton kernels run on CPU tensors under Triton's interpreter; the variable must be set
 before Triton is first imported (proxgan imports it lazily, at the first launch).
+The numba solvers compile at their first call instead of running interpreted while a
+background process compiles them (``PROXGAN_FIRST_CALL=compile``).
 """
 import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
+# compiled solvers compile at their first call (numba's default), so that no result depends on
+# the state of the numba cache (tests/solvers/test_first_call.py tests the interpreted first call)
+os.environ.setdefault("PROXGAN_FIRST_CALL", "compile")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -51,6 +51,8 @@ import pathlib
 import numpy as np
 from numba import njit, types
 
+from proxgan.solvers._cd_loops import anderson, top_k
+from proxgan.solvers._first_call import first_call
 from proxgan.solvers._prox1d import in_support1d, value1d
 
 __all__ = ["ws_cd", "anderson", "largest", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores", "cd_criterion",
@@ -84,31 +86,6 @@ cd_restore = _hook("cd_restore")
 
 
 @njit(cache=True, nogil=True)
-def anderson(last, K):
-    """Anderson extrapolation of the K+1 iterates in ``last`` (rows): ``(ok, point)``."""
-    m = last.shape[1]
-    U = np.empty((K, m))
-    for k in range(K):
-        for i in range(m):
-            U[k, i] = last[k + 1, i] - last[k, i]
-    C = U @ U.T
-    ones = np.ones(K)
-    try:
-        z = np.linalg.solve(C, ones)
-    except Exception:  # noqa: BLE001 - numba only supports catching everything
-        return False, np.empty(0)
-    sz = z.sum()
-    if not np.isfinite(sz) or sz == 0.0:
-        return False, np.empty(0)
-    coef = z / sz
-    out = np.zeros(m)
-    for k in range(K):
-        for i in range(m):
-            out[i] += coef[k] * last[k + 1, i]
-    return True, out
-
-
-@njit(cache=True, nogil=True)
 def largest(scores):
     """The largest of the scores written by ``cd_scores`` (0 for none; a NaN never counts)."""
     best = 0.0
@@ -119,27 +96,6 @@ def largest(scores):
 
 
 @njit(cache=True, nogil=True)
-def top_k(scores, k):
-    """Sorted indices of the ``k`` largest scores (ties broken by index), in O(p)."""
-    neg = -scores
-    kth = np.partition(neg, k - 1)[k - 1]
-    out = np.empty(k, dtype=np.int64)
-    m = 0
-    for j in range(neg.shape[0]):
-        if neg[j] < kth:
-            out[m] = j
-            m += 1
-    for j in range(neg.shape[0]):
-        if m == k:
-            break
-        if neg[j] == kth:
-            out[m] = j
-            m += 1
-    out.sort()
-    return out
-
-
-@njit(nogil=True, inline="always")
 def _objective_ws(st, w, ws, code, P):
     """Datafit plus the penalty restricted to the working set (what extrapolation must lower)."""
     val = cd_value(st, w)
@@ -149,7 +105,7 @@ def _objective_ws(st, w, ws, code, P):
     return val
 
 
-@njit(nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _try_extrapolation(st, w, ws, w_acc, code, P):
     """Move to the extrapolated point ``w_acc`` (on ``ws``) if it is feasible and lowers the objective."""
     p = P.shape[1]
@@ -244,4 +200,4 @@ def _make_driver(stamp: str):
     return ws_cd
 
 
-ws_cd = _make_driver(_sources_stamp())
+ws_cd = first_call(_make_driver(_sources_stamp()))

@@ -36,6 +36,7 @@ from proxgan.datafits._glm import GAMMA, HUBER, POISSON
 from proxgan.kernels._prox_cpu import clip
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_loops import copy_into
 from proxgan.solvers._cd_kernels import _axpy_col
 from proxgan.solvers._prox1d import prox1d
 
@@ -238,7 +239,7 @@ def _recompute(X, data, indices, indptr, sparse, p, w, z):
             _move(X, data, indices, indptr, sparse, j, p, w[j], z)
 
 
-@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
+@overload(cd_refresh, jit_options=HOOK_JIT)
 def _refresh(st, w):
     if is_state(st, GLMState):
         def impl(st, w):  # z again from w: no drift over long runs at small smoothing
@@ -246,7 +247,7 @@ def _refresh(st, w):
         return impl
 
 
-@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+@overload(cd_scores, jit_options=HOOK_JIT)
 def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, GLMState):
         def impl(st, w, idx, code, P, out):
@@ -255,7 +256,7 @@ def _scores_hook(st, w, idx, code, P, out):
         return impl
 
 
-@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+@overload(cd_epoch, jit_options=HOOK_JIT)
 def _epoch_hook(st, w, ws, code, P):
     if is_state(st, GLMState):
         def impl(st, w, ws, code, P):
@@ -264,7 +265,7 @@ def _epoch_hook(st, w, ws, code, P):
         return impl
 
 
-@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
+@overload(cd_criterion, jit_options=HOOK_JIT)
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, GLMState):
         def impl(st, w, l1, l2, positive, use_gap, max_score):  # the largest fixed-point violation
@@ -272,7 +273,7 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
         return impl
 
 
-@overload(cd_move, jit_options=HOOK_JIT, inline="always")
+@overload(cd_move, jit_options=HOOK_JIT)
 def _move_hook(st, j, d):
     if is_state(st, GLMState):
         def impl(st, j, d):
@@ -280,7 +281,7 @@ def _move_hook(st, j, d):
         return impl
 
 
-@overload(cd_value, jit_options=HOOK_JIT, inline="always")
+@overload(cd_value, jit_options=HOOK_JIT)
 def _value(st, w):
     if is_state(st, GLMState):
         def impl(st, w):
@@ -288,7 +289,7 @@ def _value(st, w):
         return impl
 
 
-@overload(cd_save, jit_options=HOOK_JIT, inline="always")
+@overload(cd_save, jit_options=HOOK_JIT)
 def _save(st):
     if is_state(st, GLMState):
         def impl(st):
@@ -296,11 +297,11 @@ def _save(st):
         return impl
 
 
-@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
+@overload(cd_restore, jit_options=HOOK_JIT)
 def _restore(st, saved):
     if is_state(st, GLMState):
         def impl(st, saved):
-            st.z[:] = saved
+            copy_into(st.z, saved)
         return impl
 
 

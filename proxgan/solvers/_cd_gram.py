@@ -19,6 +19,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_loops import copy_into
 from proxgan.solvers._cd_kernels import _FM, _score, gap_from_scalars
 from proxgan.kernels._prox_cpu import clip
 from proxgan.solvers._prox1d import prox1d
@@ -54,11 +55,11 @@ def _rnorms(yy, Xty, w, G):
     return yy - wy - wg, yy - wy
 
 
-@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
+@overload(cd_refresh, jit_options=HOOK_JIT)
 def _refresh(st, w):
     if is_state(st, GramState):
         def impl(st, w):
-            st.G[:] = st.Xty - st.Q @ w
+            copy_into(st.G, st.Xty - st.Q @ w)
         return impl
 
 
@@ -84,7 +85,7 @@ def _epoch(Q, G, n, w, ws, code, P):
             _col_update(Q, j, new - wj, G)
 
 
-@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+@overload(cd_scores, jit_options=HOOK_JIT)
 def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, GramState):
         def impl(st, w, idx, code, P, out):
@@ -92,7 +93,7 @@ def _scores_hook(st, w, idx, code, P, out):
         return impl
 
 
-@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+@overload(cd_epoch, jit_options=HOOK_JIT)
 def _epoch_hook(st, w, ws, code, P):
     if is_state(st, GramState):
         def impl(st, w, ws, code, P):
@@ -100,7 +101,7 @@ def _epoch_hook(st, w, ws, code, P):
         return impl
 
 
-@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
+@overload(cd_criterion, jit_options=HOOK_JIT)
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, GramState):
         def impl(st, w, l1, l2, positive, use_gap, max_score):
@@ -111,7 +112,7 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
         return impl
 
 
-@overload(cd_move, jit_options=HOOK_JIT, inline="always")
+@overload(cd_move, jit_options=HOOK_JIT)
 def _move_hook(st, j, d):
     if is_state(st, GramState):
         def impl(st, j, d):
@@ -119,7 +120,7 @@ def _move_hook(st, j, d):
         return impl
 
 
-@overload(cd_value, jit_options=HOOK_JIT, inline="always")
+@overload(cd_value, jit_options=HOOK_JIT)
 def _value(st, w):
     if is_state(st, GramState):
         def impl(st, w):
@@ -127,7 +128,7 @@ def _value(st, w):
         return impl
 
 
-@overload(cd_save, jit_options=HOOK_JIT, inline="always")
+@overload(cd_save, jit_options=HOOK_JIT)
 def _save(st):
     if is_state(st, GramState):
         def impl(st):
@@ -135,11 +136,11 @@ def _save(st):
         return impl
 
 
-@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
+@overload(cd_restore, jit_options=HOOK_JIT)
 def _restore(st, saved):
     if is_state(st, GramState):
         def impl(st, saved):
-            st.G[:] = saved
+            copy_into(st.G, saved)
         return impl
 
 

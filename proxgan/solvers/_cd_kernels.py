@@ -32,6 +32,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_loops import copy_into
 from proxgan.kernels._prox_cpu import clip
 from proxgan.solvers._prox1d import prox1d
 
@@ -199,7 +200,7 @@ def _residual_scalars(r_raw, s, v, y):
     return rn2, ry
 
 
-@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
+@overload(cd_refresh, jit_options=HOOK_JIT)
 def _refresh(st, w):
     if is_state(st, QuadraticState):
         def impl(st, w):  # the residual is exact up to rounding: nothing to refresh
@@ -207,7 +208,7 @@ def _refresh(st, w):
         return impl
 
 
-@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+@overload(cd_scores, jit_options=HOOK_JIT)
 def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, QuadraticState):
         def impl(st, w, idx, code, P, out):
@@ -216,7 +217,7 @@ def _scores_hook(st, w, idx, code, P, out):
         return impl
 
 
-@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+@overload(cd_epoch, jit_options=HOOK_JIT)
 def _epoch_hook(st, w, ws, code, P):
     if is_state(st, QuadraticState):
         def impl(st, w, ws, code, P):
@@ -225,7 +226,7 @@ def _epoch_hook(st, w, ws, code, P):
         return impl
 
 
-@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
+@overload(cd_criterion, jit_options=HOOK_JIT)
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, QuadraticState):
         def impl(st, w, l1, l2, positive, use_gap, max_score):
@@ -236,7 +237,7 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
         return impl
 
 
-@overload(cd_move, jit_options=HOOK_JIT, inline="always")
+@overload(cd_move, jit_options=HOOK_JIT)
 def _move_hook(st, j, d):
     if is_state(st, QuadraticState):
         def impl(st, j, d):
@@ -245,7 +246,7 @@ def _move_hook(st, j, d):
         return impl
 
 
-@overload(cd_value, jit_options=HOOK_JIT, inline="always")
+@overload(cd_value, jit_options=HOOK_JIT)
 def _value(st, w):
     if is_state(st, QuadraticState):
         def impl(st, w):
@@ -253,7 +254,7 @@ def _value(st, w):
         return impl
 
 
-@overload(cd_save, jit_options=HOOK_JIT, inline="always")
+@overload(cd_save, jit_options=HOOK_JIT)
 def _save(st):
     if is_state(st, QuadraticState):
         def impl(st):
@@ -261,11 +262,11 @@ def _save(st):
         return impl
 
 
-@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
+@overload(cd_restore, jit_options=HOOK_JIT)
 def _restore(st, saved):
     if is_state(st, QuadraticState):
         def impl(st, saved):
-            st.r_raw[:] = saved[0]
+            copy_into(st.r_raw, saved[0])
             st.s[0] = saved[1]
         return impl
 

@@ -22,6 +22,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
+from proxgan.solvers._cd_loops import copy_into
 from proxgan.solvers._cd_kernels import _FM, _axpy_col
 from proxgan.kernels._prox_cpu import clip
 from proxgan.solvers._prox1d import prox1d, value1d
@@ -158,7 +159,7 @@ def _loss(y, z, sw):
     return val / y.shape[0]
 
 
-@overload(cd_refresh, jit_options=HOOK_JIT, inline="always")
+@overload(cd_refresh, jit_options=HOOK_JIT)
 def _refresh(st, w):
     if is_state(st, LogisticState):
         def impl(st, w):  # z is exact up to rounding
@@ -166,7 +167,7 @@ def _refresh(st, w):
         return impl
 
 
-@overload(cd_scores, jit_options=HOOK_JIT, inline="always")
+@overload(cd_scores, jit_options=HOOK_JIT)
 def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, LogisticState):
         def impl(st, w, idx, code, P, out):
@@ -175,7 +176,7 @@ def _scores_hook(st, w, idx, code, P, out):
         return impl
 
 
-@overload(cd_epoch, jit_options=HOOK_JIT, inline="always")
+@overload(cd_epoch, jit_options=HOOK_JIT)
 def _epoch_hook(st, w, ws, code, P):
     if is_state(st, LogisticState):
         def impl(st, w, ws, code, P):
@@ -184,7 +185,7 @@ def _epoch_hook(st, w, ws, code, P):
         return impl
 
 
-@overload(cd_criterion, jit_options=HOOK_JIT, inline="always")
+@overload(cd_criterion, jit_options=HOOK_JIT)
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, LogisticState):
         def impl(st, w, l1, l2, positive, use_gap, max_score):  # no duality gap: the largest violation
@@ -192,7 +193,7 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
         return impl
 
 
-@overload(cd_move, jit_options=HOOK_JIT, inline="always")
+@overload(cd_move, jit_options=HOOK_JIT)
 def _move_hook(st, j, d):
     if is_state(st, LogisticState):
         def impl(st, j, d):
@@ -200,7 +201,7 @@ def _move_hook(st, j, d):
         return impl
 
 
-@overload(cd_value, jit_options=HOOK_JIT, inline="always")
+@overload(cd_value, jit_options=HOOK_JIT)
 def _value(st, w):
     if is_state(st, LogisticState):
         def impl(st, w):
@@ -208,7 +209,7 @@ def _value(st, w):
         return impl
 
 
-@overload(cd_save, jit_options=HOOK_JIT, inline="always")
+@overload(cd_save, jit_options=HOOK_JIT)
 def _save(st):
     if is_state(st, LogisticState):
         def impl(st):
@@ -216,11 +217,11 @@ def _save(st):
         return impl
 
 
-@overload(cd_restore, jit_options=HOOK_JIT, inline="always")
+@overload(cd_restore, jit_options=HOOK_JIT)
 def _restore(st, saved):
     if is_state(st, LogisticState):
         def impl(st, saved):
-            st.z[:] = saved
+            copy_into(st.z, saved)
         return impl
 
 
