@@ -96,15 +96,19 @@ def _newton(df: GLMDatafit, lam2: float, w0, tol: float, max_iter: int):
 
 def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coef_init=None):
     """Solve ``df + penalty`` with ``solver`` (``"cd"``, ``"fista"``, ``"ista"``; a Quantile datafit:
-    the exact solver of :mod:`proxgan.solvers._quantile`). Returns ``(coef, n_iter, converged)``."""
+    the exact solver of :mod:`proxgan.solvers._quantile`, by ``"frisch-newton"`` (interior point) or
+    smoothing with ``"cd"``/``"fista"`` inside). Returns ``(coef, n_iter, converged)``."""
     from proxgan.solvers import cd, fista, ista
     from proxgan.solvers._common import Composite
 
     if isinstance(df, Quantile):
         from proxgan.solvers._quantile import solve as solve_quantile
 
-        res = solve_quantile(df, penalty, coef_init=coef_init, tol=tol, inner="cd" if solver == "cd" else "fista",
-                             max_iter=max_iter)
+        method = "frisch-newton" if solver == "frisch-newton" else "smoothing"
+        res = solve_quantile(df, penalty, coef_init=coef_init, tol=tol, method=method,
+                             inner="cd" if solver == "cd" else "fista", max_iter=max_iter)
+    elif solver == "frisch-newton":
+        raise ValueError("solver='frisch-newton' (interior point) is for the Quantile datafit only")
     elif solver == "cd":
         res = cd.solve(df, penalty, coef_init=coef_init, tol=tol, max_iter=max_iter)
     else:
@@ -319,8 +323,11 @@ class GeneralizedLinearEstimator(_GLMBase):
         Any penalty of :mod:`proxgan.penalties` the solver takes (with a lowering for
         ``"cd"``, including the nonconvex ones; any for ``"fista"``/``"ista"``; L1 or none for
         the exact quantile solver). ``None``: no penalty.
-    solver : {"auto", "cd", "fista", "ista"}
-        ``"auto"``: ``"cd"`` when the penalty has a lowering, else ``"fista"``.
+    solver : {"auto", "cd", "fista", "ista", "frisch-newton"}
+        ``"auto"``: for the Quantile datafit ``"frisch-newton"`` (the exact interior-point method
+        of :mod:`proxgan.solvers._quantile_ipm`; L1 or no penalty), else ``"cd"`` when the
+        penalty has a lowering, else ``"fista"``. With the Quantile datafit ``"cd"``/``"fista"``
+        solve it exactly by smoothing with continuation (:mod:`proxgan.solvers._quantile`).
     fit_intercept : bool
         Fit a free intercept.
     tol : float
@@ -356,8 +363,8 @@ class GeneralizedLinearEstimator(_GLMBase):
 
         tol = float(_check_number(self.tol, "tol"))
         max_iter = int(_check_number(self.max_iter, "max_iter", 1, np.inf, integer=True))
-        if self.solver not in ("auto", "cd", "fista", "ista"):
-            raise ValueError(f"solver must be 'auto', 'cd', 'fista' or 'ista', got {self.solver!r}")
+        if self.solver not in ("auto", "cd", "fista", "ista", "frisch-newton"):
+            raise ValueError(f"solver must be 'auto', 'cd', 'fista', 'ista' or 'frisch-newton', got {self.solver!r}")
         if self.penalty is not None and not isinstance(self.penalty, Penalty):
             raise TypeError(f"penalty must be a proxgan Penalty or None, got {type(self.penalty).__name__}")
         factory = self.datafit if self.datafit is not None else (lambda *a, **k: Huber(*a, epsilon=np.inf, **k))
@@ -370,7 +377,7 @@ class GeneralizedLinearEstimator(_GLMBase):
         penalty = self.penalty if self.penalty is not None else L1(0.0)
         solver = self.solver
         if solver == "auto":
-            solver = "cd" if lower(penalty) is not None else "fista"
+            solver = "frisch-newton" if isinstance(df, Quantile) else "cd" if lower(penalty) is not None else "fista"
         if isinstance(df, Quantile) and solver == "cd" and lower(penalty) is None:
             raise ValueError("the quantile datafit takes an L1 penalty (or none)")
         w, self.n_iter_, ok = fit_glm(df, penalty, solver, tol, max_iter)

@@ -126,8 +126,33 @@ def _polish(datafit, w: np.ndarray, r: np.ndarray, l1: np.ndarray):
     return wp, u
 
 
-def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, inner: str = "cd", smoothing: float | None = None,
-          max_stages: int = 12, max_iter: int = 1000) -> SolverResult:
+def _certify(datafit, l1):
+    def certify(coef, u):
+        P = pinball_objective(datafit, coef, l1)
+        return P, max(P - dual_objective(datafit, u, l1), 0.0)
+    return certify
+
+
+def _solve_ipm(datafit, l1, tol, max_iter):
+    """The interior point, then (if its certificate is not yet below ``tol``) the vertex polish."""
+    from proxgan.solvers._quantile_ipm import frisch_newton
+
+    certify = _certify(datafit, l1)
+    coef, u, n_iter, gap = frisch_newton(datafit, l1, tol=tol, max_iter=max_iter, certify=certify)
+    P = pinball_objective(datafit, coef, l1)
+    if gap > tol * P:
+        pol = _polish(datafit, coef, datafit.y - datafit.scores(coef), l1)
+        if pol is not None:
+            Pp, gp = certify(*pol)
+            D = max(P - gap, Pp - gp)
+            if Pp < P:
+                coef, P = pol[0], Pp
+            gap = max(P - D, 0.0)
+    return SolverResult(coef, gap, "gap", n_iter, bool(gap <= tol * P))
+
+
+def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, method: str = "frisch-newton", inner: str = "cd",
+          smoothing: float | None = None, max_stages: int = 12, max_iter: int = 1000) -> SolverResult:
     """Minimise the exact pinball loss plus an L1 penalty (module docstring).
 
     Parameters
@@ -140,6 +165,10 @@ def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, inner: st
         Warm start.
     tol : float
         Stop when the duality gap is at most ``tol`` × the objective.
+    method : {"frisch-newton", "smoothing"}
+        ``"frisch-newton"``: the interior-point method of :mod:`proxgan.solvers._quantile_ipm`
+        (``coef_init``, ``inner``, ``smoothing`` and ``max_stages`` unused); ``"smoothing"``:
+        smoothing with continuation (steps 1-4 of the module docstring).
     inner : {"cd", "fista"}
         Solver of the smoothed problems.
     smoothing : float, optional
@@ -147,7 +176,7 @@ def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, inner: st
     max_stages : int
         Largest number of smoothing levels.
     max_iter : int
-        Iterations of each inner solve.
+        Iterations of each inner solve (``"frisch-newton"``: interior-point iterations, at most 200).
 
     Returns
     -------
@@ -156,11 +185,15 @@ def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, inner: st
     """
     from proxgan.solvers import cd, fista
 
+    if method not in ("frisch-newton", "smoothing"):
+        raise ValueError(f"method must be 'frisch-newton' or 'smoothing', got {method!r}")
     if inner not in ("cd", "fista"):
         raise ValueError(f"inner must be 'cd' or 'fista', got {inner!r}")
     p = datafit.X.shape[1]
     q = datafit.n_features
     l1 = _l1_weights(penalty, p)
+    if method == "frisch-newton":
+        return _solve_ipm(datafit, l1, tol, min(int(max_iter), 200))
     if penalty is None:
         from proxgan.penalties import L1
 

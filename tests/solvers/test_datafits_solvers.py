@@ -86,15 +86,15 @@ def test_huber_against_scipy():
     assert objective(df, L2(alpha), res.coef) <= ref.fun + 1e-12
 
 
-@pytest.mark.parametrize("inner", ["cd", "fista"])
+@pytest.mark.parametrize("method,inner", [("frisch-newton", "cd"), ("smoothing", "cd"), ("smoothing", "fista")])
 @pytest.mark.parametrize("alpha,sparse", [(0.02, False), (0.0, False), (0.05, True)])
-def test_quantile_exact_against_highs(inner, alpha, sparse):
+def test_quantile_exact_against_highs(method, inner, alpha, sparse):
     X, y, sw = data(Quantile, n=120, p=6)
     tau = 0.3
     ref = QuantileRegressor(quantile=tau, alpha=alpha, solver="highs").fit(X, y, sample_weight=sw)
     df = Quantile(sp.csc_matrix(X) if sparse else X, y, tau, sample_weight=sw, intercept=True)
     l1 = np.full(X.shape[1], alpha)
-    res = solve_quantile(df, L1(alpha), tol=1e-10, inner=inner, max_iter=5000)
+    res = solve_quantile(df, L1(alpha), tol=1e-10, method=method, inner=inner, max_iter=5000)
     assert res.converged and res.criterion == "gap"
     P = pinball_objective(df, res.coef, l1)
     P_ref = pinball_objective(df, np.append(ref.coef_, ref.intercept_), l1)
@@ -103,10 +103,49 @@ def test_quantile_exact_against_highs(inner, alpha, sparse):
     assert P >= P_ref - res.crit - 1e-12  # ... and the certificate is honest
 
 
+@pytest.mark.parametrize("intercept,sparse,p", [(False, False, 30), (True, True, 30), (True, False, 150)])
+def test_frisch_newton_against_highs_awkward(intercept, sparse, p):
+    """Zero and uneven weights, no intercept, sparse input, more features than samples, a
+    weighted L1 with unpenalised coordinates: the interior point matches HiGHS to 1e-6."""
+    from proxgan.solvers._quantile_ipm import frisch_newton
+    from proxgan.solvers._quantile import dual_objective
+
+    rng = np.random.default_rng(3)
+    n = 100
+    X = rng.standard_normal((n, p))
+    X[:, 3] = 0.0  # an empty column
+    y = X[:, 0] - 2 * X[:, 1] + rng.standard_t(2, n)
+    sw = rng.uniform(0.0, 3.0, n)
+    sw[:7] = 0.0
+    l1 = np.full(p, 0.01)
+    l1[:2] = 0.0  # unpenalised
+    df = Quantile(sp.csc_matrix(X) if sparse else X, y, 0.8, sample_weight=sw, intercept=intercept)
+    res = solve_quantile(df, L1(1.0, weights=l1), tol=1e-9)
+    P = pinball_objective(df, res.coef, l1)
+    assert res.converged and res.crit <= 1e-9 * P
+    # HiGHS on the LP itself (scikit-learn's formulation; its estimator has no per-feature weights)
+    from scipy.optimize import linprog
+
+    S = sw.sum()
+    q = p + int(intercept)
+    A = np.hstack([X, np.ones((n, 1))]) if intercept else X
+    lw = np.concatenate([l1, np.zeros(int(intercept))]) * S
+    c = np.concatenate([lw, lw, sw * 0.8, sw * 0.2])
+    lp = linprog(c, A_eq=np.hstack([A, -A, np.eye(n), -np.eye(n)]), b_eq=y, method="highs")
+    P_ref = lp.fun / S
+    assert P == pytest.approx(P_ref, rel=1e-6)
+    assert P >= P_ref - res.crit - 1e-12
+    coef, u, n_iter, gap = frisch_newton(df, l1, tol=1e-9, certify=lambda w, u: (
+        pinball_objective(df, w, l1), pinball_objective(df, w, l1) - dual_objective(df, u, l1)))
+    assert n_iter <= 40 and np.all(u[:7] == 0.0) and coef.shape == (q,)
+
+
 def test_quantile_solver_rejects_what_it_cannot_certify():
     X, y, _ = data(Quantile)
     df = Quantile(X, y, 0.5, intercept=True)
     with pytest.raises(ValueError, match="L1 penalty"):
         solve_quantile(df, L2(0.1))
+    with pytest.raises(ValueError, match="method must be"):
+        solve_quantile(df, L1(0.1), method="simplex")
     with pytest.raises(ValueError, match="smoothing > 0"):
         cd.solve(df, L1(0.1))
