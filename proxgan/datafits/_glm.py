@@ -48,6 +48,7 @@ class GLMDatafit(Datafit):
             raise ValueError(f"sample_weight must hold {n} finite numbers >= 0 with a positive sum")
         if not np.all(np.isfinite(self.y)):
             raise ValueError("y must hold finite numbers")
+        self.check_target(self.y)
         self.sw = sw
         self.intercept = bool(intercept)
 
@@ -55,6 +56,15 @@ class GLMDatafit(Datafit):
     def n_features(self) -> int:
         """Number of coefficients (the intercept included when ``intercept=True``)."""
         return self.X.shape[1] + int(self.intercept)
+
+    @staticmethod
+    def check_target(y) -> None:
+        """Raise ``ValueError`` if a target is outside the datafit's domain (subclasses; any finite ``y`` here).
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+        """
 
     def params(self) -> tuple[float, float]:
         """The two numbers of :math:`\\phi` read by the compiled kernel (subclasses)."""
@@ -70,11 +80,14 @@ class GLMDatafit(Datafit):
 
     def value_np(self, w: np.ndarray) -> float:
         """:math:`f(w)` in NumPy (float64)."""
-        import torch
+        return float(self.sw @ self.loss_np(self.y, self.scores(w), *self.params(), order=0)[0]) / float(self.sw.sum())
 
-        z = torch.from_numpy(self.scores(w))
-        y = torch.from_numpy(self.y)
-        return float((torch.from_numpy(self.sw) * self._phi(y, z)).sum()) / float(self.sw.sum())
+    @staticmethod
+    def loss_np(y, z, a=0.0, m=0.0, order=2):  # pragma: no cover - abstract
+        """NumPy :math:`(\phi, \partial_z\phi, \partial_z^2\phi)` at ``z`` (up to ``order``), with the
+        numbers ``a, m`` of :meth:`params`: the twin of the compiled and torch versions, used by the
+        full-batch L-BFGS and Newton solvers (:mod:`proxgan.solvers._glm_smooth`)."""
+        raise NotImplementedError
 
     # --- torch side (ISTA/FISTA) -------------------------------------------------------
     def _swt(self):

@@ -35,65 +35,6 @@ def _check_number(v, name, lo=0.0, hi=np.inf, integer=False):
     return v
 
 
-def _lbfgs(df: GLMDatafit, lam2: float, w0, tol: float, max_iter: int):
-    """scikit-learn's method for ``solver="lbfgs"``: L-BFGS-B on the smooth objective
-    (datafit + :math:`\\tfrac{\\lambda}2\\lVert w\\rVert^2`), ``gtol=tol``."""
-    import torch
-    from scipy.optimize import minimize
-
-    p = df.X.shape[1]
-
-    def fun(v):
-        vt = torch.from_numpy(v)
-        g = df.grad(vt).numpy().copy()
-        g[:p] += lam2 * v[:p]
-        return float(df.value(vt)) + 0.5 * lam2 * float(v[:p] @ v[:p]), g
-
-    res = minimize(fun, w0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps})
-    return res.x, int(res.nit), bool(res.success)
-
-
-def _newton(df: GLMDatafit, lam2: float, w0, tol: float, max_iter: int):
-    """Newton's method with a Cholesky solve and an Armijo line search on the smooth objective
-    (datafit + :math:`\\tfrac{\\lambda}2\\lVert w\\rVert^2`), as scikit-learn's ``"newton-cholesky"``;
-    stops when the largest gradient entry is at most ``tol``."""
-    import scipy.linalg
-    import scipy.sparse as sp
-
-    from proxgan.solvers._cd_glm import d2phi, dphi, phi
-
-    p = df.X.shape[1]
-    X = df.X.toarray() if sp.issparse(df.X) else df.X
-    A = np.hstack([X, np.ones((X.shape[0], 1))]) if df.intercept else X
-    sw = df.sw / df.sw.sum()
-    a, m = df.params()
-    reg = np.full(A.shape[1], lam2)
-    if df.intercept:
-        reg[p] = 0.0
-    f = np.vectorize(lambda y, z, k: k(df.KIND, y, z, a, m), excluded={"k"})
-
-    def obj(v):
-        return float(sw @ f(df.y, A @ v, k=phi)) + 0.5 * float(reg @ (v * v))
-
-    w = np.array(w0, dtype=np.float64)
-    for it in range(1, max_iter + 1):
-        z = A @ w
-        g = A.T @ (sw * f(df.y, z, k=dphi)) + reg * w
-        if np.abs(g).max() <= tol:
-            return w, it - 1, True
-        H = (A * (sw * f(df.y, z, k=d2phi))[:, None]).T @ A + np.diag(reg)
-        try:
-            step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), g)
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(H, g, rcond=None)[0]
-        f0, t = obj(w), 1.0
-        while obj(w + t * step) > f0 + 1e-4 * t * float(g @ step) and t > 1e-10:
-            t *= 0.5
-        w = w + t * step
-    return w, max_iter, False
-
-
 def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coef_init=None):
     """Solve ``df + penalty`` with ``solver`` (``"cd"``, ``"fista"``, ``"ista"``; a Quantile datafit:
     the exact solver of :mod:`proxgan.solvers._quantile`, by ``"frisch-newton"`` (interior point) or
@@ -192,20 +133,23 @@ class _LogLinkRegressor(_GLMBase):
         if self.solver in ("lbfgs", "newton-cholesky") and l1_ratio > 0:
             raise ValueError(f"solver={self.solver!r} needs l1_ratio=0 (a smooth objective); use solver='cd' for L1")
         X, y, sw = self._validate(X, y, sample_weight)
-        df = self._datafit(X, y, sample_weight=sw, intercept=bool(self.fit_intercept))
         p = X.shape[1]
-        w0 = np.zeros(df.n_features)
+        w0 = np.zeros(p + int(self.fit_intercept))
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,):
             w0[:p] = self.coef_
             if self.fit_intercept:
                 w0[p] = self.intercept_
         elif self.fit_intercept:  # the best constant: the weighted mean's link
             w0[p] = self._start_intercept(y, sw)
-        if self.solver == "lbfgs":
-            w, self.n_iter_, ok = _lbfgs(df, alpha, w0, tol, max_iter)
-        elif self.solver == "newton-cholesky":
-            w, self.n_iter_, ok = _newton(df, alpha, w0, tol, max_iter)
+        if self.solver in ("lbfgs", "newton-cholesky"):  # on the arrays themselves (no datafit copy of X)
+            from proxgan.solvers import _glm_smooth
+
+            self._datafit.check_target(y)
+            method = _glm_smooth.lbfgs if self.solver == "lbfgs" else _glm_smooth.newton_cholesky
+            w, self.n_iter_, ok = method(X, y, sw / sw.sum(), self._datafit.loss_np, (0.0, 0.0), alpha, w0,
+                                         bool(self.fit_intercept), tol, max_iter)
         else:
+            df = self._datafit(X, y, sample_weight=sw, intercept=bool(self.fit_intercept))
             w, self.n_iter_, ok = fit_glm(df, ElasticNet(alpha, l1_ratio), self.solver, tol, max_iter, w0)
         if not ok:
             warnings.warn(f"{type(self).__name__} did not converge in {max_iter} iterations; increase max_iter",
