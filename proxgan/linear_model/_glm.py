@@ -52,6 +52,10 @@ def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coe
         raise ValueError("solver='frisch-newton' (interior point) is for the Quantile datafit only")
     elif solver == "cd":
         res = cd.solve(df, penalty, coef_init=coef_init, tol=tol, max_iter=max_iter)
+    elif solver == "prox-newton":
+        from proxgan.solvers._glm_prox_newton import solve as solve_pn
+
+        res = solve_pn(df, penalty, coef_init=coef_init, tol=tol, max_iter=max_iter)
     else:
         pen = Composite(penalty, n_free=1) if df.intercept else penalty
         res = (fista if solver == "fista" else ista).solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
@@ -127,9 +131,9 @@ class _LogLinkRegressor(_GLMBase):
         l1_ratio = float(_check_number(self.l1_ratio, "l1_ratio", 0.0, 1.0))
         tol = float(_check_number(self.tol, "tol"))
         max_iter = int(_check_number(self.max_iter, "max_iter", 1, np.inf, integer=True))
-        if self.solver not in ("lbfgs", "newton-cholesky", "cd", "fista", "ista"):
+        if self.solver not in ("lbfgs", "newton-cholesky", "cd", "prox-newton", "fista", "ista"):
             raise ValueError(f"solver must be 'lbfgs' (L-BFGS-B, as scikit-learn's), 'newton-cholesky', 'cd' "
-                             f"(coordinate descent), 'fista' or 'ista', got {self.solver!r}")
+                             f"(coordinate descent), 'prox-newton', 'fista' or 'ista', got {self.solver!r}")
         if self.solver in ("lbfgs", "newton-cholesky") and l1_ratio > 0:
             raise ValueError(f"solver={self.solver!r} needs l1_ratio=0 (a smooth objective); use solver='cd' for L1")
         X, y, sw = self._validate(X, y, sample_weight)
@@ -203,14 +207,19 @@ class PoissonRegressor(_LogLinkRegressor):
         Penalty strength (>= 0).
     fit_intercept : bool
         Fit a free intercept.
-    solver : {"lbfgs", "newton-cholesky", "cd", "fista", "ista"}
+    solver : {"lbfgs", "newton-cholesky", "cd", "prox-newton", "fista", "ista"}
         ``"lbfgs"``: L-BFGS-B as scikit-learn; ``"newton-cholesky"``: Newton's method with
-        Cholesky solves and a line search (both ``l1_ratio=0`` only); ``"cd"``: coordinate
-        descent with Newton coordinate steps (:mod:`proxgan.solvers._cd_glm`); ``"fista"``, ``"ista"``.
+        Cholesky solves and a line search (both ``l1_ratio=0`` only, on the NumPy arrays:
+        :mod:`proxgan.solvers._glm_smooth`); ``"cd"``: coordinate descent with Newton
+        coordinate steps (:mod:`proxgan.solvers._cd_glm`); ``"prox-newton"``: proximal Newton
+        with working sets and a Hessian-block inner coordinate descent
+        (:mod:`proxgan.solvers._glm_prox_newton`, skglm's ``ProxNewton`` strategy; the fastest
+        with ``l1_ratio > 0`` and a few hundred features or fewer); ``"fista"``, ``"ista"``.
     max_iter : int
-        Iterations (epochs for ``"cd"``).
+        Iterations (epochs for ``"cd"``, outer iterations for ``"prox-newton"``).
     tol : float
-        Gradient tolerance (``"lbfgs"``: the projected gradient; else the largest fixed-point violation).
+        Gradient tolerance (``"lbfgs"``: the projected gradient; ``"newton-cholesky"``: the largest
+        gradient entry; else the largest fixed-point violation).
     warm_start : bool
         Start from the previous fit's coefficients.
     verbose : int
@@ -235,7 +244,7 @@ class GammaRegressor(_LogLinkRegressor):
         Penalty strength (>= 0).
     fit_intercept : bool
         Fit a free intercept.
-    solver : {"lbfgs", "newton-cholesky", "cd", "fista", "ista"}
+    solver : {"lbfgs", "newton-cholesky", "cd", "prox-newton", "fista", "ista"}
         As in :class:`PoissonRegressor`.
     max_iter : int
         Iterations (epochs for ``"cd"``).
@@ -267,11 +276,13 @@ class GeneralizedLinearEstimator(_GLMBase):
         Any penalty of :mod:`proxgan.penalties` the solver takes (with a lowering for
         ``"cd"``, including the nonconvex ones; any for ``"fista"``/``"ista"``; L1 or none for
         the exact quantile solver). ``None``: no penalty.
-    solver : {"auto", "cd", "fista", "ista", "frisch-newton"}
+    solver : {"auto", "cd", "prox-newton", "fista", "ista", "frisch-newton"}
         ``"auto"``: for the Quantile datafit ``"frisch-newton"`` (the exact interior-point method
         of :mod:`proxgan.solvers._quantile_ipm`; L1 or no penalty), else ``"cd"`` when the
         penalty has a lowering, else ``"fista"``. With the Quantile datafit ``"cd"``/``"fista"``
         solve it exactly by smoothing with continuation (:mod:`proxgan.solvers._quantile`).
+        ``"prox-newton"``: :mod:`proxgan.solvers._glm_prox_newton` (L1/L2/ElasticNet, a datafit
+        with a second derivative).
     fit_intercept : bool
         Fit a free intercept.
     tol : float
@@ -307,8 +318,9 @@ class GeneralizedLinearEstimator(_GLMBase):
 
         tol = float(_check_number(self.tol, "tol"))
         max_iter = int(_check_number(self.max_iter, "max_iter", 1, np.inf, integer=True))
-        if self.solver not in ("auto", "cd", "fista", "ista", "frisch-newton"):
-            raise ValueError(f"solver must be 'auto', 'cd', 'fista', 'ista' or 'frisch-newton', got {self.solver!r}")
+        if self.solver not in ("auto", "cd", "prox-newton", "fista", "ista", "frisch-newton"):
+            raise ValueError(f"solver must be 'auto', 'cd', 'prox-newton', 'fista', 'ista' or 'frisch-newton', "
+                             f"got {self.solver!r}")
         if self.penalty is not None and not isinstance(self.penalty, Penalty):
             raise TypeError(f"penalty must be a proxgan Penalty or None, got {type(self.penalty).__name__}")
         factory = self.datafit if self.datafit is not None else (lambda *a, **k: Huber(*a, epsilon=np.inf, **k))
