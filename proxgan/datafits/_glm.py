@@ -84,7 +84,7 @@ class GLMDatafit(Datafit):
 
     @staticmethod
     def loss_np(y, z, a=0.0, m=0.0, order=2):  # pragma: no cover - abstract
-        """NumPy :math:`(\phi, \partial_z\phi, \partial_z^2\phi)` at ``z`` (up to ``order``), with the
+        r"""NumPy :math:`(\phi, \partial_z\phi, \partial_z^2\phi)` at ``z`` (up to ``order``), with the
         numbers ``a, m`` of :meth:`params`: the twin of the compiled and torch versions, used by the
         full-batch L-BFGS and Newton solvers (:mod:`proxgan.solvers._glm_smooth`)."""
         raise NotImplementedError

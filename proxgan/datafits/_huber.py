@@ -62,7 +62,7 @@ class Huber(GLMDatafit):
 
     @staticmethod
     def loss_np(y, z, a=1.35, m=0.0, order=2):
-        """NumPy :math:`(\phi, \phi', \phi'')` at ``z`` with :math:`\epsilon` = ``a`` (up to ``order``)."""
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` with :math:`\epsilon` = ``a`` (up to ``order``)."""
         r = y - z
         ar = np.abs(r)
         inside = ar <= a

@@ -50,7 +50,7 @@ class Poisson(GLMDatafit):
 
     @staticmethod
     def loss_np(y, z, a=0.0, m=0.0, order=2):
-        """NumPy :math:`(\phi, \phi', \phi'')` at ``z`` (the last ones only up to ``order``)."""
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` (the last ones only up to ``order``)."""
         e = np.exp(z)
         return (e - y * z, e - y, e)[: order + 1]
 
@@ -88,7 +88,7 @@ class Gamma(GLMDatafit):
 
     @staticmethod
     def loss_np(y, z, a=0.0, m=0.0, order=2):
-        """NumPy :math:`(\phi, \phi', \phi'')` at ``z`` (the last ones only up to ``order``)."""
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` (the last ones only up to ``order``)."""
         e = y * np.exp(-z)
         return (z + e, 1.0 - e, e)[: order + 1]
 

@@ -92,7 +92,7 @@ class Quantile(GLMDatafit):
 
     @staticmethod
     def loss_np(y, z, a=0.5, m=0.0, order=2):
-        """NumPy :math:`(\phi, \phi', \phi'')` at ``z`` with :math:`\tau` = ``a``, :math:`\mu` = ``m``
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` with :math:`\tau` = ``a``, :math:`\mu` = ``m``
         (exact pinball for ``m = 0``: then only ``order=0``)."""
         r = y - z
         if m == 0.0:

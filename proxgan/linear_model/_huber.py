@@ -97,7 +97,7 @@ class HuberRegressor(_GLMBase):
         return self
 
     def _joint_lbfgs(self, X, y, sw, v0, eps, alpha, tol, max_iter):
-        """L-BFGS-B on :math:`F(w, b, \sigma)` from ``v0`` (module docstring), ``gtol=tol``."""
+        """L-BFGS-B on :math:`F(w, b, \\sigma)` from ``v0`` (module docstring), ``gtol=tol``."""
         from scipy.optimize import minimize
 
         p = X.shape[1]

@@ -149,3 +149,43 @@ def test_quantile_solver_rejects_what_it_cannot_certify():
         solve_quantile(df, L1(0.1), method="simplex")
     with pytest.raises(ValueError, match="smoothing > 0"):
         cd.solve(df, L1(0.1))
+
+
+@pytest.mark.parametrize("kind,kw", CASES)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_prox_newton_agrees_with_cd(kind, kw, sparse):
+    from proxgan.solvers._glm_prox_newton import solve as solve_pn
+
+    X, y, sw = data(kind)
+    df = kind(sp.csc_matrix(X) if sparse else X, y, sample_weight=sw, intercept=True, **kw)
+    pen = ElasticNet(0.05, 0.8)
+    ref = cd.solve(df, pen, tol=1e-10)
+    res = solve_pn(df, pen, tol=1e-10)
+    assert res.converged and res.crit <= 1e-10 and ref.converged
+    assert objective(df, pen, res.coef) == pytest.approx(objective(df, pen, ref.coef), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-6)
+    assert np.array_equal(res.coef[:-1] == 0, ref.coef[:-1] == 0)  # the same exact zeros
+
+
+def test_prox_newton_rejects_other_penalties():
+    from proxgan.penalties import L0
+    from proxgan.solvers._glm_prox_newton import solve as solve_pn
+
+    X, y, sw = data(Poisson)
+    with pytest.raises(ValueError, match="L1, L2 or ElasticNet"):
+        solve_pn(Poisson(X, y), L0(0.1))
+    with pytest.raises(ValueError, match="smoothing > 0"):
+        solve_pn(Quantile(X, y, 0.5), L1(0.1))
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky", "prox-newton"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_poisson_estimator_solvers_against_sklearn(solver, sparse):
+    from proxgan.linear_model import PoissonRegressor as PgPoisson
+
+    X, y, sw = data(Poisson)
+    ref = PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=10000).fit(X, y, sample_weight=sw)
+    m = PgPoisson(alpha=0.05, solver=solver, tol=1e-10, max_iter=1000).fit(sp.csr_matrix(X) if sparse else X, y,
+                                                                          sample_weight=sw)
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
+    assert m.intercept_ == pytest.approx(ref.intercept_, rel=1e-6, abs=1e-7)
