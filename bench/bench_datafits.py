@@ -8,7 +8,7 @@ Rows (synthetic Gaussian designs, seed 0, float64):
 * ``poisson-l2``: ``PoissonRegressor(alpha)`` with the default ``solver="lbfgs"`` (L-BFGS-B on
   NumPy arrays) against scikit-learn's ``lbfgs`` (target: ratio <= 1);
 * ``poisson-l1``: L1-penalised Poisson (no intercept), proxgan ``PoissonRegressor(l1_ratio=1,
-  solver="cd")`` against skglm's ``GeneralizedLinearEstimator(Poisson(), L1(alpha), ProxNewton())``
+  solver="prox-newton")`` against skglm's ``GeneralizedLinearEstimator(Poisson(), L1(alpha), ProxNewton())``
   (the ``bench`` extra; target <= 1);
 * ``huber``: ``HuberRegressor()`` (joint scale), proxgan against scikit-learn (target <= 1).
 
@@ -148,8 +148,8 @@ def main():
                 X, y = data("poisson", 5000, 100)
                 alpha = 1e-2
                 row("poisson-l1 5000x100",
-                    lambda tol: pg.PoissonRegressor(alpha=alpha, l1_ratio=1.0, solver="cd", fit_intercept=False,
-                                                    tol=tol, max_iter=1000).fit(X, y),
+                    lambda tol: pg.PoissonRegressor(alpha=alpha, l1_ratio=1.0, solver="prox-newton",
+                                                    fit_intercept=False, tol=tol, max_iter=1000).fit(X, y),
                     lambda tol: GeneralizedLinearEstimator(Poisson(), L1(alpha),
                                                            ProxNewton(tol=tol, fit_intercept=False)).fit(X, y),
                     lambda m: poisson_obj(np.ravel(m.coef_), 0.0, X, y, alpha, True), args.rel, args.repeats,
