@@ -138,6 +138,12 @@ def test_frisch_newton_against_highs_awkward(intercept, sparse, p):
     coef, u, n_iter, gap = frisch_newton(df, l1, tol=1e-9, certify=lambda w, u: (
         pinball_objective(df, w, l1), pinball_objective(df, w, l1) - dual_objective(df, u, l1)))
     assert n_iter <= 40 and np.all(u[:7] == 0.0) and coef.shape == (q,)
+    # the answer is a vertex of the LP (exact zeros, as HiGHS's): as many zero residuals among the
+    # weighted samples as free coefficients
+    r = (y - df.scores(res.coef))[7:]
+    k = np.count_nonzero(res.coef[:p]) + int(intercept)
+    assert np.count_nonzero(np.abs(r) <= 1e-9 * np.abs(y).max()) >= k
+    assert np.count_nonzero(res.coef[:p]) < p
 
 
 def test_quantile_solver_rejects_what_it_cannot_certify():
