@@ -45,7 +45,7 @@ def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coe
     if isinstance(df, Quantile):
         from proxgan.solvers._quantile import solve as solve_quantile
 
-        method = "frisch-newton" if solver == "frisch-newton" else "smoothing"
+        method = {"frisch-newton": "frisch-newton", "auto": "auto"}.get(solver, "smoothing")
         res = solve_quantile(df, penalty, coef_init=coef_init, tol=tol, method=method,
                              inner="cd" if solver == "cd" else "fista", max_iter=max_iter)
     elif solver == "frisch-newton":
@@ -278,7 +278,8 @@ class GeneralizedLinearEstimator(_GLMBase):
         the exact quantile solver). ``None``: no penalty.
     solver : {"auto", "cd", "prox-newton", "fista", "ista", "frisch-newton"}
         ``"auto"``: for the Quantile datafit ``"frisch-newton"`` (the exact interior-point method
-        of :mod:`proxgan.solvers._quantile_ipm`; L1 or no penalty), else ``"cd"`` when the
+        of :mod:`proxgan.solvers._quantile_ipm`; L1 or no penalty) up to 2,000 features and
+        ``"cd"`` beyond, else ``"cd"`` when the
         penalty has a lowering, else ``"fista"``. With the Quantile datafit ``"cd"``/``"fista"``
         solve it exactly by smoothing with continuation (:mod:`proxgan.solvers._quantile`).
         ``"prox-newton"``: :mod:`proxgan.solvers._glm_prox_newton` (L1/L2/ElasticNet, a datafit
@@ -333,7 +334,7 @@ class GeneralizedLinearEstimator(_GLMBase):
         penalty = self.penalty if self.penalty is not None else L1(0.0)
         solver = self.solver
         if solver == "auto":
-            solver = "frisch-newton" if isinstance(df, Quantile) else "cd" if lower(penalty) is not None else "fista"
+            solver = "auto" if isinstance(df, Quantile) else "cd" if lower(penalty) is not None else "fista"
         if isinstance(df, Quantile) and solver == "cd" and lower(penalty) is None:
             raise ValueError("the quantile datafit takes an L1 penalty (or none)")
         w, self.n_iter_, ok = fit_glm(df, penalty, solver, tol, max_iter)

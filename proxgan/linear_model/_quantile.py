@@ -4,7 +4,9 @@ r""":class:`QuantileRegressor`: L1-penalised quantile regression (scikit-learn's
 
     \min_{w, b}\; \frac1S\sum_i s_i\,\rho_\tau(y_i - x_i^\top w - b) + \alpha\lVert w\rVert_1 .
 
-``solver="auto"`` (or ``"frisch-newton"``) runs the Frisch–Newton interior-point method of
+``solver="frisch-newton"`` (and ``"auto"`` up to 2,000 features, see
+:data:`proxgan.solvers._quantile.IPM_MAX_FEATURES`; smoothing with coordinate descent beyond)
+runs the Frisch–Newton interior-point method of
 :mod:`proxgan.solvers._quantile_ipm` (R quantreg's method: one :math:`q\times q` Cholesky per
 iteration, some 15–30 iterations); ``"cd"`` and ``"fista"`` the smoothing with continuation of
 :mod:`proxgan.solvers._quantile` with that inner solver. All three stop on the duality gap of the
@@ -60,7 +62,8 @@ class QuantileRegressor(_GLMBase):
     fit_intercept : bool
         Fit a free intercept.
     solver : str
-        ``"auto"``/``"frisch-newton"``: the interior-point method (module docstring);
+        ``"frisch-newton"``: the interior-point method (module docstring); ``"auto"``: that
+        method up to 2,000 features, ``"cd"`` beyond;
         ``"cd"``/``"fista"``: smoothing with continuation, coordinate descent or FISTA on the
         smoothed problems; scikit-learn's LP names: that LP method of :func:`scipy.optimize.linprog`.
     solver_options : dict, optional
@@ -118,7 +121,7 @@ class QuantileRegressor(_GLMBase):
             if self.solver_options is not None:
                 raise ValueError("solver_options are for the LP solvers of scipy.optimize.linprog")
             df = Quantile(X, y, tau, sample_weight=sw, intercept=bool(self.fit_intercept))
-            method = "smoothing" if self.solver in ("cd", "fista") else "frisch-newton"
+            method = {"cd": "smoothing", "fista": "smoothing"}.get(self.solver, self.solver)  # auto, frisch-newton
             res = solve(df, L1(alpha), tol=tol, method=method, inner="fista" if self.solver == "fista" else "cd")
             coef, self.n_iter_, ok = res.coef, res.n_iter, res.converged
             self.duality_gap_ = res.crit

@@ -43,7 +43,7 @@ import scipy.sparse as sp
 
 from proxgan.solvers._common import SolverResult
 
-__all__ = ["solve", "pinball_objective", "dual_objective"]
+__all__ = ["solve", "pinball_objective", "dual_objective", "IPM_MAX_FEATURES"]
 
 
 def _l1_weights(penalty, p: int) -> np.ndarray:
@@ -134,7 +134,7 @@ def _certify(datafit, l1):
 
 
 def _solve_ipm(datafit, l1, tol, max_iter):
-    """The interior point, then exact zeros: an interior point leaves the coefficients of inactive
+    """The interior point (to a gap of ``min(tol, 1e-9)``), then exact zeros: an interior point leaves the coefficients of inactive
     features at ~1e-10, not 0. Candidates, in order of preference, each kept only when the duality
     gap with the best dual point found is at most ``tol`` × its objective: the vertex of the
     linear program next to the interior point (:func:`_polish`, with the simplex dual point), the
@@ -144,7 +144,8 @@ def _solve_ipm(datafit, l1, tol, max_iter):
 
     p = datafit.X.shape[1]
     certify = _certify(datafit, l1)
-    coef, u, n_iter, gap = frisch_newton(datafit, l1, tol=tol, max_iter=max_iter, certify=certify)
+    # to 1e-9 at least, whatever tol: the last iterations are cheap (superlinear) and make the vertex clear
+    coef, u, n_iter, gap = frisch_newton(datafit, l1, tol=min(tol, 1e-9), max_iter=max_iter, certify=certify)
     P = pinball_objective(datafit, coef, l1)
     D = P - gap
     cands = [(coef, P)]
@@ -165,7 +166,12 @@ def _solve_ipm(datafit, l1, tol, max_iter):
     return SolverResult(wc, max(Pc - D, 0.0), "gap", n_iter, False)
 
 
-def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, method: str = "frisch-newton", inner: str = "cd",
+#: ``method="auto"`` runs the interior point up to this many coefficients (its q × q normal matrix
+#: is dense: 2000² floats = 32 MB, a few seconds per Cholesky series), smoothing beyond.
+IPM_MAX_FEATURES = 2000
+
+
+def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, method: str = "auto", inner: str = "cd",
           smoothing: float | None = None, max_stages: int = 12, max_iter: int = 1000) -> SolverResult:
     """Minimise the exact pinball loss plus an L1 penalty (module docstring).
 
@@ -179,10 +185,11 @@ def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, method: s
         Warm start.
     tol : float
         Stop when the duality gap is at most ``tol`` × the objective.
-    method : {"frisch-newton", "smoothing"}
+    method : {"auto", "frisch-newton", "smoothing"}
         ``"frisch-newton"``: the interior-point method of :mod:`proxgan.solvers._quantile_ipm`
         (``coef_init``, ``inner``, ``smoothing`` and ``max_stages`` unused); ``"smoothing"``:
-        smoothing with continuation (steps 1-4 of the module docstring).
+        smoothing with continuation (steps 1-4 of the module docstring); ``"auto"``: the interior
+        point up to :data:`IPM_MAX_FEATURES` coefficients, smoothing beyond.
     inner : {"cd", "fista"}
         Solver of the smoothed problems.
     smoothing : float, optional
@@ -199,14 +206,14 @@ def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, method: s
     """
     from proxgan.solvers import cd, fista
 
-    if method not in ("frisch-newton", "smoothing"):
-        raise ValueError(f"method must be 'frisch-newton' or 'smoothing', got {method!r}")
+    if method not in ("auto", "frisch-newton", "smoothing"):
+        raise ValueError(f"method must be 'auto', 'frisch-newton' or 'smoothing', got {method!r}")
     if inner not in ("cd", "fista"):
         raise ValueError(f"inner must be 'cd' or 'fista', got {inner!r}")
     p = datafit.X.shape[1]
     q = datafit.n_features
     l1 = _l1_weights(penalty, p)
-    if method == "frisch-newton":
+    if method == "frisch-newton" or (method == "auto" and q <= IPM_MAX_FEATURES):
         return _solve_ipm(datafit, l1, tol, min(int(max_iter), 200))
     if penalty is None:
         from proxgan.penalties import L1
