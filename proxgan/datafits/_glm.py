@@ -8,8 +8,9 @@ r"""Per-sample datafits :math:`f(w) = \frac1S\sum_i s_i\,\phi(y_i, z_i)`, :math:
 and :attr:`n_features` counts it) and the torch ``value``/``grad`` of ISTA/FISTA. A subclass
 gives :math:`\phi` and :math:`\partial\phi/\partial z` as torch functions (``_phi``, ``_dphi``),
 its ``KIND`` (the number the compiled coordinate descent of :mod:`proxgan.solvers._cd_glm`
-switches on, where :math:`\phi`, :math:`\phi'` and :math:`\phi''` are written once more in numba)
-and ``params()`` (the two numbers that kernel reads).
+switches on, where :math:`\phi`, :math:`\phi'` and :math:`\phi''` are written once more in numba),
+``params()`` (the two numbers that kernel reads), ``loss_np`` (the three, vectorised in NumPy, for
+the full-batch L-BFGS, Newton and proximal Newton solvers) and ``check_target`` (the domain of ``y``).
 """
 from __future__ import annotations
 
