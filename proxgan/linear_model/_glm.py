@@ -39,8 +39,7 @@ def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coe
     """Solve ``df + penalty`` with ``solver`` (``"cd"``, ``"fista"``, ``"ista"``; a Quantile datafit:
     the exact solver of :mod:`proxgan.solvers._quantile`, by ``"frisch-newton"`` (interior point) or
     smoothing with ``"cd"``/``"fista"`` inside). Returns ``(coef, n_iter, converged)``."""
-    from proxgan.solvers import cd, fista, ista
-    from proxgan.solvers._common import Composite
+    from proxgan.solvers import cd
 
     if isinstance(df, Quantile):
         from proxgan.solvers._quantile import solve as solve_quantile
@@ -56,7 +55,10 @@ def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coe
         from proxgan.solvers._glm_prox_newton import solve as solve_pn
 
         res = solve_pn(df, penalty, coef_init=coef_init, tol=tol, max_iter=max_iter)
-    else:
+    else:  # the torch solvers: torch loads only here
+        from proxgan.solvers import fista, ista
+        from proxgan.solvers._common import Composite
+
         pen = Composite(penalty, n_free=1) if df.intercept else penalty
         res = (fista if solver == "fista" else ista).solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
     return res.coef, res.n_iter, res.converged

@@ -204,8 +204,6 @@ def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, method: s
     SolverResult
         ``crit``: the certified duality gap (``criterion="gap"``); ``converged``: gap <= tol × objective.
     """
-    from proxgan.solvers import cd, fista
-
     if method not in ("auto", "frisch-newton", "smoothing"):
         raise ValueError(f"method must be 'auto', 'frisch-newton' or 'smoothing', got {method!r}")
     if inner not in ("cd", "fista"):
@@ -215,6 +213,8 @@ def solve(datafit, penalty=None, *, coef_init=None, tol: float = 1e-8, method: s
     l1 = _l1_weights(penalty, p)
     if method == "frisch-newton" or (method == "auto" and q <= IPM_MAX_FEATURES):
         return _solve_ipm(datafit, l1, tol, min(int(max_iter), 200))
+    from proxgan.solvers import cd, fista  # fista loads torch: only on this path
+
     if penalty is None:
         from proxgan.penalties import L1
 

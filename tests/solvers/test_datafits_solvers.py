@@ -195,3 +195,24 @@ def test_poisson_estimator_solvers_against_sklearn(solver, sparse):
                                                                           sample_weight=sw)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
     assert m.intercept_ == pytest.approx(ref.intercept_, rel=1e-6, abs=1e-7)
+
+
+def test_datafit_estimators_do_not_import_torch():
+    """The NumPy/numba methods (interior point, L-BFGS, Newton, proximal Newton, CD) never load torch."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, numpy as np
+import proxgan.linear_model as lm
+from proxgan.penalties import L1
+rng = np.random.default_rng(0); X = rng.standard_normal((60, 4)); y = np.abs(X[:, 0]) + 0.1
+lm.QuantileRegressor(alpha=0.01).fit(X, y); lm.HuberRegressor().fit(X, y)
+lm.PoissonRegressor().fit(X, y); lm.GammaRegressor(solver="newton-cholesky").fit(X, y)
+lm.PoissonRegressor(l1_ratio=1.0, solver="prox-newton", alpha=0.01).fit(X, y)
+lm.GeneralizedLinearEstimator(penalty=L1(0.01)).fit(X, y)
+print("torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False"]
