@@ -184,13 +184,18 @@ def test_prox_newton_rejects_other_penalties():
         solve_pn(Quantile(X, y, 0.5), L1(0.1))
 
 
+@pytest.fixture(scope="module")
+def poisson_reference():
+    X, y, sw = data(Poisson)
+    return X, y, sw, PoissonRegressor(alpha=0.05, solver="newton-cholesky", tol=1e-12).fit(X, y, sample_weight=sw)
+
+
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky", "prox-newton"])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_poisson_estimator_solvers_against_sklearn(solver, sparse):
+def test_poisson_estimator_solvers_against_sklearn(solver, sparse, poisson_reference):
     from proxgan.linear_model import PoissonRegressor as PgPoisson
 
-    X, y, sw = data(Poisson)
-    ref = PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=10000).fit(X, y, sample_weight=sw)
+    X, y, sw, ref = poisson_reference
     m = PgPoisson(alpha=0.05, solver=solver, tol=1e-10, max_iter=1000).fit(sp.csr_matrix(X) if sparse else X, y,
                                                                           sample_weight=sw)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
