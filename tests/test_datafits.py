@@ -140,3 +140,26 @@ def test_glm_bad_input():
         Huber(X, y, sample_weight=np.zeros_like(y))
     with pytest.raises(ValueError, match="no gradient"):
         Quantile(X, y).grad(torch.zeros(X.shape[1], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("kind,a,m", [(Huber, 1.1, 0.0), (Poisson, 0.0, 0.0), (Gamma, 0.0, 0.0), (Quantile, 0.3, 0.2)])
+def test_loss_np_matches_torch_and_compiled_twins(kind, a, m):
+    """The NumPy loss of the L-BFGS / Newton solvers against the torch (FISTA) and numba (CD) twins,
+    on points at and around the kinks."""
+    from proxgan.solvers._cd_glm import d2phi, dphi, phi
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0.5, 3.0, 40)
+    z = np.concatenate([y + a, y - a, y - (a - 1) * m, y - a * m, rng.normal(size=8) + 1.0])[:40]
+    y = y[: z.shape[0]]
+    extra = {Huber: {"epsilon": a}, Quantile: {"quantile": a, "smoothing": m}}.get(kind, {})
+    df = kind(np.zeros((y.shape[0], 1)), y, **extra)
+    v, d1, d2 = kind.loss_np(y, z, a, m)
+    yt, zt = torch.from_numpy(y), torch.from_numpy(z)
+    np.testing.assert_allclose(v, df._phi(yt, zt).numpy(), rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(d1, df._dphi(yt, zt).numpy(), rtol=1e-14, atol=1e-14)
+    k = kind.KIND
+    np.testing.assert_allclose(v, [phi(k, yi, zi, a, m) for yi, zi in zip(y, z)], rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(d1, [dphi(k, yi, zi, a, m) for yi, zi in zip(y, z)], rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(d2, [d2phi(k, yi, zi, a, m) for yi, zi in zip(y, z)], rtol=1e-13, atol=1e-14)
+    assert len(kind.loss_np(y, z, a, m, order=0)) == 1

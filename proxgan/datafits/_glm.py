@@ -8,8 +8,9 @@ r"""Per-sample datafits :math:`f(w) = \frac1S\sum_i s_i\,\phi(y_i, z_i)`, :math:
 and :attr:`n_features` counts it) and the torch ``value``/``grad`` of ISTA/FISTA. A subclass
 gives :math:`\phi` and :math:`\partial\phi/\partial z` as torch functions (``_phi``, ``_dphi``),
 its ``KIND`` (the number the compiled coordinate descent of :mod:`proxgan.solvers._cd_glm`
-switches on, where :math:`\phi`, :math:`\phi'` and :math:`\phi''` are written once more in numba)
-and ``params()`` (the two numbers that kernel reads).
+switches on, where :math:`\phi`, :math:`\phi'` and :math:`\phi''` are written once more in numba),
+``params()`` (the two numbers that kernel reads), ``loss_np`` (the three, vectorised in NumPy, for
+the full-batch L-BFGS, Newton and proximal Newton solvers) and ``check_target`` (the domain of ``y``).
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class GLMDatafit(Datafit):
             raise ValueError(f"sample_weight must hold {n} finite numbers >= 0 with a positive sum")
         if not np.all(np.isfinite(self.y)):
             raise ValueError("y must hold finite numbers")
+        self.check_target(self.y)
         self.sw = sw
         self.intercept = bool(intercept)
 
@@ -55,6 +57,15 @@ class GLMDatafit(Datafit):
     def n_features(self) -> int:
         """Number of coefficients (the intercept included when ``intercept=True``)."""
         return self.X.shape[1] + int(self.intercept)
+
+    @staticmethod
+    def check_target(y) -> None:
+        """Raise ``ValueError`` if a target is outside the datafit's domain (subclasses; any finite ``y`` here).
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+        """
 
     def params(self) -> tuple[float, float]:
         """The two numbers of :math:`\\phi` read by the compiled kernel (subclasses)."""
@@ -70,11 +81,14 @@ class GLMDatafit(Datafit):
 
     def value_np(self, w: np.ndarray) -> float:
         """:math:`f(w)` in NumPy (float64)."""
-        import torch
+        return float(self.sw @ self.loss_np(self.y, self.scores(w), *self.params(), order=0)[0]) / float(self.sw.sum())
 
-        z = torch.from_numpy(self.scores(w))
-        y = torch.from_numpy(self.y)
-        return float((torch.from_numpy(self.sw) * self._phi(y, z)).sum()) / float(self.sw.sum())
+    @staticmethod
+    def loss_np(y, z, a=0.0, m=0.0, order=2):  # pragma: no cover - abstract
+        r"""NumPy :math:`(\phi, \partial_z\phi, \partial_z^2\phi)` at ``z`` (up to ``order``), with the
+        numbers ``a, m`` of :meth:`params`: the twin of the compiled and torch versions, used by the
+        full-batch L-BFGS and Newton solvers (:mod:`proxgan.solvers._glm_smooth`)."""
+        raise NotImplementedError
 
     # --- torch side (ISTA/FISTA) -------------------------------------------------------
     def _swt(self):

@@ -59,3 +59,12 @@ class Huber(GLMDatafit):
 
     def _dphi(self, y, z):
         return -(y - z).clamp(-self.epsilon, self.epsilon)
+
+    @staticmethod
+    def loss_np(y, z, a=1.35, m=0.0, order=2):
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` with :math:`\epsilon` = ``a`` (up to ``order``)."""
+        r = y - z
+        ar = np.abs(r)
+        inside = ar <= a
+        out = (np.where(inside, 0.5 * r * r, a * ar - 0.5 * a * a), -np.clip(r, -a, a), inside.astype(np.float64))
+        return out[: order + 1]

@@ -35,7 +35,11 @@ class Poisson(GLMDatafit):
 
     def __init__(self, X, y, *, sample_weight=None, intercept: bool = False, device="cpu") -> None:
         super().__init__(X, y, sample_weight=sample_weight, intercept=intercept, device=device)
-        if np.any(self.y < 0):
+
+    @staticmethod
+    def check_target(y) -> None:
+        """Raise ``ValueError`` unless every ``y`` is ``>= 0``."""
+        if np.any(np.asarray(y) < 0):
             raise ValueError("Some value(s) of y are out of the valid range of the loss: the Poisson datafit needs y >= 0")
 
     def _phi(self, y, z):
@@ -43,6 +47,12 @@ class Poisson(GLMDatafit):
 
     def _dphi(self, y, z):
         return z.exp() - y
+
+    @staticmethod
+    def loss_np(y, z, a=0.0, m=0.0, order=2):
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` (the last ones only up to ``order``)."""
+        e = np.exp(z)
+        return (e - y * z, e - y, e)[: order + 1]
 
 
 class Gamma(GLMDatafit):
@@ -63,7 +73,11 @@ class Gamma(GLMDatafit):
 
     def __init__(self, X, y, *, sample_weight=None, intercept: bool = False, device="cpu") -> None:
         super().__init__(X, y, sample_weight=sample_weight, intercept=intercept, device=device)
-        if np.any(self.y <= 0):
+
+    @staticmethod
+    def check_target(y) -> None:
+        """Raise ``ValueError`` unless every ``y`` is ``> 0``."""
+        if np.any(np.asarray(y) <= 0):
             raise ValueError("Some value(s) of y are out of the valid range of the loss: the Gamma datafit needs y > 0")
 
     def _phi(self, y, z):
@@ -71,6 +85,12 @@ class Gamma(GLMDatafit):
 
     def _dphi(self, y, z):
         return 1.0 - y * (-z).exp()
+
+    @staticmethod
+    def loss_np(y, z, a=0.0, m=0.0, order=2):
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` (the last ones only up to ``order``)."""
+        e = y * np.exp(-z)
+        return (z + e, 1.0 - e, e)[: order + 1]
 
     def _curvature_bound(self) -> float:
         return float(self.y.max())

@@ -25,6 +25,8 @@ from __future__ import annotations
 import copy
 import numbers
 
+import numpy as np
+
 from proxgan.datafits._glm import QUANTILE, GLMDatafit
 
 __all__ = ["Quantile"]
@@ -87,6 +89,21 @@ class Quantile(GLMDatafit):
             raise ValueError("the pinball loss has no gradient: use smoothing > 0, or proxgan.solvers._quantile.solve")
         t = self.quantile
         return -((y - z) / self.smoothing).clamp(t - 1, t)
+
+    @staticmethod
+    def loss_np(y, z, a=0.5, m=0.0, order=2):
+        r"""NumPy :math:`(\phi, \phi', \phi'')` at ``z`` with :math:`\tau` = ``a``, :math:`\mu` = ``m``
+        (exact pinball for ``m = 0``: then only ``order=0``)."""
+        r = y - z
+        if m == 0.0:
+            if order > 0:
+                raise ValueError("the pinball loss has no gradient: use smoothing > 0")
+            return (np.maximum(a * r, (a - 1.0) * r),)
+        hi, lo = a * m, (a - 1.0) * m
+        val = np.where(r > hi, a * r - 0.5 * a * hi, np.where(r < lo, (a - 1.0) * r - 0.5 * (a - 1.0) * lo,
+                                                               0.5 * r * r / m))
+        out = (val, -np.clip(r / m, a - 1.0, a), ((r >= lo) & (r <= hi)) / m)
+        return out[: order + 1]
 
     def _curvature_bound(self) -> float:
         return 1.0 / self.smoothing if self.smoothing > 0 else float("inf")

@@ -35,79 +35,30 @@ def _check_number(v, name, lo=0.0, hi=np.inf, integer=False):
     return v
 
 
-def _lbfgs(df: GLMDatafit, lam2: float, w0, tol: float, max_iter: int):
-    """scikit-learn's method for ``solver="lbfgs"``: L-BFGS-B on the smooth objective
-    (datafit + :math:`\\tfrac{\\lambda}2\\lVert w\\rVert^2`), ``gtol=tol``."""
-    import torch
-    from scipy.optimize import minimize
-
-    p = df.X.shape[1]
-
-    def fun(v):
-        vt = torch.from_numpy(v)
-        g = df.grad(vt).numpy().copy()
-        g[:p] += lam2 * v[:p]
-        return float(df.value(vt)) + 0.5 * lam2 * float(v[:p] @ v[:p]), g
-
-    res = minimize(fun, w0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps})
-    return res.x, int(res.nit), bool(res.success)
-
-
-def _newton(df: GLMDatafit, lam2: float, w0, tol: float, max_iter: int):
-    """Newton's method with a Cholesky solve and an Armijo line search on the smooth objective
-    (datafit + :math:`\\tfrac{\\lambda}2\\lVert w\\rVert^2`), as scikit-learn's ``"newton-cholesky"``;
-    stops when the largest gradient entry is at most ``tol``."""
-    import scipy.linalg
-    import scipy.sparse as sp
-
-    from proxgan.solvers._cd_glm import d2phi, dphi, phi
-
-    p = df.X.shape[1]
-    X = df.X.toarray() if sp.issparse(df.X) else df.X
-    A = np.hstack([X, np.ones((X.shape[0], 1))]) if df.intercept else X
-    sw = df.sw / df.sw.sum()
-    a, m = df.params()
-    reg = np.full(A.shape[1], lam2)
-    if df.intercept:
-        reg[p] = 0.0
-    f = np.vectorize(lambda y, z, k: k(df.KIND, y, z, a, m), excluded={"k"})
-
-    def obj(v):
-        return float(sw @ f(df.y, A @ v, k=phi)) + 0.5 * float(reg @ (v * v))
-
-    w = np.array(w0, dtype=np.float64)
-    for it in range(1, max_iter + 1):
-        z = A @ w
-        g = A.T @ (sw * f(df.y, z, k=dphi)) + reg * w
-        if np.abs(g).max() <= tol:
-            return w, it - 1, True
-        H = (A * (sw * f(df.y, z, k=d2phi))[:, None]).T @ A + np.diag(reg)
-        try:
-            step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), g)
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(H, g, rcond=None)[0]
-        f0, t = obj(w), 1.0
-        while obj(w + t * step) > f0 + 1e-4 * t * float(g @ step) and t > 1e-10:
-            t *= 0.5
-        w = w + t * step
-    return w, max_iter, False
-
-
 def fit_glm(df: GLMDatafit, penalty, solver: str, tol: float, max_iter: int, coef_init=None):
     """Solve ``df + penalty`` with ``solver`` (``"cd"``, ``"fista"``, ``"ista"``; a Quantile datafit:
-    the exact solver of :mod:`proxgan.solvers._quantile`). Returns ``(coef, n_iter, converged)``."""
-    from proxgan.solvers import cd, fista, ista
-    from proxgan.solvers._common import Composite
+    the exact solver of :mod:`proxgan.solvers._quantile`, by ``"frisch-newton"`` (interior point) or
+    smoothing with ``"cd"``/``"fista"`` inside). Returns ``(coef, n_iter, converged)``."""
+    from proxgan.solvers import cd
 
     if isinstance(df, Quantile):
         from proxgan.solvers._quantile import solve as solve_quantile
 
-        res = solve_quantile(df, penalty, coef_init=coef_init, tol=tol, inner="cd" if solver == "cd" else "fista",
-                             max_iter=max_iter)
+        method = {"frisch-newton": "frisch-newton", "auto": "auto"}.get(solver, "smoothing")
+        res = solve_quantile(df, penalty, coef_init=coef_init, tol=tol, method=method,
+                             inner="cd" if solver == "cd" else "fista", max_iter=max_iter)
+    elif solver == "frisch-newton":
+        raise ValueError("solver='frisch-newton' (interior point) is for the Quantile datafit only")
     elif solver == "cd":
         res = cd.solve(df, penalty, coef_init=coef_init, tol=tol, max_iter=max_iter)
-    else:
+    elif solver == "prox-newton":
+        from proxgan.solvers._glm_prox_newton import solve as solve_pn
+
+        res = solve_pn(df, penalty, coef_init=coef_init, tol=tol, max_iter=max_iter)
+    else:  # the torch solvers: torch loads only here
+        from proxgan.solvers import fista, ista
+        from proxgan.solvers._common import Composite
+
         pen = Composite(penalty, n_free=1) if df.intercept else penalty
         res = (fista if solver == "fista" else ista).solve(df, pen, coef_init=coef_init, tol=tol, max_iter=max_iter)
     return res.coef, res.n_iter, res.converged
@@ -182,26 +133,29 @@ class _LogLinkRegressor(_GLMBase):
         l1_ratio = float(_check_number(self.l1_ratio, "l1_ratio", 0.0, 1.0))
         tol = float(_check_number(self.tol, "tol"))
         max_iter = int(_check_number(self.max_iter, "max_iter", 1, np.inf, integer=True))
-        if self.solver not in ("lbfgs", "newton-cholesky", "cd", "fista", "ista"):
+        if self.solver not in ("lbfgs", "newton-cholesky", "cd", "prox-newton", "fista", "ista"):
             raise ValueError(f"solver must be 'lbfgs' (L-BFGS-B, as scikit-learn's), 'newton-cholesky', 'cd' "
-                             f"(coordinate descent), 'fista' or 'ista', got {self.solver!r}")
+                             f"(coordinate descent), 'prox-newton', 'fista' or 'ista', got {self.solver!r}")
         if self.solver in ("lbfgs", "newton-cholesky") and l1_ratio > 0:
             raise ValueError(f"solver={self.solver!r} needs l1_ratio=0 (a smooth objective); use solver='cd' for L1")
         X, y, sw = self._validate(X, y, sample_weight)
-        df = self._datafit(X, y, sample_weight=sw, intercept=bool(self.fit_intercept))
         p = X.shape[1]
-        w0 = np.zeros(df.n_features)
+        w0 = np.zeros(p + int(self.fit_intercept))
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (p,):
             w0[:p] = self.coef_
             if self.fit_intercept:
                 w0[p] = self.intercept_
         elif self.fit_intercept:  # the best constant: the weighted mean's link
             w0[p] = self._start_intercept(y, sw)
-        if self.solver == "lbfgs":
-            w, self.n_iter_, ok = _lbfgs(df, alpha, w0, tol, max_iter)
-        elif self.solver == "newton-cholesky":
-            w, self.n_iter_, ok = _newton(df, alpha, w0, tol, max_iter)
+        if self.solver in ("lbfgs", "newton-cholesky"):  # on the arrays themselves (no datafit copy of X)
+            from proxgan.solvers import _glm_smooth
+
+            self._datafit.check_target(y)
+            method = _glm_smooth.lbfgs if self.solver == "lbfgs" else _glm_smooth.newton_cholesky
+            w, self.n_iter_, ok = method(X, y, sw / sw.sum(), self._datafit.loss_np, (0.0, 0.0), alpha, w0,
+                                         bool(self.fit_intercept), tol, max_iter)
         else:
+            df = self._datafit(X, y, sample_weight=sw, intercept=bool(self.fit_intercept))
             w, self.n_iter_, ok = fit_glm(df, ElasticNet(alpha, l1_ratio), self.solver, tol, max_iter, w0)
         if not ok:
             warnings.warn(f"{type(self).__name__} did not converge in {max_iter} iterations; increase max_iter",
@@ -255,14 +209,19 @@ class PoissonRegressor(_LogLinkRegressor):
         Penalty strength (>= 0).
     fit_intercept : bool
         Fit a free intercept.
-    solver : {"lbfgs", "newton-cholesky", "cd", "fista", "ista"}
+    solver : {"lbfgs", "newton-cholesky", "cd", "prox-newton", "fista", "ista"}
         ``"lbfgs"``: L-BFGS-B as scikit-learn; ``"newton-cholesky"``: Newton's method with
-        Cholesky solves and a line search (both ``l1_ratio=0`` only); ``"cd"``: coordinate
-        descent with Newton coordinate steps (:mod:`proxgan.solvers._cd_glm`); ``"fista"``, ``"ista"``.
+        Cholesky solves and a line search (both ``l1_ratio=0`` only, on the NumPy arrays:
+        :mod:`proxgan.solvers._glm_smooth`); ``"cd"``: coordinate descent with Newton
+        coordinate steps (:mod:`proxgan.solvers._cd_glm`); ``"prox-newton"``: proximal Newton
+        with working sets and a Hessian-block inner coordinate descent
+        (:mod:`proxgan.solvers._glm_prox_newton`, skglm's ``ProxNewton`` strategy; the fastest
+        with ``l1_ratio > 0`` and a few hundred features or fewer); ``"fista"``, ``"ista"``.
     max_iter : int
-        Iterations (epochs for ``"cd"``).
+        Iterations (epochs for ``"cd"``, outer iterations for ``"prox-newton"``).
     tol : float
-        Gradient tolerance (``"lbfgs"``: the projected gradient; else the largest fixed-point violation).
+        Gradient tolerance (``"lbfgs"``: the projected gradient; ``"newton-cholesky"``: the largest
+        gradient entry; else the largest fixed-point violation).
     warm_start : bool
         Start from the previous fit's coefficients.
     verbose : int
@@ -287,7 +246,7 @@ class GammaRegressor(_LogLinkRegressor):
         Penalty strength (>= 0).
     fit_intercept : bool
         Fit a free intercept.
-    solver : {"lbfgs", "newton-cholesky", "cd", "fista", "ista"}
+    solver : {"lbfgs", "newton-cholesky", "cd", "prox-newton", "fista", "ista"}
         As in :class:`PoissonRegressor`.
     max_iter : int
         Iterations (epochs for ``"cd"``).
@@ -319,8 +278,14 @@ class GeneralizedLinearEstimator(_GLMBase):
         Any penalty of :mod:`proxgan.penalties` the solver takes (with a lowering for
         ``"cd"``, including the nonconvex ones; any for ``"fista"``/``"ista"``; L1 or none for
         the exact quantile solver). ``None``: no penalty.
-    solver : {"auto", "cd", "fista", "ista"}
-        ``"auto"``: ``"cd"`` when the penalty has a lowering, else ``"fista"``.
+    solver : {"auto", "cd", "prox-newton", "fista", "ista", "frisch-newton"}
+        ``"auto"``: for the Quantile datafit ``"frisch-newton"`` (the exact interior-point method
+        of :mod:`proxgan.solvers._quantile_ipm`; L1 or no penalty) up to 2,000 features and
+        ``"cd"`` beyond, else ``"cd"`` when the
+        penalty has a lowering, else ``"fista"``. With the Quantile datafit ``"cd"``/``"fista"``
+        solve it exactly by smoothing with continuation (:mod:`proxgan.solvers._quantile`).
+        ``"prox-newton"``: :mod:`proxgan.solvers._glm_prox_newton` (L1/L2/ElasticNet, a datafit
+        with a second derivative).
     fit_intercept : bool
         Fit a free intercept.
     tol : float
@@ -356,8 +321,9 @@ class GeneralizedLinearEstimator(_GLMBase):
 
         tol = float(_check_number(self.tol, "tol"))
         max_iter = int(_check_number(self.max_iter, "max_iter", 1, np.inf, integer=True))
-        if self.solver not in ("auto", "cd", "fista", "ista"):
-            raise ValueError(f"solver must be 'auto', 'cd', 'fista' or 'ista', got {self.solver!r}")
+        if self.solver not in ("auto", "cd", "prox-newton", "fista", "ista", "frisch-newton"):
+            raise ValueError(f"solver must be 'auto', 'cd', 'prox-newton', 'fista', 'ista' or 'frisch-newton', "
+                             f"got {self.solver!r}")
         if self.penalty is not None and not isinstance(self.penalty, Penalty):
             raise TypeError(f"penalty must be a proxgan Penalty or None, got {type(self.penalty).__name__}")
         factory = self.datafit if self.datafit is not None else (lambda *a, **k: Huber(*a, epsilon=np.inf, **k))
@@ -370,7 +336,7 @@ class GeneralizedLinearEstimator(_GLMBase):
         penalty = self.penalty if self.penalty is not None else L1(0.0)
         solver = self.solver
         if solver == "auto":
-            solver = "cd" if lower(penalty) is not None else "fista"
+            solver = "auto" if isinstance(df, Quantile) else "cd" if lower(penalty) is not None else "fista"
         if isinstance(df, Quantile) and solver == "cd" and lower(penalty) is None:
             raise ValueError("the quantile datafit takes an L1 penalty (or none)")
         w, self.n_iter_, ok = fit_glm(df, penalty, solver, tol, max_iter)

@@ -4,9 +4,13 @@ r""":class:`QuantileRegressor`: L1-penalised quantile regression (scikit-learn's
 
     \min_{w, b}\; \frac1S\sum_i s_i\,\rho_\tau(y_i - x_i^\top w - b) + \alpha\lVert w\rVert_1 .
 
-``solver="auto"`` (also ``"cd"``, ``"fista"``) runs the exact solver of
-:mod:`proxgan.solvers._quantile` (smoothing with continuation, a vertex polish and a
-duality-gap certificate of the exact problem); scikit-learn's solver names (``"highs"``,
+``solver="frisch-newton"`` (and ``"auto"`` up to 2,000 features, see
+:data:`proxgan.solvers._quantile.IPM_MAX_FEATURES`; smoothing with coordinate descent beyond)
+runs the Frisch–Newton interior-point method of
+:mod:`proxgan.solvers._quantile_ipm` (R quantreg's method: one :math:`q\times q` Cholesky per
+iteration, some 15–30 iterations); ``"cd"`` and ``"fista"`` the smoothing with continuation of
+:mod:`proxgan.solvers._quantile` with that inner solver. All three stop on the duality gap of the
+exact problem (never on a smoothed one). scikit-learn's solver names (``"highs"``,
 ``"highs-ds"``, ``"highs-ipm"``; ``"interior-point"`` and ``"revised simplex"`` are refused as
 SciPy >= 1.11 no longer has them) run that linear program with :func:`scipy.optimize.linprog` and that method, as scikit-learn does.
 """
@@ -58,9 +62,10 @@ class QuantileRegressor(_GLMBase):
     fit_intercept : bool
         Fit a free intercept.
     solver : str
-        ``"auto"``/``"cd"``: the exact solver with coordinate descent on the smoothed
-        problems; ``"fista"``: with FISTA; scikit-learn's LP names: that LP method of
-        :func:`scipy.optimize.linprog`.
+        ``"frisch-newton"``: the interior-point method (module docstring); ``"auto"``: that
+        method up to 2,000 features, ``"cd"`` beyond;
+        ``"cd"``/``"fista"``: smoothing with continuation, coordinate descent or FISTA on the
+        smoothed problems; scikit-learn's LP names: that LP method of :func:`scipy.optimize.linprog`.
     solver_options : dict, optional
         Options of :func:`scipy.optimize.linprog` (LP solvers only).
     tol : float
@@ -100,8 +105,9 @@ class QuantileRegressor(_GLMBase):
         tol = float(_check_number(self.tol, "tol"))
         if self.solver in _GONE:
             raise ValueError(f"Solver {self.solver} is not anymore available in SciPy >= 1.11.0.")
-        if self.solver not in ("auto", "cd", "fista") + _LP:
-            raise ValueError(f"solver must be 'auto', 'cd', 'fista' or one of {_LP}, got {self.solver!r}")
+        if self.solver not in ("auto", "frisch-newton", "cd", "fista") + _LP:
+            raise ValueError(f"solver must be 'auto', 'frisch-newton', 'cd', 'fista' or one of {_LP}, "
+                             f"got {self.solver!r}")
         if self.solver_options is not None and not isinstance(self.solver_options, dict):
             raise ValueError(f"solver_options must be a dict or None, got {self.solver_options!r}")
         X, y, sw = self._validate(X, y, sample_weight)
@@ -115,7 +121,8 @@ class QuantileRegressor(_GLMBase):
             if self.solver_options is not None:
                 raise ValueError("solver_options are for the LP solvers of scipy.optimize.linprog")
             df = Quantile(X, y, tau, sample_weight=sw, intercept=bool(self.fit_intercept))
-            res = solve(df, L1(alpha), tol=tol, inner="fista" if self.solver == "fista" else "cd")
+            method = {"cd": "smoothing", "fista": "smoothing"}.get(self.solver, self.solver)  # auto, frisch-newton
+            res = solve(df, L1(alpha), tol=tol, method=method, inner="fista" if self.solver == "fista" else "cd")
             coef, self.n_iter_, ok = res.coef, res.n_iter, res.converged
             self.duality_gap_ = res.crit
         if not ok:
