@@ -24,7 +24,8 @@ import numpy as np
 from numba import types, typeof
 import proxgan.optim._fused_cpu as F
 from proxgan.kernels.fused_penalty import Code
-kname, dt, code = sys.argv[1], sys.argv[2], int(Code[sys.argv[3]])
+kname, dt, code, tree = sys.argv[1], sys.argv[2], int(Code[sys.argv[3]]), sys.argv[4]
+assert F.__file__.startswith(tree), (F.__file__, tree)
 dtype = np.float32 if dt == "float32" else np.float64
 i64 = lambda *shape: np.zeros(shape, np.int64)
 if "sgd" in kname:
@@ -42,8 +43,9 @@ def compile_seconds(tree: str, kernel: str, dtype: str, code: str) -> float:
     """CPU seconds to compile one specialisation from the proxgan package in ``tree`` (cold cache)."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=os.pathsep.join([tree, os.environ.get("PYTHONPATH", "")]))
-        out = subprocess.run([sys.executable, "-c", _CHILD, kernel, dtype, code], env=env, capture_output=True,
-                             text=True, check=True)
+        # run in the empty cache folder: ``python -c`` puts the working directory first on sys.path
+        out = subprocess.run([sys.executable, "-c", _CHILD, kernel, dtype, code, os.path.abspath(tree)], env=env,
+                             cwd=cache, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
