@@ -152,7 +152,11 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
     tol : float
         Absolute tolerance on the duality gap (quadratic) or optimality violation.
     max_iter : int
-        Maximal number of epochs over the working set (and of outer iterations).
+        Maximal number of outer iterations. One outer iteration scores every coordinate, checks
+        the stopping criterion, then solves the working-set problem (cyclic epochs until its
+        largest violation is below 0.3 × the outer one); more outer iterations never give a
+        higher objective. ``CDResult.n_iter`` counts them (0 when the start already meets
+        ``tol``).
     working_set : bool
         Use working sets (else every epoch sweeps all coordinates).
     anderson : int
