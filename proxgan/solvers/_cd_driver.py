@@ -34,7 +34,8 @@ stops when the criterion is ``<= tol`` (or every score is 0); the working set is
 loop runs cyclic coordinate updates on it, every ``K + 1`` epochs tries the Anderson extrapolation
 of the last ``K + 1`` iterates (kept only if it is feasible and lowers the objective restricted to
 the working set), and every 10 epochs leaves when the working set's largest score is below 0.3 ×
-the outer one (at most :data:`MAX_EPOCHS` epochs). Without working sets the working set is every coordinate.
+the outer one (at most :data:`MAX_EPOCHS` epochs). An outer iteration that leaves every coordinate
+unchanged (``tol`` below the rounding floor) ends the solve, since every later one would repeat it. Without working sets the working set is every coordinate.
 
 ``max_iter`` bounds the **outer** iterations (scikit-learn's and benchopt's meaning of an
 iteration: one check of the criterion followed by one working-set solve). Every epoch and every
@@ -233,6 +234,7 @@ def _make_driver(stamp: str):
             else:
                 ws = np.arange(q)
             tol_in = 0.3 * max_sc
+            w_before = w[ws]
             last = np.empty((K + 1, ws_size))
             ws_scores = np.empty(ws_size)
             n_last = 0
@@ -251,6 +253,18 @@ def _make_driver(stamp: str):
                     cd_scores(st, w, ws, code, P, ws_scores)
                     if largest(ws_scores) <= tol_in:
                         break
+            moved = False
+            for t in range(ws_size):
+                if w[ws[t]] != w_before[t]:
+                    moved = True
+                    break
+            if not moved:
+                # w sits at a floating-point fixed point (tol below the rounding floor): every further
+                # outer iteration would repeat this one
+                cd_refresh(st, w)
+                cd_scores(st, w, every, code, P, scores)
+                crit = cd_criterion(st, w, l1, l2, positive, use_gap, largest(scores))
+                return crit, n_outer, crit <= tol
         return crit, n_outer, False
 
     return ws_cd

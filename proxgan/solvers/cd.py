@@ -46,7 +46,7 @@ from proxgan.solvers._cd_multitask import multitask_cd
 from proxgan.solvers._common import SolverResult
 from proxgan.solvers._prox1d import enet_rows, penalty_params
 
-__all__ = ["CDResult", "solve", "solve_multitask", "quadratic_gap"]
+__all__ = ["CDResult", "solve", "solve_multitask", "quadratic_gap", "lasso_certificate"]
 
 _EMPTY_F = np.zeros((0, 0), order="F")
 _EMPTY_1 = np.zeros(0)
@@ -135,9 +135,73 @@ def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positi
     return float(enet_gap(r_raw + s * df.v, df.y, w, G, l1, l2, pos))
 
 
+def _residual_cd(df, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working_set, anderson, screening,
+                 dual_extrapolation):
+    """The quadratic datafit's CD on the residual: ``(result, dual point, active mask)``."""
+    c = _column_sums(df)
+    r_raw = df.y - df.X @ w
+    s = float(df.mu @ w)
+    norms2 = df._col_norms2()
+    dual = np.zeros(df.n_samples)
+    active = np.ones(df.n_features, dtype=np.bool_)
+    X, data, ind, ptr, sparse = _parts(df)
+    s, crit, n_ep, conv = cd_quadratic_kernel(
+        X, data, ind, ptr, sparse, df.mu, df.v, c, norms2, df.y, w, r_raw, s,
+        code, P, l1, l2, gap_ok, pos, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson),
+        screening=bool(screening), dual_extrapolation=int(dual_extrapolation), dual_out=dual, active=active)
+    res = CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), _ok(conv, crit, norms2))
+    return res, dual, active
+
+
+def lasso_certificate(datafit: Quadratic, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None,
+                      tol: float = 1e-8, max_iter: int = 1000, screening: bool = True,
+                      dual_extrapolation: int = 5) -> tuple[CDResult, np.ndarray, np.ndarray]:
+    r""":func:`solve` on a Lasso, returning its certificate as well (for inspection and tests).
+
+    Parameters
+    ----------
+    datafit : Quadratic
+        The (possibly centred and weighted) least-squares datafit.
+    penalty : Penalty
+        ``L1`` (weights, if any, all > 0).
+    positive : bool
+        Constrain the coefficients to be ``>= 0``.
+    coef_init : array of shape (n_features,), optional
+        Warm start.
+    tol : float
+        Absolute tolerance on the duality gap.
+    max_iter : int
+        Maximal number of outer iterations.
+    screening : bool
+        Gap-safe screening.
+    dual_extrapolation : int
+        Residual differences extrapolated for the dual point (0: none).
+
+    Returns
+    -------
+    result : CDResult
+        As :func:`solve`; ``crit`` is :math:`P(w) - D(u)`.
+    dual : ndarray of shape (n_samples,)
+        The dual point :math:`u` (residual units, :math:`D(u) = (u^	op y - 	frac12\lVert uVert^2)/n`),
+        feasible for every coordinate left active.
+    active : ndarray of bool, shape (n_features,)
+        False on the coordinates removed by screening (0 at the optimum).
+    """
+    if not isinstance(datafit, Quadratic):
+        raise TypeError(f"datafit must be Quadratic, got {type(datafit).__name__}")
+    p = datafit.n_features
+    code, P, l1, l2, gap_ok, pos = _params(penalty, p, positive)
+    if not (gap_ok and np.all(l1 > 0) and not np.any(l2)):
+        raise ValueError("lasso_certificate needs an L1 penalty with every weight > 0")
+    w = np.zeros(p) if coef_init is None else np.clip(np.array(coef_init, dtype=np.float64).ravel(), P[2], P[3])
+    return _residual_cd(datafit, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, 10, True, 10, screening,
+                        dual_extrapolation)
+
+
 def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None,
           tol: float = 1e-8, max_iter: int = 1000, working_set: bool = True, anderson: int = 10,
-          p0: int = 10, intercept: bool = False, precompute: bool | np.ndarray = False) -> CDResult:
+          p0: int = 10, intercept: bool = False, precompute: bool | np.ndarray = False, screening: bool = True,
+          dual_extrapolation: int = 5) -> CDResult:
     """Minimise ``datafit + penalty`` by coordinate descent (see the module docstring).
 
     Parameters
@@ -171,6 +235,14 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         along a path (:mod:`proxgan.solvers._cd_gram`). ``True``: formed once by the datafit
         (:meth:`~proxgan.datafits.Quadratic.gram`, which keeps it for the next call); an array:
         that matrix, as given (the caller vouches for it).
+    screening : bool
+        Lasso (quadratic datafit, L1 with every weight > 0, no ``precompute``): gap-safe screening,
+        which removes for good the coordinates proved to be 0 at the optimum
+        (:mod:`proxgan.solvers._cd_screen`). Other problems ignore it.
+    dual_extrapolation : int
+        Lasso as for ``screening``: the gap's dual point is the best of the rescaled residual and the
+        extrapolation of the residuals of the last ``dual_extrapolation + 1`` epochs (0: the
+        residual only). The reported gap is certified either way.
 
     Returns
     -------
@@ -209,14 +281,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
                                               int(anderson))
             return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep),
                             _ok(conv, crit, np.diag(Q)))
-        c = _column_sums(datafit)
-        r_raw = datafit.y - datafit.X @ w
-        s = float(datafit.mu @ w)
-        norms2 = datafit._col_norms2()
-        s, crit, n_ep, conv = cd_quadratic_kernel(
-            X, data, ind, ptr, sparse, datafit.mu, datafit.v, c, norms2, datafit.y, w, r_raw, s,
-            code, P, l1, l2, gap_ok, pos, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
-        return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), _ok(conv, crit, norms2))
+        return _residual_cd(datafit, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working_set, anderson,
+                            screening, dual_extrapolation)[0]
     if isinstance(datafit, Logistic):
         if np.any(datafit.mu):
             raise ValueError("the logistic datafit does not take X_offset; use intercept=True")
