@@ -24,18 +24,10 @@ from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_mov
                                         cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_kernels import _FM, _axpy_col
 from proxgan.kernels._prox_cpu import clip
-from proxgan.solvers._cd_logistic_screen import class_sums, logistic_gap_screen
+from proxgan.solvers._cd_logistic_screen import _sig, class_sums, logistic_gap_screen  # _sig: the one sigmoid
 from proxgan.solvers._prox1d import prox1d, value1d
 
 __all__ = ["LogisticState", "cd_logistic_kernel", "start_point"]
-
-
-@njit(cache=True, nogil=True)
-def _sig(t):
-    if t >= 0:
-        return 1.0 / (1.0 + math.exp(-t))
-    e = math.exp(t)
-    return e / (1.0 + e)
 
 
 @njit(cache=True, nogil=True)

@@ -37,6 +37,7 @@ __all__ = ["class_sums", "logistic_gap_screen"]
 
 @njit(cache=True, nogil=True)
 def _sig(t):
+    """The logistic sigmoid, overflow-free (shared with :mod:`proxgan.solvers._cd_logistic`)."""
     if t >= 0:
         return 1.0 / (1.0 + math.exp(-t))
     e = math.exp(t)

@@ -219,9 +219,10 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
             for i in range(n):
                 z[i] = z_old[i] + step * XD[i]
             f_new = _objective(y, z, w, ws, p, code, P, sw)
-            # the last term forgives rounding: near the optimum both values agree to ~1e-16 relative;
-            # a step is never kept if it raises the objective (more iterations never end higher)
-            if f_new <= f_old + 1e-4 * step * decrease + 1e-14 * abs(f_old) and f_new <= f_old:
+            # the last term forgives rounding: near the optimum both values agree to ~1e-16 relative
+            # (a kept step raises the objective by at most that rounding; a step that fails every
+            # test is not kept, so more iterations never end higher)
+            if f_new <= f_old + 1e-4 * step * decrease + 1e-14 * abs(f_old):
                 accepted = True
                 break
             step *= 0.5
