@@ -144,7 +144,8 @@ def _report(rows: list[dict], title: str) -> None:
     logs = {p: [] for p in peers}
     for r in rows:
         t = r["time"]
-        line = ", ".join(f"{k}={v}" for k, v in r["setting"].items())[:57].ljust(58)
+        short = {"n_samples": "n", "n_features": "p", "fit_intercept": "icpt"}
+        line = " ".join(f"{short.get(k, k)}={v}" for k, v in r["setting"].items())[:57].ljust(58)
         line += f"{1e3 * t['proxgan']:11.2f}"
         for p in peers:
             ratio = t.get(p, float("nan")) / t["proxgan"]
