@@ -56,7 +56,10 @@ class ElasticNet(LinearRegressorBase):
         Coordinate descent on the Gram matrix :math:`X^\\top X` (dense X), or that matrix itself
         (used as given when X is neither centred nor weighted; otherwise recomputed with a warning).
     max_iter : int, default=1000
-        Maximal number of epochs (coordinate descent) or iterations (FISTA/ISTA).
+        Maximal number of iterations. Coordinate descent: outer iterations, each of which checks
+        the duality gap over every feature and then solves the problem restricted to a working
+        set of the most violating features (more iterations never give a higher objective);
+        FISTA/ISTA: gradient steps.
     copy_X : bool, default=True
         Accepted for compatibility; X is never modified.
     tol : float, default=1e-4
@@ -79,6 +82,7 @@ class ElasticNet(LinearRegressorBase):
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features), in the dtype of X
     intercept_ : float or ndarray of shape (n_targets,)
     n_iter_ : int or list of int
+        Iterations run (the ones ``max_iter`` bounds), per target.
     dual_gap_ : float or ndarray of shape (n_targets,)
         Duality gap at the solution (scikit-learn's scaling).
 
@@ -213,7 +217,8 @@ class Lasso(ElasticNet):
     copy_X : bool
         Accepted for compatibility (X is never modified).
     max_iter : int
-        Maximal number of iterations (epochs of coordinate descent).
+        Maximal number of iterations (outer working-set iterations of coordinate descent, as
+        :class:`ElasticNet`).
     tol : float
         Stop when the duality gap is at most ``tol * ||y||² / n``.
     warm_start : bool

@@ -74,9 +74,11 @@ def fit_quadratic(df: Quadratic, penalty: _pen.Penalty, *, solver: str, device: 
     """Run ``solver`` ("cd", "fista" or "ista") on ``df + penalty`` until the duality gap is ``<= tol``
     (absolute), or, for a non-negative ridge (no duality gap), the optimality violation.
     ``precompute`` (coordinate descent only): as returned by :func:`gram_for`."""
-    if solver == "cd":
+    if solver == "cd":  # scikit-learn's stopping rule and dual_gap_: the rescaled residual as dual point
+        # (dual extrapolation and screening certify a smaller gap, so they stop earlier, at points that
+        # scikit-learn's own tests find too far from its coefficients; proxgan.solvers.cd.solve has them)
         return _cd.solve(df, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter,
-                         precompute=precompute)
+                         precompute=precompute, screening=False, dual_extrapolation=0)
     df.to(device)
     pen = Composite(penalty, lo=0.0) if positive else penalty
     mod = importlib.import_module(f"proxgan.solvers.{solver}")  # fista / ista: torch, imported when used

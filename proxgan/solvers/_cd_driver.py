@@ -34,7 +34,15 @@ stops when the criterion is ``<= tol`` (or every score is 0); the working set is
 loop runs cyclic coordinate updates on it, every ``K + 1`` epochs tries the Anderson extrapolation
 of the last ``K + 1`` iterates (kept only if it is feasible and lowers the objective restricted to
 the working set), and every 10 epochs leaves when the working set's largest score is below 0.3 ×
-the outer one. ``max_iter`` bounds the epochs.
+the outer one (at most :data:`MAX_EPOCHS` epochs). An outer iteration that leaves every coordinate
+unchanged (``tol`` below the rounding floor) ends the solve, since every later one would repeat it. Without working sets the working set is every coordinate.
+
+``max_iter`` bounds the **outer** iterations (scikit-learn's and benchopt's meaning of an
+iteration: one check of the criterion followed by one working-set solve). Every epoch and every
+accepted extrapolation lowers the objective (exact coordinate minimisation or a
+Lipschitz-step proximal-gradient update never raises it), so running more outer iterations never
+gives a higher objective; the criterion is evaluated once more after the last one, so the
+returned ``crit`` always describes the returned ``w``.
 
 The per-datafit modules (:mod:`~proxgan.solvers._cd_kernels`, :mod:`~proxgan.solvers._cd_gram`,
 :mod:`~proxgan.solvers._cd_logistic`) hold the hooks; :mod:`proxgan.solvers.fista` is the readable
@@ -55,8 +63,8 @@ from proxgan.solvers._cd_loops import anderson, top_k
 from proxgan.solvers._first_call import first_call
 from proxgan.solvers._prox1d import in_support1d, value1d
 
-__all__ = ["ws_cd", "anderson", "largest", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores", "cd_criterion",
-           "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore"]
+__all__ = ["ws_cd", "MAX_EPOCHS", "anderson", "largest", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores",
+           "cd_criterion", "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore"]
 
 
 #: jit options of the hooks (overloads are compiled into the driver and cached with it)
@@ -136,13 +144,20 @@ def _sources_stamp() -> str:
     return h.hexdigest()
 
 
+#: Most epochs of one inner solve (on one working set) before the next outer iteration.
+MAX_EPOCHS = 1000
+
+
 def _make_driver(stamp: str):
     @njit(cache=True, nogil=True)
     def ws_cd(st, w, code, P, l1, l2, use_gap, positive, tol, max_iter, p0, use_ws, K):
         """Working-set coordinate descent with Anderson extrapolation on the datafit state ``st``
         (module docstring); ``w`` and the state are updated in place.
 
-        Returns ``(crit, n_epochs, converged)``.
+        ``max_iter`` bounds the outer iterations. Returns ``(crit, n_outer, converged)``: the
+        criterion at the returned ``w``, the number of outer iterations run (working-set solves: 0
+        when the start already meets ``tol``, as scikit-learn, which checks the gap first) and
+        whether ``crit <= tol``.
         """
         if len(stamp) == 0:  # the stamp is in the closure (hence in the cache key); never empty
             return np.inf, 0, False
@@ -150,23 +165,22 @@ def _make_driver(stamp: str):
         p = P.shape[1]
         every = np.arange(q)
         scores = np.empty(q)
-        n_epochs = 0
         crit = np.inf
-        converged = False
-        for _outer in range(max_iter):
+        n_outer = 0
+        for _outer in range(max_iter + 1):
             cd_refresh(st, w)
             cd_scores(st, w, every, code, P, scores)
             max_sc = largest(scores)
+            crit = cd_criterion(st, w, l1, l2, positive, use_gap, max_sc)
+            if crit <= tol or max_sc == 0.0:
+                return crit, n_outer, True
+            if n_outer == max_iter:  # the check after the last inner solve: ``crit`` describes ``w``
+                break
+            n_outer += 1
             nnz = 0
             for j in range(q):
                 if j >= p or in_support1d(w[j], code, P, j):
                     nnz += 1
-            crit = cd_criterion(st, w, l1, l2, positive, use_gap, max_sc)
-            if crit <= tol or max_sc == 0.0:
-                converged = True
-                break
-            if n_epochs >= max_iter:
-                break
             ws_size = min(q, max(p0, 2 * nnz)) if use_ws else q
             if ws_size < q:
                 for j in range(q):
@@ -176,12 +190,12 @@ def _make_driver(stamp: str):
             else:
                 ws = np.arange(q)
             tol_in = 0.3 * max_sc
+            w_before = w[ws]
             last = np.empty((K + 1, ws_size))
             ws_scores = np.empty(ws_size)
             n_last = 0
-            while n_epochs < max_iter:
+            for epoch in range(1, MAX_EPOCHS + 1):
                 cd_epoch(st, w, ws, code, P)
-                n_epochs += 1
                 if K > 0:
                     for t in range(ws_size):
                         last[n_last, t] = w[ws[t]]
@@ -191,11 +205,23 @@ def _make_driver(stamp: str):
                         ok, w_acc = anderson(last, K)
                         if ok:
                             _try_extrapolation(st, w, ws, w_acc, code, P)
-                if n_epochs % 10 == 0:
+                if epoch % 10 == 0:
                     cd_scores(st, w, ws, code, P, ws_scores)
                     if largest(ws_scores) <= tol_in:
                         break
-        return crit, n_epochs, converged
+            moved = False
+            for t in range(ws_size):
+                if w[ws[t]] != w_before[t]:
+                    moved = True
+                    break
+            if not moved:
+                # w sits at a floating-point fixed point (tol below the rounding floor): every further
+                # outer iteration would repeat this one
+                cd_refresh(st, w)
+                cd_scores(st, w, every, code, P, scores)
+                crit = cd_criterion(st, w, l1, l2, positive, use_gap, largest(scores))
+                return crit, n_outer, crit <= tol
+        return crit, n_outer, False
 
     return ws_cd
 

@@ -34,6 +34,7 @@ from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_mov
                                         cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_loops import copy_into
 from proxgan.kernels._prox_cpu import clip
+from proxgan.solvers._cd_screen import lasso_check
 from proxgan.solvers._prox1d import prox1d
 
 __all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "enet_gap", "gap_from_scalars"]
@@ -138,7 +139,12 @@ class QuadraticState(NamedTuple):
     """The quadratic datafit for :func:`~proxgan.solvers._cd_driver.ws_cd` (module docstring).
 
     ``r_raw`` and ``s`` (one entry) are updated in place; ``G`` receives :math:`X'^\\top r` of each
-    scored coordinate (for the gap).
+    scored coordinate (for the gap). The rest serves the Lasso's certified gap
+    (:mod:`proxgan.solvers._cd_screen`, used when ``lasso``: every ``l1_j > 0``, no ``l2``):
+    ``active`` (False: screened out, never scored or updated again), ``screen`` (screen at each
+    check), ``R`` (ring of the residuals of the last epochs, one row per epoch; fewer than 2 rows:
+    no dual extrapolation), ``pushed`` (rows written), ``best`` / ``u_best`` / ``Gu_best`` (best dual
+    value, point and :math:`X'^\\top u` so far).
     """
 
     X: np.ndarray
@@ -154,14 +160,25 @@ class QuadraticState(NamedTuple):
     r_raw: np.ndarray
     s: np.ndarray
     G: np.ndarray
+    lasso: bool
+    active: np.ndarray
+    screen: bool
+    R: np.ndarray
+    pushed: np.ndarray
+    best: np.ndarray
+    u_best: np.ndarray
+    Gu_best: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code, P, out, G):
-    """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``)."""
+def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code, P, out, G, active):
+    """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``); 0 for screened ones."""
     n = r_raw.shape[0]
     for t in range(idx.shape[0]):
         j = idx[t]
+        if not active[j]:
+            out[t] = 0.0
+            continue
         g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
         G[j] = g
         sc = _score(w[j], g, norms2[j], n, code, P, j)
@@ -169,10 +186,12 @@ def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code,
 
 
 @njit(cache=True, nogil=True)
-def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, code, P):
-    """One pass of exact coordinate updates over ``ws``; returns the new ``s``."""
+def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, code, P, active):
+    """One pass of exact coordinate updates over the active coordinates of ``ws``; returns the new ``s``."""
     n = r_raw.shape[0]
     for j in ws:
+        if not active[j]:
+            continue
         nrm = norms2[j]
         wj = w[j]
         if nrm == 0.0:
@@ -186,6 +205,12 @@ def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, cod
             _axpy_col(X, data, indices, indptr, sparse, j, -d, r_raw)
             s += mu[j] * d
     return s
+
+
+@njit(cache=True, nogil=True)
+def _push_residual(R, row, r_raw, s, v):
+    for i in range(r_raw.shape[0]):
+        R[row, i] = r_raw[i] + s * v[i]
 
 
 @njit(cache=True, nogil=True)
@@ -213,7 +238,7 @@ def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, QuadraticState):
         def impl(st, w, idx, code, P, out):
             _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
-                    idx, code, P, out, st.G)
+                    idx, code, P, out, st.G, st.active)
         return impl
 
 
@@ -222,7 +247,11 @@ def _epoch_hook(st, w, ws, code, P):
     if is_state(st, QuadraticState):
         def impl(st, w, ws, code, P):
             st.s[0] = _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.c, st.norms2, st.r_raw,
-                             st.s[0], w, ws, code, P)
+                             st.s[0], w, ws, code, P, st.active)
+            m = st.R.shape[0]
+            if m > 1:  # keep this epoch's residual for the dual extrapolation
+                _push_residual(st.R, st.pushed[0] % m, st.r_raw, st.s[0], st.v)
+                st.pushed[0] += 1
         return impl
 
 
@@ -232,6 +261,11 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
         def impl(st, w, l1, l2, positive, use_gap, max_score):
             if not use_gap:
                 return max_score
+            if st.lasso:
+                r = st.r_raw + st.s[0] * st.v
+                return lasso_check(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.norms2, st.y,
+                                   r, st.G, w, l1, positive, st.active, st.screen, st.R, st.pushed[0], st.best,
+                                   st.u_best, st.Gu_best)
             rn2, ry = _residual_scalars(st.r_raw, st.s[0], st.v, st.y)
             return gap_from_scalars(rn2, ry, st.y.shape[0], w, st.G, l1, l2, positive)
         return impl
@@ -272,14 +306,26 @@ def _restore(st, saved):
 
 
 def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w, r_raw, s,
-                        code, P, l1, l2, use_gap, positive, tol, max_iter, p0, use_ws, K):
+                        code, P, l1, l2, use_gap, positive, tol, max_iter, p0, use_ws, K, screening=True,
+                        dual_extrapolation=5, dual_out=None, active=None):
     """Working-set coordinate descent with Anderson acceleration on the quadratic datafit.
 
-    ``w`` and ``r_raw`` are updated in place. Returns ``(s, crit, n_epochs, converged)``
-    where ``crit`` is the duality gap (``use_gap``) or the largest fixed-point violation.
+    ``w`` and ``r_raw`` are updated in place. Returns ``(s, crit, n_outer, converged)``
+    where ``crit`` is the duality gap (``use_gap``) or the largest fixed-point violation. For the
+    Lasso (``use_gap``, every ``l1_j > 0``, no ``l2``) the gap is certified
+    (:mod:`proxgan.solvers._cd_screen`): ``screening`` enables gap-safe screening,
+    ``dual_extrapolation`` is the number of extrapolated residual differences (0: none), and
+    ``dual_out`` (shape ``(n,)``) receives the best dual point (residual units; zeros otherwise),
+    ``active`` (bool, shape ``(p,)``, all True on entry) is left False on the screened coordinates.
     """
+    n, p = y.shape[0], w.shape[0]
+    lasso = bool(use_gap) and p > 0 and bool(np.all(l1 > 0)) and not np.any(l2)
+    m = int(dual_extrapolation) + 1 if lasso and dual_extrapolation > 0 else 0
+    u_best = np.zeros(n) if dual_out is None else dual_out
     st = QuadraticState(X, data, indices, indptr, bool(sparse), mu, v, c, norms2, y, r_raw,
-                        np.array([float(s)]), np.zeros(w.shape[0]))
+                        np.array([float(s)]), np.zeros(p), lasso, np.ones(p, dtype=np.bool_) if active is None else active,
+                        bool(screening) and lasso, np.zeros((m, n if m else 0)), np.zeros(1, dtype=np.int64),
+                        np.array([-np.inf]), u_best, np.zeros(p))
     crit, n_ep, conv = ws_cd(st, w, int(code), P, l1, l2, bool(use_gap), bool(positive), float(tol), int(max_iter),
                              int(p0), bool(use_ws), int(K))
     return float(st.s[0]), crit, n_ep, conv

@@ -25,17 +25,10 @@ from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_mov
 from proxgan.solvers._cd_loops import copy_into
 from proxgan.solvers._cd_kernels import _FM, _axpy_col
 from proxgan.kernels._prox_cpu import clip
+from proxgan.solvers._cd_logistic_screen import _sig, class_sums, logistic_gap_screen  # _sig: the one sigmoid
 from proxgan.solvers._prox1d import prox1d, value1d
 
 __all__ = ["LogisticState", "cd_logistic_kernel", "start_point"]
-
-
-@njit(cache=True, nogil=True)
-def _sig(t):
-    if t >= 0:
-        return 1.0 / (1.0 + math.exp(-t))
-    e = math.exp(t)
-    return e / (1.0 + e)
 
 
 @njit(cache=True, nogil=True)
@@ -118,7 +111,9 @@ def start_point(X, data, indices, indptr, sparse, norms2, sw, w, intercept):
 class LogisticState(NamedTuple):
     """The logistic datafit for the driver: data, ``Ls`` (coordinate Lipschitz constants,
     intercept last), labels ``y = ±1``, weights ``sw``, ``p`` (features; coordinate ``p`` is the
-    intercept) and the scores ``z = Xw + b`` (in place)."""
+    intercept) and the scores ``z = Xw + b`` (in place). With ``screen`` (L1, every ``l1_j > 0``),
+    each check computes the certified gap into ``gap[0]`` and screens ``active``
+    (:mod:`proxgan.solvers._cd_logistic_screen`, from the class sums ``Gpm`` and column norms ``colnorm``)."""
 
     X: np.ndarray
     data: np.ndarray
@@ -130,20 +125,36 @@ class LogisticState(NamedTuple):
     sw: np.ndarray
     p: int
     z: np.ndarray
+    screen: bool
+    intercept: bool
+    positive: bool
+    l1: np.ndarray
+    colnorm: np.ndarray
+    active: np.ndarray
+    Gpm: np.ndarray
+    gap: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def _scores(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, idx, code, P, out):
+def _scores(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, idx, code, P, out, screen, active, Gpm):
     for t in range(idx.shape[0]):
         j = idx[t]
-        g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
+        if j < p and not active[j]:
+            out[t] = 0.0
+            continue
+        if screen and j < p:  # the gradient from the class sums the gap needs
+            g = class_sums(X, data, indices, indptr, sparse, j, y, z, sw, Gpm)
+        else:
+            g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
         sc = abs(w[j] - _coord(j, p, w, g, Ls[j], code, P)) * Ls[j]
         out[t] = sc
 
 
 @njit(cache=True, nogil=True)
-def _epoch(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, ws, code, P):
+def _epoch(X, data, indices, indptr, sparse, Ls, y, sw, p, z, w, ws, code, P, active):
     for j in ws:
+        if j < p and not active[j]:
+            continue
         g = _grad_j(X, data, indices, indptr, sparse, j, p, y, z, sw)
         new = _coord(j, p, w, g, Ls[j], code, P)
         if new != w[j]:
@@ -172,7 +183,7 @@ def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, LogisticState):
         def impl(st, w, idx, code, P, out):
             _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, idx,
-                    code, P, out)
+                    code, P, out, st.screen, st.active, st.Gpm)
         return impl
 
 
@@ -181,14 +192,17 @@ def _epoch_hook(st, w, ws, code, P):
     if is_state(st, LogisticState):
         def impl(st, w, ws, code, P):
             _epoch(st.X, st.data, st.indices, st.indptr, st.sparse, st.Ls, st.y, st.sw, st.p, st.z, w, ws, code,
-                   P)
+                   P, st.active)
         return impl
 
 
 @overload(cd_criterion, jit_options=HOOK_JIT)
 def _criterion(st, w, l1, l2, positive, use_gap, max_score):
     if is_state(st, LogisticState):
-        def impl(st, w, l1, l2, positive, use_gap, max_score):  # no duality gap: the largest violation
+        def impl(st, w, l1, l2, positive, use_gap, max_score):  # stops on the largest violation
+            if st.screen:
+                st.gap[0] = logistic_gap_screen(st.y, st.z, st.sw, w, st.l1, st.Gpm, st.colnorm, st.intercept,
+                                                st.positive, st.active, True)
             return max_score
         return impl
 
@@ -226,9 +240,21 @@ def _restore(st, saved):
 
 
 def cd_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, intercept,
-                       code, P, tol, max_iter, p0, use_ws, K):
-    """Working-set CD for the logistic loss; ``w`` updated in place. Returns ``(crit, n_epochs, converged)``."""
+                       code, P, tol, max_iter, p0, use_ws, K, l1=None, positive=False, colnorm=None, active=None,
+                       gap_out=None):
+    """Working-set CD for the logistic loss; ``w`` updated in place. Returns ``(crit, n_outer, converged)``.
+
+    ``l1`` (every entry > 0; with ``colnorm``, the columns' Euclidean norms) turns on gap-safe
+    screening of the L1 penalty ``l1_j |w_j|``: ``active`` (bool, all True on entry) is left False
+    on the screened coordinates and ``gap_out[0]`` receives the last certified gap.
+    """
     Ls, z = start_point(X, data, indices, indptr, sparse, norms2, sw, w, bool(intercept))
-    st = LogisticState(X, data, indices, indptr, bool(sparse), Ls, y, sw, int(norms2.shape[0]), z)
+    p = int(norms2.shape[0])
+    screen = l1 is not None
+    st = LogisticState(X, data, indices, indptr, bool(sparse), Ls, y, sw, p, z, screen, bool(intercept),
+                       bool(positive), np.zeros(p) if l1 is None else l1,
+                       np.zeros(p) if colnorm is None else colnorm,
+                       np.ones(p, dtype=np.bool_) if active is None else active, np.zeros((2, p)),
+                       np.full(1, np.inf) if gap_out is None else gap_out)
     empty = np.zeros(0)
     return ws_cd(st, w, int(code), P, empty, empty, False, False, float(tol), int(max_iter), int(p0), bool(use_ws), int(K))

@@ -23,7 +23,7 @@ class SolverResult:
         Duality gap or optimality violation reached (see ``criterion``).
     criterion : {"gap", "optimality"}
     n_iter : int
-        Iterations (epochs over the working set for coordinate descent).
+        Iterations (outer working-set iterations for coordinate descent and proximal Newton).
     converged : bool
     """
 

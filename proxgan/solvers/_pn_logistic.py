@@ -212,15 +212,24 @@ def pn_logistic_kernel(X, data, indices, indptr, sparse, norms2, y, sw, w, inter
         step = 1.0
         w_old = w[ws].copy()
         z_old = z.copy()
+        accepted = False
         for _ls in range(30):
             for t in range(m):
                 w[ws[t]] = w_old[t] + step * delta[t]
             for i in range(n):
                 z[i] = z_old[i] + step * XD[i]
+            f_new = _objective(y, z, w, ws, p, code, P, sw)
             # the last term forgives rounding: near the optimum both values agree to ~1e-16 relative
-            if _objective(y, z, w, ws, p, code, P, sw) <= f_old + 1e-4 * step * decrease + 1e-14 * abs(f_old):
+            # (a kept step raises the objective by at most that rounding; a step that fails every
+            # test is not kept, so more iterations never end higher)
+            if f_new <= f_old + 1e-4 * step * decrease + 1e-14 * abs(f_old):
+                accepted = True
                 break
             step *= 0.5
+        if not accepted:  # no decrease along the Newton direction: stay (the next model is the same one)
+            for t in range(m):
+                w[ws[t]] = w_old[t]
+            z[:] = z_old
     # final criterion
     for i in range(n):
         r[i] = -sw[i] * y[i] * _sig(-y[i] * z[i]) / n

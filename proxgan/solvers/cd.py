@@ -46,7 +46,7 @@ from proxgan.solvers._cd_multitask import multitask_cd
 from proxgan.solvers._common import SolverResult
 from proxgan.solvers._prox1d import enet_rows, penalty_params
 
-__all__ = ["CDResult", "solve", "solve_multitask", "quadratic_gap"]
+__all__ = ["CDResult", "solve", "solve_multitask", "quadratic_gap", "lasso_certificate", "logistic_certificate"]
 
 _EMPTY_F = np.zeros((0, 0), order="F")
 _EMPTY_1 = np.zeros(0)
@@ -135,9 +135,141 @@ def quadratic_gap(df: Quadratic, coef: np.ndarray, penalty: _pen.Penalty, positi
     return float(enet_gap(r_raw + s * df.v, df.y, w, G, l1, l2, pos))
 
 
+def _residual_cd(df, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working_set, anderson, screening,
+                 dual_extrapolation):
+    """The quadratic datafit's CD on the residual: ``(result, dual point, active mask)``."""
+    c = _column_sums(df)
+    r_raw = df.y - df.X @ w
+    s = float(df.mu @ w)
+    norms2 = df._col_norms2()
+    dual = np.zeros(df.n_samples)
+    active = np.ones(df.n_features, dtype=np.bool_)
+    X, data, ind, ptr, sparse = _parts(df)
+    s, crit, n_ep, conv = cd_quadratic_kernel(
+        X, data, ind, ptr, sparse, df.mu, df.v, c, norms2, df.y, w, r_raw, s,
+        code, P, l1, l2, gap_ok, pos, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson),
+        screening=bool(screening), dual_extrapolation=int(dual_extrapolation), dual_out=dual, active=active)
+    res = CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), _ok(conv, crit, norms2))
+    return res, dual, active
+
+
+def _logistic_cd(df, w, intercept, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working_set, anderson,
+                 screening):
+    """The logistic datafit's CD: ``(result, certified gap or inf, active mask)``; screening for L1."""
+    X, data, ind, ptr, sparse = _parts(df)
+    norms2 = df.weighted_col_norms2()
+    p = df.n_features
+    active = np.ones(p, dtype=np.bool_)
+    gap = np.full(1, np.inf)
+    l1_screen = l1 if screening and gap_ok and p > 0 and np.all(l1 > 0) and not np.any(l2) else None
+    colnorm = None
+    if l1_screen is not None:
+        sq = df.X.multiply(df.X).sum(axis=0) if df.sparse else np.einsum("ij,ij->j", df.X, df.X)
+        colnorm = np.sqrt(np.asarray(sq, dtype=np.float64).ravel())
+    crit, n_ep, conv = cd_logistic_kernel(
+        X, data, ind, ptr, sparse, norms2, df.y, df.sw, w, bool(intercept),
+        code, P, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson), l1=l1_screen,
+        positive=pos, colnorm=colnorm, active=active, gap_out=gap)
+    return CDResult(w, float(crit), "optimality", int(n_ep), _ok(conv, crit, norms2)), float(gap[0]), active
+
+
+def logistic_certificate(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, intercept: bool = False,
+                         coef_init=None, tol: float = 1e-8, max_iter: int = 1000,
+                         screening: bool = True) -> tuple[CDResult, float, np.ndarray]:
+    r""":func:`solve` on an L1 logistic regression, returning its certificate as well (inspection, tests).
+
+    Parameters
+    ----------
+    datafit : Logistic
+        The (possibly weighted) logistic datafit.
+    penalty : Penalty
+        ``L1`` (weights, if any, all > 0).
+    positive : bool
+        Constrain the coefficients to be ``>= 0``.
+    intercept : bool
+        Fit an unpenalised intercept (last entry of ``coef``).
+    coef_init : array of shape (n_features + intercept,), optional
+        Warm start.
+    tol : float
+        Tolerance on the largest fixed-point violation (the stopping rule of :func:`solve`).
+    max_iter : int
+        Maximal number of outer iterations.
+    screening : bool
+        Gap-safe screening (:mod:`proxgan.solvers._cd_logistic_screen`).
+
+    Returns
+    -------
+    result : CDResult
+        As :func:`solve`.
+    gap : float
+        The certified duality gap :math:`P(w) - D(	heta)` at the last check (an upper bound on
+        :math:`P(w) - P^\star` for the ``w`` of that check; inf without screening).
+    active : ndarray of bool, shape (n_features,)
+        False on the coordinates removed by screening (0 at the optimum).
+    """
+    if not isinstance(datafit, Logistic):
+        raise TypeError(f"datafit must be Logistic, got {type(datafit).__name__}")
+    p = datafit.n_features
+    code, P, l1, l2, gap_ok, pos = _params(penalty, p, positive)
+    if not (gap_ok and np.all(l1 > 0) and not np.any(l2)):
+        raise ValueError("logistic_certificate needs an L1 penalty with every weight > 0")
+    q = p + int(intercept)
+    w = np.zeros(q) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel().copy()
+    w[:p] = np.clip(w[:p], P[2], P[3])
+    return _logistic_cd(datafit, w, intercept, code, P, l1, l2, gap_ok, pos, tol, max_iter, 10, True, 10,
+                        screening)
+
+
+def lasso_certificate(datafit: Quadratic, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None,
+                      tol: float = 1e-8, max_iter: int = 1000, screening: bool = True,
+                      dual_extrapolation: int = 5) -> tuple[CDResult, np.ndarray, np.ndarray]:
+    r""":func:`solve` on a Lasso, returning its certificate as well (for inspection and tests).
+
+    Parameters
+    ----------
+    datafit : Quadratic
+        The (possibly centred and weighted) least-squares datafit.
+    penalty : Penalty
+        ``L1`` (weights, if any, all > 0).
+    positive : bool
+        Constrain the coefficients to be ``>= 0``.
+    coef_init : array of shape (n_features,), optional
+        Warm start.
+    tol : float
+        Absolute tolerance on the duality gap.
+    max_iter : int
+        Maximal number of outer iterations.
+    screening : bool
+        Gap-safe screening.
+    dual_extrapolation : int
+        Residual differences extrapolated for the dual point (0: none).
+
+    Returns
+    -------
+    result : CDResult
+        As :func:`solve`; ``crit`` is :math:`P(w) - D(u)`.
+    dual : ndarray of shape (n_samples,)
+        The dual point :math:`u` (residual units, :math:`D(u) = (u^	op y - 	frac12\lVert u
+Vert^2)/n`),
+        feasible for every coordinate left active.
+    active : ndarray of bool, shape (n_features,)
+        False on the coordinates removed by screening (0 at the optimum).
+    """
+    if not isinstance(datafit, Quadratic):
+        raise TypeError(f"datafit must be Quadratic, got {type(datafit).__name__}")
+    p = datafit.n_features
+    code, P, l1, l2, gap_ok, pos = _params(penalty, p, positive)
+    if not (gap_ok and np.all(l1 > 0) and not np.any(l2)):
+        raise ValueError("lasso_certificate needs an L1 penalty with every weight > 0")
+    w = np.zeros(p) if coef_init is None else np.clip(np.array(coef_init, dtype=np.float64).ravel(), P[2], P[3])
+    return _residual_cd(datafit, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, 10, True, 10, screening,
+                        dual_extrapolation)
+
+
 def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None,
           tol: float = 1e-8, max_iter: int = 1000, working_set: bool = True, anderson: int = 10,
-          p0: int = 10, intercept: bool = False, precompute: bool | np.ndarray = False) -> CDResult:
+          p0: int = 10, intercept: bool = False, precompute: bool | np.ndarray = False, screening: bool = True,
+          dual_extrapolation: int = 5) -> CDResult:
     """Minimise ``datafit + penalty`` by coordinate descent (see the module docstring).
 
     Parameters
@@ -152,7 +284,11 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
     tol : float
         Absolute tolerance on the duality gap (quadratic) or optimality violation.
     max_iter : int
-        Maximal number of epochs over the working set (and of outer iterations).
+        Maximal number of outer iterations. One outer iteration scores every coordinate, checks
+        the stopping criterion, then solves the working-set problem (cyclic epochs until its
+        largest violation is below 0.3 × the outer one); more outer iterations never give a
+        higher objective. ``CDResult.n_iter`` counts them (0 when the start already meets
+        ``tol``).
     working_set : bool
         Use working sets (else every epoch sweeps all coordinates).
     anderson : int
@@ -167,6 +303,15 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         along a path (:mod:`proxgan.solvers._cd_gram`). ``True``: formed once by the datafit
         (:meth:`~proxgan.datafits.Quadratic.gram`, which keeps it for the next call); an array:
         that matrix, as given (the caller vouches for it).
+    screening : bool
+        L1 with every weight > 0 (quadratic without ``precompute``, or logistic): gap-safe screening,
+        which removes for good the coordinates proved to be 0 at the optimum
+        (:mod:`proxgan.solvers._cd_screen`, :mod:`proxgan.solvers._cd_logistic_screen`). Other
+        problems ignore it.
+    dual_extrapolation : int
+        Lasso as for ``screening``: the gap's dual point is the best of the rescaled residual and the
+        extrapolation of the residuals of the last ``dual_extrapolation + 1`` epochs (0: the
+        residual only). The reported gap is certified either way.
 
     Returns
     -------
@@ -205,14 +350,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
                                               int(anderson))
             return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep),
                             _ok(conv, crit, np.diag(Q)))
-        c = _column_sums(datafit)
-        r_raw = datafit.y - datafit.X @ w
-        s = float(datafit.mu @ w)
-        norms2 = datafit._col_norms2()
-        s, crit, n_ep, conv = cd_quadratic_kernel(
-            X, data, ind, ptr, sparse, datafit.mu, datafit.v, c, norms2, datafit.y, w, r_raw, s,
-            code, P, l1, l2, gap_ok, pos, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
-        return CDResult(w, float(crit), "gap" if gap_ok else "optimality", int(n_ep), _ok(conv, crit, norms2))
+        return _residual_cd(datafit, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working_set, anderson,
+                            screening, dual_extrapolation)[0]
     if isinstance(datafit, Logistic):
         if np.any(datafit.mu):
             raise ValueError("the logistic datafit does not take X_offset; use intercept=True")
@@ -221,11 +360,8 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
         if w.shape[0] != q:
             raise ValueError(f"coef_init has {w.shape[0]} entries, expected {q}")
         w[:p] = np.clip(w[:p], lo, hi)
-        norms2 = datafit.weighted_col_norms2()
-        crit, n_ep, conv = cd_logistic_kernel(
-            X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w, bool(intercept),
-            code, P, float(tol), int(max_iter), int(p0), bool(working_set), int(anderson))
-        return CDResult(w, float(crit), "optimality", int(n_ep), _ok(conv, crit, norms2))
+        return _logistic_cd(datafit, w, intercept, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working_set,
+                            anderson, screening)[0]
     raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
 
 

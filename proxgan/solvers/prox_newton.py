@@ -43,6 +43,25 @@ GRAM_REL, CD_REL = 0.01, 0.1
 MAX_CD_GRAM = 100
 
 
+_CONTROLLER = []
+
+
+def _one_blas_thread():
+    r"""Limit BLAS to one thread for the solve (threadpoolctl, which scikit-learn installs; a no-op
+    without it). The inner Hessian block :math:`X_{ws}^\top D X_{ws}` is an ``n × m`` product with a
+    small working set; with the default threads on a loaded 2-core machine the BLAS threads
+    of these small products cost more than they save (measured side by side: 180 vs 230 ms for a
+    500 × 2000 L1 logistic fit to 1e-12)."""
+    import contextlib
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return contextlib.nullcontext()
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
 def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None, tol: float = 1e-8,
           max_iter: int = 1000, intercept: bool = False, p0: int = 10, max_cd: int = 20,
           gram_max: int = GRAM_MAX) -> SolverResult:
@@ -87,7 +106,8 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
     norms2 = datafit.weighted_col_norms2()
     X, data, ind, ptr, sparse = _parts(datafit)
     gram_max = min(int(gram_max), GRAM_MAX_ENTRIES // max(datafit.n_samples, 1))
-    crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
-                                          bool(intercept), code, P, float(tol), int(max_iter), int(p0),
-                                          int(max_cd), gram_max, MAX_CD_GRAM, GRAM_REL, CD_REL)
+    with _one_blas_thread():  # small Hessian-block products: BLAS threads only fight (see _one_blas_thread)
+        crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
+                                              bool(intercept), code, P, float(tol), int(max_iter), int(p0),
+                                              int(max_cd), gram_max, MAX_CD_GRAM, GRAM_REL, CD_REL)
     return SolverResult(w, float(crit), "optimality", int(n_it), _ok(conv, crit, norms2))

@@ -38,9 +38,15 @@ def test_lasso_gap_certificate(sparse, ratio):
     tol = 1e-10 * (y @ y) / len(y)
     res = cd.solve(Quadratic(X, y), P.L1(ratio * amax), tol=tol)
     assert res.converged and res.criterion == "gap"
-    g = lasso_gap(Xd, y, res.coef, ratio * amax)
-    assert -1e-14 <= g <= tol * 1.0001
-    assert abs(g - res.crit) <= 1e-12 * (y @ y)
+    g = lasso_gap(Xd, y, res.coef, ratio * amax)  # with the rescaled residual as dual point
+    assert -1e-14 <= res.crit <= tol and res.crit <= g + 1e-12 * (y @ y)  # extrapolation: a tighter certificate
+    plain = cd.solve(Quadratic(X, y), P.L1(ratio * amax), tol=tol, screening=False, dual_extrapolation=0)
+    g_plain = lasso_gap(Xd, y, plain.coef, ratio * amax)
+    assert -1e-14 <= g_plain <= tol * 1.0001 and abs(g_plain - plain.crit) <= 1e-12 * (y @ y)
+    def primal(w):
+        r = y - Xd @ w
+        return 0.5 * r @ r / len(y) + ratio * amax * np.abs(w).sum()
+    assert primal(res.coef) - primal(plain.coef) <= res.crit + 1e-14 * (y @ y)  # P(w) - P* <= crit
     assert np.count_nonzero(res.coef) < Xd.shape[1]  # exact zeros
 
 
