@@ -8,6 +8,7 @@ import torch
 from proxgan import _dispatch
 from proxgan._lowering import SeparableProx
 from proxgan.kernels.fused_penalty import L1 as _CODE_L1
+from proxgan.kernels.fused_penalty import Code as _Code
 from proxgan.kernels.fused_prox_sgd import fused_prox_sgd_multi
 from proxgan.penalties import Penalty
 
@@ -245,7 +246,8 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
             fused_prox_sgd_multi([p.detach() for p in lp], lg, [None] * len(lp) if lb is None else lb,
                                  first=bool(lf and lf[0]), **kw)
         else:
-            _cpu_step.sgd_step(lp, lg, lb, lf, memo, lowering.block_args(), kw)
+            weights = lowering.kernel_weights(lp, lp[0].dtype, memo) if kw["code"] == _Code.L1W else None
+            _cpu_step.sgd_step(lp, lg, lb, lf, memo, lowering.block_args(), kw, weights)
 
 
 def _launches(ps: list[torch.Tensor], firsts: list[bool] | None, triton: bool) -> list[list[int] | None]:
