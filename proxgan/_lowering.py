@@ -122,8 +122,8 @@ class SeparableProx(NamedTuple):
 
     @property
     def on_triton(self) -> bool:
-        """Whether the fused Triton steps take it (the scalar codes)."""
-        return self.scalar
+        """Whether the fused Triton steps take it (as the CPU ones)."""
+        return self.fusable
 
 
 #: the largest N:M block the fused CPU steps take (larger ones: multi-tensor step, then projection)

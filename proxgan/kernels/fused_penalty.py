@@ -56,7 +56,7 @@ import math
 from proxgan._torch import torch
 
 __all__ = ["Code", "SCALARS", "N_SCALARS", "NONE", "L1", "L2", "ENET", "L0", "BOX", "PENALTY_NAMES", "prox_code_ref",
-           "scalar_tensor", "pointer_table", "tile_table", "step_variants"]
+           "scalar_tensor", "pointer_table", "tile_table", "step_variants", "check_weights"]
 
 
 class Code(enum.IntEnum):
@@ -191,6 +191,37 @@ def tile_table(sizes: tuple[int, ...], block: int, device: torch.device) -> tupl
         hit = _TILES[key] = (torch.tensor(tt, dtype=torch.int32).to(device),
                              torch.tensor(tb, dtype=torch.int32).to(device))
     return hit
+
+
+def check_weights(code: int, params: list[torch.Tensor], weights: list[torch.Tensor] | None,
+                  dtype: torch.dtype) -> None:
+    """Check the weight tensors of a launch: required for ``L1W`` (one per parameter, contiguous,
+    of its shape and device, in ``dtype``), ignored for the other codes.
+
+    Parameters
+    ----------
+    code : int
+        The launch's :class:`Code`.
+    params : list of torch.Tensor
+        The parameters of the launch.
+    weights : list of torch.Tensor or None
+        The weights of a weighted L1.
+    dtype : torch.dtype
+        The dtype the kernel reads them in (its compute dtype).
+
+    Raises
+    ------
+    ValueError
+        If ``code`` is ``L1W`` and ``weights`` do not match.
+    """
+    if code != Code.L1W:
+        return
+    if weights is None or len(weights) != len(params):
+        raise ValueError("the weighted L1 step (code L1W) needs one weight tensor per parameter")
+    for p, w in zip(params, weights):
+        if w.shape != p.shape or w.dtype != dtype or not w.is_contiguous() or w.device != p.device:
+            raise ValueError(f"weights must be contiguous {dtype} tensors of their parameter's shape and device, "
+                             f"got {w.dtype} {tuple(w.shape)} on {w.device} for a parameter of shape {tuple(p.shape)}")
 
 
 def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float, b: float,

@@ -82,7 +82,7 @@ from numba.extending import intrinsic, overload
 
 from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
 from proxgan.kernels._prox_cpu import prox_kernel, source_stamp
-from proxgan.kernels.fused_penalty import Code
+from proxgan.kernels.fused_penalty import Code, check_weights
 
 
 __all__ = ["adam_step", "sgd_plan", "sgd_step", "TILE"]
@@ -651,18 +651,9 @@ def _const(values: tuple, dtype) -> np.ndarray:
 
 def _weight_column(code: int, params: Sequence[torch.Tensor], weights: Sequence[torch.Tensor] | None) -> tuple:
     """The pointer table's weight column: ``(weights,)`` for code ``L1W``, else ``()`` (no column).
-
-    The kernel reads the column without bounds checks, so every weight tensor is checked
-    here to be contiguous and of its parameter's shape and dtype.
-    """
-    if code != _L1W:
-        return ()
-    if weights is None or len(weights) != len(params):
-        raise ValueError("the weighted L1 step (code L1W) needs one weight tensor per parameter")
-    for p, w in zip(params, weights):
-        if w.shape != p.shape or w.dtype != p.dtype or not w.is_contiguous() or w.device != p.device:
-            raise ValueError("each weight tensor must be contiguous, of its parameter's shape, dtype and device")
-    return (weights,)
+    The kernel reads it without bounds checks: :func:`~proxgan.kernels.fused_penalty.check_weights` first."""
+    check_weights(code, list(params), None if weights is None else list(weights), params[0].dtype)
+    return (weights,) if code == _L1W else ()
 
 
 def _call(kernel, n_literal: int, *args) -> None:

@@ -256,7 +256,7 @@ def adam_run(group: dict[str, Any], params: list[torch.Tensor], grads: list[torc
     for t, idx in buckets.items():
         ps, gs, sts = [params[i] for i in idx], [grads[i] for i in idx], [states[i] for i in idx]
         if impl == "triton":
-            _adam_triton(group, ps, gs, sts, t, lowering)
+            _adam_triton(group, ps, gs, sts, t, lowering, memo)
         else:
             _adam_foreach(group, ps, gs, sts, _scalars(group, t), lowering)
 
@@ -383,7 +383,7 @@ def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: li
 
 
 def _adam_triton(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                 states: list[dict[str, Any]], t: int, lowering: SeparableProx) -> None:
+                 states: list[dict[str, Any]], t: int, lowering: SeparableProx, memo: dict) -> None:
     """One pass over memory: a multi-tensor Triton launch per dtype (DTensors: local shards)."""
     code, a, b = lowering.kernel_args()
     amsgrad = group["amsgrad"]
@@ -393,10 +393,12 @@ def _adam_triton(group: dict[str, Any], params: list[torch.Tensor], grads: list[
         by_dtype.setdefault(p.dtype, []).append(i)
     for idx in by_dtype.values():
         sts = [states[i] for i in idx]
-        fused_prox_adam_multi([loc(params[i]).detach() for i in idx], [loc(grads[i]) for i in idx],
+        ps = [loc(params[i]).detach() for i in idx]
+        weights = lowering.kernel_weights(ps, compute_dtype(ps[0]), memo) if code == _Code.L1W else None
+        fused_prox_adam_multi(ps, [loc(grads[i]) for i in idx],
                               [loc(st["exp_avg"]) for st in sts], [loc(st["exp_avg_sq"]) for st in sts],
                               [loc(st["max_exp_avg_sq"]) for st in sts] if amsgrad else None, lr=float(group["lr"]),
                               beta1=float(group["betas"][0]), beta2=float(group["betas"][1]), eps=float(group["eps"]),
                               weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                               maximize=group["maximize"], step=t, preconditioned=group["prox"] == "preconditioned",
-                              code=code, a=a, b=b)
+                              code=code, a=a, b=b, weights=weights)
