@@ -55,6 +55,13 @@ def _prox_l1(u, s, a, b, one, zero):
 
 
 @njit(inline="always")
+def _prox_l1w(u, s, a, b, one, zero):
+    # weighted L1: the fused kernels pass the element's step times its weight (_fused_cpu._wstep),
+    # so this is the L1 soft threshold at that step
+    return _prox_l1(u, s, a, b, one, zero)
+
+
+@njit(inline="always")
 def _prox_l2(u, s, a, b, one, zero):
     return u / (one + s * a)
 
@@ -173,8 +180,7 @@ _prox_lq12, _prox_lq23 = _signed(_lq12_pos), _signed(_lq23_pos)
 BRANCHES = {Code.NONE: _prox_none, Code.L1: _prox_l1, Code.L2: _prox_l2, Code.ENET: _prox_enet,
             Code.L0: _prox_l0, Code.BOX: _prox_box, Code.MCP: _prox_mcp, Code.SCAD: _prox_scad,
             Code.LOGSUM: _prox_logsum, Code.LQ12: _prox_lq12, Code.LQ23: _prox_lq23,
-            # weighted L1: the kernels pass the element's step times its weight (see _fused_cpu._wstep)
-            Code.L1W: _prox_l1}
+            Code.L1W: _prox_l1w}
 
 
 def _switch():
