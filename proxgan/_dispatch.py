@@ -138,7 +138,7 @@ def fused_unavailable_reason(t: torch.Tensor, lowering: object | None) -> str | 
             return (f"fused=True supports N:M blocks of up to {FUSED_MAX_M} entries, got m={lowering.m}; "
                     "use fused=None (the multi-tensor step, then the projection)")
         return ("fused=True supports the penalties that lower to a kernel code (registered: "
-                f"{', '.join(fusable_penalty_names())}; L1 without weights); use fused=None "
+                f"{', '.join(fusable_penalty_names())}); use fused=None "
                 "(the multi-tensor path takes the others)")
     if fused_kind(local(t), lowering) is None:
         if not lowering.on_triton and not t.is_cpu:
