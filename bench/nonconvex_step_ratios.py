@@ -5,7 +5,11 @@ target is at most 1.1x the L1 step. Parameters: float32 tensors of an MLP-like m
 ``--mparams`` million), fixed random gradients; the contenders run interleaved (A B C ...), 3
 warm-up rounds, median of ``--steps`` timed steps, and the ratio of medians is printed.
 
-Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20] [--threads N]``
+With ``--weighted`` the contenders are L1 and weighted L1 (``L1(lam, weights=w)``, one weight per
+entry: the fused code ``L1W``, which reads one more tensor), for ProxAdam and ProxSGD; the target
+is the same, at most 1.1x the L1 step.
+
+Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20] [--threads N] [--weighted]``
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import argparse
 
 import torch
 
-from proxgan.optim import ProxAdam
+from proxgan.optim import ProxAdam, ProxSGD
 from proxgan.penalties import L1, MCP, SCAD, LogSum, Lq
 from proxgan.reproduce._report import machine_line
 from proxgan.reproduce._timing import interleaved_medians
@@ -40,9 +44,18 @@ def params(mparams: float) -> list[torch.nn.Parameter]:
     return out
 
 
-def ratios(mparams: float, steps: int) -> dict[str, tuple[float, float]]:
+def weighted_penalties() -> dict:
+    """L1 and weighted L1 (weights of the 1024 columns, broadcast to every tensor: the kernel
+    reads one weight per entry)."""
+    w = 2.0 * torch.rand(1024, generator=torch.Generator().manual_seed(1))
+    return {"L1": lambda: L1(1e-3), "L1(weights)": lambda: L1(1e-3, weights=w)}
+
+
+def ratios(mparams: float, steps: int, penalties: dict | None = None,
+           optimizer: type = ProxAdam) -> dict[str, tuple[float, float]]:
     """``{penalty: (median seconds per step, ratio to L1)}``."""
-    opts = {name: ProxAdam(params(mparams), lr=1e-3, penalty=make(), fused=True) for name, make in PENALTIES.items()}
+    penalties = PENALTIES if penalties is None else penalties
+    opts = {name: optimizer(params(mparams), lr=1e-3, penalty=make(), fused=True) for name, make in penalties.items()}
     meds = interleaved_medians({k: o.step for k, o in opts.items()}, repeats=steps, warmup=3)
     return {k: (t, t / meds["L1"]) for k, t in meds.items()}
 
@@ -52,12 +65,15 @@ if __name__ == "__main__":
     ap.add_argument("--mparams", type=float, default=2.0)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--weighted", action="store_true", help="weighted L1 against L1, ProxAdam and ProxSGD")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"Machine: {machine_line()}, {torch.get_num_threads()} torch threads, {args.mparams:g}M float32 "
           f"parameters, median of {args.steps} interleaved steps\n")
-    print("| penalty | step ms | ratio to L1 (target <= 1.1) |")
-    print("|---|---:|---:|")
-    for name, (t, r) in ratios(args.mparams, args.steps).items():
-        print(f"| {name} | {t * 1e3:.2f} | {r:.2f} |")
+    print("| optimizer | penalty | step ms | ratio to L1 (target <= 1.1) |")
+    print("|---|---|---:|---:|")
+    runs = [(ProxAdam, weighted_penalties()), (ProxSGD, weighted_penalties())] if args.weighted else [(ProxAdam, None)]
+    for cls, pens in runs:
+        for name, (t, r) in ratios(args.mparams, args.steps, pens, cls).items():
+            print(f"| {cls.__name__} | {name} | {t * 1e3:.2f} | {r:.2f} |")

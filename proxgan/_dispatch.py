@@ -129,6 +129,12 @@ def fused_kind(t: torch.Tensor, lowering: object | None = None) -> str | None:
     return None
 
 
+def _sharded_weights(p: torch.Tensor, lowering: object) -> bool:
+    """Whether ``p`` is a DTensor and the lowering has per-element weights (shaped like the whole
+    tensor, not like its local shard: the fused kernels do not take them)."""
+    return getattr(lowering, "weights", None) is not None and local(p) is not p
+
+
 def fused_unavailable_reason(t: torch.Tensor, lowering: object | None) -> str | None:
     """Why ``fused=True`` cannot take this parameter and penalty lowering (``None`` if it can)."""
     if lowering is None or not lowering.fusable:
@@ -138,8 +144,11 @@ def fused_unavailable_reason(t: torch.Tensor, lowering: object | None) -> str | 
             return (f"fused=True supports N:M blocks of up to {FUSED_MAX_M} entries, got m={lowering.m}; "
                     "use fused=None (the multi-tensor step, then the projection)")
         return ("fused=True supports the penalties that lower to a kernel code (registered: "
-                f"{', '.join(fusable_penalty_names())}; L1 without weights); use fused=None "
+                f"{', '.join(fusable_penalty_names())}); use fused=None "
                 "(the multi-tensor path takes the others)")
+    if _sharded_weights(t, lowering):
+        return ("fused=True with a weighted penalty needs plain tensors (the weights are not split like a "
+                "DTensor's local shard): use fused=None")
     if fused_kind(local(t), lowering) is None:
         if not lowering.on_triton and not t.is_cpu:
             return (f"fused=True with this penalty runs on the CPU only (the {t.device} step is the multi-tensor "
@@ -168,7 +177,7 @@ def step_impl(p: torch.Tensor, *, foreach: bool | None, fused: bool | None, lowe
         if t is p and lowering is not None and lowering.fusable and fused_kind(t, lowering) == "fused":
             return "fused"
         return "reference"
-    if lowering is not None and lowering.fusable:
+    if lowering is not None and lowering.fusable and not _sharded_weights(p, lowering):
         kind = fused_kind(t, lowering)
         if kind is not None:
             return kind

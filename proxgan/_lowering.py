@@ -10,8 +10,9 @@ A *separable* penalty whose prox acts coordinate by coordinate in closed form lo
 and its scalar vector ``(a, b)`` in the order :data:`~proxgan.kernels.fused_penalty.SCALARS`
 defines next to the code (the table of codes and proxes is in
 :mod:`proxgan.kernels.fused_penalty`). ``weights`` (a weighted L1) scale ``a`` coordinate by
-coordinate: such a lowering is read by coordinate descent, not by the fused kernels
-(:attr:`SeparableProx.scalar` is False).
+coordinate (:attr:`SeparableProx.scalar` is False): coordinate descent folds them into its
+per-coordinate ``a``; the fused kernels take a weighted ``L1`` as the code ``L1W`` with one
+weight tensor per parameter (:meth:`SeparableProx.kernel_weights`).
 
 One block penalty has a fused form too: :class:`~proxgan.penalties.NM` lowers to a
 :class:`BlockProx` ``(n, m)``, the projection that keeps the ``n`` entries of largest score
@@ -53,10 +54,54 @@ class SeparableProx(NamedTuple):
         return self.weights is None
 
     def kernel_args(self) -> tuple[int, float, float]:
-        """``(code, a, b)`` for the fused kernels (:mod:`proxgan.kernels.fused_penalty`)."""
+        """``(code, a, b)`` for the fused kernels (:mod:`proxgan.kernels.fused_penalty`); a
+        weighted ``L1`` is the code ``L1W``, whose weights :meth:`kernel_weights` gives."""
         if not self.scalar:
-            raise ValueError("a weighted penalty has one threshold per coordinate: no fused kernel takes it")
+            if self.code != Code.L1:
+                raise ValueError("a weighted penalty other than L1 has no fused kernel")
+            return int(Code.L1W), float(self.a), float(self.b)
         return int(self.code), float(self.a), float(self.b)
+
+    def kernel_weights(self, params: list[torch.Tensor], dtype: torch.dtype,
+                       memo: dict | None = None) -> list[torch.Tensor] | None:
+        """The weights of code ``L1W`` for a fused launch: per parameter, the penalty's weights
+        broadcast to its shape, contiguous, in ``dtype`` and on its device (``None`` without weights).
+
+        With a ``memo`` (the optimizer group's) the tensors are made once and reused while the
+        weights tensor is not modified in place; a tensor modified in place is checked again
+        (finite, ``>= 0``) before it is used, so a bad value is refused before anything is written.
+
+        Parameters
+        ----------
+        params : list of torch.Tensor
+            The parameters of the launch (plain tensors: a DTensor's local shard).
+        dtype : torch.dtype
+            The kernel's compute dtype.
+        memo : dict, optional
+            Cache of the tensors, emptied when the group changes.
+
+        Returns
+        -------
+        list of torch.Tensor or None
+
+        Raises
+        ------
+        ValueError
+            If the weights are no longer finite and non-negative.
+        """
+        w = self.weights
+        if w is None:
+            return None
+        key = (id(w), w._version, dtype, tuple((p.shape, p.device) for p in params))
+        hit = memo.get(("l1w", dtype)) if memo is not None else None
+        hit = hit[1] if hit is not None and hit[0] == key else None
+        if hit is None:
+            if w.numel() and not bool(torch.all(torch.isfinite(w) & (w >= 0))):
+                raise ValueError("weights must be finite and >= 0 (modified in place since they were set)")
+            hit = [w.to(device=p.device, dtype=dtype).expand(p.shape).contiguous() for p in params]
+            if memo is not None:
+                memo[("l1w", dtype)] = (key, hit)
+        return hit
 
     def block_args(self) -> tuple[int, int]:
         """``(0, 0)``: no block projection."""
@@ -72,13 +117,13 @@ class SeparableProx(NamedTuple):
 
     @property
     def fusable(self) -> bool:
-        """Whether a fused step kernel takes this lowering."""
-        return self.scalar
+        """Whether a fused step kernel takes this lowering (scalars only, or a weighted L1)."""
+        return self.scalar or self.code == Code.L1
 
     @property
     def on_triton(self) -> bool:
         """Whether the fused Triton steps take it (as the CPU ones)."""
-        return self.scalar
+        return self.fusable
 
 
 #: the largest N:M block the fused CPU steps take (larger ones: multi-tensor step, then projection)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import torch
+
 from proxgan.optim import ProxAdam, ProxSGD
 from proxgan.penalties import MCP, SCAD, L0, L1, L2, Box, ElasticNet, GroupL1, LogSum, Lq, NonNegative, Penalty
 from proxgan.penalties import SLOPE, TV1D, NuclearNorm, SparseGroupL1
@@ -51,6 +53,9 @@ class PenaltyInfo:
 PENALTY_INFOS: list[PenaltyInfo] = [
     PenaltyInfo("none", lambda lam: None, cd=False),
     PenaltyInfo("l1", L1, {"default": 0.4, "fused": 0.3}),
+    # weighted L1 (fused code L1W); one weight broadcast to every shape of the matrices, whose tensors differ in shape
+    PenaltyInfo("l1w", lambda lam: L1(lam, weights=torch.tensor([1.5], dtype=torch.float64)),
+                {"default": 0.3, "fused": 0.2}, all_flags=False),
     PenaltyInfo("l2", L2, {"default": 0.5, "fused": 0.2}),
     PenaltyInfo("enet", lambda lam: ElasticNet(lam, 0.6), {"default": 0.4, "fused": 0.3}),
     PenaltyInfo("l0", L0, {"default": 0.02, "adam": 2e-4, "fused": 1e-3}, convex=False),

@@ -33,6 +33,7 @@ __all__ = ["clip", "prox_scalar", "prox_kernel", "BRANCHES", "value_scalar", "in
 # the codes as plain ints: numba folds a comparison of a literal code with them
 _L1, _L2, _ENET, _L0, _BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
 _MCP, _SCAD, _LOGSUM, _LQ12, _LQ23 = int(Code.MCP), int(Code.SCAD), int(Code.LOGSUM), int(Code.LQ12), int(Code.LQ23)
+_L1W = int(Code.L1W)
 _CBRT54_4 = 54.0 ** (1.0 / 3.0) / 4.0
 
 @njit(inline="always")
@@ -51,6 +52,13 @@ def _prox_none(u, s, a, b, one, zero):
 def _prox_l1(u, s, a, b, one, zero):
     t = s * a
     return u - clip(u, -t, t)
+
+
+@njit(inline="always")
+def _prox_l1w(u, s, a, b, one, zero):
+    # weighted L1: the fused kernels pass the element's step times its weight (_fused_cpu._wstep),
+    # so this is the L1 soft threshold at that step
+    return _prox_l1(u, s, a, b, one, zero)
 
 
 @njit(inline="always")
@@ -171,7 +179,8 @@ _prox_lq12, _prox_lq23 = _signed(_lq12_pos), _signed(_lq23_pos)
 #: The prox of each code (one function each, the only copy of its formula in numba).
 BRANCHES = {Code.NONE: _prox_none, Code.L1: _prox_l1, Code.L2: _prox_l2, Code.ENET: _prox_enet,
             Code.L0: _prox_l0, Code.BOX: _prox_box, Code.MCP: _prox_mcp, Code.SCAD: _prox_scad,
-            Code.LOGSUM: _prox_logsum, Code.LQ12: _prox_lq12, Code.LQ23: _prox_lq23}
+            Code.LOGSUM: _prox_logsum, Code.LQ12: _prox_lq12, Code.LQ23: _prox_lq23,
+            Code.L1W: _prox_l1w}
 
 
 def _switch():
@@ -219,7 +228,7 @@ def _prox_kernel_impl(u, s, code, a, b, one, zero):
 def value_scalar(x, code, a, b):
     """:math:`g(x)` of one coordinate (float64; a box's indicator is left to the caller, which
     keeps iterates feasible)."""
-    if code == _L1:
+    if code == _L1 or code == _L1W:  # L1W: ``a`` already holds the coordinate's lam * w
         return a * abs(x)
     if code == _L2:
         return 0.5 * a * x * x

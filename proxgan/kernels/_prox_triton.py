@@ -15,9 +15,10 @@ in ``__constexpr__`` into one (``import proxgan`` never imports Triton).
 from __future__ import annotations
 
 from ._lazy import jit
+from ._tile import load_tile, tile_ptr
 from .fused_penalty import Code
 
-__all__ = ["prox_tile"]
+__all__ = ["prox_tile", "weight_column", "apply_weights"]
 
 tl = None  # the real triton.language is put here at the first launch (see _lazy.py)
 triton = None
@@ -25,14 +26,18 @@ triton = None
 C_L1, C_L2, C_ENET, C_L0, C_BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
 C_MCP, C_SCAD, C_LOGSUM, C_LQ12, C_LQ23 = (int(Code.MCP), int(Code.SCAD), int(Code.LOGSUM), int(Code.LQ12),
                                            int(Code.LQ23))
+C_L1W = int(Code.L1W)
 #: globals made ``tl.constexpr`` at the first compile
-__constexpr__ = ("C_L1", "C_L2", "C_ENET", "C_L0", "C_BOX", "C_MCP", "C_SCAD", "C_LOGSUM", "C_LQ12", "C_LQ23")
+__constexpr__ = ("C_L1", "C_L2", "C_ENET", "C_L0", "C_BOX", "C_MCP", "C_SCAD", "C_LOGSUM", "C_LQ12", "C_LQ23", "C_L1W")
 
 
 @jit
 def prox_tile(u, s, a, b, PENALTY: tl.constexpr, IS_F64: tl.constexpr):
     """:math:`\\arg\\min_y \\tfrac12 (y-u)^2 + s\\,g(y)` element by element for the penalty ``(PENALTY, a, b)``."""
     if PENALTY == C_L1:  # soft threshold at s*a
+        thr = s * a
+        y = u - tl.minimum(tl.maximum(u, -thr), thr)
+    elif PENALTY == C_L1W:  # weighted L1: the caller has multiplied the step by the weights
         thr = s * a
         y = u - tl.minimum(tl.maximum(u, -thr), thr)
     elif PENALTY == C_L2:
@@ -46,7 +51,7 @@ def prox_tile(u, s, a, b, PENALTY: tl.constexpr, IS_F64: tl.constexpr):
         y = tl.where(tl.abs(u) > thr, u, 0.0)
     elif PENALTY == C_BOX:
         y = tl.minimum(tl.maximum(u, a), b)
-    elif PENALTY >= C_MCP:  # non-convex: on |u|, the sign back; a zero step keeps u
+    elif (PENALTY >= C_MCP) & (PENALTY <= C_LQ23):  # non-convex: on |u|, the sign back; a zero step keeps u
         y = tl.where(s > 0.0, _nonconvex(tl.abs(u), s, a, b, PENALTY), tl.abs(u))
         y = tl.where(u < 0.0, -y, y)
     else:
@@ -94,3 +99,23 @@ def _nonconvex(x, s, a, b, PENALTY: tl.constexpr):
         thr = 0.8773826753016616 * tl.exp(tl.log(mu) * 0.75)
         y = tl.where(mu > 0.0, tl.where(x > thr, y, 0.0), x)
     return y
+
+
+@jit
+def weight_column(ptrs, T, t, col, default, PENALTY: tl.constexpr):
+    """The address of tensor ``t``'s weights (column ``col`` of the pointer table) for ``L1W``;
+    ``default`` for every other code, whose table has no such column (nothing is read)."""
+    xa = default
+    if PENALTY == C_L1W:
+        xa = tl.load(ptrs + col * T + t)
+    return xa
+
+
+@jit
+def apply_weights(s, xa, start, rem, S_TY: tl.constexpr, PENALTY: tl.constexpr, BLOCK: tl.constexpr,
+                  MASKED: tl.constexpr):
+    """The prox steps ``s`` times the tile's weights at ``xa`` (compute dtype) for ``L1W``, else ``s``."""
+    if PENALTY == C_L1W:
+        w_ptr = tile_ptr(xa.to(tl.pointer_type(S_TY)), start, not MASKED)
+        s = s * load_tile(w_ptr, rem, BLOCK, MASKED).to(s.dtype)
+    return s

@@ -21,9 +21,15 @@ code        penalty                     ``(a, b)``                  prox
 ``LOGSUM``  ``LogSum(lam, eps)``        ``(lam, eps)``              root of a quadratic, or 0
 ``LQ12``    ``Lq(lam, 1/2)``            ``(lam, 0)``                half thresholding (Xu et al. 2012)
 ``LQ23``    ``Lq(lam, 2/3)``            ``(lam, 0)``                2/3 thresholding (Cao et al. 2013)
+``L1W``     ``L1(lam, weights=w)``      ``(lam, 0)``                ``u - clamp(u, -s a w, s a w)``, ``w`` per element
 ==========  ==========================  ==========================  ===========================================
 
-The last five are non-convex: each prox returns a global minimiser of the 1-D problem
+``L1W`` is the one code whose kernels read a table beyond the scalars: one weight per
+element of each parameter (an extra pointer column of the launch), which scales the step
+before the ``L1`` prox. Only the ``L1W`` specialisation reads it, so the unweighted kernels
+do the same work as before.
+
+The five codes from ``MCP`` to ``LQ23`` are non-convex: each prox returns a global minimiser of the 1-D problem
 (zero at a tie), for every step, including steps at which the 1-D problem is not convex.
 
 The switch from a code to its prox exists three times, once per language, each keyed by
@@ -35,7 +41,7 @@ every Triton step calls). A new code is one member of :class:`Code`, one row of
 
 Penalties reach these codes only through their ``lowering()``
 (:func:`proxgan._lowering.lower`): this package never imports :mod:`proxgan.penalties`.
-Penalties without a code (weighted L1 on the fused path, GroupL1, user subclasses that
+Penalties without a code (GroupL1, user subclasses that
 override ``prox``) use the optimizers' multi-tensor path, which calls ``penalty.prox``.
 
 A multi-tensor launch covers all tensors of a group with one kernel: program ``i`` handles
@@ -50,7 +56,7 @@ import math
 from proxgan._torch import torch
 
 __all__ = ["Code", "SCALARS", "N_SCALARS", "NONE", "L1", "L2", "ENET", "L0", "BOX", "PENALTY_NAMES", "prox_code_ref",
-           "scalar_tensor", "pointer_table", "tile_table", "step_variants"]
+           "scalar_tensor", "pointer_table", "tile_table", "step_variants", "check_weights"]
 
 
 class Code(enum.IntEnum):
@@ -67,6 +73,7 @@ class Code(enum.IntEnum):
     LOGSUM = 8
     LQ12 = 9
     LQ23 = 10
+    L1W = 11
 
 
 #: The scalar vector ``(a, b)`` of each code, by name and in order (unused slots are 0).
@@ -82,6 +89,7 @@ SCALARS: dict[Code, tuple[str, ...]] = {
     Code.LOGSUM: ("lam", "eps"),
     Code.LQ12: ("lam",),
     Code.LQ23: ("lam",),
+    Code.L1W: ("lam",),
 }
 
 #: length of the scalar vector every kernel takes
@@ -185,7 +193,39 @@ def tile_table(sizes: tuple[int, ...], block: int, device: torch.device) -> tupl
     return hit
 
 
-def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float, b: float) -> torch.Tensor:
+def check_weights(code: int, params: list[torch.Tensor], weights: list[torch.Tensor] | None,
+                  dtype: torch.dtype) -> None:
+    """Check the weight tensors of a launch: required for ``L1W`` (one per parameter, contiguous,
+    of its shape and device, in ``dtype``), ignored for the other codes.
+
+    Parameters
+    ----------
+    code : int
+        The launch's :class:`Code`.
+    params : list of torch.Tensor
+        The parameters of the launch.
+    weights : list of torch.Tensor or None
+        The weights of a weighted L1.
+    dtype : torch.dtype
+        The dtype the kernel reads them in (its compute dtype).
+
+    Raises
+    ------
+    ValueError
+        If ``code`` is ``L1W`` and ``weights`` do not match.
+    """
+    if code != Code.L1W:
+        return
+    if weights is None or len(weights) != len(params):
+        raise ValueError("the weighted L1 step (code L1W) needs one weight tensor per parameter")
+    for p, w in zip(params, weights):
+        if w.shape != p.shape or w.dtype != dtype or not w.is_contiguous() or w.device != p.device:
+            raise ValueError(f"weights must be contiguous {dtype} tensors of their parameter's shape and device, "
+                             f"got {w.dtype} {tuple(w.shape)} on {w.device} for a parameter of shape {tuple(p.shape)}")
+
+
+def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float, b: float,
+                  w: torch.Tensor | None = None) -> torch.Tensor:
     """Plain-PyTorch prox of penalty ``code`` at step ``s`` (the kernels' specification).
 
     Parameters
@@ -195,10 +235,13 @@ def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float,
     s : float or torch.Tensor
         The step: a scalar, or a per-coordinate tensor broadcastable to ``u``.
     code : int
-        A :class:`Code` (``NONE``, ``L1``, ``L2``, ``ENET``, ``L0`` or ``BOX``).
+        A :class:`Code`.
     a, b : float
         The scalar vector of ``code`` (see the table of the module docstring; ``(lo, hi)``
         for ``BOX``, where infinite bounds are not applied).
+    w : torch.Tensor, optional
+        The per-element weights of ``L1W`` (broadcastable to ``u``; required for that code,
+        ignored by the others): the threshold is :math:`s a w`.
 
     Returns
     -------
@@ -213,6 +256,12 @@ def prox_code_ref(u: torch.Tensor, s: float | torch.Tensor, code: int, a: float,
     """
     if code == NONE:
         return u
+    if code == Code.L1W:
+        if w is None:
+            raise ValueError("code L1W needs the weights w")
+        t = torch.as_tensor(s * a, dtype=u.dtype, device=u.device) * w.to(u.dtype)
+        t = t.expand(u.shape)
+        return u - torch.minimum(torch.maximum(u, -t), t)
     if code == L1:
         t = s * a
         if not isinstance(t, torch.Tensor):

@@ -31,9 +31,9 @@ import torch
 from ._common import compute_dtype
 from ._hp import ADAM_HP, index, vector
 from ._lazy import check_launchable, jit
-from ._prox_triton import prox_tile
+from ._prox_triton import apply_weights, prox_tile, weight_column
 from ._tile import load_tile, store_tile, tile_ptr
-from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
+from .fused_penalty import Code, check_weights, pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
 
 __all__ = ["fused_prox_adam", "fused_prox_adam_multi", "fused_prox_adam_ref", "adam_step_scalars", "aot_variants"]
 
@@ -107,14 +107,17 @@ def _fused_prox_adam_kernel(ptrs, sizes, tile_tensor, tile_block, T, hp_ptr,
     ma = tl.load(ptrs + 2 * T + t)
     va = tl.load(ptrs + 3 * T + t)
     wa = tl.load(ptrs + 4 * T + t)
-    if (((pa | ga | ma | va | wa) & 15) == 0) & (rem >= BLOCK):  # all 16-byte aligned, full tile
-        _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, AMSGRAD, IS_F64, BLOCK, False)
+    xa = weight_column(ptrs, T, t, 5, pa, PENALTY)  # weighted L1 only: its weights
+    if (((pa | ga | ma | va | wa | xa) & 15) == 0) & (rem >= BLOCK):  # all 16-byte aligned, full tile
+        _prox_adam_tile(pa, ga, ma, va, wa, xa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, AMSGRAD, IS_F64, BLOCK,
+                        False)
     else:
-        _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, AMSGRAD, IS_F64, BLOCK, True)
+        _prox_adam_tile(pa, ga, ma, va, wa, xa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, AMSGRAD, IS_F64, BLOCK,
+                        True)
 
 
 @jit
-def _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.constexpr,
+def _prox_adam_tile(pa, ga, ma, va, wa, xa, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.constexpr,
                     PENALTY: tl.constexpr, AMSGRAD: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr,
                     MASKED: tl.constexpr):
     p_ptr = tile_ptr(pa.to(tl.pointer_type(P_TY)), start, not MASKED)
@@ -160,6 +163,7 @@ def _prox_adam_tile(pa, ga, ma, va, wa, start, rem, hp_ptr, P_TY: tl.constexpr, 
         den = tl.div_rn(tl.sqrt_rn(v), bc2s) + eps
         u = p - ss * tl.div_rn(m, den)
         s = tl.where(precond != 0.0, tl.div_rn(lrv, den), lrv)
+    s = apply_weights(s, xa, start, rem, S_TY, PENALTY, BLOCK, MASKED)
     y = prox_tile(u, s, pa_, pb, PENALTY, IS_F64)
     store_tile(p_ptr, y, rem, BLOCK, MASKED)
 
@@ -173,7 +177,7 @@ def _check_state(p: torch.Tensor, name: str, t: torch.Tensor, dtype: torch.dtype
 def fused_prox_adam(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor,
                     max_exp_avg_sq: torch.Tensor | None, *, lr: float, beta1: float, beta2: float, eps: float,
                     weight_decay: float, decoupled: bool, maximize: bool, step: int, preconditioned: bool,
-                    code: int, a: float, b: float) -> None:
+                    code: int, a: float, b: float, weights: torch.Tensor | None = None) -> None:
     """One fused proximal Adam step on ``p`` in place, with the Triton kernel.
 
     ``p`` must be contiguous, CUDA (or CPU under ``TRITON_INTERPRET=1``); ``grad`` of the
@@ -219,16 +223,21 @@ def fused_prox_adam(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, 
         The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
     a, b : float
         The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    weights : torch.Tensor, optional
+        For ``code`` ``L1W`` (required there): the weights of a weighted L1, contiguous, of
+        the shape of ``p``, in the compute dtype.
     """
     fused_prox_adam_multi([p], [grad], [exp_avg], [exp_avg_sq], None if max_exp_avg_sq is None else [max_exp_avg_sq],
                           lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
-                          maximize=maximize, step=step, preconditioned=preconditioned, code=code, a=a, b=b)
+                          maximize=maximize, step=step, preconditioned=preconditioned, code=code, a=a, b=b,
+                          weights=None if weights is None else [weights])
 
 
 def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: list[torch.Tensor],
                           exp_avg_sqs: list[torch.Tensor], max_exp_avg_sqs: list[torch.Tensor] | None, *,
                           lr: float, beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool,
-                          maximize: bool, step: int, preconditioned: bool, code: int, a: float, b: float) -> None:
+                          maximize: bool, step: int, preconditioned: bool, code: int, a: float, b: float,
+                          weights: list[torch.Tensor] | None = None) -> None:
     """:func:`fused_prox_adam` on many tensors (same dtype and device, same step count) in one launch.
 
     Parameters
@@ -267,6 +276,9 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
         The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
     a, b : float
         The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    weights : list of torch.Tensor, optional
+        For ``code`` ``L1W`` (required there): one weight tensor per parameter, contiguous,
+        of its shape, in the compute dtype.
 
     Raises
     ------
@@ -293,6 +305,7 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
         _check_state(p, "exp_avg_sq", exp_avg_sqs[i], cd)
         if amsgrad:
             _check_state(p, "max_exp_avg_sq", max_exp_avg_sqs[i], cd)
+    check_weights(code, params, weights, cd)
     keep = [i for i, p in enumerate(params) if p.numel()]
     if not keep:
         return
@@ -304,6 +317,8 @@ def fused_prox_adam_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
     hp = scalar_tensor(vector(ADAM_HP, sc), cd, device)
     sel = [[params[i] for i in keep], [gs[i] for i in keep], [exp_avgs[i] for i in keep],
            [exp_avg_sqs[i] for i in keep], [(max_exp_avg_sqs if amsgrad else exp_avg_sqs)[i] for i in keep]]
+    if code == Code.L1W:
+        sel.append([weights[i] for i in keep])
     ptrs = pointer_table(sel, device)
     tile_tensor, tile_block = tile_table(tuple(params[i].numel() for i in keep), BLOCK, device)
     tys = {torch.float64: tlang.float64, torch.float32: tlang.float32, torch.float16: tlang.float16,
@@ -323,7 +338,7 @@ def aot_variants() -> list:
 def fused_prox_adam_ref(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor,
                         max_exp_avg_sq: torch.Tensor | None, *, lr: float, beta1: float, beta2: float, eps: float,
                         weight_decay: float, decoupled: bool, maximize: bool, step: int, preconditioned: bool,
-                        code: int, a: float, b: float) -> None:
+                        code: int, a: float, b: float, weights: torch.Tensor | None = None) -> None:
     """The specification of :func:`fused_prox_adam` in plain PyTorch (same arguments, in place).
 
     Its parameters are those of :func:`fused_prox_adam`.
@@ -348,7 +363,7 @@ def fused_prox_adam_ref(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tens
     den = torch.sqrt(v) / sc["bc2s"] + eps
     u = x - sc["ss"] * (m / den)
     s = lr / den if preconditioned else lr
-    p.detach().copy_(prox_code_ref(u, s, code, a, b))
+    p.detach().copy_(prox_code_ref(u, s, code, a, b, weights))
 
 
 # the reference documents the parameter list of the kernel it specifies, written once

@@ -24,9 +24,9 @@ import torch
 from ._common import compute_dtype
 from ._hp import SGD_HP, index, vector
 from ._lazy import check_launchable, jit
-from ._prox_triton import prox_tile
+from ._prox_triton import apply_weights, prox_tile, weight_column
 from ._tile import load_tile, store_tile, tile_ptr
-from .fused_penalty import pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
+from .fused_penalty import Code, check_weights, pointer_table, prox_code_ref, scalar_tensor, step_variants, tile_table
 
 __all__ = ["fused_prox_sgd", "fused_prox_sgd_multi", "fused_prox_sgd_ref", "aot_variants"]
 
@@ -54,14 +54,15 @@ def _fused_prox_sgd_kernel(ptrs, sizes, tile_tensor, tile_block, T, hp_ptr,
     pa = tl.load(ptrs + t)
     ga = tl.load(ptrs + T + t)
     ba = tl.load(ptrs + 2 * T + t)
-    if (((pa | ga | ba) & 15) == 0) & (rem >= BLOCK):  # all 16-byte aligned, full tile
-        _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY, S_TY, PENALTY, MOMENTUM, IS_F64, BLOCK, False)
+    xa = weight_column(ptrs, T, t, 3, pa, PENALTY)  # weighted L1 only: its weights
+    if (((pa | ga | ba | xa) & 15) == 0) & (rem >= BLOCK):  # all 16-byte aligned, full tile
+        _prox_sgd_tile(pa, ga, ba, xa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, MOMENTUM, IS_F64, BLOCK, False)
     else:
-        _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY, S_TY, PENALTY, MOMENTUM, IS_F64, BLOCK, True)
+        _prox_sgd_tile(pa, ga, ba, xa, start, rem, hp_ptr, P_TY, S_TY, PENALTY, MOMENTUM, IS_F64, BLOCK, True)
 
 
 @jit
-def _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.constexpr,
+def _prox_sgd_tile(pa, ga, ba, xa, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.constexpr,
                    PENALTY: tl.constexpr, MOMENTUM: tl.constexpr, IS_F64: tl.constexpr, BLOCK: tl.constexpr,
                    MASKED: tl.constexpr):
     p_ptr = tile_ptr(pa.to(tl.pointer_type(P_TY)), start, not MASKED)
@@ -89,13 +90,14 @@ def _prox_sgd_tile(pa, ga, ba, start, rem, hp_ptr, P_TY: tl.constexpr, S_TY: tl.
         store_tile(b_ptr, b, rem, BLOCK, MASKED)
         g = tl.where(nesterov != 0.0, g + mu * b, b)
     u = p - lr * g
-    y = prox_tile(u, tl.zeros_like(u) + lr, pa_, pb, PENALTY, IS_F64)
+    s = apply_weights(tl.zeros_like(u) + lr, xa, start, rem, S_TY, PENALTY, BLOCK, MASKED)
+    y = prox_tile(u, s, pa_, pb, PENALTY, IS_F64)
     store_tile(p_ptr, y, rem, BLOCK, MASKED)
 
 
 def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
                    momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
-                   first: bool, code: int, a: float, b: float) -> None:
+                   first: bool, code: int, a: float, b: float, weights: torch.Tensor | None = None) -> None:
     """One fused proximal SGD step on ``p`` in place, with the Triton kernel.
 
     ``p`` contiguous, CUDA (or CPU under ``TRITON_INTERPRET=1``); ``grad`` of the same shape
@@ -132,16 +134,19 @@ def fused_prox_sgd(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.T
         The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
     a, b : float
         The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    weights : torch.Tensor, optional
+        For ``code`` ``L1W`` (required there): the weights of a weighted L1, contiguous, of
+        the shape of ``p``, in the compute dtype.
     """
     fused_prox_sgd_multi([p], [grad], [momentum_buffer], lr=lr, momentum=momentum, dampening=dampening,
                          nesterov=nesterov, weight_decay=weight_decay, maximize=maximize, first=first,
-                         code=code, a=a, b=b)
+                         code=code, a=a, b=b, weights=None if weights is None else [weights])
 
 
 def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
                          momentum_buffers: list[torch.Tensor | None], *, lr: float, momentum: float,
                          dampening: float, nesterov: bool, weight_decay: float, maximize: bool, first: bool,
-                         code: int, a: float, b: float) -> None:
+                         code: int, a: float, b: float, weights: list[torch.Tensor] | None = None) -> None:
     """:func:`fused_prox_sgd` on many tensors (same dtype and device) in one launch.
 
     Parameters
@@ -173,6 +178,9 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
         The penalty's :class:`~proxgan.kernels.fused_penalty.Code`.
     a, b : float
         The penalty's scalar vector for ``code`` (see :mod:`proxgan.kernels.fused_penalty`).
+    weights : list of torch.Tensor, optional
+        For ``code`` ``L1W`` (required there): one weight tensor per parameter, contiguous,
+        of its shape, in the compute dtype.
 
     Raises
     ------
@@ -199,6 +207,7 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
             if buf is None or buf.shape != p.shape or buf.dtype != cd or not buf.is_contiguous() \
                     or buf.device != p.device:
                 raise ValueError(f"momentum_buffer must be a contiguous {cd} tensor shaped like p")
+    check_weights(code, params, weights, cd)
     keep = [i for i, p in enumerate(params) if p.numel()]
     if not keep:
         return
@@ -209,7 +218,10 @@ def fused_prox_sgd_multi(params: list[torch.Tensor], grads: list[torch.Tensor],
                   nesterov=1.0 if nesterov else 0.0, first=1.0 if first else 0.0)
     hp = scalar_tensor(vector(SGD_HP, values), cd, device)
     bufs = [momentum_buffers[i] if momentum != 0 else params[i] for i in keep]
-    ptrs = pointer_table([[params[i] for i in keep], [gs[i] for i in keep], bufs], device)
+    cols = [[params[i] for i in keep], [gs[i] for i in keep], bufs]
+    if code == Code.L1W:
+        cols.append([weights[i] for i in keep])
+    ptrs = pointer_table(cols, device)
     tile_tensor, tile_block = tile_table(tuple(params[i].numel() for i in keep), BLOCK, device)
     tys = {torch.float64: tlang.float64, torch.float32: tlang.float32, torch.float16: tlang.float16,
            torch.bfloat16: tlang.bfloat16}
@@ -227,7 +239,7 @@ def aot_variants() -> list:
 
 def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
                        momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
-                       first: bool, code: int, a: float, b: float) -> None:
+                       first: bool, code: int, a: float, b: float, weights: torch.Tensor | None = None) -> None:
     """The specification of :func:`fused_prox_sgd` in plain PyTorch (same arguments, in place).
 
     Its parameters are those of :func:`fused_prox_sgd`.
@@ -244,7 +256,7 @@ def fused_prox_sgd_ref(p: torch.Tensor, grad: torch.Tensor, momentum_buffer: tor
         momentum_buffer.copy_(bnew)
         g = g + momentum * bnew if nesterov else bnew
     u = x - lr * g
-    p.detach().copy_(prox_code_ref(u, lr, code, a, b))
+    p.detach().copy_(prox_code_ref(u, lr, code, a, b, weights))
 
 
 # the reference documents the parameter list of the kernel it specifies, written once

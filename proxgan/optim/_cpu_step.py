@@ -28,9 +28,9 @@ __all__ = ["adam_step", "sgd_step"]
 _LIB = torch.library.Library("proxgan", "DEF")  # the fused steps as operators, for torch.compile
 _LIB.define("fused_adam_cpu_(Tensor(a!)[] params, Tensor[] grads, Tensor(b!)[] exp_avgs, Tensor(c!)[] exp_avg_sqs, "
             "Tensor(d!)[] max_exp_avg_sqs, Tensor(e!)[] steps, Tensor hp, bool decoupled, bool maximize, "
-            "bool preconditioned, int code, int nmn, int nmm) -> ()")
+            "bool preconditioned, int code, int nmn, int nmm, Tensor[] weights) -> ()")
 _LIB.define("fused_sgd_cpu_(Tensor(a!)[] params, Tensor[] grads, Tensor(b!)[] momentum_buffers, bool[] firsts, "
-            "Tensor hp, bool nesterov, bool maximize, int code, int nmn, int nmm) -> ()")
+            "Tensor hp, bool nesterov, bool maximize, int code, int nmn, int nmm, Tensor[] weights) -> ()")
 # the float hyperparameters, in the order of the operators' ``hp`` tensor (float64, made in the graph,
 # so that a tensor ``lr`` filled in place by a scheduler needs no recompilation): proxgan.kernels._hp
 _ADAM_HP, _SGD_HP = ADAM_INPUTS, SGD_INPUTS
@@ -49,17 +49,18 @@ def _kernels() -> Any:
 
 
 def _adam_impl(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, hp, decoupled, maximize,
-               preconditioned, code, nmn, nmm) -> None:
+               preconditioned, code, nmn, nmm, weights) -> None:
     _kernels().adam_step(params, [g.contiguous() for g in grads], exp_avgs, exp_avg_sqs, max_exp_avg_sqs or None,
                          steps, decoupled=decoupled, maximize=maximize, preconditioned=preconditioned, code=code,
-                         nm=(nmn, nmm), **dict(zip(_ADAM_HP, hp.tolist())))
+                         nm=(nmn, nmm), weights=weights or None, **dict(zip(_ADAM_HP, hp.tolist())))
 
 
-def _sgd_impl(params, grads, momentum_buffers, firsts, hp, nesterov, maximize, code, nmn, nmm) -> None:
+def _sgd_impl(params, grads, momentum_buffers, firsts, hp, nesterov, maximize, code, nmn, nmm, weights) -> None:
     fc = _kernels()
     plan = fc.sgd_plan(params[0].dtype, nesterov=nesterov, maximize=maximize, code=code, nm=(nmn, nmm),
                        **dict(zip(_SGD_HP, hp.tolist())))
-    fc.sgd_step(params, [g.contiguous() for g in grads], momentum_buffers or params, firsts or None, plan)
+    fc.sgd_step(params, [g.contiguous() for g in grads], momentum_buffers or params, firsts or None, plan,
+                weights or None)
 
 
 def _hp_tensor(hp: dict[str, Any], names: tuple[str, ...]) -> torch.Tensor:
@@ -88,7 +89,8 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
         nmn, nmm = hp.get("nm", (0, 0))
         torch.ops.proxgan.fused_adam_cpu_(list(params), list(grads), list(exp_avgs), list(exp_avg_sqs),
                                           list(max_exp_avg_sqs or []), list(steps), _hp_tensor(hp, _ADAM_HP),
-                                          hp["decoupled"], hp["maximize"], hp["preconditioned"], hp["code"], nmn, nmm)
+                                          hp["decoupled"], hp["maximize"], hp["preconditioned"], hp["code"], nmn, nmm,
+                                          list(hp.get("weights") or []))
         return
     _kernels().adam_step(params, [g.contiguous() for g in grads], exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
                          **hp)
@@ -96,19 +98,20 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
 
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
              momentum_buffers: Sequence[torch.Tensor] | None, firsts: Sequence[bool] | None, memo: dict,
-             nm: tuple[int, int], hp: dict[str, Any]) -> None:
+             nm: tuple[int, int], hp: dict[str, Any], weights: Sequence[torch.Tensor] | None = None) -> None:
     """The fused ProxSGD step on CPU tensors of one dtype (:func:`proxgan.optim._fused_cpu.sgd_step`).
 
     ``momentum_buffers`` is ``None`` without momentum, ``firsts`` ``None`` when no buffer
     starts; ``hp`` the keyword hyperparameters of :func:`proxgan.optim._fused_cpu.sgd_plan`,
     whose result is kept in ``memo`` (the group's, see
     :meth:`proxgan.optim._base.ProxOptimizer._validate`) per dtype (while tracing, float
-    hyperparameters may be one-element tensors). ``grads`` need not be contiguous.
+    hyperparameters may be one-element tensors). ``grads`` need not be contiguous. ``weights``:
+    those of a weighted L1 (code ``L1W``), one contiguous tensor per parameter.
     """
     if _dispatch.compiling():
         torch.ops.proxgan.fused_sgd_cpu_(list(params), list(grads), list(momentum_buffers or []), list(firsts or []),
                                          _hp_tensor(hp, _SGD_HP), hp["nesterov"], hp["maximize"], hp["code"], nm[0],
-                                         nm[1])
+                                         nm[1], list(weights or []))
         return
     fc = _kernels()
     key = ("plan", params[0].dtype)
@@ -116,4 +119,4 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     if plan is None:
         plan = memo[key] = fc.sgd_plan(key[1], nm=nm, **hp)
     fc.sgd_step(params, [g.contiguous() for g in grads], params if momentum_buffers is None else momentum_buffers,
-                firsts, plan)
+                firsts, plan, weights)

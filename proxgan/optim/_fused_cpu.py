@@ -82,6 +82,7 @@ from numba.extending import intrinsic, overload
 
 from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
 from proxgan.kernels._prox_cpu import prox_kernel, source_stamp
+from proxgan.kernels.fused_penalty import Code, check_weights
 
 
 __all__ = ["adam_step", "sgd_plan", "sgd_step", "TILE"]
@@ -90,6 +91,7 @@ __all__ = ["adam_step", "sgd_plan", "sgd_step", "TILE"]
 #: does every group while torch is limited to one thread (``torch.set_num_threads(1)``)
 TILE = 1 << 16
 SERIAL = 1 << 15
+_L1W = int(Code.L1W)  # the one code whose kernels read a weight column
 
 
 @intrinsic
@@ -115,6 +117,36 @@ def _tile(k, ptrs, sizes, tiles, like, col):
     T = sizes.shape[0]
     t = tiles[k, 0]
     return t, _view(ptrs[col * T + t] + tiles[k, 1] * like.itemsize, tiles[k, 2], like)
+
+
+def _weights(k, ptrs, sizes, tiles, like, col, code, p):  # pragma: no cover - compiled code calls the overload
+    """Tile ``k``'s slice of the weight column ``col`` for the literal ``code`` ``L1W``; for any
+    other code ``p`` itself, never read (the table then has no such column)."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_weights, prefer_literal=True, inline="always")
+def _weights_impl(k, ptrs, sizes, tiles, like, col, code, p):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    if code.literal_value == _L1W:
+        return lambda k, ptrs, sizes, tiles, like, col, code, p: _tile(k, ptrs, sizes, tiles, like, col)[1]
+    return lambda k, ptrs, sizes, tiles, like, col, code, p: p
+
+
+def _wstep(s, w, i, code):  # pragma: no cover - compiled code calls the overload below
+    """The prox step of element ``i``: ``s * w[i]`` for the literal code ``L1W`` (weighted L1: the
+    ``L1`` prox at that step thresholds at ``s a w[i]``), ``s`` for every other code (no load)."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_wstep, prefer_literal=True, inline="always")
+def _wstep_impl(s, w, i, code):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    if code.literal_value == _L1W:
+        return lambda s, w, i, code: s * w[i]
+    return lambda s, w, i, code: s
 
 
 #: entries per chunk of the N:M steps (rounded to whole super-blocks): a chunk's scores stay in L1
@@ -308,7 +340,7 @@ _A_ONE, _A_ZERO = ADAM_CPU, ADAM_CPU + 1
 
 
 @njit(inline="always")
-def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general):
+def _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, amsgrad, precond, code, general):
     lr, omb1, b2, omb2, eps = c[_A_LR], c[_A_OMB1], c[_A_B2], c[_A_OMB2], c[_A_EPS]
     wd, decay, a, b, sign, one, zero = c[_A_WD], c[_A_DECAY], c[_A_A], c[_A_B], c[_A_SIGN], c[_A_ONE], c[_A_ZERO]
     gi = g[i]
@@ -326,43 +358,43 @@ def _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, code, general
         vmax[i] = vi
     den = np.sqrt(vi) / bc2s + eps
     u = pi - ss * (mi / den)
-    s = lr / den if precond else lr
+    s = _wstep(lr / den if precond else lr, w, i, code)
     y = prox_kernel(u, s, code, a, b, one, zero)
     p[i] = y
     return y, den
 
 
 @njit(inline="always")
-def _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, general, sc, inf):
+def _adam_elem_nm(i, p, g, m, v, vmax, w, c, ss, bc2s, amsgrad, precond, general, sc, inf):
     """The step without prox, and the N:M score of its result in ``sc[i]``."""
-    y, den = _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, amsgrad, precond, 0, general)
+    y, den = _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, amsgrad, precond, 0, general)
     sc[i] = _nm_score(y, den, precond, inf)
 
 
 @njit(inline="always")
-def _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code):
+def _adam_loop(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code):
     if variant == 0:  # preconditioned prox, no AMSGrad, maximize or weight decay
         for i in range(n):
-            _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, False, True, code, False)
+            _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, False, True, code, False)
     elif variant == 1:
         for i in range(n):
-            _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, False, precond, code, True)
+            _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, False, precond, code, True)
     else:
         for i in range(n):
-            _adam_elem(i, p, g, m, v, vmax, c, ss, bc2s, True, precond, code, True)
+            _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, True, precond, code, True)
 
 
 @njit(inline="always")
-def _adam_loop_nm(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, sc, inf):
+def _adam_loop_nm(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, sc, inf):
     if variant == 0:
         for i in range(n):
-            _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, False, True, False, sc, inf)
+            _adam_elem_nm(i, p, g, m, v, vmax, w, c, ss, bc2s, False, True, False, sc, inf)
     elif variant == 1:
         for i in range(n):
-            _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, False, precond, True, sc, inf)
+            _adam_elem_nm(i, p, g, m, v, vmax, w, c, ss, bc2s, False, precond, True, sc, inf)
     else:
         for i in range(n):
-            _adam_elem_nm(i, p, g, m, v, vmax, c, ss, bc2s, True, precond, True, sc, inf)
+            _adam_elem_nm(i, p, g, m, v, vmax, w, c, ss, bc2s, True, precond, True, sc, inf)
 
 
 @njit(inline="always")
@@ -372,35 +404,36 @@ def _adam_tile(k, ptrs, sizes, tiles, ks, bias, like, c, variant, precond, code,
     m = _tile(k, ptrs, sizes, tiles, like, 2)[1]
     v = _tile(k, ptrs, sizes, tiles, like, 3)[1]
     vmax = _tile(k, ptrs, sizes, tiles, like, 4)[1]
+    w = _weights(k, ptrs, sizes, tiles, like, 5, code, p)
     n = p.size
     ss = like.dtype.type(bias[t, 0])
     bc2s = like.dtype.type(bias[t, 1])
-    _adam_body(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, ks[t], like, nmn, nmm)
+    _adam_body(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, ks[t], like, nmn, nmm)
 
 
-def _adam_body(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):  # pragma: no cover
+def _adam_body(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):  # pragma: no cover
     """A tile's loops: element-wise, or with N:M chunk by chunk (chosen at compile time, below)."""
     raise NotImplementedError("compiled code only")
 
 
 @overload(_adam_body, prefer_literal=True)
-def _adam_body_impl(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
+def _adam_body_impl(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
     # only the chosen implementation is typed and compiled: kernels without N:M carry none of its code
     if not isinstance(nmm, types.IntegerLiteral):
         return None
     if nmm.literal_value == 0:
-        def plain(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
-            _adam_loop(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code)
+        def plain(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
+            _adam_loop(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code)
         return plain
 
-    def chunked(n, p, g, m, v, vmax, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
+    def chunked(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
         # chunk by chunk: the step and its scores, then the N:M projection of the chunk
         ch = max(1, NM_CHUNK // (nmm * kk)) * nmm * kk
         sc = np.empty(ch, like.dtype)
         inf = like.dtype.type(np.inf)
         for lo in range(0, n, ch):
             hi = min(lo + ch, n)
-            _adam_loop_nm(hi - lo, p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi], c, ss, bc2s, variant,
+            _adam_loop_nm(hi - lo, p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi], w, c, ss, bc2s, variant,
                           precond, sc, inf)
             _nm_drop(p[lo:hi], sc, hi - lo, kk, nmn, nmm)
     return chunked
@@ -428,7 +461,7 @@ _S_ONE, _S_ZERO = SGD_CPU, SGD_CPU + 1
 
 
 @njit(inline="always")
-def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
+def _sgd_elem(i, p, g, buf, w, c, mub, omd, mode, code, general):
     lr, wd, mu, a, b = c[_S_LR], c[_S_WD], c[_S_MU], c[_S_A], c[_S_B]
     sign, one, zero = c[_S_SIGN], c[_S_ONE], c[_S_ZERO]
     gi = g[i]
@@ -444,28 +477,28 @@ def _sgd_elem(i, p, g, buf, c, mub, omd, mode, code, general):
         bi = mub * buf[i] + omd * gi
         buf[i] = bi
         gi = gi + mu * bi
-    p[i] = prox_kernel(pi - lr * gi, lr, code, a, b, one, zero)
+    p[i] = prox_kernel(pi - lr * gi, _wstep(lr, w, i, code), code, a, b, one, zero)
 
 
 @njit(inline="always")
-def _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code):
+def _sgd_loop(n, p, g, buf, w, c, mub, omd, mode, general, code):
     if mode == 0:
         if general:
             for i in range(n):
-                _sgd_elem(i, p, g, buf, c, mub, omd, 0, code, True)
+                _sgd_elem(i, p, g, buf, w, c, mub, omd, 0, code, True)
         else:
             for i in range(n):
-                _sgd_elem(i, p, g, buf, c, mub, omd, 0, code, False)
+                _sgd_elem(i, p, g, buf, w, c, mub, omd, 0, code, False)
     elif mode == 1:
         if general:
             for i in range(n):
-                _sgd_elem(i, p, g, buf, c, mub, omd, 1, code, True)
+                _sgd_elem(i, p, g, buf, w, c, mub, omd, 1, code, True)
         else:
             for i in range(n):
-                _sgd_elem(i, p, g, buf, c, mub, omd, 1, code, False)
+                _sgd_elem(i, p, g, buf, w, c, mub, omd, 1, code, False)
     else:
         for i in range(n):
-            _sgd_elem(i, p, g, buf, c, mub, omd, 2, code, True)
+            _sgd_elem(i, p, g, buf, w, c, mub, omd, 2, code, True)
 
 
 @njit(inline="always")
@@ -473,30 +506,31 @@ def _sgd_tile(k, ptrs, sizes, tiles, ks, firsts, like, c, mode, general, code, n
     t, p = _tile(k, ptrs, sizes, tiles, like, 0)  # columns: p, g, buf
     g = _tile(k, ptrs, sizes, tiles, like, 1)[1]
     buf = _tile(k, ptrs, sizes, tiles, like, 2)[1]
+    w = _weights(k, ptrs, sizes, tiles, like, 3, code, p)
     n = p.size
     one = like.dtype.type(1.0)
     zero = like.dtype.type(0.0)
     # the first momentum step sets the (zero-filled) buffer to the gradient: 0·0 + 1·g
     mub = zero if firsts[t] else c[_S_MU]
     omd = one if firsts[t] else c[_S_OMD]
-    _sgd_body(n, p, g, buf, c, mub, omd, mode, general, code, ks[t], like, nmn, nmm)
+    _sgd_body(n, p, g, buf, w, c, mub, omd, mode, general, code, ks[t], like, nmn, nmm)
 
 
-def _sgd_body(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):  # pragma: no cover
+def _sgd_body(n, p, g, buf, w, c, mub, omd, mode, general, code, kk, like, nmn, nmm):  # pragma: no cover
     """A tile's loops: element-wise, or with N:M chunk by chunk (chosen at compile time, below)."""
     raise NotImplementedError("compiled code only")
 
 
 @overload(_sgd_body, prefer_literal=True)
-def _sgd_body_impl(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
+def _sgd_body_impl(n, p, g, buf, w, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
     if not isinstance(nmm, types.IntegerLiteral):
         return None
     if nmm.literal_value == 0:
-        def plain(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
-            _sgd_loop(n, p, g, buf, c, mub, omd, mode, general, code)
+        def plain(n, p, g, buf, w, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
+            _sgd_loop(n, p, g, buf, w, c, mub, omd, mode, general, code)
         return plain
 
-    def chunked(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
+    def chunked(n, p, g, buf, w, c, mub, omd, mode, general, code, kk, like, nmn, nmm):
         # chunk by chunk: the step, then the N:M projection by |u| (SGD's step is a scalar)
         ch = max(1, NM_CHUNK // (nmm * kk)) * nmm * kk
         sc = np.empty(ch, like.dtype)
@@ -505,7 +539,7 @@ def _sgd_body_impl(n, p, g, buf, c, mub, omd, mode, general, code, kk, like, nmn
         for lo in range(0, n, ch):
             hi = min(lo + ch, n)
             pc = p[lo:hi]
-            _sgd_loop(hi - lo, pc, g[lo:hi], buf[lo:hi], c, mub, omd, mode, general, 0)
+            _sgd_loop(hi - lo, pc, g[lo:hi], buf[lo:hi], w, c, mub, omd, mode, general, 0)
             for i in range(hi - lo):
                 sc[i] = _nm_score(pc[i], one, False, inf)
             _nm_drop(pc, sc, hi - lo, kk, nmn, nmm)
@@ -615,6 +649,13 @@ def _const(values: tuple, dtype) -> np.ndarray:
     return arr
 
 
+def _weight_column(code: int, params: Sequence[torch.Tensor], weights: Sequence[torch.Tensor] | None) -> tuple:
+    """The pointer table's weight column: ``(weights,)`` for code ``L1W``, else ``()`` (no column).
+    The kernel reads it without bounds checks: :func:`~proxgan.kernels.fused_penalty.check_weights` first."""
+    check_weights(code, list(params), None if weights is None else list(weights), params[0].dtype)
+    return (weights,) if code == _L1W else ()
+
+
 def _call(kernel, n_literal: int, *args) -> None:
     """Run ``kernel(*args)`` whose last ``n_literal`` arguments are ``numba.literally`` ones.
 
@@ -636,7 +677,8 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
               exp_avg_sqs: Sequence[torch.Tensor], max_exp_avg_sqs: Sequence[torch.Tensor] | None,
               steps: Sequence[torch.Tensor], *, lr: float, beta1: float, beta2: float, eps: float,
               weight_decay: float, decoupled: bool, maximize: bool, preconditioned: bool,
-              code: int, a: float, b: float, nm: tuple[int, int] = (0, 0), grad_scale: float = 1.0) -> None:
+              code: int, a: float, b: float, nm: tuple[int, int] = (0, 0), grad_scale: float = 1.0,
+              weights: Sequence[torch.Tensor] | None = None) -> None:
     """Fused proximal Adam on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_adam`).
 
     Every tensor must be contiguous, non-empty, of the parameters' shape and dtype
@@ -644,13 +686,14 @@ def adam_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], exp
     Everything is updated in place. ``nm = (n, m)`` (with ``code`` 0) projects each
     parameter on N:M sparsity along dimension 1 (:mod:`proxgan.kernels.nm_project`, by
     :math:`u^2/s`, or :math:`|u|` when not ``preconditioned``) in the same pass; the caller
-    has checked ``shape[1] % m == 0``.
+    has checked ``shape[1] % m == 0``. ``weights`` (code ``L1W`` only, required there): one
+    contiguous tensor per parameter, of its shape and dtype, the weights of a weighted L1.
     """
     dtype = _NP[params[0].dtype]
     amsgrad = max_exp_avg_sqs is not None
     vmax = max_exp_avg_sqs if amsgrad else exp_avg_sqs
-    ptrs = np.array([t.data_ptr() for col in (params, grads, exp_avgs, exp_avg_sqs, vmax) for t in col],
-                    dtype=np.int64)
+    cols = (params, grads, exp_avgs, exp_avg_sqs, vmax) + _weight_column(code, params, weights)
+    ptrs = np.array([t.data_ptr() for col in cols for t in col], dtype=np.int64)
     step_ptrs = np.array([s.data_ptr() for s in steps], dtype=np.int64)
     sizes, tiles, ks, serial = _layout(params, nm)
     wd = 0.0 if decoupled else weight_decay
@@ -678,7 +721,8 @@ def sgd_plan(dtype: torch.dtype, *, lr: float, momentum: float, dampening: float
 
 
 def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
-             momentum_buffers: Sequence[torch.Tensor], firsts: Sequence[bool] | None, plan: tuple) -> None:
+             momentum_buffers: Sequence[torch.Tensor], firsts: Sequence[bool] | None, plan: tuple,
+             weights: Sequence[torch.Tensor] | None = None) -> None:
     """Fused proximal SGD on CPU tensors of one dtype (math: :mod:`proxgan.kernels.fused_prox_sgd`).
 
     ``plan`` is :func:`sgd_plan` of the hyperparameters. Every tensor must be contiguous,
@@ -686,10 +730,12 @@ def sgd_step(params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor],
     may be the parameters themselves (never read). With momentum, a first step
     (``firsts[i]``; ``None``: no first step) expects a zero-filled buffer and sets it to the
     gradient (``0·0 + 1·g``), as torch.optim.SGD does. ``nm = (n, m)`` in the plan (with
-    ``code`` 0) projects on N:M sparsity by :math:`|u|` in the same pass (see :func:`adam_step`).
+    ``code`` 0) projects on N:M sparsity by :math:`|u|` in the same pass (see :func:`adam_step`);
+    ``weights`` are those of code ``L1W`` (see :func:`adam_step`).
     """
     carr, mode, general, code, nmn, nmm = plan
-    ptrs = np.array([t.data_ptr() for col in (params, grads, momentum_buffers) for t in col], dtype=np.int64)
+    cols = (params, grads, momentum_buffers) + _weight_column(code, params, weights)
+    ptrs = np.array([t.data_ptr() for col in cols for t in col], dtype=np.int64)
     sizes, tiles, ks, serial = _layout(params, (nmn, nmm))
     kernel = _sgd_serial if serial or torch.get_num_threads() == 1 else _sgd_parallel
     flags = _const((False,) * len(params) if firsts is None else tuple(firsts), np.bool_)

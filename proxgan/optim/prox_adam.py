@@ -8,6 +8,7 @@ import torch
 from proxgan import _dispatch
 from proxgan._lowering import SeparableProx
 from proxgan.kernels.fused_penalty import L1 as _CODE_L1
+from proxgan.kernels.fused_penalty import Code as _Code
 from proxgan.kernels.fused_prox_adam import adam_step_scalars, fused_prox_adam_multi
 from proxgan.penalties import Penalty
 
@@ -240,7 +241,7 @@ def adam_run(group: dict[str, Any], params: list[torch.Tensor], grads: list[torc
             if "max_exp_avg_sq" not in st:  # amsgrad switched on after the first step
                 st["max_exp_avg_sq"] = st["exp_avg_sq"].clone()
     if impl == "fused":  # the kernel increments the step counters itself
-        _adam_fused_cpu(group, params, grads, states, lowering)
+        _adam_fused_cpu(group, params, grads, states, lowering, memo)
         return
     if impl == "reference":
         for p, g, st in zip(params, grads, states):
@@ -255,7 +256,7 @@ def adam_run(group: dict[str, Any], params: list[torch.Tensor], grads: list[torc
     for t, idx in buckets.items():
         ps, gs, sts = [params[i] for i in idx], [grads[i] for i in idx], [states[i] for i in idx]
         if impl == "triton":
-            _adam_triton(group, ps, gs, sts, t, lowering)
+            _adam_triton(group, ps, gs, sts, t, lowering, memo)
         else:
             _adam_foreach(group, ps, gs, sts, _scalars(group, t), lowering)
 
@@ -354,7 +355,7 @@ def _adam_foreach(group: dict[str, Any], params: list[torch.Tensor], grads: list
 
 
 def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                    states: list[dict[str, Any]], lowering: SeparableProx) -> None:
+                    states: list[dict[str, Any]], lowering: SeparableProx, memo: dict) -> None:
     """One pass over memory with the numba kernel: one call per dtype (DTensors: local shards)."""
     code, a, b = lowering.kernel_args()
     amsgrad = group["amsgrad"]
@@ -365,21 +366,24 @@ def _adam_fused_cpu(group: dict[str, Any], params: list[torch.Tensor], grads: li
             by_dtype.setdefault(p.dtype, []).append(i)
     for idx in by_dtype.values():
         sts = [states[i] for i in idx]
-        _cpu_step.adam_step([loc(params[i]) for i in idx], [loc(grads[i]) for i in idx],
+        ps = [loc(params[i]) for i in idx]
+        weights = lowering.kernel_weights(ps, ps[0].dtype, memo) if code == _Code.L1W else None
+        _cpu_step.adam_step(ps, [loc(grads[i]) for i in idx],
                              [loc(st["exp_avg"]) for st in sts], [loc(st["exp_avg_sq"]) for st in sts],
                              [loc(st["max_exp_avg_sq"]) for st in sts] if amsgrad else None,
                              [st["step"] for st in sts], lr=hyper(group["lr"]), beta1=hyper(group["betas"][0]),
                              beta2=hyper(group["betas"][1]), eps=hyper(group["eps"]),
                              weight_decay=hyper(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                              maximize=group["maximize"], preconditioned=group["prox"] == "preconditioned",
-                             code=code, a=a, b=b, nm=lowering.block_args(), grad_scale=group.get("_grad_scale", 1.0))
+                             code=code, a=a, b=b, nm=lowering.block_args(), grad_scale=group.get("_grad_scale", 1.0),
+                             weights=weights)
     for i, p in enumerate(params):  # empty tensors: nothing to compute, the step still counts
         if not p.numel():
             states[i]["step"] += 1
 
 
 def _adam_triton(group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                 states: list[dict[str, Any]], t: int, lowering: SeparableProx) -> None:
+                 states: list[dict[str, Any]], t: int, lowering: SeparableProx, memo: dict) -> None:
     """One pass over memory: a multi-tensor Triton launch per dtype (DTensors: local shards)."""
     code, a, b = lowering.kernel_args()
     amsgrad = group["amsgrad"]
@@ -389,10 +393,12 @@ def _adam_triton(group: dict[str, Any], params: list[torch.Tensor], grads: list[
         by_dtype.setdefault(p.dtype, []).append(i)
     for idx in by_dtype.values():
         sts = [states[i] for i in idx]
-        fused_prox_adam_multi([loc(params[i]).detach() for i in idx], [loc(grads[i]) for i in idx],
+        ps = [loc(params[i]).detach() for i in idx]
+        weights = lowering.kernel_weights(ps, compute_dtype(ps[0]), memo) if code == _Code.L1W else None
+        fused_prox_adam_multi(ps, [loc(grads[i]) for i in idx],
                               [loc(st["exp_avg"]) for st in sts], [loc(st["exp_avg_sq"]) for st in sts],
                               [loc(st["max_exp_avg_sq"]) for st in sts] if amsgrad else None, lr=float(group["lr"]),
                               beta1=float(group["betas"][0]), beta2=float(group["betas"][1]), eps=float(group["eps"]),
                               weight_decay=float(group["weight_decay"]), decoupled=group["decoupled_weight_decay"],
                               maximize=group["maximize"], step=t, preconditioned=group["prox"] == "preconditioned",
-                              code=code, a=a, b=b)
+                              code=code, a=a, b=b, weights=weights)

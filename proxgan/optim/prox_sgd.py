@@ -8,6 +8,7 @@ import torch
 from proxgan import _dispatch
 from proxgan._lowering import SeparableProx
 from proxgan.kernels.fused_penalty import L1 as _CODE_L1
+from proxgan.kernels.fused_penalty import Code as _Code
 from proxgan.kernels.fused_prox_sgd import fused_prox_sgd_multi
 from proxgan.penalties import Penalty
 
@@ -241,11 +242,14 @@ def _sgd_fused(group: dict[str, Any], params: list[torch.Tensor], grads: list[to
             lp, lg = [ps[i] for i in idx], [gs[i] for i in idx]
             lb = None if bufs is None else [bufs[i] for i in idx]
             lf = None if firsts is None else [firsts[i] for i in idx]
+        weights = None
+        if kw["code"] == _Code.L1W:
+            weights = lowering.kernel_weights(lp, compute_dtype(lp[0]), memo)
         if impl == "triton":
             fused_prox_sgd_multi([p.detach() for p in lp], lg, [None] * len(lp) if lb is None else lb,
-                                 first=bool(lf and lf[0]), **kw)
+                                 first=bool(lf and lf[0]), weights=weights, **kw)
         else:
-            _cpu_step.sgd_step(lp, lg, lb, lf, memo, lowering.block_args(), kw)
+            _cpu_step.sgd_step(lp, lg, lb, lf, memo, lowering.block_args(), kw, weights)
 
 
 def _launches(ps: list[torch.Tensor], firsts: list[bool] | None, triton: bool) -> list[list[int] | None]:

@@ -66,7 +66,8 @@ class L1(Penalty):
         self.weights = weights
 
     def lowering(self):
-        """``L1`` with ``a = lam`` (and the weights, which only coordinate descent takes)."""
+        """``L1`` with ``a = lam`` and the weights (coordinate descent folds them into ``a``; the fused
+        steps run them as the code ``L1W``)."""
         return _lowering(Code.L1, self.lam, 0.0, None if self.weights is None else self.weights.detach())
 
     def _check_x(self, x: torch.Tensor) -> None:

@@ -333,7 +333,6 @@ def test_produces_exact_zeros(cfg):
     (dict(maximize=1), "maximize must be True or False"),
     (dict(foreach=True, fused=True), "cannot both be set"),
     (dict(fused=True, penalty=GroupL1(0.1)), "fused=True supports the penalties"),
-    (dict(fused=True, penalty=L1(0.1, weights=torch.ones(3))), "fused=True supports the penalties"),
 ])
 @pytest.mark.parametrize("cls", [ProxSGD, ProxAdam])
 def test_bad_hyperparameters_raise_in_init(cls, kwargs, message):
@@ -385,12 +384,13 @@ def test_default_dispatch_fuses_what_it_can():
 
     assert impls(L1(0.1)) == ["fused", "fused", "foreach", "foreach"]
     assert impls(GroupL1(0.1)) == ["foreach"] * 4  # no fused kernel for GroupL1
-    assert impls(L1(0.1, weights=torch.ones(1))) == ["foreach"] * 4  # nor for a weighted L1
+    assert impls(L1(0.1, weights=torch.ones(1))) == ["fused", "fused", "foreach", "foreach"]  # code L1W
     assert impls(L1(0.1), foreach=False) == ["reference"] * 4
     assert impls(L1(0.1), foreach=True) == ["foreach"] * 4  # torch.optim: foreach=True is the multi-tensor path
     assert impls(L1(0.1), fused=False) == ["foreach"] * 4
     set_kernels_mode("triton")
     assert impls(L1(0.1)) == ["triton", "triton", "triton", "foreach"]
+    assert impls(L1(0.1, weights=torch.ones(1))) == ["triton", "triton", "triton", "foreach"]
 
 
 def test_subclass_overriding_prox_is_never_fused():
