@@ -17,9 +17,16 @@ def test_lasso_path(name, solver):
     a, c, gaps, iters = lasso_path(X, y, alphas=n_alphas, eps=1e-3, tol=1e-12, max_iter=200000, solver=solver,
                                    return_n_iter=True)
     np.testing.assert_allclose(a, a_sk, rtol=1e-12)
-    np.testing.assert_allclose(c, c_sk, atol=1e-5)
+    tol_abs = 1e-12 * (y @ y) / len(y)
     assert c.shape == (X.shape[1], n_alphas) and len(iters) == n_alphas
-    assert np.all(gaps <= 1e-12 * (y @ y) / len(y) * 1.0001)
+    assert np.all(gaps <= tol_abs * 1.0001)
+    # both fits are certified within tol_abs of the optimum: their objectives agree to that
+    obj = [[(r @ r) / (2 * len(y)) + al * np.abs(w).sum() for r, w, al in zip((y[:, None] - X @ cc).T, cc.T, a)]
+           for cc in (c, c_sk)]
+    np.testing.assert_allclose(obj[0], obj[1], rtol=0, atol=2 * tol_abs)
+    # coefficients: where the problem is well conditioned; with p >> n at the smallest alphas the
+    # objective is flat to 1e-13 over coefficient changes of 1e-5, and the two solvers stop apart
+    np.testing.assert_allclose(c, c_sk, atol=1e-5 if "p>>n" not in name else 1e-4)
     assert not np.any(c[:, 0])  # alpha_max
 
 
