@@ -23,11 +23,12 @@ _HUBER_SW = {
 
 
 _CV_SW = {
-    # Since max_iter counts outer working-set iterations, LassoCV's fits stop as soon as the
-    # duality gap is <= tol; the weighted and the repeated-row fits then stop at different
-    # points within tol (predictions differ by ~1e-4 relative; the check wants 1e-7). They agree
-    # at tol=1e-12. Open: scikit-learn's own LassoCV passes at its default tol.
-    "check_sample_weight_equivalence_on_dense_data": "weighted and repeated fits stop at different points within tol",
+    # The check's data have 15 distinct rows and 30 features, and CV picks alpha = 1.2e-4: the
+    # Lasso objective is nearly flat there. Both fits stop as documented, at a duality gap <= tol
+    # (1.3e-5 here), and points that close to the optimum differ by 3e-4 in prediction; the check
+    # asks for 1e-7. They agree at tol=1e-12. scikit-learn's CD passes because it runs far past its
+    # tol; ours did too until max_iter came to count outer iterations (an honest stop at the gap).
+    "check_sample_weight_equivalence_on_dense_data": "flat objective: fits stopped at gap <= tol differ by 3e-4",
 }
 
 
