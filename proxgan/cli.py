@@ -133,6 +133,12 @@ def _add_train(sub: argparse._SubParsersAction, debug: argparse.ArgumentParser) 
     gan.add_argument("--n-eval", type=int, default=2000, help="samples for the Frechet distance (default: 2000)")
     gan.add_argument("--n-train", type=int, default=None, help="mixture points per epoch (default: set by the data)")
     gan.add_argument("--fid-cache", default=None, help="cache folder of the feature classifier")
+    gan.add_argument("--width", type=int, default=None,
+                     help="network width: DCGAN channels (images) or MLP hidden units (mixtures) (default: set by the data)")
+    gan.add_argument("--pack", type=int, default=1,
+                     help="PacGAN packing: D sees packs of K samples, all real or all generated (default: 1, none)")
+    gan.add_argument("--n-mode-samples", type=int, default=None,
+                     help="stacked-mnist: generated samples whose modes are counted per evaluation (default: 10000)")
 
 
 def _run_kwargs(a: argparse.Namespace) -> dict[str, Any]:
@@ -175,7 +181,8 @@ def _make_config(a: argparse.Namespace):
         return OptimConfig(pick("optimizer", a.optimizer), pick("lr", lr), pick("penalty", a.penalty), pick("lam", a.lam),
                            a.penalty_mode, a.momentum, a.weight_decay, (a.beta1, 0.999))
 
-    extra = {k: getattr(a, k) for k in ("r1", "ema", "latent_dim", "n_train") if getattr(a, k) is not None}
+    extra = {k: getattr(a, k) for k in ("r1", "ema", "latent_dim", "n_train", "width", "pack", "n_mode_samples")
+             if getattr(a, k) is not None}
     return GANConfig(g=one("g"), d=one("d"), n_eval=a.n_eval, fid_cache=a.fid_cache, **extra, **_run_kwargs(a))
 
 

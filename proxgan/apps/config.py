@@ -32,9 +32,12 @@ __all__ = ["OptimConfig", "CNNConfig", "GANConfig", "GAN_DEFAULTS", "gan_default
 #: the DCGAN pair), then per data set where it differs (the 1,437 8x8 digits need more epochs).
 #: The mixture settings cover 8/8 ring8 and 25/25 grid25 modes in 10,000 steps.
 GAN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mixture": dict(lr=1e-3, batch_size=256, epochs=40, n_train=64000, r1=0.1, ema=0.999, latent_dim=16),
-    "image": dict(lr=2e-4, batch_size=64, epochs=30, n_train=0, r1=1.0, ema=0.999, latent_dim=64),
+    "mixture": dict(lr=1e-3, batch_size=256, epochs=40, n_train=64000, r1=0.1, ema=0.999, latent_dim=16, width=128,
+                    n_mode_samples=0),
+    "image": dict(lr=2e-4, batch_size=64, epochs=30, n_train=0, r1=1.0, ema=0.999, latent_dim=64, width=64,
+                  n_mode_samples=0),
     "digits": dict(epochs=100),
+    "stacked-mnist": dict(epochs=6, n_train=19200, width=32, n_mode_samples=10000),
 }
 
 
@@ -282,6 +285,13 @@ class GANConfig(_Run):
         Evaluate (Fréchet distance, modes) every this many epochs and after the last one.
     fid_cache : str, optional
         Folder caching the feature classifier (default ``~/.cache/proxgan/fid``).
+    width : int
+        Width of the networks: channels of the DCGAN pair's widest hidden layer pair (images), hidden
+        units of the MLP pair (mixtures).
+    pack : int
+        PacGAN packing: the discriminator sees packs of this many samples (1: no packing).
+    n_mode_samples : int
+        Stacked MNIST: generated samples whose modes are counted per evaluation (PacGAN used 26,000).
     """
 
     data: str = "ring8"
@@ -296,12 +306,15 @@ class GANConfig(_Run):
     n_train: int | None = None
     eval_every: int = 1
     fid_cache: str | None = None
+    width: int | None = None
+    pack: int = 1
+    n_mode_samples: int | None = None
 
     def __post_init__(self) -> None:
         if self.data not in data_names("gan"):
             return  # validate() names the problem
         dflt = gan_defaults(self.data)
-        for f in ("epochs", "batch_size", "r1", "ema", "latent_dim", "n_train"):
+        for f in ("epochs", "batch_size", "r1", "ema", "latent_dim", "n_train", "width", "n_mode_samples"):
             if getattr(self, f) is None:
                 setattr(self, f, dflt[f])
         for who in ("g", "d"):
@@ -317,8 +330,14 @@ class GANConfig(_Run):
         _check_int(self.latent_dim, "latent_dim", 1)
         _check_int(self.n_eval, "n_eval", 2)
         _check_int(self.eval_every, "eval_every", 1)
-        if DATASETS[self.data].kind == "mixture":
+        _check_int(self.width, "width", 2)
+        _check_int(self.pack, "pack", 1)
+        if self.batch_size % self.pack:
+            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pack ({self.pack})")
+        if DATASETS[self.data].kind == "mixture" or self.data == "stacked-mnist":
             _check_int(self.n_train, "n_train", 1)
+        if self.data == "stacked-mnist":
+            _check_int(self.n_mode_samples, "n_mode_samples", 1)
         self.g.validate("generator")
         self.d.validate("discriminator")
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from proxgan.apps.data import ImageData, mixture_centers, sample_mixture
+from proxgan.apps.data import ImageData, cache_root, mixture_centers, sample_mixture
 from proxgan.apps.models import features, lenet, mlp_classifier
 
 __all__ = ["frechet_distance", "feature_stats", "feature_network", "FrechetScorer", "default_cache_dir",
@@ -59,8 +59,7 @@ def extractor_id(data: str) -> str:
 
 def default_cache_dir() -> str:
     """``$PROXGAN_CACHE/fid`` if set, else ``~/.cache/proxgan/fid``."""
-    root = os.environ.get("PROXGAN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "proxgan")
-    return os.path.join(root, "fid")
+    return os.path.join(cache_root(), "fid")
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:

@@ -13,6 +13,7 @@ given another folder, the default is the full size. The names live in
 ``sparse-gan``            GAN sample quality vs sparsity with L1 / L2 on G, on D, on both
 ``kernels``               soft-threshold and optimizer-step throughput against torch
 ``sparsity-speed``        accuracy against measured CPU latency along λ paths (L1, coupled GroupL1, N:M)
+``gan-images``            stacked MNIST modes, KL and Fréchet distance with L1 / L2 on G, on D, on both
 ========================  ===========================================================
 """
 from __future__ import annotations
