@@ -138,7 +138,10 @@ def _add_train(sub: argparse._SubParsersAction, debug: argparse.ArgumentParser) 
     gan.add_argument("--pack", type=int, default=1,
                      help="PacGAN packing: D sees packs of K samples, all real or all generated (default: 1, none)")
     gan.add_argument("--n-mode-samples", type=int, default=None,
-                     help="stacked-mnist: generated samples whose modes are counted per evaluation (default: 10000)")
+                     help="stacked-mnist: generated samples whose modes are counted per evaluation (default: 26000, "
+                          "PacGAN's)")
+    gan.add_argument("--eval-every", type=int, default=None,
+                     help="evaluate every N epochs and after the last (default: 1; stacked-mnist: only the last)")
 
 
 def _run_kwargs(a: argparse.Namespace) -> dict[str, Any]:
@@ -181,7 +184,7 @@ def _make_config(a: argparse.Namespace):
         return OptimConfig(pick("optimizer", a.optimizer), pick("lr", lr), pick("penalty", a.penalty), pick("lam", a.lam),
                            a.penalty_mode, a.momentum, a.weight_decay, (a.beta1, 0.999))
 
-    extra = {k: getattr(a, k) for k in ("r1", "ema", "latent_dim", "n_train", "width", "pack", "n_mode_samples")
+    extra = {k: getattr(a, k) for k in ("r1", "ema", "latent_dim", "n_train", "width", "pack", "n_mode_samples", "eval_every")
              if getattr(a, k) is not None}
     return GANConfig(g=one("g"), d=one("d"), n_eval=a.n_eval, fid_cache=a.fid_cache, **extra, **_run_kwargs(a))
 

@@ -5,15 +5,21 @@ The losses are the non-saturating ones of Goodfellow et al. (2014):
 :mod:`proxgan.apps.stabilisers` (weight ``cfg.r1``), and :math:`L_G = -\log D(G(z))`, each
 plus its penalty when ``penalty_mode == "loss"``. The generator that is evaluated and
 sampled is the moving average of G's weights (``cfg.ema``), restricted to G's non-zeros.
-Data: images (DCGAN-style pair sized to them) or a 2-D Gaussian mixture (MLP pair).
-The defaults (:data:`proxgan.apps.config.GAN_DEFAULTS`) cover all 8 modes of ``ring8``
-and the 25 of ``grid25``.
+With ``cfg.pack = K > 1`` the discriminator sees packs of K samples
+(:func:`proxgan.apps.stabilisers.pack`, PacGAN), so every loss term is over ``B / K`` packs.
+Data: images (DCGAN-style pair sized to them, ``cfg.width`` channels), stacked MNIST
+(:mod:`proxgan.apps.stacked`: 1,000 modes, fresh stacks every epoch) or a 2-D Gaussian
+mixture (MLP pair). The defaults (:data:`proxgan.apps.config.GAN_DEFAULTS`) cover all
+8 modes of ``ring8``, the 25 of ``grid25`` and at least 900 of the 1,000 of stacked MNIST.
 
 Per epoch, ``metrics.csv`` / ``metrics.json`` in ``cfg.out`` get both losses, the
-Fréchet distance of :mod:`proxgan.apps.fid` on ``cfg.n_eval`` samples from fixed noise,
-the same distance between real train and test samples (``frechet_floor``: what
-sampling noise alone gives), mode coverage and high-quality-sample rate for mixtures
-(:func:`proxgan.apps.metrics.mode_stats`), exact-zero sparsity of G and D, zero
+Fréchet distance of :mod:`proxgan.apps.fid` on ``cfg.n_eval`` samples from fixed noise
+(for MNIST digits on the shipped frozen classifier, named in ``extractor``; for stacked
+MNIST per colour channel, ``frechet_r/g/b``, and their mean), the same distance between
+real train and test samples (``frechet_floor``: what sampling noise alone gives), mode
+coverage and high-quality-sample rate for mixtures
+(:func:`proxgan.apps.metrics.mode_stats`), modes covered of 1,000 and the KL to uniform
+on ``cfg.n_mode_samples`` samples for stacked MNIST, exact-zero sparsity of G and D, zero
 channels, the time spent in each ``optimizer.step()``, the epoch's wall time and the
 time since the start (``elapsed_s``, evaluation included). Plots (redrawn at most every
 20 s and after the last epoch):

@@ -3,10 +3,10 @@ r"""``proxgan reproduce gan-images``: L1 / L2 penalties on an image GAN, scored 
 Stacked MNIST (three MNIST digits as the colour channels, 1,000 modes) is the standard
 mode-coverage benchmark of image GANs. Every run is one ``proxgan train gan --data
 stacked-mnist`` with its defaults (DCGAN pair of width 32, Adam at lr 5e-4 with betas
-(0.5, 0.999), batch 64, 3 epochs of 19,200 fresh stacks = 900 steps, EMA decay 0.995), scored at
+(0.5, 0.999), batch 64, 3 epochs of 19,200 fresh stacks = 900 steps, EMA decay 0.995, R1 weight 1), scored at
 the end by the shipped frozen MNIST classifier: modes covered out of 1,000 and the KL
 divergence of the mode distribution to the uniform one (both on the stated number of
-generated samples, 10,000 here: PacGAN used 26,000), the Fréchet classifier distance of each colour channel (averaged;
+generated samples: 26,000, as PacGAN), the Fréchet classifier distance of each colour channel (averaged;
 next to its real-vs-real floor), and the exact-zero sparsity of G's and D's weights.
 
 Settings, each over 3 seeds (mean ± std):
