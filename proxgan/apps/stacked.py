@@ -86,6 +86,8 @@ class StackedMNIST:
         Held-out digits (the Fréchet reference).
     y_test : torch.Tensor
         Their labels.
+    name : str
+        Data set name.
     """
 
     x_train: torch.Tensor
