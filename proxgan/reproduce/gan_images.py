@@ -33,7 +33,7 @@ from proxgan.reproduce._report import (Table, bar, new_figure, note_partial, pm,
                                       seeds_and_command, write_table)
 from proxgan.reproduce.sparse_gan import _optims, _plot
 
-__all__ = ["run", "settings", "L1_LAMS", "L2_LAMS", "WD_LAM", "PUBLISHED"]
+__all__ = ["run", "settings", "L1_LAMS", "L2_LAMS", "WD_LAM", "PUBLISHED", "LABELS"]
 
 L1_LAMS = (1e-5, 3e-5, 1e-4, 3e-4)
 L2_LAMS = (1e-3, 1e-2, 1e-1)
@@ -47,21 +47,29 @@ BASELINES = {"DCGAN": (False, 1), "R1 + EMA (default)": (True, 1), "PacDCGAN2 (p
 
 
 def settings(quick: bool = False) -> list[tuple[str, str, str, float]]:
-    """``(family, label, target, λ)`` of every setting: the baselines, L1, L2 and weight decay.
+    """``(family, label, target, λ)`` of every setting in run order: the baselines, then L1, L2 and weight decay.
 
     Parameters
     ----------
     quick : bool
-        The smoke run's shorter list (one baseline, one L1 and one L2 setting, packing).
+        The smoke run's shorter list (the default, packing, one L1 setting).
     """
     if quick:
         return [("base", "R1 + EMA (default)", "", 0.0), ("base", "PacDCGAN2 (pack 2)", "", 0.0),
-                ("l1", "L1 on G", "G", L1_LAMS[2]), ("l2", "L2 on D", "D", L2_LAMS[1])]
+                ("l1", "L1 on G", "G", L1_LAMS[2])]
     out = [("base", label, "", 0.0) for label in BASELINES]
-    out += [("l1", f"L1 on {t}", t, lam) for t in ("G", "D", "G and D") for lam in L1_LAMS]
-    out += [("l2", f"L2 on {t}", t, lam) for t in ("G", "D") for lam in L2_LAMS]
-    out += [("wd", "weight decay on G and D", "G and D", WD_LAM)]
+    # run order: a middle λ of every family first, so that a stopped sweep already spans them all
+    for i in range(len(L1_LAMS)):
+        out += [("l1", f"L1 on {t}", t, L1_LAMS[(2 - i) % len(L1_LAMS)]) for t in ("G", "D", "G and D")]
+        if i < len(L2_LAMS):
+            out += [("l2", f"L2 on {t}", t, L2_LAMS[(1 - i) % len(L2_LAMS)]) for t in ("G", "D")]
+        if i == 0:
+            out.append(("wd", "weight decay on G and D", "G and D", WD_LAM))
     return out
+
+
+LABELS = list(BASELINES) + [f"L1 on {t}" for t in ("G", "D", "G and D")] + ["L2 on G", "L2 on D",
+                                                                           "weight decay on G and D"]
 
 
 def _slug(label: str, lam: float, seed: int) -> str:
@@ -165,7 +173,7 @@ def _write(out_dir: Path, keys: list[tuple[str, float, int]], seeds: int, cmd: s
              f"{int(first.get('mode_samples', 0)):,} generated samples")
     table = Table(title, ["setting", "λ", "seeds", "modes (/1000)", "KL to uniform", "Fréchet distance",
                           "G zero weights (%)", "D zero weights (%)", "G zero rows", "D zero rows"])
-    for (label, lam), rs in sorted(results.items(), key=lambda kv: [k for k, *_ in keys].index(kv[0][0])):
+    for (label, lam), rs in sorted(results.items(), key=lambda kv: (LABELS.index(kv[0][0]), kv[0][1])):
         col = lambda k, scale=1.0: [scale * r[k] for r in rs]  # noqa: E731
         table.add(label, lam, len(rs), pm(col("modes_covered"), 4), pm(col("kl_uniform"), 3), pm(col("frechet"), 3),
                   pm(col("g_weight_sparsity", 100), 3), pm(col("d_weight_sparsity", 100), 3),

@@ -80,9 +80,9 @@ def test_every_mode_once_is_uniform(one_per_digit):
 
 def test_channel_frechet_tells_which_channel_is_wrong(pools):
     net = frozen_classifier()
-    real = pools.reference(1000)
+    real = pools.reference(500)
     cf = ChannelFrechet(net, real)
-    other = pools.reference(1000, train=True)
+    other = pools.reference(500, train=True)
     fake = other.clone()
     fake[:, 1] = -1.0  # a blank green channel
     floor, bad = cf(other), cf(fake)
