@@ -177,7 +177,7 @@ def _write(out_dir: Path, keys: list[tuple[str, float, int]], seeds: int, cmd: s
         col = lambda k, scale=1.0: [scale * r[k] for r in rs]  # noqa: E731
         table.add(label, lam, len(rs), pm(col("modes_covered"), 4), pm(col("kl_uniform"), 3), pm(col("frechet"), 3),
                   pm(col("g_weight_sparsity", 100), 3), pm(col("d_weight_sparsity", 100), 3),
-                  pm(col("g_zero_channels"), 3), pm(col("d_zero_channels"), 3))
+                  pm(col("g_zero_channels"), 5), pm(col("d_zero_channels"), 5))
     if runs:
         table.notes.append(f"Fréchet distance: mean over the 3 colour channels of the Fréchet classifier distance "
                            f"on {first['extractor']}'s features (real-vs-real floor {first['frechet_floor']:.3g}); "
