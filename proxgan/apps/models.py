@@ -196,7 +196,7 @@ def mlp_generator(latent_dim: int = 2, hidden: int = 128, depth: int = 3) -> nn.
     return _mlp([latent_dim] + [hidden] * depth + [2])
 
 
-def mlp_discriminator(hidden: int = 128, depth: int = 3) -> nn.Sequential:
+def mlp_discriminator(hidden: int = 128, depth: int = 3, in_dim: int = 2) -> nn.Sequential:
     """MLP discriminator for 2-D points: ``depth`` hidden ReLU layers, one logit.
 
     Parameters
@@ -205,8 +205,10 @@ def mlp_discriminator(hidden: int = 128, depth: int = 3) -> nn.Sequential:
         Width of the hidden layers.
     depth : int
         Number of hidden layers.
+    in_dim : int
+        Input size (2, or 2K for packs of K points).
     """
-    return _mlp([2] + [hidden] * depth + [1])
+    return _mlp([in_dim] + [hidden] * depth + [1])
 
 
 def mlp_classifier(n_classes: int, hidden: int = 64) -> nn.Sequential:

@@ -1,4 +1,4 @@
-r"""GAN stabilisers: the R1 gradient penalty and an exponential moving average of G's weights.
+r"""GAN stabilisers: the R1 gradient penalty, an exponential moving average of G's weights, packing.
 
 R1 (Mescheder, Geiger & Nowozin, 2018) penalises the discriminator's gradient on real data,
 
@@ -14,6 +14,13 @@ instead of the last iterate :math:`\theta_t`, which averages out the rotation of
 dynamics around an equilibrium (the warm-up :math:`\beta_t` lets short runs follow G).
 Where G's weight is exactly zero (a penalty's prox zeroed it) the average is set to zero
 too, so the evaluated generator has exactly G's sparsity pattern.
+
+Packing (PacGAN, Lin et al., 2018) shows the discriminator :math:`K` samples at once, all
+real or all generated, concatenated along the channel (or feature) axis: a batch of
+:math:`B` samples of shape :math:`(C, H, W)` becomes :math:`B / K` packs of shape
+:math:`(KC, H, W)` (:func:`pack`). A generator that repeats itself makes packs whose
+members look alike, which a packed discriminator can tell from real packs; this is
+what penalises mode collapse.
 
 Examples
 --------
@@ -34,7 +41,30 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["r1_penalty", "WeightEMA"]
+__all__ = ["r1_penalty", "WeightEMA", "pack"]
+
+
+def pack(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Group consecutive samples of ``x`` in packs of ``k``, concatenated along axis 1 (PacGAN's packing).
+
+    ``x[j*k : (j+1)*k]`` becomes pack ``j``: for images ``(B, C, H, W)`` the result is
+    ``(B // k, k*C, H, W)`` with channels ``[i*C, (i+1)*C)`` holding sample ``j*k + i``; for
+    points ``(B, F)`` it is ``(B // k, k*F)``. ``k = 1`` returns ``x`` itself.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        A batch, samples along axis 0.
+    k : int
+        Samples per pack; must divide the batch size.
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"pack must be an int >= 1, got {k!r}")
+    if k == 1:
+        return x
+    if len(x) % k:
+        raise ValueError(f"a batch of {len(x)} samples cannot be split into packs of {k}")
+    return x.reshape(len(x) // k, k * x.shape[1], *x.shape[2:])
 
 
 def r1_penalty(d: nn.Module, real: torch.Tensor, gamma: float) -> torch.Tensor:

