@@ -23,12 +23,12 @@ _HUBER_SW = {
 
 
 _CV_SW = {
-    # The check's data have 15 distinct rows and 30 features, and LassoCV picks alpha = 1.2e-4 (ElasticNetCV
-    # alike): the
-    # Lasso objective is nearly flat there. Both fits stop as documented, at a duality gap <= tol
-    # (1.3e-5 here), and points that close to the optimum differ by 3e-4 in prediction; the check
-    # asks for 1e-7. They agree at tol=1e-12. scikit-learn's CD passes because it runs far past its
-    # tol; ours did too until max_iter came to count outer iterations (an honest stop at the gap).
+    # The check's data have 15 distinct rows and 30 features, and LassoCV picks alpha = 1.2e-4
+    # (ElasticNetCV alike): the Lasso objective is nearly flat there. Both fits stop as documented,
+    # at a duality gap <= tol (1.3e-5 here), and points that close to the optimum differ by 3e-4 in
+    # prediction; the check asks for 1e-7. They agree at tol=1e-12. scikit-learn's CD passes
+    # because it runs far past its tol; ours passed while its inner solves checked their scores at
+    # other epochs (before max_iter came to count outer iterations): luck, not a guarantee.
     "check_sample_weight_equivalence_on_dense_data": "flat objective: fits stopped at gap <= tol differ by 3e-4",
     "check_sample_weight_equivalence_on_sparse_data": "flat objective: fits stopped at gap <= tol differ by 3e-4",
 }
