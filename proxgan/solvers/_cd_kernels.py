@@ -262,6 +262,10 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
             if not use_gap:
                 return max_score
             if st.lasso:
+                if not st.screen and st.R.shape[0] == 0:
+                    # no screening, no extrapolation (the estimators): scikit-learn's gap, whose dual
+                    # point is the current rescaled residual only, not the best one seen so far
+                    st.best[0] = -np.inf
                 r = st.r_raw + st.s[0] * st.v
                 return lasso_check(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.norms2, st.y,
                                    r, st.G, w, l1, positive, st.active, st.screen, st.R, st.pushed[0], st.best,
