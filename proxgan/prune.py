@@ -218,9 +218,9 @@ def _low_rank_pair(layer: nn.Linear, rtol: float | None) -> nn.Sequential | None
 def factorize_low_rank(model: nn.Module, rtol: float | None = None, *, copy_model: bool = True) -> nn.Module:
     r"""Replace every ``nn.Linear`` of rank :math:`r` by two layers when it saves parameters.
 
-    ``W = U_r \Sigma_r V_r^	op`` (out x in) becomes ``Linear(in, r, bias=False)`` with weight
-    :math:`\Sigma_r V_r^	op` followed by ``Linear(r, out)`` with weight :math:`U_r` and the
-    original bias, when :math:`r(	ext{in} + 	ext{out}) < 	ext{in}\cdot	ext{out}`. Outputs are equal
+    ``W = U_r \Sigma_r V_r^\top`` (out x in) becomes ``Linear(in, r, bias=False)`` with weight
+    :math:`\Sigma_r V_r^\top` followed by ``Linear(r, out)`` with weight :math:`U_r` and the
+    original bias, when :math:`r(\text{in} + \text{out}) < \text{in}\cdot\text{out}`. Outputs are equal
     up to the dropped singular values (below ``rtol`` times the largest) and rounding.
 
     Parameters

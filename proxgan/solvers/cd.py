@@ -202,7 +202,7 @@ def logistic_certificate(datafit: Logistic, penalty: _pen.Penalty, *, positive: 
     result : CDResult
         As :func:`solve`.
     gap : float
-        The certified duality gap :math:`P(w) - D(	heta)` at the last check (an upper bound on
+        The certified duality gap :math:`P(w) - D(\theta)` at the last check (an upper bound on
         :math:`P(w) - P^\star` for the ``w`` of that check; inf without screening).
     active : ndarray of bool, shape (n_features,)
         False on the coordinates removed by screening (0 at the optimum).
@@ -249,8 +249,7 @@ def lasso_certificate(datafit: Quadratic, penalty: _pen.Penalty, *, positive: bo
     result : CDResult
         As :func:`solve`; ``crit`` is :math:`P(w) - D(u)`.
     dual : ndarray of shape (n_samples,)
-        The dual point :math:`u` (residual units, :math:`D(u) = (u^	op y - 	frac12\lVert u
-Vert^2)/n`),
+        The dual point :math:`u` (residual units, :math:`D(u) = (u^\top y - \tfrac12\lVert u\rVert^2)/n`),
         feasible for every coordinate left active.
     active : ndarray of bool, shape (n_features,)
         False on the coordinates removed by screening (0 at the optimum).
