@@ -218,7 +218,7 @@ class PoissonRegressor(_LogLinkRegressor):
         (:mod:`proxgan.solvers._glm_prox_newton`, skglm's ``ProxNewton`` strategy; the fastest
         with ``l1_ratio > 0`` and a few hundred features or fewer); ``"fista"``, ``"ista"``.
     max_iter : int
-        Iterations (epochs for ``"cd"``, outer iterations for ``"prox-newton"``).
+        Iterations (outer working-set iterations for ``"cd"``, outer iterations for ``"prox-newton"``).
     tol : float
         Gradient tolerance (``"lbfgs"``: the projected gradient; ``"newton-cholesky"``: the largest
         gradient entry; else the largest fixed-point violation).
@@ -249,7 +249,7 @@ class GammaRegressor(_LogLinkRegressor):
     solver : {"lbfgs", "newton-cholesky", "cd", "prox-newton", "fista", "ista"}
         As in :class:`PoissonRegressor`.
     max_iter : int
-        Iterations (epochs for ``"cd"``).
+        Iterations (outer working-set iterations for ``"cd"``).
     tol : float
         Gradient tolerance.
     warm_start : bool

@@ -135,7 +135,8 @@ class MCPRegression(_NonconvexRegressor):
     fit_intercept : bool, default=True
         Fit an unpenalised intercept.
     max_iter : int, default=1000
-        Maximal number of coordinate-descent epochs (and of working-set rounds).
+        Maximal number of outer iterations of coordinate descent (each checks every coordinate,
+        then solves on a working set); more never give a higher objective.
     tol : float, default=1e-4
         Stop when the largest fixed-point violation (gradient units) is at most ``tol``.
     warm_start : bool, default=False
@@ -148,7 +149,7 @@ class MCPRegression(_NonconvexRegressor):
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
     n_iter_ : int
-        Epochs run.
+        Outer iterations run (the ones ``max_iter`` bounds).
     optimality_ : float
         Largest fixed-point violation at the returned point.
 
@@ -196,7 +197,8 @@ class SCADRegression(_NonconvexRegressor):
     fit_intercept : bool, default=True
         Fit an unpenalised intercept.
     max_iter : int, default=1000
-        Maximal number of coordinate-descent epochs (and of working-set rounds).
+        Maximal number of outer iterations of coordinate descent (each checks every coordinate,
+        then solves on a working set); more never give a higher objective.
     tol : float, default=1e-4
         Stop when the largest fixed-point violation (gradient units) is at most ``tol``.
     warm_start : bool, default=False
@@ -209,7 +211,7 @@ class SCADRegression(_NonconvexRegressor):
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
     n_iter_ : int
-        Epochs run.
+        Outer iterations run (the ones ``max_iter`` bounds).
     optimality_ : float
         Largest fixed-point violation at the returned point.
 
@@ -276,7 +278,8 @@ class SparseLogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstim
     fit_intercept : bool, default=True
         Fit an unpenalised intercept.
     max_iter : int, default=1000
-        Maximal number of coordinate-descent epochs (and of working-set rounds).
+        Maximal number of outer iterations of coordinate descent (each checks every coordinate,
+        then solves on a working set); more never give a higher objective.
     tol : float, default=1e-4
         Stop when the largest fixed-point violation (gradient units) is at most ``tol``.
     warm_start : bool, default=False
@@ -288,7 +291,7 @@ class SparseLogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstim
     coef_ : ndarray of shape (1, n_features)
     intercept_ : ndarray of shape (1,)
     n_iter_ : int
-        Epochs run.
+        Outer iterations run (the ones ``max_iter`` bounds).
     optimality_ : float
         Largest fixed-point violation at the returned point.
 
