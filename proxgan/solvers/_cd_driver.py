@@ -33,8 +33,14 @@ stops when the criterion is ``<= tol`` (or every score is 0); the working set is
 ``max(p0, 2·nnz)`` best-scored coordinates (the generalised support and free coordinates always in); the inner
 loop runs cyclic coordinate updates on it, every ``K + 1`` epochs tries the Anderson extrapolation
 of the last ``K + 1`` iterates (kept only if it is feasible and lowers the objective restricted to
-the working set), and every 10 epochs leaves when the working set's largest score is below 0.3 ×
-the outer one (at most :data:`MAX_EPOCHS` epochs). An outer iteration that leaves every coordinate
+the working set), and every 10 epochs scores the working set and leaves when its largest score is
+below 0.3 × the outer one (at most :data:`MAX_EPOCHS` epochs). For a non-convex penalty
+(:data:`SHRINK_CODES`), the epochs after such a check skip the working-set coordinates that it
+found at zero with a zero score (outside the generalised support, where the prox maps them to
+zero again): they cost a gradient each per epoch and do not move, and the next check, which scores
+the whole working set, brings back any that the other updates made violate again; the outer
+check scores every coordinate, so the stopping rule is unchanged (glmnet's active-set cycling
+inside skglm's working set). An outer iteration that leaves every coordinate
 unchanged (``tol`` below the rounding floor) ends the solve, since every later one would repeat it. Without working sets the working set is every coordinate.
 
 ``max_iter`` bounds the **outer** iterations (scikit-learn's and benchopt's meaning of an
@@ -61,9 +67,10 @@ from numba import njit, types
 
 from proxgan.solvers._cd_loops import anderson, top_k
 from proxgan.solvers._first_call import first_call
+from proxgan.kernels.fused_penalty import Code
 from proxgan.solvers._prox1d import in_support1d, value1d
 
-__all__ = ["ws_cd", "MAX_EPOCHS", "anderson", "largest", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores",
+__all__ = ["ws_cd", "MAX_EPOCHS", "SHRINK_CODES", "anderson", "largest", "top_k", "is_state", "HOOK_JIT", "cd_refresh", "cd_scores",
            "cd_criterion", "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore"]
 
 
@@ -135,6 +142,34 @@ def _try_extrapolation(st, w, ws, w_acc, code, P):
             w[ws[t]] = w_old[t]
 
 
+#: Codes of the non-convex penalties whose inner epochs skip the coordinates a check found settled at 0.
+SHRINK_CODES = (int(Code.L0), int(Code.MCP), int(Code.SCAD), int(Code.LOGSUM), int(Code.LQ12), int(Code.LQ23))
+
+
+@njit(cache=True, nogil=True)
+def _shrinks(code):
+    """Whether the inner epochs for penalty ``code`` skip settled zeros (module docstring)."""
+    for c in SHRINK_CODES:
+        if code == c:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _unsettled(w, ws, ws_scores, code, P):
+    """The coordinates of ``ws`` that the next epochs update: free ones, those in the generalised
+    support, and those whose score (``ws_scores``, aligned with ``ws``) is not 0."""
+    p = P.shape[1]
+    keep = np.empty(ws.shape[0], dtype=ws.dtype)
+    m = 0
+    for t in range(ws.shape[0]):
+        j = ws[t]
+        if j >= p or ws_scores[t] != 0.0 or in_support1d(w[j], code, P, j):
+            keep[m] = j
+            m += 1
+    return keep[:m]
+
+
 def _sources_stamp() -> str:
     """Hash of the sources compiled into :func:`ws_cd` (this file, the hooks, the 1-D prox)."""
     here = pathlib.Path(__file__).resolve().parent
@@ -167,6 +202,7 @@ def _make_driver(stamp: str):
         scores = np.empty(q)
         crit = np.inf
         n_outer = 0
+        shrink = use_ws and _shrinks(code)
         for _outer in range(max_iter + 1):
             cd_refresh(st, w)
             cd_scores(st, w, every, code, P, scores)
@@ -194,8 +230,9 @@ def _make_driver(stamp: str):
             last = np.empty((K + 1, ws_size))
             ws_scores = np.empty(ws_size)
             n_last = 0
+            sub = ws  # the coordinates the epochs update (ws, or its unsettled part after a check)
             for epoch in range(1, MAX_EPOCHS + 1):
-                cd_epoch(st, w, ws, code, P)
+                cd_epoch(st, w, sub, code, P)
                 if K > 0:
                     for t in range(ws_size):
                         last[n_last, t] = w[ws[t]]
@@ -209,6 +246,8 @@ def _make_driver(stamp: str):
                     cd_scores(st, w, ws, code, P, ws_scores)
                     if largest(ws_scores) <= tol_in:
                         break
+                    if shrink:
+                        sub = _unsettled(w, ws, ws_scores, code, P)
             moved = False
             for t in range(ws_size):
                 if w[ws[t]] != w_before[t]:
