@@ -139,7 +139,7 @@ def _residual_cd(df, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working
                  dual_extrapolation):
     """The quadratic datafit's CD on the residual: ``(result, dual point, active mask)``."""
     c = _column_sums(df)
-    r_raw = df.y - df.X @ w
+    r_raw = df.y - df.X @ w if np.any(w) else np.array(df.y, dtype=np.float64)  # a cold start skips a pass over X
     s = float(df.mu @ w)
     norms2 = df._col_norms2()
     dual = np.zeros(df.n_samples)
