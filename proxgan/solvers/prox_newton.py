@@ -25,15 +25,15 @@ import numpy as np
 from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
 from proxgan.solvers._common import SolverResult
-from proxgan.solvers._pn_logistic import pn_logistic_kernel
+from proxgan.solvers._pn_logistic import col_norms2, pn_logistic_kernel
 from proxgan.solvers._prox1d import CONVEX_CODES, penalty_params
 from proxgan.solvers.cd import _ok, _parts
 
 __all__ = ["solve", "GRAM_MAX", "GRAM_MAX_ENTRIES"]
 
-#: Largest working set whose quadratic model is solved from its Hessian block. Forming the block is one
-#: BLAS product of n·m² flops, a matrix-free CD pass 2·n·m compiled flops; up to ~128 coordinates the
-#: block is cheaper than the passes it saves (breast_cancer: 2.1 ms -> 1.0 ms; 5000×500 unchanged).
+#: Largest working set whose quadratic model is solved from its Hessian block. Forming the block costs
+#: n·m²/2 multiply-adds, a matrix-free CD pass 2·n·m; up to ~128 coordinates the block is cheaper than
+#: the passes it saves (breast_cancer: 2.1 ms -> 1.0 ms; 5000×500 unchanged).
 GRAM_MAX = 128
 #: Memory cap on the block's factor √D·X_ws (n·m floats; 1e7 = 80 MB).
 GRAM_MAX_ENTRIES = 10_000_000
@@ -41,25 +41,6 @@ GRAM_MAX_ENTRIES = 10_000_000
 GRAM_REL, CD_REL = 0.01, 0.1
 #: Most passes of the Hessian-block inner solver.
 MAX_CD_GRAM = 100
-
-
-_CONTROLLER = []
-
-
-def _one_blas_thread():
-    r"""Limit BLAS to one thread for the solve (threadpoolctl, which scikit-learn installs; a no-op
-    without it). The inner Hessian block :math:`X_{ws}^\top D X_{ws}` is an ``n × m`` product with a
-    small working set; with the default threads on a loaded 2-core machine the BLAS threads
-    of these small products cost more than they save (measured side by side: 180 vs 230 ms for a
-    500 × 2000 L1 logistic fit to 1e-12)."""
-    import contextlib
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        return contextlib.nullcontext()
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, coef_init=None, tol: float = 1e-8,
@@ -86,7 +67,7 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
         Coordinate-descent passes on each quadratic model (matrix-free inner solver).
     gram_max : int
         Dense ``X``: working sets of at most this many coordinates solve the quadratic model from
-        its Hessian block :math:`X_{ws}^\\top D X_{ws}` (one BLAS product, then :math:`O(m)` per update),
+        its Hessian block :math:`X_{ws}^\\top D X_{ws}` (formed once, then :math:`O(m)` per update),
         as long as that block's factor (``n × m`` floats) stays under ``GRAM_MAX_ENTRIES``; 0 never does.
     """
     if not isinstance(datafit, Logistic):
@@ -103,11 +84,11 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
     if w.shape[0] != q:
         raise ValueError(f"coef_init has {w.shape[0]} entries, expected {q}")
     w[:p] = np.clip(w[:p], P[2], P[3])
-    norms2 = datafit.weighted_col_norms2()
     X, data, ind, ptr, sparse = _parts(datafit)
+    # one thread, no BLAS (see the kernel module): nothing here wakes a thread pool
+    norms2 = col_norms2(X, data, ind, ptr, sparse, datafit.sw, np.empty(p))
     gram_max = min(int(gram_max), GRAM_MAX_ENTRIES // max(datafit.n_samples, 1))
-    with _one_blas_thread():  # small Hessian-block products: BLAS threads only fight (see _one_blas_thread)
-        crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
-                                              bool(intercept), code, P, float(tol), int(max_iter), int(p0),
-                                              int(max_cd), gram_max, MAX_CD_GRAM, GRAM_REL, CD_REL)
+    crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
+                                          bool(intercept), code, P, float(tol), int(max_iter), int(p0),
+                                          int(max_cd), gram_max, MAX_CD_GRAM, GRAM_REL, CD_REL)
     return SolverResult(w, float(crit), "optimality", int(n_it), _ok(conv, crit, norms2))

@@ -52,3 +52,40 @@ def test_max_iter_reports_not_converged_and_bad_input():
         prox_newton.solve(Quadratic(X, y), L1(0.1))
     with pytest.raises(ValueError, match="coef_init has 3 entries, expected 21"):
         prox_newton.solve(Logistic(X, y), L1(0.1), coef_init=np.zeros(3), intercept=True)
+
+
+@pytest.mark.parametrize("kind", ["wide", "sparse"])
+def test_compiled_norms_and_hessian_block_match_numpy(kind):
+    """The thread-free compiled column norms and Hessian block against their numpy twins."""
+    from proxgan.solvers._pn_logistic import col_norms2, gram_block
+    from proxgan.solvers.cd import _parts
+
+    X, y, sw = _problem(kind)
+    df = Logistic(X, y, sample_weight=sw)
+    Xd, data, ind, ptr, sparse = _parts(df)
+    got = col_norms2(Xd, data, ind, ptr, sparse, df.sw, np.empty(X.shape[1]))
+    np.testing.assert_allclose(got, df.weighted_col_norms2(), rtol=1e-12)
+    assert got[3] == 0.0  # the empty column
+    A = np.random.default_rng(1).standard_normal((7, 33)) * np.r_[0.0, np.ones(32)]  # a zero first entry
+    for B in (A, A[:1], A[:, :1]):
+        B = np.ascontiguousarray(B)
+        np.testing.assert_allclose(gram_block(B), B @ B.T, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(gram_block(B), gram_block(B).T)
+
+
+def test_same_coefficients_with_one_or_default_threads_and_thread_settings_kept():
+    """The solve calls no thread pool: the coefficients are bit-identical whatever the BLAS thread
+    limit, and the caller's thread settings are what they were."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 300))
+    y = np.sign(X[:, :5].sum(1) + 0.3 * rng.standard_normal(120))
+    df = Logistic(X, y)
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
+    default = prox_newton.solve(df, L1(0.02), tol=1e-10, intercept=True)  # Hessian blocks of up to 128
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before
+    with threadpool_limits(limits=1):
+        one = prox_newton.solve(df, L1(0.02), tol=1e-10, intercept=True)
+    assert default.converged and 10 < np.count_nonzero(default.coef) < 128
+    np.testing.assert_array_equal(one.coef, default.coef)
