@@ -25,7 +25,7 @@ import numpy as np
 from proxgan import penalties as _pen
 from proxgan.datafits import Logistic
 from proxgan.solvers._common import SolverResult
-from proxgan.solvers._pn_logistic import col_norms2, pn_logistic_kernel
+from proxgan.solvers._pn_logistic import pn_logistic_kernel
 from proxgan.solvers._prox1d import CONVEX_CODES, penalty_params
 from proxgan.solvers.cd import _ok, _parts
 
@@ -85,8 +85,7 @@ def solve(datafit: Logistic, penalty: _pen.Penalty, *, positive: bool = False, c
         raise ValueError(f"coef_init has {w.shape[0]} entries, expected {q}")
     w[:p] = np.clip(w[:p], P[2], P[3])
     X, data, ind, ptr, sparse = _parts(datafit)
-    # one thread, no BLAS (see the kernel module): nothing here wakes a thread pool
-    norms2 = col_norms2(X, data, ind, ptr, sparse, datafit.sw, np.empty(p))
+    norms2 = np.empty(p)  # filled by the kernel's first pass over X (one thread, no BLAS: see its module)
     gram_max = min(int(gram_max), GRAM_MAX_ENTRIES // max(datafit.n_samples, 1))
     crit, n_it, conv = pn_logistic_kernel(X, data, ind, ptr, sparse, norms2, datafit.y, datafit.sw, w,
                                           bool(intercept), code, P, float(tol), int(max_iter), int(p0),

@@ -55,18 +55,37 @@ def test_max_iter_reports_not_converged_and_bad_input():
 
 
 @pytest.mark.parametrize("kind", ["wide", "sparse"])
-def test_compiled_norms_and_hessian_block_match_numpy(kind):
-    """The thread-free compiled column norms and Hessian block against their numpy twins."""
-    from proxgan.solvers._pn_logistic import col_norms2, gram_block
+@pytest.mark.parametrize("intercept", [True, False])
+def test_full_pass_and_hessian_block_match_numpy(kind, intercept):
+    """The compiled pass over X (gradient, column norms in the first pass, violations) and the
+    Hessian block against their numpy twins."""
+    from proxgan.solvers._pn_logistic import full_pass, gram_block
+    from proxgan.solvers._prox1d import penalty_params
     from proxgan.solvers.cd import _parts
 
     X, y, sw = _problem(kind)
     df = Logistic(X, y, sample_weight=sw)
+    n, p = X.shape
+    q = p + intercept
+    rng = np.random.default_rng(1)
+    r, w = rng.standard_normal(n), rng.standard_normal(q) * (rng.uniform(size=q) < 0.3)
+    code, P = penalty_params(L1(0.02), p, False)
     Xd, data, ind, ptr, sparse = _parts(df)
-    got = col_norms2(Xd, data, ind, ptr, sparse, df.sw, np.empty(X.shape[1]))
-    np.testing.assert_allclose(got, df.weighted_col_norms2(), rtol=1e-12)
-    assert got[3] == 0.0  # the empty column
-    A = np.random.default_rng(1).standard_normal((7, 33)) * np.r_[0.0, np.ones(32)]  # a zero first entry
+    out = [np.full(q, np.nan) for _ in range(3)] + [np.full(p, np.nan)]
+    crit = full_pass(Xd, data, ind, ptr, sparse, r, df.sw, w, code, P, *out, True)
+    g, scores, Ls, norms2 = out
+    np.testing.assert_allclose(g, np.r_[X.T @ r, r.sum()][:q], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(norms2, df.weighted_col_norms2(), rtol=1e-12)
+    np.testing.assert_allclose(Ls, np.r_[norms2, df.sw.sum()][:q] / (4 * n), rtol=1e-15)
+    assert norms2[3] == 0.0 and scores[3] == 0.0  # the empty column
+    L = np.where(Ls > 0, Ls, 1.0)
+    fixed = np.where(np.arange(q) < p, np.sign(w - g / L) * np.maximum(np.abs(w - g / L) - 0.02 / L, 0), w - g / L)
+    np.testing.assert_allclose(scores, np.where(Ls > 0, np.abs(w - fixed) * Ls, 0.0), rtol=1e-10, atol=1e-14)
+    assert crit == scores.max()
+    again = [np.empty(q), np.empty(q), Ls.copy(), norms2.copy()]
+    assert full_pass(Xd, data, ind, ptr, sparse, r, df.sw, w, code, P, *again, False) == crit
+    np.testing.assert_array_equal(again[0], g)
+    A = rng.standard_normal((7, 33)) * np.r_[0.0, np.ones(32)]  # a zero first entry
     for B in (A, A[:1], A[:, :1]):
         B = np.ascontiguousarray(B)
         np.testing.assert_allclose(gram_block(B), B @ B.T, rtol=1e-12, atol=1e-12)
