@@ -52,6 +52,24 @@ def test_max_iter_reports_not_converged_and_bad_input():
         prox_newton.solve(Quadratic(X, y), L1(0.1))
     with pytest.raises(ValueError, match="coef_init has 3 entries, expected 21"):
         prox_newton.solve(Logistic(X, y), L1(0.1), coef_init=np.zeros(3), intercept=True)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="p0 must be an integer >= 1"):
+            prox_newton.solve(Logistic(X, y), L1(0.1), p0=bad)
+
+
+def test_default_smallest_working_set():
+    """max(10, isqrt(p)): the same optimum as a working set grown from 10, in fewer outer iterations."""
+    assert [prox_newton.default_p0(p) for p in (0, 30, 100, 120, 2000)] == [10, 10, 10, 10, 44]
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((100, 900))
+    y = np.sign(X[:, :40] @ rng.standard_normal(40))
+    df = Logistic(X, y)
+    lam = 0.1 * np.abs(X.T @ y).max() / 200
+    grown = prox_newton.solve(df, L1(lam), tol=1e-10, p0=10)
+    default = prox_newton.solve(df, L1(lam), tol=1e-10)
+    assert grown.converged and default.converged and np.count_nonzero(default.coef) > 30
+    np.testing.assert_allclose(default.coef, grown.coef, atol=1e-8)
+    assert default.n_iter < grown.n_iter
 
 
 @pytest.mark.parametrize("kind", ["wide", "sparse"])
