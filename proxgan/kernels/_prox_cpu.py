@@ -95,7 +95,7 @@ def by_dtype(f64, f32):
     def pos(x, s, a, b):  # pragma: no cover - compiled code calls the overload
         raise NotImplementedError("compiled code only")
 
-    @overload(pos, inline="always")
+    @overload(pos, jit_options={"forceinline": True})
     def _impl(x, s, a, b):
         f = f32 if x == types.float32 else f64
         return lambda x, s, a, b: f(x, s, a, b)
@@ -242,7 +242,7 @@ def prox_kernel(u, s, code, a, b, one, zero):  # pragma: no cover - compiled cod
     raise NotImplementedError("prox_kernel runs in compiled code only")
 
 
-@overload(prox_kernel, prefer_literal=True)
+@overload(prox_kernel, prefer_literal=True, jit_options={"forceinline": True})
 def _prox_kernel_impl(u, s, code, a, b, one, zero):
     if not isinstance(code, types.IntegerLiteral):
         return None  # numba then reports that no implementation matches: the code must be literal
