@@ -111,31 +111,25 @@ def log1p_vec(z):
     p = p * f2 + _ATANH[2]
     p = p * f2 + _ATANH[1]
     p = p * f2 + _ATANH[0]
-    return ef * _LN2 + _F(2.0) * f * p - ((w - _F(1.0)) - z) / w
+    # the rounding error of 1 + z over w, with 1/w ~ 2 - w near 1 (and dropped, below 1e-16, from w = 2)
+    iw = _F(2.0) - w
+    iw = iw if iw > _F(0.0) else _F(0.0)
+    return ef * _LN2 + _F(2.0) * f * p - ((w - _F(1.0)) - z) * iw
 
 
 # ----------------------------------------------------------------------------- the proxes
-_Z, _ONE, _TWO = _F(0.0), _F(1.0), _F(2.0)
+_ONE = _F(1.0)
 
 
 @njit(inline="always")
 def mcp_pos(x, s, a, b):
-    """MCP on float32 ``x >= 0`` (``b`` is gamma): the exact form as selects, in float64."""
+    """MCP on float32 ``x >= 0`` (``b`` is gamma): the exact form as selects; the thresholds in
+    float64 (exact products of float32 numbers), the firm step's one division in float32."""
     xd, sd, ad, bd = _F(x), _F(s), _F(a), _F(b)
-    firm = _Z if xd <= sd * ad else ((xd - sd * ad) / (_ONE - sd / bd) if xd <= bd * ad else xd)
-    hard = xd if xd > ad * np.sqrt(sd * bd) else _Z
-    return _F32(firm if sd < bd else hard) + _F32(0.0) * x
-
-
-@njit(inline="always")
-def _scad_value(y, lam, gamma):
-    mid = (_TWO * gamma * lam * y - y * y - lam * lam) / (_TWO * (gamma - _ONE))
-    return lam * y if y <= lam else (mid if y <= gamma * lam else lam * lam * (gamma + _ONE) * _F(0.5))
-
-
-@njit(inline="always")
-def _h(y, x, s, g):
-    return (y - x) * (y - x) / (_TWO * s) + g
+    firm = _F32(xd - sd * ad) / _F32(_ONE - sd * (_ONE / bd))  # 1/gamma: loop invariant, hoisted
+    firm = _F32(0.0) * x if xd <= sd * ad else (firm if xd <= bd * ad else x)
+    hard = x if xd * xd > (ad * ad) * (sd * bd) else _F32(0.0) * x
+    return firm if s < b else hard
 
 
 @njit(inline="always")
@@ -145,28 +139,31 @@ def _clip(u, lo, hi):
 
 @njit(inline="always")
 def scad_pos(x, s, a, b):
-    """SCAD on float32 ``x >= 0`` (``b`` is gamma): the exact form as selects, in float64."""
+    """SCAD on float32 ``x >= 0`` (``b`` is gamma): the best of the three pieces' minimisers
+    (ties: the smaller), as selects. The middle piece's minimiser has one division (float32, of
+    float64 numerator and denominator); the pieces are compared on :math:`2 s h(y) = (y - x)^2 +
+    2 s g(y)` in float32 (no division), so near a jump of the non-convex case the choice can
+    differ from the float64 reference where the objectives agree to about 1e-6 relative."""
     xd, sd, ad, bd = _F(x), _F(s), _F(a), _F(b)
-    y1 = _clip(xd - sd * ad, _Z, ad)
-    h1 = _h(y1, xd, sd, ad * y1)
-    y2 = _clip(((bd - _ONE) * xd - sd * bd * ad) / (bd - _ONE - sd), ad, bd * ad)
-    h2 = _h(y2, xd, sd, _scad_value(y2, ad, bd))
-    better = (sd < bd - _ONE) & (h2 < h1)  # else that piece is concave: its ends are the others'
+    y2 = _F32((bd - _ONE) * xd - sd * bd * ad) / _F32(bd - _ONE - sd)
+    ga = b * a
+    y1 = _clip(_F32(xd - sd * ad), _F32(0.0), a)
+    y2 = _clip(y2, a, ga)
+    y3 = x if x > ga else ga
+    two_s = s + s
+    h1 = (y1 - x) * (y1 - x) + two_s * (a * y1)
+    inv = _F32(0.5) / (b - _F32(1.0))  # loop invariant, hoisted
+    h2 = (y2 - x) * (y2 - x) + two_s * ((_F32(2.0) * ga * y2 - y2 * y2 - a * a) * inv)
+    h3 = (y3 - x) * (y3 - x) + two_s * (a * a * (b + _F32(1.0)) * _F32(0.5))
+    better = (s < b - _F32(1.0)) & (h2 < h1)  # else that piece is concave: its ends are the others'
     y = y2 if better else y1
     hy = h2 if better else h1
-    y3 = xd if xd > bd * ad else bd * ad
-    y = y3 if _h(y3, xd, sd, _scad_value(y3, ad, bd)) < hy else y
-    return _F32(y) + _F32(0.0) * x
+    return (y3 if h3 < hy else y) + _F32(0.0) * x
 
 
-# cubic fit of w(t) = cos(arccos(-t)/3) on [0, 2^-1/2] (max error 4.3e-4): Newton's start
-_W0, _W1, _W2, _W3 = _F(0.86629267), _F(-0.17355557), _F(-0.01026617), _F(-0.08740243)
-
-
-@njit(inline="always")
-def _newton12(w, t):
-    """One Newton step on :math:`4 w^3 - 3 w + t`."""
-    return w - (w * (_F(4.0) * w * w - _F(3.0)) + t) / (_F(12.0) * w * w - _F(3.0))
+# degree-5 fit of w(t) = cos(arccos(-t)/3) on [0, 2^-1/2] (max error 2.5e-5, float32 coefficients)
+_WFIT = tuple(_F32(c) for c in (0.8660401701927185, -0.16748712956905365, -0.03749745339155197,
+                                 -0.07760315388441086, 0.09936311095952988, -0.10823013633489609))
 
 
 @njit(inline="always")
@@ -174,12 +171,21 @@ def lq12_pos(x, s, a, b):
     """ℓ1/2 (half thresholding) on float32 ``x >= 0``: see the module docstring."""
     xd = _F(x)
     mu = _F(2.0) * _F(s) * _F(a)
-    q = _F(27.0) * mu * mu / (_F(64.0) * xd * xd * xd)  # t^2
-    t = np.sqrt(q)
-    w = ((_W3 * t + _W2) * t + _W1) * t + _W0
-    w = _newton12(_newton12(w, t), t)
-    y = _F32(xd * (_F(4.0) / _F(3.0)) * w * w)
-    y = y if q < _F(0.5) else _F32(0.0) * x
+    x3 = xd * xd * xd
+    keep = _F(32.0) * x3 > _F(27.0) * (mu * mu)
+    t = np.sqrt(_F32(_F(27.0 / 64.0) * (mu * mu) / x3))  # in [0, 2^-1/2) where kept
+    w = _WFIT[5]
+    w = w * t + _WFIT[4]
+    w = w * t + _WFIT[3]
+    w = w * t + _WFIT[2]
+    w = w * t + _WFIT[1]
+    w = w * t + _WFIT[0]
+    # one Newton step on 4 w^3 - 3 w + t: residual and slope in float64, their ratio in float32
+    wd, td = _F(w), _F(t)
+    f = wd * (_F(4.0) * wd * wd - _F(3.0)) + td
+    wd = wd - _F(_F32(f) / _F32(_F(12.0) * wd * wd - _F(3.0)))
+    y = _F32(xd * (_F(4.0) / _F(3.0)) * wd * wd)
+    y = y if keep else _F32(0.0) * x
     return x if mu == _F(0.0) else y
 
 
@@ -202,10 +208,12 @@ def cbrt_estimate(x):
 
 
 @njit(inline="always")
-def _newton23(z, x, c):
-    """One Newton step on :math:`z^4 - x z + c`."""
-    z3 = z * z * z
-    return z - ((z3 - x) * z + c) / (_F(4.0) * z3 - x)
+def _halley23(z, x, c):
+    """One Halley step on :math:`f(z) = z^4 - x z + c`: :math:`z - 2 f f' / (2 f'^2 - f f'')`."""
+    z2 = z * z
+    f = (z2 * z - x) * z + c
+    d1 = _F(4.0) * z2 * z - x
+    return z - _F(2.0) * f * d1 / (_F(2.0) * d1 * d1 - f * (_F(12.0) * z2))
 
 
 @njit(inline="always")
@@ -215,12 +223,8 @@ def lq23_pos(x, s, a, b):
     mu = _F(2.0) * _F(s) * _F(a)
     keep = _F(27.0) * (xd * xd) * (xd * xd) > _F(16.0) * mu * mu * mu
     c = mu * _THIRD
-    z = _F(cbrt_estimate(x))
-    z = _newton23(z, xd, c)
-    z = _newton23(z, xd, c)
-    z = _newton23(z, xd, c)
-    z = _newton23(z, xd, c)
-    z = _newton23(z, xd, c)
+    z = _F(_F32(0.9) * cbrt_estimate(x))  # the root is in [2^-1/3, 1] x^(1/3)
+    z = _halley23(_halley23(_halley23(z, xd, c), xd, c), xd, c)
     y = _F32(z * z * z)
     y = y if keep else _F32(0.0) * x
     y = x if x == _F32(np.inf) else y
@@ -234,6 +238,6 @@ def logsum_pos(x, s, a, b):
     d = (xd + bd) * (xd + bd) - _F(4.0) * sd * ad
     r = _F(0.5) * ((xd - bd) + np.sqrt(d if d > _F(0.0) else _F(0.0)))
     gain = r * (_F(2.0) * xd - r)  # 2 s (h(0) - h(r)) without the penalty
-    cost = _F(2.0) * sd * ad * log1p_vec(r / bd if r > _F(0.0) else _F(0.0))
+    cost = _F(2.0) * sd * ad * log1p_vec(r * (_ONE / bd) if r > _F(0.0) else _F(0.0))  # 1/eps: hoisted
     keep = (d >= _F(0.0)) & (r > _F(0.0)) & (cost < gain)
     return _F32(r) if keep else _F32(0.0) * x
