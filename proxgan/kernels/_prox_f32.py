@@ -139,26 +139,22 @@ def _clip(u, lo, hi):
 
 @njit(inline="always")
 def scad_pos(x, s, a, b):
-    """SCAD on float32 ``x >= 0`` (``b`` is gamma): the best of the three pieces' minimisers
-    (ties: the smaller), as selects. The middle piece's minimiser has one division (float32, of
-    float64 numerator and denominator); the pieces are compared on :math:`2 s h(y) = (y - x)^2 +
-    2 s g(y)` in float32 (no division), so near a jump of the non-convex case the choice can
-    differ from the float64 reference where the objectives agree to about 1e-6 relative."""
+    """SCAD on float32 ``x >= 0`` (``b`` is gamma), as selects. For :math:`s < \\gamma - 1` the 1-D
+    problem is convex and its minimiser piecewise linear in ``x`` (0, :math:`x - s\\lambda`, the
+    middle piece, ``x``: thresholds compared in float64, the middle piece's one division in
+    float32); otherwise the better of the outer pieces' minimisers (ties: the smaller), compared
+    in float64."""
     xd, sd, ad, bd = _F(x), _F(s), _F(a), _F(b)
-    y2 = _F32((bd - _ONE) * xd - sd * bd * ad) / _F32(bd - _ONE - sd)
-    ga = b * a
-    y1 = _clip(_F32(xd - sd * ad), _F32(0.0), a)
-    y2 = _clip(y2, a, ga)
-    y3 = x if x > ga else ga
-    two_s = s + s
-    h1 = (y1 - x) * (y1 - x) + two_s * (a * y1)
-    inv = _F32(0.5) / (b - _F32(1.0))  # loop invariant, hoisted
-    h2 = (y2 - x) * (y2 - x) + two_s * ((_F32(2.0) * ga * y2 - y2 * y2 - a * a) * inv)
-    h3 = (y3 - x) * (y3 - x) + two_s * (a * a * (b + _F32(1.0)) * _F32(0.5))
-    better = (s < b - _F32(1.0)) & (h2 < h1)  # else that piece is concave: its ends are the others'
-    y = y2 if better else y1
-    hy = h2 if better else h1
-    return (y3 if h3 < hy else y) + _F32(0.0) * x
+    sa = sd * ad
+    ga = bd * ad
+    mid = _F32((bd - _ONE) * xd - sa * bd) / _F32(bd - _ONE - sd)
+    y = _F32(0.0) * x if xd <= sa else (_F32(xd - sa) if xd <= ad + sa else (mid if xd <= ga else x))
+    y1 = _clip(xd - sa, _F(0.0), ad)
+    y3 = xd if xd > ga else ga
+    h1 = (y1 - xd) * (y1 - xd) + _F(2.0) * sa * y1
+    h3 = (y3 - xd) * (y3 - xd) + sa * ad * (bd + _ONE)
+    y13 = _F32(y3) if h3 < h1 else _F32(y1) + _F32(0.0) * x
+    return y if sd < bd - _ONE else y13
 
 
 # degree-5 fit of w(t) = cos(arccos(-t)/3) on [0, 2^-1/2] (max error 2.5e-5, float32 coefficients)
