@@ -9,6 +9,8 @@ With ``--weighted`` the contenders are L1 and weighted L1 (``L1(lam, weights=w)`
 entry: the fused code ``L1W``, which reads one more tensor), for ProxAdam and ProxSGD; the target
 is the same, at most 1.1x the L1 step.
 
+``OMP_WAIT_POLICY`` defaults to PASSIVE, as in ``bench/optim_step_ratios.py``: on a loaded
+two-core machine spinning OpenMP threads otherwise make the wall time of a step mostly waiting.
 With ``--cpu`` the medians are of CPU time (``time.process_time``), which the load of a shared
 machine disturbs less than wall time; use it with ``--threads 1``.
 
@@ -16,17 +18,20 @@ Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20
 """
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
-import time
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as bench/optim_step_ratios.py: no spinning threads
 
-from proxgan.optim import ProxAdam, ProxSGD
-from proxgan.penalties import L1, MCP, SCAD, LogSum, Lq
-from proxgan.reproduce._report import machine_line
-from proxgan.reproduce._timing import interleaved_medians
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+from proxgan.optim import ProxAdam, ProxSGD  # noqa: E402
+from proxgan.penalties import L1, MCP, SCAD, LogSum, Lq  # noqa: E402
+from proxgan.reproduce._report import machine_line  # noqa: E402
+from proxgan.reproduce._timing import interleaved_medians  # noqa: E402
 
 PENALTIES = {
     "L1": lambda: L1(1e-3),

@@ -51,34 +51,29 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 __all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "as_int", "as_float", "log1p_vec",
-           "cbrt_estimate"]
+           "cbrt_estimate", "horner"]
 
 _F = np.float64
 _F32 = np.float32
 
 
-@intrinsic
-def as_int(typingctx, x):
-    """The bits of a float as the signed integer of the same width (a free bit cast)."""
-    ity = {types.float32: types.int32, types.float64: types.int64}.get(x)
-    if ity is None:
-        return None
+def _bitcast(to: dict):
+    """An intrinsic that reads a number's bits as the type ``to[type]`` of the same width (free)."""
+    def cast(typingctx, x):
+        ty = to.get(x)
+        if ty is None:
+            return None
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(ity))
-    return ity(x), codegen
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(ty))
+        return ty(x), codegen
+    return intrinsic(cast)
 
 
-@intrinsic
-def as_float(typingctx, i):
-    """The float whose bits are the integer ``i`` (int32 to float32, int64 to float64)."""
-    fty = {types.int32: types.float32, types.int64: types.float64}.get(i)
-    if fty is None:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(fty))
-    return fty(i), codegen
+#: the bits of a float32/float64 as int32/int64
+as_int = _bitcast({types.float32: types.int32, types.float64: types.int64})
+#: the float32/float64 whose bits are an int32/int64
+as_float = _bitcast({types.int32: types.float32, types.int64: types.float64})
 
 
 # ----------------------------------------------------------------------------- log1p
@@ -91,6 +86,15 @@ _SHIFT = np.int64(52)
 _BIAS = np.int64(1023)
 # 2 atanh(f) = log((1 + f)/(1 - f)) = 2 f (1 + f^2/3 + f^4/5 + ...), |f| <= 3 - 2 sqrt 2
 _ATANH = tuple(_F(1.0 / (2 * k + 1)) for k in range(7))
+
+
+@njit(inline="always")
+def horner(coeffs, t):
+    r""":math:`\sum_k c_k t^k` for the tuple ``coeffs`` :math:`= (c_0, c_1, \dots)` (Horner's rule, unrolled)."""
+    p = coeffs[len(coeffs) - 1]
+    for k in range(len(coeffs) - 2, -1, -1):
+        p = p * t + coeffs[k]
+    return p
 
 
 @njit(inline="always")
@@ -111,13 +115,7 @@ def log1p_vec(z):
     ef = _F(e) + (_F(1.0) if big else _F(0.0))
     f = (m - _F(1.0)) / (m + _F(1.0))
     f2 = f * f
-    p = _ATANH[6]
-    p = p * f2 + _ATANH[5]
-    p = p * f2 + _ATANH[4]
-    p = p * f2 + _ATANH[3]
-    p = p * f2 + _ATANH[2]
-    p = p * f2 + _ATANH[1]
-    p = p * f2 + _ATANH[0]
+    p = horner(_ATANH, f2)
     # the rounding error of 1 + z over w, with 1/w ~ 2 - w near 1 (and dropped, below 1e-16, from w = 2)
     iw = _F(2.0) - w
     iw = iw if iw > _F(0.0) else _F(0.0)
@@ -177,12 +175,7 @@ def lq12_pos(x, s, a, b):
     x3 = xd * xd * xd
     keep = _F(32.0) * x3 > _F(27.0) * (mu * mu)
     t = np.sqrt(_F32(_F(27.0 / 64.0) * (mu * mu) / x3))  # in [0, 2^-1/2) where kept
-    w = _WFIT[5]
-    w = w * t + _WFIT[4]
-    w = w * t + _WFIT[3]
-    w = w * t + _WFIT[2]
-    w = w * t + _WFIT[1]
-    w = w * t + _WFIT[0]
+    w = horner(_WFIT, t)
     # one Newton step on 4 w^3 - 3 w + t: residual and slope in float64, their ratio in float32
     wd, td = _F(w), _F(t)
     f = wd * (_F(4.0) * wd * wd - _F(3.0)) + td
