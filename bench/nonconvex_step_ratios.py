@@ -93,7 +93,8 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--weighted", action="store_true", help="weighted L1 against L1, ProxAdam and ProxSGD")
-    ap.add_argument("--cpu", action="store_true", help="CPU time (process_time) instead of wall time; use with --threads 1")
+    ap.add_argument("--cpu", action="store_true",
+                    help="CPU time (process_time) instead of wall time; use with --threads 1")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

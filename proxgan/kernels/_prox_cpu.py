@@ -10,6 +10,11 @@ calls it once per coordinate update with ``code`` a run-time number. The same mo
 the other per-coordinate functions coordinate descent needs from a code: the penalty's
 value (:func:`value_scalar`) and its generalised support (:func:`in_support_scalar`).
 
+The non-convex codes have two forms, chosen by the dtype when a kernel is compiled
+(:func:`by_dtype`, the one place that decides): the exact formulas (float64: coordinate descent,
+float64 steps) and the vectorisable forms of :mod:`proxgan.kernels._prox_f32` (float32 steps),
+which use no libm call per element.
+
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
 Python float would promote float32 to float64). Kernels that compile this module into
 themselves put a hash of its source into their cache key (:func:`source_stamp`): numba's
@@ -29,7 +34,8 @@ from numba.extending import overload
 from ._prox_f32 import logsum_pos, lq12_pos, lq23_pos, mcp_pos, scad_pos
 from .fused_penalty import Code
 
-__all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "BRANCHES", "value_scalar", "in_support_scalar", "source_stamp"]
+__all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "BRANCHES", "value_scalar", "in_support_scalar",
+           "source_stamp"]
 
 # the codes as plain ints: numba folds a comparison of a literal code with them
 _L1, _L2, _ENET, _L0, _BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
@@ -237,7 +243,9 @@ def prox_kernel(u, s, code, a, b, one, zero):  # pragma: no cover - compiled cod
     Only that code's function of :data:`BRANCHES` is typed and compiled into the kernel, not
     the whole switch: a kernel specialisation costs about a tenth of the compile time, and
     its element loops vectorise where the branch allows (they did with the switch too, once
-    LLVM had folded it, but numba typed and lowered every branch first).
+    LLVM had folded it, but numba typed and lowered every branch first). The implementation is
+    force-inlined (LLVM ``alwaysinline``): LLVM's own inliner left the larger branches (SCAD,
+    ℓ2/3, log-sum) as a call in the loop, which then stayed scalar.
     """
     raise NotImplementedError("prox_kernel runs in compiled code only")
 

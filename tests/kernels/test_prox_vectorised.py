@@ -4,8 +4,9 @@ The fused float32 steps compile :data:`proxgan.kernels._prox_cpu.BRANCHES` with 
 which picks the forms of :mod:`proxgan.kernels._prox_f32` (``by_dtype``). Here the same functions
 run in a plain numba loop over float32 arrays (as in the fused kernels) and are compared with
 ``prox_code_ref`` evaluated in float64 on the same float32 inputs: at most 2 ulp of float32 from
-the float64 value (plus, for log-sum, what float64 loses itself where its root cancels), and the same zero/non-zero decision except at ties (where the two answers'
-objectives agree to 1e-6 relative: both are global minimisers up to float32 rounding).
+the float64 value (plus, for log-sum, what float64 loses itself where its root cancels), and the
+same zero/non-zero decision except at ties (where the two answers' objectives agree to 1e-6
+relative: both are global minimisers up to float32 rounding).
 """
 from __future__ import annotations
 
