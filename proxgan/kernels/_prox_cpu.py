@@ -10,6 +10,11 @@ calls it once per coordinate update with ``code`` a run-time number. The same mo
 the other per-coordinate functions coordinate descent needs from a code: the penalty's
 value (:func:`value_scalar`) and its generalised support (:func:`in_support_scalar`).
 
+The non-convex codes have two forms, chosen by the dtype when a kernel is compiled
+(:func:`by_dtype`, the one place that decides): the exact formulas (float64: coordinate descent,
+float64 steps) and the vectorisable forms of :mod:`proxgan.kernels._prox_f32` (float32 steps),
+which use no libm call per element.
+
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
 Python float would promote float32 to float64). Kernels that compile this module into
 themselves put a hash of its source into their cache key (:func:`source_stamp`): numba's
@@ -26,9 +31,11 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from ._prox_f32 import logsum_pos, lq12_pos, lq23_pos, mcp_pos, scad_pos
 from .fused_penalty import Code
 
-__all__ = ["clip", "prox_scalar", "prox_kernel", "BRANCHES", "value_scalar", "in_support_scalar", "source_stamp"]
+__all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "BRANCHES", "value_scalar", "in_support_scalar",
+           "source_stamp"]
 
 # the codes as plain ints: numba folds a comparison of a literal code with them
 _L1, _L2, _ENET, _L0, _BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
@@ -82,11 +89,29 @@ def _prox_box(u, s, a, b, one, zero):
     return clip(u, a, b)
 
 
-@njit(inline="always")
-def _h(y, x, s, g):
-    return (y - x) * (y - x) / (2.0 * s) + g
+def by_dtype(f64, f32):
+    """One function of ``(x, s, a, b)`` whose body is chosen by the dtype of ``x`` when it is compiled.
+
+    This is the one place that decides which form of a non-convex prox a kernel gets: float32
+    (the fused steps of float32 parameters) gets ``f32``, whose loops vectorise (it assumes
+    IEEE division, numba's ``error_model="numpy"`` of those kernels); anything else (float64:
+    coordinate descent, float64 steps) gets ``f64``, the exact form. Only the chosen function
+    is typed and compiled.
+    """
+    def pos(x, s, a, b):  # pragma: no cover - compiled code calls the overload
+        raise NotImplementedError("compiled code only")
+
+    @overload(pos, jit_options={"forceinline": True})
+    def _impl(x, s, a, b):
+        f = f32 if x == types.float32 else f64
+        return lambda x, s, a, b: f(x, s, a, b)
+    return pos
 
 
+# The non-convex proxes: a global minimiser of (y - x)^2/(2s) + g(y) over y >= 0 for x >= 0
+# (the formulas of proxgan.kernels.fused_penalty.prox_code_ref); _signed applies one to u. These
+# exact forms serve float64 (they branch and call libm, and they never divide by zero: coordinate
+# descent compiles them with numba's Python error model); the float32 forms are in _prox_f32.
 @njit(inline="always")
 def _scad_value(y, lam, gamma):
     if y <= lam:
@@ -96,10 +121,8 @@ def _scad_value(y, lam, gamma):
     return lam * lam * (gamma + 1.0) / 2.0
 
 
-# The non-convex proxes: a global minimiser of (y - x)^2/(2s) + g(y) over y >= 0 for x >= 0
-# (the formulas of proxgan.kernels.fused_penalty.prox_code_ref); _signed applies one to u.
 @njit(inline="always")
-def _mcp_pos(x, s, a, b):
+def _mcp_exact(x, s, a, b):
     # firm threshold for s < gamma, else a hard threshold at lam sqrt(s gamma)
     if s < b:
         if x <= s * a:
@@ -109,7 +132,7 @@ def _mcp_pos(x, s, a, b):
 
 
 @njit(inline="always")
-def _scad_pos(x, s, a, b):
+def _scad_exact(x, s, a, b):
     # the best of the three pieces' minimisers (ties: the smaller)
     y = min(max(x - s * a, 0.0), a)
     h = _h(y, x, s, a * y)
@@ -125,7 +148,12 @@ def _scad_pos(x, s, a, b):
 
 
 @njit(inline="always")
-def _logsum_pos(x, s, a, b):
+def _h(y, x, s, g):
+    return (y - x) * (y - x) / (2.0 * s) + g
+
+
+@njit(inline="always")
+def _logsum_exact(x, s, a, b):
     # the larger root of y^2 + (eps - x) y + s lam - x eps, if it beats 0
     d = (x + b) * (x + b) - 4.0 * s * a
     if d < 0.0:
@@ -137,7 +165,7 @@ def _logsum_pos(x, s, a, b):
 
 
 @njit(inline="always")
-def _lq12_pos(x, s, a, b):
+def _lq12_exact(x, s, a, b):
     # half thresholding, mu = 2 s lam
     mu = 2.0 * s * a
     if mu == 0.0:
@@ -149,7 +177,7 @@ def _lq12_pos(x, s, a, b):
 
 
 @njit(inline="always")
-def _lq23_pos(x, s, a, b):
+def _lq23_exact(x, s, a, b):
     # 2/3 thresholding, mu = 2 s lam
     mu = 2.0 * s * a
     if mu == 0.0:
@@ -160,6 +188,13 @@ def _lq23_pos(x, s, a, b):
     A = (2.0 / math.sqrt(3.0)) * mu ** 0.25 * math.sqrt(math.cosh(phi / 3.0))
     r = (A + math.sqrt(max(2.0 * x / A - A * A, 0.0))) / 2.0
     return r * r * r + 0.0 * x
+
+
+_mcp_pos = by_dtype(_mcp_exact, mcp_pos)
+_scad_pos = by_dtype(_scad_exact, scad_pos)
+_logsum_pos = by_dtype(_logsum_exact, logsum_pos)
+_lq12_pos = by_dtype(_lq12_exact, lq12_pos)
+_lq23_pos = by_dtype(_lq23_exact, lq23_pos)
 
 
 def _signed(pos):
@@ -208,12 +243,14 @@ def prox_kernel(u, s, code, a, b, one, zero):  # pragma: no cover - compiled cod
     Only that code's function of :data:`BRANCHES` is typed and compiled into the kernel, not
     the whole switch: a kernel specialisation costs about a tenth of the compile time, and
     its element loops vectorise where the branch allows (they did with the switch too, once
-    LLVM had folded it, but numba typed and lowered every branch first).
+    LLVM had folded it, but numba typed and lowered every branch first). The implementation is
+    force-inlined (LLVM ``alwaysinline``): LLVM's own inliner left the larger branches (SCAD,
+    ℓ2/3, log-sum) as a call in the loop, which then stayed scalar.
     """
     raise NotImplementedError("prox_kernel runs in compiled code only")
 
 
-@overload(prox_kernel, prefer_literal=True)
+@overload(prox_kernel, prefer_literal=True, jit_options={"forceinline": True})
 def _prox_kernel_impl(u, s, code, a, b, one, zero):
     if not isinstance(code, types.IntegerLiteral):
         return None  # numba then reports that no implementation matches: the code must be literal
@@ -260,8 +297,10 @@ def in_support_scalar(x, code, a, b):
 
 
 def source_stamp() -> str:
-    """Hash of this module's source (to put into the cache key of kernels that inline it)."""
-    return hashlib.sha1(pathlib.Path(__file__).read_bytes()).hexdigest()
+    """Hash of the source of this module and of :mod:`proxgan.kernels._prox_f32` (its float32
+    forms), to put into the cache key of kernels that inline them."""
+    here = pathlib.Path(__file__)
+    return hashlib.sha1(here.read_bytes() + (here.parent / "_prox_f32.py").read_bytes()).hexdigest()
 
 
 def _stamp_proxgan_caches() -> None:

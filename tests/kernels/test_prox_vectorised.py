@@ -1,0 +1,217 @@
+"""The float32 (vectorisable) forms of the non-convex proxes against the float64 reference.
+
+The fused float32 steps compile :data:`proxgan.kernels._prox_cpu.BRANCHES` with float32 numbers,
+which picks the forms of :mod:`proxgan.kernels._prox_f32` (``by_dtype``). Here the same functions
+run in a plain numba loop over float32 arrays (as in the fused kernels) and are compared with
+``prox_code_ref`` evaluated in float64 on the same float32 inputs: at most 2 ulp of float32 from
+the float64 value (plus, for log-sum, what float64 loses itself where its root cancels), and the
+same zero/non-zero decision except at ties (where the two answers' objectives agree to 1e-6
+relative: both are global minimisers up to float32 rounding).
+"""
+from __future__ import annotations
+
+import platform
+import re
+
+import numpy as np
+import pytest
+import torch
+from numba import njit
+
+from proxgan.kernels import _prox_cpu, _prox_f32
+from proxgan.kernels.fused_penalty import prox_code_ref
+from proxgan.penalties import MCP, SCAD, LogSum, Lq
+
+PENALTIES = [MCP(0.8, 3.0), MCP(1e-3, 1.5), SCAD(0.7, 3.7), SCAD(1e-3, 2.2), Lq(0.6, 0.5), Lq(1e-3, 0.5),
+             Lq(0.6, 2 / 3), Lq(1e-3, 2 / 3), LogSum(0.5, 0.3), LogSum(1e-3, 0.1), LogSum(2.0, 1e-4)]
+_LOOPS: dict = {}
+
+
+def _loop(code):
+    """A numba loop applying the code's prox element by element (compiled once per code)."""
+    if code not in _LOOPS:
+        branch = _prox_cpu.BRANCHES[code]
+
+        @njit(error_model="numpy")  # as the fused kernels: IEEE division
+        def run(u, s, a, b, out):
+            one, zero = u.dtype.type(1.0), u.dtype.type(0.0)
+            for i in range(u.size):
+                out[i] = branch(u[i], s[i], a, b, one, zero)
+        _LOOPS[code] = run
+    return _LOOPS[code]
+
+
+def _prox32(pen, u, s):
+    code, a, b = pen._code()
+    out = np.empty_like(u)
+    _loop(code)(u, s, np.float32(a), np.float32(b), out)
+    return out
+
+
+def _thresholds(pen, s):
+    """Where the prox jumps or leaves zero, in float64, for steps ``s``."""
+    lam = float(np.float32(pen.lam))
+    mu = 2 * s * lam
+    if isinstance(pen, Lq):
+        return [(54 ** (1 / 3) / 4) * mu ** (2 / 3)] if pen.q == 0.5 else [(2 / 3) * (3 * mu ** 3) ** 0.25]
+    if isinstance(pen, (MCP, SCAD)):
+        gam = float(np.float32(pen.gamma))
+        return [s * lam, gam * lam, lam * np.sqrt(s * gam), (1 + s) * lam]
+    eps = float(np.float32(pen.eps))
+    return [np.maximum(2 * np.sqrt(s * lam) - eps, 0.0), s * lam / eps]
+
+
+def _inputs(pen):
+    """Float32 points and steps: around every threshold (the float32 neighbours too), zeros,
+    subnormals, huge values, tiny and huge steps, and random ones."""
+    rng = np.random.default_rng(0)
+    steps = np.float32([1e-30, 1e-8, 1e-3, 0.3, 1.0, 2.5, 1e3, 1e8])
+    xs, ss = [], []
+    for s in steps:
+        pts = [0.0, 1e-45, 1e-40, 1e-30, 1e-3, 0.1, 1.0, 3.0, 50.0, 1e20, 3e38]
+        for t in _thresholds(pen, float(s)):
+            pts += list(np.float64(t) * np.array([1 - 1e-3, 1 - 1e-6, 1.0, 1 + 1e-6, 1 + 1e-3, 2.0, 10.0]))
+        p32 = np.float32([p for p in pts if p < 3.4e38])
+        p32 = np.concatenate([p32, np.nextafter(p32, np.float32(np.inf)), np.nextafter(p32, np.float32(0))])
+        xs.append(np.concatenate([p32, -p32]))
+        ss.append(np.full(2 * p32.size, s))
+    n = 20000
+    xs.append((rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 2, n)).astype(np.float32))
+    ss.append((10.0 ** rng.uniform(-5, 2, n)).astype(np.float32))
+    return np.concatenate(xs), np.concatenate(ss)
+
+
+def _objective(pen, y, x, s):
+    return (y - x) ** 2 / (2 * s) + pen._g(y.abs())
+
+
+@pytest.mark.parametrize("pen", PENALTIES, ids=repr)
+def test_float32_forms_match_the_float64_reference(pen):
+    u, s = _inputs(pen)
+    got = _prox32(pen, u, s)
+    code, a, b = pen._code()
+    u64, s64 = torch.from_numpy(u.astype(np.float64)), torch.from_numpy(s.astype(np.float64))
+    ref = prox_code_ref(u64, s64, code, float(np.float32(a)), float(np.float32(b))).numpy()
+    assert np.isfinite(got).all()
+    assert np.array_equal(np.signbit(got[got != 0]), np.signbit(u[got != 0]))  # odd
+    both = (got != 0) & (ref != 0)
+    # 2 ulp of float32, plus what float64 itself loses where log-sum's root cancels ((x - eps) + sqrt(d))
+    slack = 1e-14 * (np.abs(u) + np.float32(b)) if isinstance(pen, LogSum) else 0.0 * u
+    ulps = (np.abs(got - ref) - slack)[both] / np.spacing(np.abs(ref[both]).astype(np.float32))
+    assert ulps.max() <= 2.0, (ulps.max(), u[both][ulps.argmax()], s[both][ulps.argmax()])
+    differ = (got == 0) != (ref == 0)
+    if differ.any():  # only at ties: both answers global minimisers up to rounding
+        x, st = u64[differ], s64[differ]
+        h_got = _objective(pen, torch.from_numpy(got[differ].astype(np.float64)), x, st)
+        h_ref = _objective(pen, torch.from_numpy(ref[differ]), x, st)
+        scale = x * x / (2 * st) + pen._g(x.abs())
+        assert float(((h_got - h_ref).abs() / scale).max()) <= 1e-6
+    assert differ.sum() <= 4
+
+
+def test_exact_tie_of_the_half_threshold():
+    # x = 6, mu = 2 s lam = 16: 32 x^3 = 27 mu^2, both 0 and 4 are global minimisers
+    pen = Lq(1.0, 0.5)
+    six = np.float32(6.0)
+    got = _prox32(pen, np.float32([six, np.nextafter(six, np.float32(7)), np.nextafter(six, np.float32(5))]),
+                  np.float32([8.0] * 3))
+    assert got[0] in (0.0, np.float32(4.0))
+    assert got[1] == pytest.approx(4.0, rel=1e-5) and got[2] == 0.0
+
+
+@pytest.mark.parametrize("pen", [Lq(0.5, 0.5), Lq(0.5, 2 / 3), MCP(0.5, 3.0)], ids=repr)
+def test_zero_step_and_zero_strength_keep_the_point(pen):
+    u = np.float32([-2.0, -1e-30, 0.0, 1e-40, 0.7, 3e38])
+    np.testing.assert_array_equal(_prox32(pen, u, np.zeros_like(u)), u)
+    if isinstance(pen, Lq):  # lam = 0 (mu = 0): the identity
+        zero = Lq(0.0, pen.q)
+        np.testing.assert_array_equal(_prox32(zero, u, np.ones_like(u)), u)
+
+
+def test_nan_propagates():
+    for pen in PENALTIES:
+        assert np.isnan(_prox32(pen, np.float32([np.nan]), np.float32([0.5]))[0]), pen
+
+
+def test_log1p_on_the_whole_range():
+    @njit
+    def run(z, out):
+        for i in range(z.size):
+            out[i] = _prox_f32.log1p_vec(z[i])
+    z = np.concatenate([[0.0, 5e-324, 1e-300, 1e-17, 2.2e-16], np.logspace(-20, 300, 20001),
+                        np.linspace(0, 4, 4001)])
+    out = np.empty_like(z)
+    run(z, out)
+    ref = np.log1p(z)
+    rel = np.abs(out - ref) / np.where(ref > 0, ref, 1.0)
+    assert rel.max() <= 2e-12 and out[0] == 0.0
+
+
+def test_cube_root_estimate_is_within_3_5_percent_for_every_exponent():
+    @njit
+    def run(x, out):
+        for i in range(x.size):
+            out[i] = _prox_f32.cbrt_estimate(x[i])
+    x = np.concatenate([np.float32([1.4e-45, 1e-40, 1.1754942e-38, 1.1754944e-38, 3.4028235e38]),
+                        (2.0 ** np.arange(-149, 127)[:, None] * np.linspace(1, 2, 64)[None, :]).ravel()])
+    x = x.astype(np.float32)
+    out = np.empty_like(x)
+    run(x, out)
+    rel = out.astype(np.float64) / np.cbrt(x.astype(np.float64)) - 1
+    assert np.abs(rel).max() <= 0.035
+
+
+def test_newton_starts_reach_rounding():
+    """The fixed iteration counts: l1/2's cubic from its degree-5 start, one Newton step; l2/3's
+    quartic (scaled to x = 1) from 0.9 of a start within 3.5% of x^(1/3), three Halley steps."""
+    t = np.linspace(0, 2 ** -0.5, 100001)
+    w = np.cos(np.arccos(-t) / 3)
+    w0 = np.polynomial.polynomial.polyval(t, np.float64(_prox_f32._WFIT))
+    assert np.abs(w0 - w).max() <= 2.5e-5
+    w1 = w0 - (w0 * (4 * w0 * w0 - 3) + t) / (12 * w0 * w0 - 3)
+    assert np.abs(w1 / w - 1).max() <= 3e-9
+    c = np.linspace(0, (27 / 16) ** (1 / 3) / 3, 4001)  # mu/3 up to the threshold, x = 1
+    z = np.ones_like(c)
+    for _ in range(60):
+        z = z - (z ** 4 - z + c) / (4 * z ** 3 - 1)
+    for start in np.linspace(0.9 * 0.965, 0.9 * 1.035, 15):
+        y = np.full_like(c, start)
+        for _ in range(3):
+            f, d1 = y ** 4 - y + c, 4 * y ** 3 - 1
+            y = y - 2 * f * d1 / (2 * d1 * d1 - f * 12 * y * y)
+        assert np.abs(y / z - 1).max() <= 1e-12
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 vector instructions")
+@pytest.mark.parametrize("pen", [MCP(0.8, 3.0), SCAD(0.7, 3.7), Lq(0.6, 0.5), Lq(0.6, 2 / 3), LogSum(0.5, 0.3)],
+                         ids=repr)
+def test_float32_loop_vectorises(pen):
+    """No libm call is left in the loop, and the arithmetic is packed (SSE/AVX registers)."""
+    _prox32(pen, np.ones(8, np.float32), np.ones(8, np.float32))
+    run = _loop(pen._code()[0])
+    ir = "\n".join(run.inspect_llvm().values())
+    assert not re.search(r"call [^@]*@(log|acos|cos|exp|pow|cbrt|sqrt)\w*\(", ir)
+    asm = "\n".join(run.inspect_asm().values())
+    assert re.search(r"v(mul|div)p[sd]\s+%[xyz]mm", asm), "the loop did not vectorise"
+
+
+def test_fused_float32_step_uses_them():
+    """The fused float32 ProxAdam step (its kernel compiles the float32 forms) against the
+    reference step on float64 copies: float32 rounding apart, and the same zeros."""
+    from proxgan.optim import ProxAdam
+
+    gen = torch.Generator().manual_seed(0)
+    ps = [torch.nn.Parameter(0.1 * torch.randn(s, dtype=torch.float64, generator=gen)) for s in [(1025,), (33, 31)]]
+    qs = [torch.nn.Parameter(p.detach().float()) for p in ps]
+    ref = ProxAdam(ps, lr=0.05, penalty=Lq(0.02, 0.5), foreach=False, fused=False)
+    fused = ProxAdam(qs, lr=0.05, penalty=Lq(0.02, 0.5), fused=True)
+    for _ in range(3):
+        for p, q in zip(ps, qs):
+            p.grad = torch.randn(p.shape, dtype=torch.float64, generator=gen)
+            q.grad = p.grad.float()
+        ref.step()
+        fused.step()
+    for p, q in zip(ps, qs):
+        torch.testing.assert_close(q.detach().double(), p.detach(), rtol=1e-5, atol=1e-6)
+        assert int(((q == 0) != (p == 0)).sum()) <= 2
+        assert bool((q == 0).any()) and bool((q != 0).any())
