@@ -67,8 +67,11 @@ __all__ = ["ws_cd", "MAX_EPOCHS", "anderson", "largest", "top_k", "is_state", "H
            "cd_criterion", "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore"]
 
 
-#: jit options of the hooks (overloads are compiled into the driver and cached with it)
-HOOK_JIT = {"cache": True, "nogil": True}
+#: jit options of the hooks: compiled into the driver and cached with it only. Not cached on their
+#: own: numba would key such a cache on the hook's file alone, and a hook loaded from it keeps the
+#: old code of every function it calls from another file (an edit of ``_cd_screen.py`` or
+#: ``_prox1d.py`` was not seen by the quadratic hooks until ``_cd_kernels.py`` changed)
+HOOK_JIT = {"cache": False, "nogil": True}
 
 
 def is_state(st, cls) -> bool:
