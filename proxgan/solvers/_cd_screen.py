@@ -42,6 +42,8 @@ import math
 import numpy as np
 from numba import njit
 
+from proxgan.solvers._cd_loops import solve_small
+
 __all__ = ["extrapolation_weights", "dual_scale", "lasso_dual", "lasso_check"]
 
 #: fastmath flags of the dot products: reassociation lets LLVM vectorise the sums (without it a
@@ -49,10 +51,14 @@ __all__ = ["extrapolation_weights", "dual_scale", "lasso_dual", "lasso_check"]
 _FM = {"reassoc", "contract", "arcp", "nsz"}
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, fastmath=_FM, nogil=True)
 def extrapolation_weights(R, first):
     """Weights ``c`` (summing to 1) of the extrapolation of the rows of ``R`` taken in ring order
-    from row ``first`` (oldest) on, over rows 1..K; ``ok`` False when the system is singular."""
+    from row ``first`` (oldest) on, over rows 1..K; ``ok`` False when the system is singular.
+
+    The K x K system is formed and solved by plain loops (:func:`~proxgan.solvers._cd_loops.solve_small`),
+    not BLAS/LAPACK: a multithreaded BLAS called once per check wakes its threads each time, which
+    cost milliseconds per solve on a loaded machine."""
     m = R.shape[0]
     K = m - 1
     n = R.shape[1]
@@ -62,10 +68,16 @@ def extrapolation_weights(R, first):
         b = R[(first + k) % m]
         for i in range(n):
             U[k, i] = a[i] - b[i]
-    C = U @ U.T
-    try:
-        z = np.linalg.solve(C, np.ones(K))
-    except Exception:  # noqa: BLE001 - numba only supports catching everything
+    C = np.empty((K, K))
+    for a in range(K):
+        for b in range(a, K):
+            acc = 0.0
+            for i in range(n):
+                acc += U[a, i] * U[b, i]
+            C[a, b] = acc
+            C[b, a] = acc
+    z = np.ones(K)
+    if not solve_small(C, z):
         return False, np.zeros(K)
     sz = z.sum()
     if not np.isfinite(sz) or sz == 0.0:
