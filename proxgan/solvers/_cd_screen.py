@@ -42,47 +42,27 @@ import math
 import numpy as np
 from numba import njit
 
-from proxgan.solvers._cd_loops import solve_small
+from proxgan.solvers._cd_loops import anderson
 
-__all__ = ["extrapolation_weights", "dual_scale", "lasso_dual", "lasso_check"]
+__all__ = ["extrapolated_residual", "dual_scale", "lasso_dual", "lasso_check"]
 
 #: fastmath flags of the dot products: reassociation lets LLVM vectorise the sums (without it a
 #: dot product is one dependent chain of additions, about 4x slower on these sizes)
 _FM = {"reassoc", "contract", "arcp", "nsz"}
 
 
-@njit(cache=True, fastmath=_FM, nogil=True)
-def extrapolation_weights(R, first):
-    """Weights ``c`` (summing to 1) of the extrapolation of the rows of ``R`` taken in ring order
-    from row ``first`` (oldest) on, over rows 1..K; ``ok`` False when the system is singular.
-
-    The K x K system is formed and solved by plain loops (:func:`~proxgan.solvers._cd_loops.solve_small`),
-    not BLAS/LAPACK: a multithreaded BLAS called once per check wakes its threads each time, which
-    cost milliseconds per solve on a loaded machine."""
+@njit(cache=True, nogil=True)
+def extrapolated_residual(R, n_pushed):
+    """``(ok, r_acc)``: the extrapolation of the residuals in the ring ``R`` (``n_pushed`` rows
+    written, the oldest at ``n_pushed % m``) by :func:`~proxgan.solvers._cd_loops.anderson`, the
+    same weights as the driver's Anderson step (module docstring); ``ok`` False when the system is
+    singular. Plain loops, no BLAS/LAPACK: a multithreaded BLAS called once per check wakes its
+    threads each time, which cost milliseconds per solve on a loaded machine."""
     m = R.shape[0]
-    K = m - 1
-    n = R.shape[1]
-    U = np.empty((K, n))
-    for k in range(K):
-        a = R[(first + k + 1) % m]
-        b = R[(first + k) % m]
-        for i in range(n):
-            U[k, i] = a[i] - b[i]
-    C = np.empty((K, K))
-    for a in range(K):
-        for b in range(a, K):
-            acc = 0.0
-            for i in range(n):
-                acc += U[a, i] * U[b, i]
-            C[a, b] = acc
-            C[b, a] = acc
-    z = np.ones(K)
-    if not solve_small(C, z):
-        return False, np.zeros(K)
-    sz = z.sum()
-    if not np.isfinite(sz) or sz == 0.0:
-        return False, np.zeros(K)
-    return True, z / sz
+    rows = np.empty_like(R)
+    for k in range(m):
+        rows[k] = R[(n_pushed + k) % m]
+    return anderson(rows, m - 1)
 
 
 @njit(cache=True, nogil=True)
@@ -150,13 +130,8 @@ def lasso_check(X, data, indices, indptr, sparse, mu, v, norms2, y, r, G, w, l1,
             Gu_best[j] = s * G[j]
     m = R.shape[0]
     if m > 1 and n_pushed >= m:
-        ok, c = extrapolation_weights(R, n_pushed % m)
+        ok, acc = extrapolated_residual(R, n_pushed)
         if ok:
-            acc = np.zeros(n)
-            for k in range(m - 1):
-                row = R[(n_pushed + k + 1) % m]
-                for i in range(n):
-                    acc[i] += c[k] * row[i]
             Ga = np.zeros(G.shape[0])
             _xt(X, data, indices, indptr, sparse, mu, v, acc, active, Ga)
             aa = 0.0

@@ -123,21 +123,22 @@ def test_sequential_screening_along_a_path_equals_unscreened_fits():
         w = res.coef
 
 
-def test_extrapolation_weights_match_numpy_solve():
-    """The loop-and-elimination weights equal the numpy formulation (U Uᵀ z = 1, c = z / Σz) on a
-    ring read from a middle row, and a singular system (equal residuals) is reported as such."""
-    from proxgan.solvers._cd_screen import extrapolation_weights
+def test_extrapolated_residual_reads_the_ring_oldest_first():
+    """The dual extrapolation of a ring read from a middle row equals numpy's formulation
+    (U Uᵀ z = 1, r_acc = Σ z_k r_(k+1) / Σ z on the rows oldest first); equal residuals (a singular
+    system) are reported as such."""
+    from proxgan.solvers._cd_screen import extrapolated_residual
 
     rng = np.random.default_rng(3)
     R = rng.standard_normal((6, 40)).cumsum(axis=0)
-    first = 4
-    rows = R[[(first + k) % 6 for k in range(6)]]
+    n_pushed = 10  # oldest row: 10 % 6 = 4
+    rows = R[[(4 + k) % 6 for k in range(6)]]
     U = np.diff(rows, axis=0)
     z = np.linalg.solve(U @ U.T, np.ones(5))
-    ok, c = extrapolation_weights(R, first)
+    ok, acc = extrapolated_residual(R, n_pushed)
     assert ok
-    np.testing.assert_allclose(c, z / z.sum(), rtol=1e-8)
-    ok, _ = extrapolation_weights(np.tile(R[:1], (6, 1)), 0)
+    np.testing.assert_allclose(acc, (z / z.sum()) @ rows[1:], rtol=1e-8, atol=1e-10)
+    ok, _ = extrapolated_residual(np.tile(R[:1], (6, 1)), 0)
     assert not ok
 
 
