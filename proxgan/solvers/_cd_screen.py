@@ -105,11 +105,13 @@ def _xt(X, data, indices, indptr, sparse, mu, v, u, active, out):
 
 @njit(cache=True, nogil=True)
 def lasso_check(X, data, indices, indptr, sparse, mu, v, norms2, y, r, G, w, l1, positive, active, screen,
-                R, n_pushed, best, u_best, Gu_best):
+                R, n_pushed, best, u_best, Gu_best, acc_pre, Ga_pre, have_pre):
     """Certified gap at ``w`` (residual ``r``, ``G = X'ᵀr`` on the active coordinates) and
     screening (module docstring). ``best[0]`` / ``u_best`` / ``Gu_best``: the best dual value, point and
     ``X'ᵀu`` so far, updated in place; ``R``: the ring of the last residuals (``n_pushed`` written);
-    ``active`` updated in place when ``screen``. Returns the gap."""
+    ``active`` updated in place when ``screen``. When ``have_pre``, ``acc_pre`` is the extrapolated
+    residual of this ring and ``Ga_pre`` its ``X'ᵀ`` on the active coordinates (computed by the caller
+    in its pass over ``X``), used instead of computing them here. Returns the gap."""
     n = y.shape[0]
     pen = 0.0
     for j in range(w.shape[0]):
@@ -130,10 +132,14 @@ def lasso_check(X, data, indices, indptr, sparse, mu, v, norms2, y, r, G, w, l1,
             Gu_best[j] = s * G[j]
     m = R.shape[0]
     if m > 1 and n_pushed >= m:
-        ok, acc = extrapolated_residual(R, n_pushed)
-        if ok:
+        if have_pre:
+            ok, acc, Ga = True, acc_pre, Ga_pre
+        else:
+            ok, acc = extrapolated_residual(R, n_pushed)
             Ga = np.zeros(G.shape[0])
-            _xt(X, data, indices, indptr, sparse, mu, v, acc, active, Ga)
+            if ok:
+                _xt(X, data, indices, indptr, sparse, mu, v, acc, active, Ga)
+        if ok:
             aa = 0.0
             ay = 0.0
             for i in range(n):
