@@ -170,8 +170,8 @@ def _report(rows: list[dict], title: str, key: str = "time") -> None:
             if np.isfinite(ratio) and ratio > 0:
                 logs[p].append(np.log(ratio))
         print(line)
-    print("geometric mean (ours/peer)".ljust(69 + 13 * len(peers)) + "".join(f"{np.exp(np.mean(v)) if v else float('nan'):15.2f}"
-                                               for v in logs.values()))
+    means = "".join(f"{np.exp(np.mean(v)) if v else float('nan'):15.2f}" for v in logs.values())
+    print("geometric mean (ours/peer)".ljust(69 + 13 * len(peers)) + means)
 
 
 def main(argv=None) -> int:
