@@ -203,6 +203,9 @@ class QuadraticState(NamedTuple):
     Ga: np.ndarray
     acc_state: np.ndarray
 
+    #: the driver also checks the working set after epochs 3 and 6 (:func:`~proxgan.solvers._cd_driver.cd_early_checks`)
+    EARLY_CHECKS = True
+
 
 @njit(cache=True, nogil=True)
 def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code, P, out, G, active):
