@@ -7,8 +7,12 @@ loaded from the clone and run through benchopt's solver API (``_set_objective``,
 ``run(n_iter)``, ``get_result``), with proxgan's solver files from ``bench/benchopt/``. Per setting
 and solver: ``run(k)`` for k = 1, 2, ... (benchopt's iteration sampling) until the objective is
 within ``eps·F0`` of the best objective any solver reached (F0: the objective at zero); the time
-of that run is one repetition, the median of ``--reps`` is reported, then each peer's time over
-proxgan's and the geometric means. The whole table is run once with one BLAS/OpenMP/numba thread
+of that run is one repetition (the later repetitions start from the k the first one found: the
+solvers are deterministic), the median of ``--reps`` is reported, then the ratios
+proxgan / peer (below 1: proxgan is faster) and their geometric means; with one thread, the same
+table in CPU time (``time.process_time``, which the load of a shared machine disturbs less).
+``--where key=value`` keeps only the settings with that parameter value (repeatable, e.g.
+``--where n_samples=500``). The whole table is run once with one BLAS/OpenMP/numba thread
 (a child process with the variables set before numpy is imported) and once with default threads.
 Compile time is excluded by each solver's warm-up (``warm_up``/``run(1)``).
 
@@ -44,7 +48,7 @@ def _load(path: Path, cls: str, name: str):
     return getattr(mod, cls)
 
 
-def _settings(clone: Path, kind: str, quick: bool):
+def _settings(clone: Path, kind: str, quick: bool, where: dict | None = None):
     """(dataset kwargs, objective kwargs) of the simulated dataset and the objective's grid."""
     Dataset = _load(clone / "datasets" / "simulated.py", "Dataset", f"{kind}_simulated")
     Objective = _load(clone / "objective.py", "Objective", f"{kind}_objective")
@@ -62,7 +66,8 @@ def _settings(clone: Path, kind: str, quick: bool):
 
     data = list(grid(Dataset.parameters))
     objs = list(grid(Objective.parameters))
-    pairs = list(itertools.product(data, objs))
+    pairs = [(d, o) for d, o in itertools.product(data, objs)
+             if all(str({**d, **o}.get(k)) == v for k, v in (where or {}).items())]
     return Dataset, Objective, (pairs[:2] if quick else pairs)
 
 
@@ -72,25 +77,27 @@ def _next(solver, k):
     return solver.get_next(k) if hasattr(solver, "get_next") else max(k + 1, int(1.5 * k))
 
 
-def _time_to(solver, objective, target, max_k):
-    """Smallest sampled k with objective(run(k)) <= target: (seconds of run(k), value, k); inf if never."""
-    k = 1
+def _time_to(solver, objective, target, max_k, start=1):
+    """Smallest sampled k from ``start`` on with objective(run(k)) <= target: (seconds of run(k),
+    CPU seconds of it, value, k); inf if never."""
+    k = start
     while k <= max_k:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         solver.run(k)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         val = objective(solver.get_result())[0]["objective_value"]
         if val <= target:
-            return dt, val, k
+            return dt, dc, val, k
         k = _next(solver, k)
-    return float("inf"), val, max_k
+    return float("inf"), float("inf"), val, max_k
 
 
-def run_table(kind: str, clone: Path, eps: float, reps: int, quick: bool, max_k: int) -> list[dict]:
-    """One row per setting: median time to ``eps·F0`` per solver."""
+def run_table(kind: str, clone: Path, eps: float, reps: int, quick: bool, max_k: int,
+              where: dict | None = None) -> list[dict]:
+    """One row per setting: median time to ``eps·F0`` per solver (``where``: parameter values kept)."""
     import numpy as np
 
-    Dataset, Objective, pairs = _settings(clone, kind, quick)
+    Dataset, Objective, pairs = _settings(clone, kind, quick, where)
     solvers = {"proxgan": _load(OURS[kind], "Solver", f"{kind}_proxgan")}
     for label, fname in PEERS[kind].items():
         f = clone / "solvers" / f"{fname}.py"
@@ -124,37 +131,47 @@ def run_table(kind: str, clone: Path, eps: float, reps: int, quick: bool, max_k:
         best = min(obj(s.get_result())[0]["objective_value"] for s in built.values())
         target = best + eps * f0
         times = {label: [] for label in built}
+        cpu = {label: [] for label in built}
+        k_hit = {label: 1 for label in built}
         for _ in range(reps):  # interleaved repetitions
             for label, s in built.items():
+                # the first repetition samples k = 1, 2, ... as benchopt does; the solvers are
+                # deterministic, so the later ones time run(k) from the k found (and sample on
+                # from there if it no longer reaches the target)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    times[label].append(_time_to(s, obj, target, max_k)[0])
-        row = {"setting": {**dkw, **okw}, "time": {k: float(np.median(v)) for k, v in times.items()}}
+                    dt, dc, _, k_hit[label] = _time_to(s, obj, target, max_k, k_hit[label])
+                times[label].append(dt)
+                cpu[label].append(dc)
+        row = {"setting": {**dkw, **okw}, "k": k_hit, "time": {k: float(np.median(v)) for k, v in times.items()},
+               "cpu": {k: float(np.median(v)) for k, v in cpu.items()}}
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
 
 
-def _report(rows: list[dict], title: str) -> None:
+def _report(rows: list[dict], title: str, key: str = "time") -> None:
+    """The table of ``row[key]`` (``"time"``: wall clock, ``"cpu"``: CPU time) with ratios ours/peer."""
     import numpy as np
 
     peers = sorted({k for r in rows for k in r["time"]} - {"proxgan"})
     print(f"\n{title}")
-    print("setting".ljust(58) + "proxgan ms".rjust(11) + "".join(f"{p + '/ours':>15}" for p in peers))
+    print("setting".ljust(58) + "proxgan ms".rjust(11) + "".join(f"{p + ' ms':>13}" for p in peers)
+          + "".join(f"{'ours/' + p:>15}" for p in peers))
     logs = {p: [] for p in peers}
     for r in rows:
-        t = r["time"]
+        t = r[key]
         short = {"n_samples": "n", "n_features": "p", "fit_intercept": "icpt"}
         line = " ".join(f"{short.get(k, k)}={v}" for k, v in r["setting"].items())[:57].ljust(58)
-        line += f"{1e3 * t['proxgan']:11.2f}"
+        line += f"{1e3 * t['proxgan']:11.2f}" + "".join(f"{1e3 * t.get(p, float('nan')):13.2f}" for p in peers)
         for p in peers:
-            ratio = t.get(p, float("nan")) / t["proxgan"]
+            ratio = t["proxgan"] / t.get(p, float("nan"))
             line += f"{ratio:15.2f}"
             if np.isfinite(ratio) and ratio > 0:
                 logs[p].append(np.log(ratio))
         print(line)
-    print("geometric mean".ljust(69) + "".join(f"{np.exp(np.mean(v)) if v else float('nan'):15.2f}"
-                                               for v in logs.values()))
+    means = "".join(f"{np.exp(np.mean(v)) if v else float('nan'):15.2f}" for v in logs.values())
+    print("geometric mean (ours/peer)".ljust(69 + 13 * len(peers)) + means)
 
 
 def main(argv=None) -> int:
@@ -167,8 +184,11 @@ def main(argv=None) -> int:
     ap.add_argument("--max-iter", type=int, default=5000, help="largest n_iter tried per solver")
     ap.add_argument("--quick", action="store_true", help="the first two settings only (a smoke run)")
     ap.add_argument("--threads", choices=["one", "default", "both"], default="both")
+    ap.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                    help="keep only the settings with this parameter value, e.g. n_samples=500 (repeatable)")
     ap.add_argument("--child", choices=["one", "default"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    where = dict(w.split("=", 1) for w in args.where)
     if not (args.lasso_clone or args.logreg_clone):
         ap.error("give --lasso-clone and/or --logreg-clone (clones of benchopt's benchmarks; see bench/README.md)")
     if args.child is None:  # one child process per thread setting: the variables must precede numpy's import
@@ -190,9 +210,12 @@ def main(argv=None) -> int:
         sha = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip() or "unknown"
         import benchopt
-        rows = run_table(kind, clone, args.eps, args.reps, args.quick, args.max_iter)
-        _report(rows, f"{kind}: benchopt {benchopt.__version__}, clone {sha}, threads={args.child}, "
-                      f"time to {args.eps:g}·F0, median of {args.reps}")
+        rows = run_table(kind, clone, args.eps, args.reps, args.quick, args.max_iter, where)
+        head = f"{kind}: benchopt {benchopt.__version__}, clone {sha}, threads={args.child}, " \
+               f"time to {args.eps:g}·F0, median of {args.reps}, load average {os.getloadavg()[0]:.2f}"
+        _report(rows, head + " (wall clock)")
+        if args.child == "one":
+            _report(rows, head + " (CPU time)", "cpu")
     return 0
 
 

@@ -34,10 +34,10 @@ from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_mov
                                         cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_loops import copy_into
 from proxgan.kernels._prox_cpu import clip
-from proxgan.solvers._cd_screen import lasso_check
+from proxgan.solvers._cd_screen import extrapolated_residual, lasso_check
 from proxgan.solvers._prox1d import prox1d
 
-__all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "enet_gap", "gap_from_scalars"]
+__all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "raw_residual", "enet_gap", "gap_from_scalars"]
 
 _FM = {"reassoc", "contract", "arcp", "nsz"}
 
@@ -55,6 +55,24 @@ def _dot_col(X, data, indices, indptr, sparse, j, vec):
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
+def _dot2_col(X, data, indices, indptr, sparse, j, a, b):
+    """``(X_jᵀa, X_jᵀb)`` in one read of column ``j``."""
+    acc_a = 0.0
+    acc_b = 0.0
+    if sparse:
+        for k in range(indptr[j], indptr[j + 1]):
+            x = data[k]
+            acc_a += x * a[indices[k]]
+            acc_b += x * b[indices[k]]
+    else:
+        for i in range(X.shape[0]):
+            x = X[i, j]
+            acc_a += x * a[i]
+            acc_b += x * b[i]
+    return acc_a, acc_b
+
+
+@njit(cache=True, fastmath=_FM, nogil=True)
 def _axpy_col(X, data, indices, indptr, sparse, j, a, vec):
     if sparse:
         for k in range(indptr[j], indptr[j + 1]):
@@ -69,6 +87,17 @@ def full_gradient(X, data, indices, indptr, sparse, c, r_raw, s, G):
     """G_j = X'_jᵀ r for every j (``r = r_raw + s·v``)."""
     for j in range(G.shape[0]):
         G[j] = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+
+
+@njit(cache=True, fastmath=_FM, nogil=True)
+def raw_residual(X, data, indices, indptr, sparse, y, w, out):
+    """``out = y − X w`` over the nonzero ``w_j`` only (O(n·nnz); no BLAS call, whose threads
+    would have to be woken at every solve)."""
+    for i in range(y.shape[0]):
+        out[i] = y[i]
+    for j in range(w.shape[0]):
+        if w[j] != 0.0:
+            _axpy_col(X, data, indices, indptr, sparse, j, -w[j], out)
 
 
 @njit(cache=True, nogil=True)
@@ -144,7 +173,9 @@ class QuadraticState(NamedTuple):
     ``active`` (False: screened out, never scored or updated again), ``screen`` (screen at each
     check), ``R`` (ring of the residuals of the last epochs, one row per epoch; fewer than 2 rows:
     no dual extrapolation), ``pushed`` (rows written), ``best`` / ``u_best`` / ``Gu_best`` (best dual
-    value, point and :math:`X'^\\top u` so far).
+    value, point and :math:`X'^\\top u` so far), ``acc`` / ``Ga`` / ``acc_state`` (the extrapolated
+    residual formed at the refresh, and :math:`X'^\\top` of it computed by the full scoring pass in
+    the same read of ``X``: state 0 none, 1 ``acc`` ready, 2 ``Ga`` ready too).
     """
 
     X: np.ndarray
@@ -168,6 +199,12 @@ class QuadraticState(NamedTuple):
     best: np.ndarray
     u_best: np.ndarray
     Gu_best: np.ndarray
+    acc: np.ndarray
+    Ga: np.ndarray
+    acc_state: np.ndarray
+
+    #: the driver also checks the working set after epochs 3 and 6 (:func:`~proxgan.solvers._cd_driver.cd_early_checks`)
+    EARLY_CHECKS = True
 
 
 @njit(cache=True, nogil=True)
@@ -183,6 +220,27 @@ def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code,
         G[j] = g
         sc = _score(w[j], g, norms2[j], n, code, P, j)
         out[t] = sc
+
+
+@njit(cache=True, nogil=True)
+def _scores_and_xt(X, data, indices, indptr, sparse, mu, v, c, norms2, r_raw, s, w, code, P, out, G, active, acc, Ga):
+    """:func:`_scores` over every coordinate, and ``Ga_j = X'_jᵀacc`` (0 for screened ones) in the
+    same read of each column: with dual extrapolation the check needs both, and on a wide X the
+    second pass over X cost as much as the first."""
+    n = r_raw.shape[0]
+    vu = 0.0
+    for i in range(n):
+        vu += v[i] * acc[i]
+    for j in range(w.shape[0]):
+        if not active[j]:
+            out[j] = 0.0
+            Ga[j] = 0.0
+            continue
+        g, ga = _dot2_col(X, data, indices, indptr, sparse, j, r_raw, acc)
+        g += s * c[j]
+        G[j] = g
+        Ga[j] = ga - mu[j] * vu
+        out[j] = _score(w[j], g, norms2[j], n, code, P, j)
 
 
 @njit(cache=True, nogil=True)
@@ -228,8 +286,14 @@ def _residual_scalars(r_raw, s, v, y):
 @overload(cd_refresh, jit_options=HOOK_JIT)
 def _refresh(st, w):
     if is_state(st, QuadraticState):
-        def impl(st, w):  # the residual is exact up to rounding: nothing to refresh
-            return None
+        def impl(st, w):  # the residual is exact up to rounding; form the extrapolated residual
+            st.acc_state[0] = 0
+            m = st.R.shape[0]
+            if m > 1 and st.pushed[0] >= m:
+                ok, acc = extrapolated_residual(st.R, st.pushed[0])
+                if ok:
+                    copy_into(st.acc, acc)
+                    st.acc_state[0] = 1
         return impl
 
 
@@ -237,6 +301,11 @@ def _refresh(st, w):
 def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, QuadraticState):
         def impl(st, w, idx, code, P, out):
+            if st.acc_state[0] == 1 and idx.shape[0] == w.shape[0]:  # the full pass after a refresh
+                _scores_and_xt(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.c, st.norms2,
+                               st.r_raw, st.s[0], w, code, P, out, st.G, st.active, st.acc, st.Ga)
+                st.acc_state[0] = 2
+                return
             _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
                     idx, code, P, out, st.G, st.active)
         return impl
@@ -267,9 +336,11 @@ def _criterion(st, w, l1, l2, positive, use_gap, max_score):
                     # point is the current rescaled residual only, not the best one seen so far
                     st.best[0] = -np.inf
                 r = st.r_raw + st.s[0] * st.v
+                ready = st.acc_state[0] == 2
+                st.acc_state[0] = 0
                 return lasso_check(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.norms2, st.y,
                                    r, st.G, w, l1, positive, st.active, st.screen, st.R, st.pushed[0], st.best,
-                                   st.u_best, st.Gu_best)
+                                   st.u_best, st.Gu_best, st.acc, st.Ga, ready)
             rn2, ry = _residual_scalars(st.r_raw, st.s[0], st.v, st.y)
             return gap_from_scalars(rn2, ry, st.y.shape[0], w, st.G, l1, l2, positive)
         return impl
@@ -329,7 +400,8 @@ def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w
     st = QuadraticState(X, data, indices, indptr, bool(sparse), mu, v, c, norms2, y, r_raw,
                         np.array([float(s)]), np.zeros(p), lasso, np.ones(p, dtype=np.bool_) if active is None else active,
                         bool(screening) and lasso, np.zeros((m, n if m else 0)), np.zeros(1, dtype=np.int64),
-                        np.array([-np.inf]), u_best, np.zeros(p))
+                        np.array([-np.inf]), u_best, np.zeros(p), np.zeros(n if m else 0), np.zeros(p if m else 0),
+                        np.zeros(1, dtype=np.int64))
     crit, n_ep, conv = ws_cd(st, w, int(code), P, l1, l2, bool(use_gap), bool(positive), float(tol), int(max_iter),
                              int(p0), bool(use_ws), int(K))
     return float(st.s[0]), crit, n_ep, conv

@@ -42,31 +42,27 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["extrapolation_weights", "dual_scale", "lasso_dual", "lasso_check"]
+from proxgan.solvers._cd_loops import anderson
+
+__all__ = ["extrapolated_residual", "dual_scale", "lasso_dual", "lasso_check"]
+
+#: fastmath flags of the dot products: reassociation lets LLVM vectorise the sums (without it a
+#: dot product is one dependent chain of additions, about 4x slower on these sizes)
+_FM = {"reassoc", "contract", "arcp", "nsz"}
 
 
 @njit(cache=True, nogil=True)
-def extrapolation_weights(R, first):
-    """Weights ``c`` (summing to 1) of the extrapolation of the rows of ``R`` taken in ring order
-    from row ``first`` (oldest) on, over rows 1..K; ``ok`` False when the system is singular."""
+def extrapolated_residual(R, n_pushed):
+    """``(ok, r_acc)``: the extrapolation of the residuals in the ring ``R`` (``n_pushed`` rows
+    written, the oldest at ``n_pushed % m``) by :func:`~proxgan.solvers._cd_loops.anderson`, the
+    same weights as the driver's Anderson step (module docstring); ``ok`` False when the system is
+    singular. Plain loops, no BLAS/LAPACK: a multithreaded BLAS called once per check wakes its
+    threads each time, which cost milliseconds per solve on a loaded machine."""
     m = R.shape[0]
-    K = m - 1
-    n = R.shape[1]
-    U = np.empty((K, n))
-    for k in range(K):
-        a = R[(first + k + 1) % m]
-        b = R[(first + k) % m]
-        for i in range(n):
-            U[k, i] = a[i] - b[i]
-    C = U @ U.T
-    try:
-        z = np.linalg.solve(C, np.ones(K))
-    except Exception:  # noqa: BLE001 - numba only supports catching everything
-        return False, np.zeros(K)
-    sz = z.sum()
-    if not np.isfinite(sz) or sz == 0.0:
-        return False, np.zeros(K)
-    return True, z / sz
+    rows = np.empty_like(R)
+    for k in range(m):
+        rows[k] = R[(n_pushed + k) % m]
+    return anderson(rows, m - 1)
 
 
 @njit(cache=True, nogil=True)
@@ -89,7 +85,7 @@ def lasso_dual(uy, uu, n):
     return (uy - 0.5 * uu) / n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, fastmath=_FM, nogil=True)
 def _xt(X, data, indices, indptr, sparse, mu, v, u, active, out):
     """``out_j = X'_jᵀu = X_jᵀu − μ_j vᵀu`` for the active coordinates."""
     vu = 0.0
@@ -109,11 +105,13 @@ def _xt(X, data, indices, indptr, sparse, mu, v, u, active, out):
 
 @njit(cache=True, nogil=True)
 def lasso_check(X, data, indices, indptr, sparse, mu, v, norms2, y, r, G, w, l1, positive, active, screen,
-                R, n_pushed, best, u_best, Gu_best):
+                R, n_pushed, best, u_best, Gu_best, acc_pre, Ga_pre, have_pre):
     """Certified gap at ``w`` (residual ``r``, ``G = X'ᵀr`` on the active coordinates) and
     screening (module docstring). ``best[0]`` / ``u_best`` / ``Gu_best``: the best dual value, point and
     ``X'ᵀu`` so far, updated in place; ``R``: the ring of the last residuals (``n_pushed`` written);
-    ``active`` updated in place when ``screen``. Returns the gap."""
+    ``active`` updated in place when ``screen``. When ``have_pre``, ``acc_pre`` is the extrapolated
+    residual of this ring and ``Ga_pre`` its ``X'ᵀ`` on the active coordinates (computed by the caller
+    in its pass over ``X``), used instead of computing them here. Returns the gap."""
     n = y.shape[0]
     pen = 0.0
     for j in range(w.shape[0]):
@@ -134,15 +132,14 @@ def lasso_check(X, data, indices, indptr, sparse, mu, v, norms2, y, r, G, w, l1,
             Gu_best[j] = s * G[j]
     m = R.shape[0]
     if m > 1 and n_pushed >= m:
-        ok, c = extrapolation_weights(R, n_pushed % m)
-        if ok:
-            acc = np.zeros(n)
-            for k in range(m - 1):
-                row = R[(n_pushed + k + 1) % m]
-                for i in range(n):
-                    acc[i] += c[k] * row[i]
+        if have_pre:
+            ok, acc, Ga = True, acc_pre, Ga_pre
+        else:
+            ok, acc = extrapolated_residual(R, n_pushed)
             Ga = np.zeros(G.shape[0])
-            _xt(X, data, indices, indptr, sparse, mu, v, acc, active, Ga)
+            if ok:
+                _xt(X, data, indices, indptr, sparse, mu, v, acc, active, Ga)
+        if ok:
             aa = 0.0
             ay = 0.0
             for i in range(n):

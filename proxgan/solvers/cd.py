@@ -40,7 +40,7 @@ from proxgan import penalties as _pen
 from proxgan.datafits import Datafit, GLMDatafit, Logistic, Quadratic
 from proxgan.solvers._cd_glm import solve_glm
 from proxgan.solvers._cd_gram import cd_gram_kernel
-from proxgan.solvers._cd_kernels import cd_quadratic_kernel, enet_gap, full_gradient
+from proxgan.solvers._cd_kernels import cd_quadratic_kernel, enet_gap, full_gradient, raw_residual
 from proxgan.solvers._cd_logistic import cd_logistic_kernel
 from proxgan.solvers._cd_multitask import multitask_cd
 from proxgan.solvers._common import SolverResult
@@ -64,10 +64,23 @@ def _parts(df: Datafit):
 
 
 def _column_sums(df: Datafit) -> np.ndarray:
-    """c = Xᵀv (raw X, before the offset); zeros when there is no offset."""
-    if not np.any(df.mu):
-        return np.zeros(df.n_features)
-    return np.asarray(df.X.T @ df.v).ravel()
+    """c = Xᵀv (raw X, before the offset); zeros when there is no offset. Compiled, not BLAS (see
+    :func:`_raw_residual`)."""
+    c = np.zeros(df.n_features)
+    if np.any(df.mu):
+        X, data, ind, ptr, sparse = _parts(df)
+        v = np.ascontiguousarray(df.v, dtype=np.float64)
+        full_gradient(X, data, ind, ptr, sparse, np.zeros(df.n_features), v, 0.0, c)
+    return c
+
+
+def _raw_residual(df: Datafit, w: np.ndarray) -> np.ndarray:
+    """``y − X w`` (raw X) by the compiled loop over the nonzero ``w_j``: a multithreaded BLAS
+    called at every solve wakes its threads each time (milliseconds per call on a loaded machine)."""
+    X, data, ind, ptr, sparse = _parts(df)
+    out = np.empty(df.n_samples)
+    raw_residual(X, data, ind, ptr, sparse, df.y, w, out)
+    return out
 
 
 def _ok(converged, crit, norms2) -> bool:
@@ -139,7 +152,7 @@ def _residual_cd(df, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, p0, working
                  dual_extrapolation):
     """The quadratic datafit's CD on the residual: ``(result, dual point, active mask)``."""
     c = _column_sums(df)
-    r_raw = df.y - df.X @ w if np.any(w) else np.array(df.y, dtype=np.float64)  # a cold start skips a pass over X
+    r_raw = _raw_residual(df, w)
     s = float(df.mu @ w)
     norms2 = df._col_norms2()
     dual = np.zeros(df.n_samples)

@@ -121,3 +121,35 @@ def test_sequential_screening_along_a_path_equals_unscreened_fits():
         assert primal(df.X, df.y, res.coef, a) - primal(df.X, df.y, ref.coef, a) <= res.crit + 1e-14 * scale
         np.testing.assert_allclose(res.coef, ref.coef, atol=1e-5)  # ill-conditioned: n < p, correlated pairs
         w = res.coef
+
+
+def test_extrapolated_residual_reads_the_ring_oldest_first():
+    """The dual extrapolation of a ring read from a middle row equals numpy's formulation
+    (U Uᵀ z = 1, r_acc = Σ z_k r_(k+1) / Σ z on the rows oldest first); equal residuals (a singular
+    system) are reported as such."""
+    from proxgan.solvers._cd_screen import extrapolated_residual
+
+    rng = np.random.default_rng(3)
+    R = rng.standard_normal((6, 40)).cumsum(axis=0)
+    n_pushed = 10  # oldest row: 10 % 6 = 4
+    rows = R[[(4 + k) % 6 for k in range(6)]]
+    U = np.diff(rows, axis=0)
+    z = np.linalg.solve(U @ U.T, np.ones(5))
+    ok, acc = extrapolated_residual(R, n_pushed)
+    assert ok
+    np.testing.assert_allclose(acc, (z / z.sum()) @ rows[1:], rtol=1e-8, atol=1e-10)
+    ok, _ = extrapolated_residual(np.tile(R[:1], (6, 1)), 0)
+    assert not ok
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_raw_residual_and_column_sums_match_blas(sparse):
+    """``y − Xw`` and ``Xᵀv`` by the compiled loops equal numpy's products (dense and CSC), with a
+    warm start that has zeros and nonzeros, and with an offset (the column sums are then used)."""
+    X, y = data(n=30, p=50, sparse=sparse)
+    df, _, _ = preprocess(X, y, True, np.random.default_rng(2).uniform(0.5, 2.0, 30))
+    w = np.zeros(50)
+    w[[1, 7, 30]] = [0.5, -2.0, 1.5]
+    np.testing.assert_allclose(cd._raw_residual(df, w), df.y - df.X @ w, rtol=1e-12, atol=1e-12)
+    expected = np.asarray(df.X.T @ df.v).ravel() if np.any(df.mu) else np.zeros(50)
+    np.testing.assert_allclose(cd._column_sums(df), expected, rtol=1e-12, atol=1e-12)

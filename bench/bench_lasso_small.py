@@ -1,0 +1,93 @@
+"""Fixed cost of a small Lasso fit: proxgan's ``Lasso.fit`` against scikit-learn's on 500 x 600.
+
+benchopt's simulated data (``make_correlated_data``, seed 27, as benchmark_lasso's dataset), with
+``alpha = reg · alpha_max`` for reg in {0.5, 0.1, 0.05}, with and without an intercept, both
+estimators at the same ``tol`` (proxgan's estimators stop on scikit-learn's duality gap, so equal
+``tol`` means the same stopping test). Per setting: the median CPU time (``time.process_time``, one
+BLAS thread through threadpoolctl) of ``--repeats`` interleaved fits, the ratio proxgan /
+scikit-learn (below 1: proxgan is faster), and where proxgan's time goes: ``solve`` is
+:func:`proxgan.solvers.cd.solve` alone on the already centred datafit, the rest is the fit's
+validation, centring and result handling.
+
+Usage::
+
+    python bench/bench_lasso_small.py                 # 6 settings, 30 repeats
+    python bench/bench_lasso_small.py --n 500 --p 600 --repeats 50
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+__all__ = ["main"]
+
+
+def _cpu(fn, out: list) -> None:
+    """Append the CPU time of ``fn()`` to ``out``."""
+    c0 = time.process_time()
+    fn()
+    out.append(time.process_time() - c0)
+
+
+def main(argv=None) -> int:
+    """Command line (module docstring)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--p", type=int, default=600)
+    ap.add_argument("--tol", type=float, default=1e-4, help="tol of both estimators (scikit-learn's default)")
+    ap.add_argument("--repeats", type=int, default=30)
+    args = ap.parse_args(argv)
+
+    from benchopt.datasets.simulated import make_correlated_data
+    from sklearn.linear_model import Lasso as SkLasso
+
+    from proxgan.linear_model import Lasso
+    from proxgan.linear_model._base import preprocess
+    from proxgan.penalties import L1
+    from proxgan.solvers import cd
+
+    X, y, _ = make_correlated_data(args.n, args.p, rho=0, random_state=np.random.RandomState(27))
+    print(f"# {args.n} x {args.p}, tol={args.tol}, median CPU time of {args.repeats} interleaved fits, one BLAS "
+          f"thread; load average {os.getloadavg()[0]:.2f}")
+    print(f"{'setting':28s}{'proxgan ms':>12s}{'  of which solve':>16s}{'sklearn ms':>12s}{'ours/sklearn':>14s}")
+    ratios = []
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for icpt in (True, False):
+            a_max = np.abs(X.T @ (y - y.mean() if icpt else y)).max() / args.n
+            for reg in (0.5, 0.1, 0.05):
+                ours = Lasso(alpha=reg * a_max, fit_intercept=icpt, tol=args.tol)
+                sk = SkLasso(alpha=reg * a_max, fit_intercept=icpt, tol=args.tol)
+                df, _, _ = preprocess(X, y, icpt)
+                # the estimator's own stopping rule: scikit-learn's gap, tol scaled by ‖y‖²/n
+                tol = args.tol * float(df.y @ df.y) / args.n
+                pen = L1(reg * a_max)
+
+                def solve():
+                    return cd.solve(df, pen, tol=tol, max_iter=1000, screening=False, dual_extrapolation=0)
+
+                ours.fit(X, y)
+                sk.fit(X, y)
+                solve()
+                t = {"ours": [], "solve": [], "sk": []}
+                for _ in range(args.repeats):
+                    _cpu(lambda: ours.fit(X, y), t["ours"])
+                    _cpu(solve, t["solve"])
+                    _cpu(lambda: sk.fit(X, y), t["sk"])
+                m = {k: 1e3 * float(np.median(v)) for k, v in t.items()}
+                diff = float(np.abs(ours.coef_ - sk.coef_).max())
+                ratios.append(m["ours"] / m["sk"])
+                print(f"{f'icpt={icpt} reg={reg}':28s}{m['ours']:12.3f}{m['solve']:16.3f}{m['sk']:12.3f}"
+                      f"{ratios[-1]:14.2f}   (max |coef diff| {diff:.1e})")
+    print(f"{'geometric mean':68s}{np.exp(np.mean(np.log(ratios))):14.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
