@@ -293,7 +293,9 @@ def _scores_and_xt(X, data, indices, indptr, sparse, mu, v, c, norms2, r_raw, s,
 
 @njit(cache=True, nogil=True)
 def _epoch_soft(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, P, active):
-    """:func:`_epoch` for a code of :data:`SOFT_CODES`, through :func:`soft1d` (the Lasso's epochs)."""
+    """:func:`_epoch` for a code of :data:`SOFT_CODES`, through :func:`soft1d` (the Lasso's epochs). The
+    update's last lines repeat :func:`_epoch`'s: moved into a shared helper they made the epoch 5-20%
+    slower (100 x 10,000 and 500 x 600, even inlined)."""
     n = r_raw.shape[0]
     for j in ws:
         nrm = norms2[j]
