@@ -8,17 +8,29 @@ Time is the process CPU time of a fit with every BLAS / OpenMP pool limited to o
 (threadpoolctl): on a shared machine with a load above its core count, wall-clock time also
 counts the time a fit spends descheduled, which is noise (see ``bench_logistic.py``).
 
+``--baseline REV`` adds proxgan's own ``Lasso`` at git revision ``REV`` as one more competitor,
+timed in the same process, interleaved with the others (a regression check: its tree is extracted
+with ``git archive`` and imported under the package name ``proxgan_base``).
+
 Usage::
 
     python bench/bench_lasso.py                       # L1..L5, eps 1e-4 1e-6 1e-8
     python bench/bench_lasso.py --problems L2 L4 --eps 1e-6 --repeats 5
+    python bench/bench_lasso.py --problems L4 L5 --skip sklearn celer --baseline ee04a20
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
 import os
 import platform
+import re
+import shutil
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import warnings
 
@@ -46,6 +58,40 @@ def _competitors():
     except ImportError:
         print("celer not installed (pip install -e '.[bench]')")
     return out
+
+
+def _baseline(rev):
+    """``(name, (make, kind))``: proxgan's ``Lasso`` at git revision ``rev``, importable next to this tree.
+
+    The revision's ``proxgan/`` (and the top-level ``kernels/`` of older trees, installed then as
+    ``proxgan.kernels``) is extracted into a temporary folder as the package ``proxgan_base``, its
+    absolute imports renamed, and the first-call mode set to compile in this process (a background
+    compile process would not find the renamed package).
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    blob = subprocess.run(["git", "-C", root, "archive", rev], check=True, capture_output=True).stdout
+    tmp = tempfile.mkdtemp(prefix="proxgan_base_")
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(os.path.join(tmp, "tree"), filter="data")
+    pkg = os.path.join(tmp, "proxgan_base")
+    shutil.move(os.path.join(tmp, "tree", "proxgan"), pkg)
+    if os.path.isdir(os.path.join(tmp, "tree", "kernels")) and not os.path.isdir(os.path.join(pkg, "kernels")):
+        shutil.move(os.path.join(tmp, "tree", "kernels"), os.path.join(pkg, "kernels"))
+    for folder, _, files in os.walk(pkg):
+        for f in files:
+            if f.endswith(".py"):
+                path = os.path.join(folder, f)
+                with open(path, encoding="utf-8") as fh:
+                    src = fh.read()
+                src = re.sub(r"\bproxgan\.", "proxgan_base.", src)
+                src = re.sub(r"^(\s*)from proxgan import", r"\1from proxgan_base import", src, flags=re.M)
+                src = re.sub(r"^(\s*)import proxgan$", r"\1import proxgan_base as proxgan", src, flags=re.M)
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(src)
+    sys.path.insert(0, tmp)
+    os.environ["PROXGAN_FIRST_CALL"] = "compile"
+    Lasso = importlib.import_module("proxgan_base.linear_model").Lasso
+    return f"proxgan@{rev}", (lambda a, t: Lasso(alpha=a, fit_intercept=False, tol=t, max_iter=100000), "gap")
 
 
 def _ladder(kind, eps):
@@ -103,6 +149,10 @@ def run(pid, eps_list, repeats, comps):
                 line += f" proxgan/skglm={med['proxgan'] / med['skglm']:.2f}"
             if "sklearn" in med:
                 line += f" sklearn/proxgan={med['sklearn'] / med['proxgan']:.1f}"
+            for base in (k for k in med if k.startswith("proxgan@")):
+                line += f" proxgan/{base}={med['proxgan'] / med[base]:.2f}"
+                if "skglm" in med:
+                    line += f" {base}/skglm={med[base] / med['skglm']:.2f}"
         print(line, flush=True)
     return rows
 
@@ -113,9 +163,13 @@ def main(argv=None):
     ap.add_argument("--eps", nargs="+", type=float, default=[1e-4, 1e-6, 1e-8])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--skip", nargs="*", default=[], help="competitors to leave out (e.g. sklearn)")
+    ap.add_argument("--baseline", metavar="REV", help="also time proxgan's Lasso at this git revision")
     args = ap.parse_args(argv)
     threadpool_limits(1)
     comps = {k: v for k, v in _competitors().items() if k not in args.skip}
+    if args.baseline:
+        name, comp = _baseline(args.baseline)
+        comps = {"proxgan": comps.pop("proxgan"), name: comp, **comps}
     print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
           f"CPU times = median of {args.repeats} interleaved runs, one thread; load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")

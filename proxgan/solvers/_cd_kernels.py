@@ -34,10 +34,12 @@ from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_mov
                                         cd_scores, cd_value, is_state, ws_cd)
 from proxgan.solvers._cd_loops import copy_into
 from proxgan.kernels._prox_cpu import clip
+from proxgan.kernels.fused_penalty import Code
 from proxgan.solvers._cd_screen import extrapolated_residual, lasso_check
 from proxgan.solvers._prox1d import prox1d
 
-__all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "raw_residual", "enet_gap", "gap_from_scalars"]
+__all__ = ["QuadraticState", "cd_quadratic_kernel", "full_gradient", "raw_residual", "enet_gap", "gap_from_scalars",
+           "SOFT_CODES", "is_soft", "soft1d"]
 
 _FM = {"reassoc", "contract", "arcp", "nsz"}
 
@@ -154,6 +156,32 @@ def gap_from_scalars(rn2, ry, n, w, G, l1, l2, positive):
     return primal - dual
 
 
+#: penalty codes whose 1-D prox is the soft threshold at ``P[0, j]`` followed by the bounds (L1, and
+#: weighted L1, whose ``P[0, j]`` already holds the coordinate's weight times lam)
+SOFT_CODES = (int(Code.L1), int(Code.L1W))
+
+
+@njit(cache=True, nogil=True)
+def is_soft(code):
+    """Whether ``code`` is one of :data:`SOFT_CODES` (the epochs and scores then use :func:`soft1d`)."""
+    for c in SOFT_CODES:
+        if code == c:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def soft1d(x, step, a, lo, hi):
+    """:func:`~proxgan.solvers._prox1d.prox1d` for a code of :data:`SOFT_CODES`, without the switch over
+    every code, on scalars (``a, lo, hi = P[0, j], P[2, j], P[3, j]``): ``clip(x − clip(x, −t, t), lo, hi)``
+    with ``t = step·a`` (the same operations,
+    hence the same bits; ``tests/solvers/test_cd_soft.py``). The Lasso's epochs and scores spent about
+    as long in the generic switch as in the column's dot product on a 100-row design (17 ns against
+    5 ns per coordinate for a full scoring pass)."""
+    t = step * a
+    return clip(x - clip(x, -t, t), lo, hi)
+
+
 @njit(cache=True, nogil=True)
 def _score(wj, Gj, nrm2, n, code, P, j):
     """Fixed-point violation L_j·|w_j − prox(w_j + G_j/‖X_j‖², 1/L_j)| (gradient units)."""
@@ -162,6 +190,26 @@ def _score(wj, Gj, nrm2, n, code, P, j):
     L = nrm2 / n
     wp = prox1d(wj + Gj / nrm2, 1.0 / L, code, P, j)
     return abs(wj - wp) * L
+
+
+@njit(cache=True, nogil=True)
+def _violations(w, G, norms2, n, code, P, idx, out, active):
+    """``out[t]`` = :func:`_score` of coordinate ``j = idx[t]`` from ``G[j]`` (0 for screened ones). For a
+    code of :data:`SOFT_CODES` a loop of its own through :func:`soft1d`: one loop holding both
+    branches ran at the generic switch's speed (13 ns a coordinate against 4)."""
+    if is_soft(code):
+        for t in range(idx.shape[0]):
+            j = idx[t]
+            nrm2 = norms2[j]
+            if not active[j] or nrm2 == 0.0:
+                out[t] = 0.0
+                continue
+            L = nrm2 / n
+            out[t] = abs(w[j] - soft1d(w[j] + G[j] / nrm2, 1.0 / L, P[0, j], P[2, j], P[3, j])) * L
+        return
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        out[t] = _score(w[j], G[j], norms2[j], n, code, P, j) if active[j] else 0.0
 
 
 class QuadraticState(NamedTuple):
@@ -207,19 +255,21 @@ class QuadraticState(NamedTuple):
     EARLY_CHECKS = True
 
 
+@njit(cache=True, fastmath=_FM, nogil=True)
+def _grads(X, data, indices, indptr, sparse, c, r_raw, s, idx, G, active):
+    """``G[j] = X'_jᵀr`` for the active coordinates of ``idx`` (a loop of its own, with fastmath: inside
+    the scoring loop the dot products ran about half as fast on a 100-row design)."""
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        if active[j]:
+            G[j] = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+
+
 @njit(cache=True, nogil=True)
 def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code, P, out, G, active):
     """Violations of the coordinates ``idx`` into ``out`` (and X'_jᵀ r into ``G[j]``); 0 for screened ones."""
-    n = r_raw.shape[0]
-    for t in range(idx.shape[0]):
-        j = idx[t]
-        if not active[j]:
-            out[t] = 0.0
-            continue
-        g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
-        G[j] = g
-        sc = _score(w[j], g, norms2[j], n, code, P, j)
-        out[t] = sc
+    _grads(X, data, indices, indptr, sparse, c, r_raw, s, idx, G, active)
+    _violations(w, G, norms2, r_raw.shape[0], code, P, idx, out, active)
 
 
 @njit(cache=True, nogil=True)
@@ -233,20 +283,44 @@ def _scores_and_xt(X, data, indices, indptr, sparse, mu, v, c, norms2, r_raw, s,
         vu += v[i] * acc[i]
     for j in range(w.shape[0]):
         if not active[j]:
-            out[j] = 0.0
             Ga[j] = 0.0
             continue
         g, ga = _dot2_col(X, data, indices, indptr, sparse, j, r_raw, acc)
-        g += s * c[j]
-        G[j] = g
+        G[j] = g + s * c[j]
         Ga[j] = ga - mu[j] * vu
-        out[j] = _score(w[j], g, norms2[j], n, code, P, j)
+    _violations(w, G, norms2, n, code, P, np.arange(w.shape[0]), out, active)
+
+
+@njit(cache=True, nogil=True)
+def _epoch_soft(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, P, active):
+    """:func:`_epoch` for a code of :data:`SOFT_CODES`, through :func:`soft1d` (the Lasso's epochs). The
+    update's last lines repeat :func:`_epoch`'s: moved into a shared helper they made the epoch 5-20%
+    slower (100 x 10,000 and 500 x 600, even inlined)."""
+    n = r_raw.shape[0]
+    for j in ws:
+        nrm = norms2[j]
+        if not active[j]:
+            continue
+        wj = w[j]
+        if nrm == 0.0:
+            new = clip(0.0, P[2, j], P[3, j])
+        else:
+            g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+            new = soft1d(wj + g / nrm, n / nrm, P[0, j], P[2, j], P[3, j])
+        if new != wj:
+            d = new - wj
+            w[j] = new
+            _axpy_col(X, data, indices, indptr, sparse, j, -d, r_raw)
+            s += mu[j] * d
+    return s
 
 
 @njit(cache=True, nogil=True)
 def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, code, P, active):
     """One pass of exact coordinate updates over the active coordinates of ``ws``; returns the new ``s``."""
     n = r_raw.shape[0]
+    if is_soft(code):
+        return _epoch_soft(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, P, active)
     for j in ws:
         if not active[j]:
             continue

@@ -138,6 +138,21 @@ def solve_small(M, x):
     return True
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "arcp", "nsz"})
+def _gram(U, C):
+    """``C = U Uᵀ`` (symmetric, both halves written). Its sums are reassociated (fastmath) so that
+    they vectorise: as one chain of dependent additions each, the extrapolation of a working set
+    of 600 took 30 µs against 5 µs for BLAS, about 4% of a 500 x 600 Lasso fit."""
+    K, m = U.shape
+    for a in range(K):
+        for b in range(a, K):
+            acc = 0.0
+            for i in range(m):
+                acc += U[a, i] * U[b, i]
+            C[a, b] = acc
+            C[b, a] = acc
+
+
 @njit(cache=True, nogil=True)
 def anderson(last, K):
     r"""Anderson extrapolation of the K+1 iterates in ``last`` (rows): ``(ok, point)``.
@@ -152,13 +167,7 @@ def anderson(last, K):
         for i in range(m):
             U[k, i] = last[k + 1, i] - last[k, i]
     C = np.empty((K, K))
-    for a in range(K):
-        for b in range(a, K):
-            acc = 0.0
-            for i in range(m):
-                acc += U[a, i] * U[b, i]
-            C[a, b] = acc
-            C[b, a] = acc
+    _gram(U, C)
     z = np.empty(K)
     for k in range(K):
         z[k] = 1.0
