@@ -38,6 +38,7 @@ from numba import njit
 
 from proxgan.solvers._cd_driver import top_k as _top_k
 from proxgan.solvers._cd_kernels import _FM, _dot_col
+from proxgan.solvers._cd_loops import gram
 from proxgan.solvers._cd_logistic import _coord, _move, _objective, _sig
 from proxgan.solvers._prox1d import prox1d, value1d
 
@@ -90,17 +91,11 @@ def full_pass(X, data, indices, indptr, sparse, r, sw, w, code, P, g, scores, Ls
 
 @njit(cache=True, fastmath=_FM, nogil=True)
 def gram_block(A):
-    """``H = A Aᵀ`` (symmetric, ``m × m``) by compiled row dot products, on the calling thread: no BLAS
-    thread pool is woken for these small blocks (the readable twin is ``A @ A.T``)."""
-    m, n = A.shape
+    """``H = A Aᵀ`` (symmetric, ``m × m``) by compiled row dot products (:func:`~proxgan.solvers._cd_loops.gram`),
+    on the calling thread: no BLAS thread pool is woken for these small blocks (the readable twin is ``A @ A.T``)."""
+    m = A.shape[0]
     H = np.empty((m, m))
-    for s in range(m):
-        for t in range(s, m):
-            acc = 0.0
-            for i in range(n):
-                acc += A[s, i] * A[t, i]
-            H[s, t] = acc
-            H[t, s] = acc
+    gram(A, H)
     return H
 
 
