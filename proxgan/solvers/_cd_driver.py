@@ -68,7 +68,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from proxgan.solvers._cd_loops import anderson, top_k
+from proxgan.solvers._cd_loops import anderson, code_in, top_k
 from proxgan.solvers._first_call import first_call
 from proxgan.kernels.fused_penalty import Code
 from proxgan.solvers._prox1d import in_support1d, value1d
@@ -170,10 +170,7 @@ SHRINK_CODES = (int(Code.L0), int(Code.MCP), int(Code.SCAD), int(Code.LOGSUM), i
 @njit(cache=True, nogil=True)
 def _shrinks(code):
     """Whether the inner epochs for penalty ``code`` skip settled zeros (module docstring)."""
-    for c in SHRINK_CODES:
-        if code == c:
-            return True
-    return False
+    return code_in(code, SHRINK_CODES)
 
 
 @njit(cache=True, nogil=True)

@@ -32,7 +32,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
-from proxgan.solvers._cd_loops import copy_into
+from proxgan.solvers._cd_loops import code_in, copy_into
 from proxgan.kernels._prox_cpu import clip
 from proxgan.kernels.fused_penalty import Code
 from proxgan.solvers._cd_screen import extrapolated_residual, lasso_check
@@ -164,10 +164,7 @@ SOFT_CODES = (int(Code.L1), int(Code.L1W))
 @njit(cache=True, nogil=True)
 def is_soft(code):
     """Whether ``code`` is one of :data:`SOFT_CODES` (the epochs and scores then use :func:`soft1d`)."""
-    for c in SOFT_CODES:
-        if code == c:
-            return True
-    return False
+    return code_in(code, SOFT_CODES)
 
 
 @njit(cache=True, nogil=True)

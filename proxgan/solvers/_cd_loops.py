@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["top_k", "anderson", "kth_smallest", "solve_small", "copy_into", "gram"]
+__all__ = ["top_k", "anderson", "kth_smallest", "solve_small", "copy_into", "gram", "code_in"]
 
 
 @njit(cache=True, nogil=True)
@@ -194,3 +194,12 @@ def copy_into(dst, src):
     compiles the formatting of its shape-mismatch message (seconds of a cold start)."""
     for i in range(dst.shape[0]):
         dst[i] = src[i]
+
+
+@njit(cache=True, nogil=True)
+def code_in(code, codes):
+    """Whether the penalty ``code`` is one of the tuple ``codes`` (membership test inside compiled code)."""
+    for c in codes:
+        if code == c:
+            return True
+    return False

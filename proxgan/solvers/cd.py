@@ -83,6 +83,17 @@ def _raw_residual(df: Datafit, w: np.ndarray) -> np.ndarray:
     return out
 
 
+def _l1_params(datafit, cls, penalty, positive, name: str):
+    """:func:`_params` of an L1 penalty with every weight > 0 on a ``cls`` datafit (the certificates),
+    or a TypeError / ValueError naming the function ``name``."""
+    if not isinstance(datafit, cls):
+        raise TypeError(f"datafit must be {cls.__name__}, got {type(datafit).__name__}")
+    code, P, l1, l2, gap_ok, pos = _params(penalty, datafit.n_features, positive)
+    if not (gap_ok and np.all(l1 > 0) and not np.any(l2)):
+        raise ValueError(f"{name} needs an L1 penalty with every weight > 0")
+    return code, P, l1, l2, gap_ok, pos
+
+
 def _ok(converged, crit, norms2) -> bool:
     """Converged, with finite criterion and column norms: data so large that ‖X_j‖² overflows
     makes every coordinate step 0 (a fixed point of nothing), which is reported as not converged."""
@@ -220,12 +231,8 @@ def logistic_certificate(datafit: Logistic, penalty: _pen.Penalty, *, positive: 
     active : ndarray of bool, shape (n_features,)
         False on the coordinates removed by screening (0 at the optimum).
     """
-    if not isinstance(datafit, Logistic):
-        raise TypeError(f"datafit must be Logistic, got {type(datafit).__name__}")
     p = datafit.n_features
-    code, P, l1, l2, gap_ok, pos = _params(penalty, p, positive)
-    if not (gap_ok and np.all(l1 > 0) and not np.any(l2)):
-        raise ValueError("logistic_certificate needs an L1 penalty with every weight > 0")
+    code, P, l1, l2, gap_ok, pos = _l1_params(datafit, Logistic, penalty, positive, "logistic_certificate")
     q = p + int(intercept)
     w = np.zeros(q) if coef_init is None else np.array(coef_init, dtype=np.float64).ravel().copy()
     w[:p] = np.clip(w[:p], P[2], P[3])
@@ -267,12 +274,8 @@ def lasso_certificate(datafit: Quadratic, penalty: _pen.Penalty, *, positive: bo
     active : ndarray of bool, shape (n_features,)
         False on the coordinates removed by screening (0 at the optimum).
     """
-    if not isinstance(datafit, Quadratic):
-        raise TypeError(f"datafit must be Quadratic, got {type(datafit).__name__}")
     p = datafit.n_features
-    code, P, l1, l2, gap_ok, pos = _params(penalty, p, positive)
-    if not (gap_ok and np.all(l1 > 0) and not np.any(l2)):
-        raise ValueError("lasso_certificate needs an L1 penalty with every weight > 0")
+    code, P, l1, l2, gap_ok, pos = _l1_params(datafit, Quadratic, penalty, positive, "lasso_certificate")
     w = np.zeros(p) if coef_init is None else np.clip(np.array(coef_init, dtype=np.float64).ravel(), P[2], P[3])
     return _residual_cd(datafit, w, code, P, l1, l2, gap_ok, pos, tol, max_iter, 10, True, 10, screening,
                         dual_extrapolation)
