@@ -12,12 +12,26 @@ the leaves alone run at ``gemv``'s speed). A leaf takes only the arrays of its s
 single loop is pruned. An inlined dispatcher keeps its caller's fastmath flags, not its own, which
 is why the arithmetic stays in the leaves (a caller without fastmath would otherwise get one
 dependent chain of additions per dot product).
+
+**Threads.** The passes over every column (the outer check of the coordinate-descent driver:
+:math:`X'^\top r`, and :math:`X'^\top` of the extrapolated residual) are the only part of a solve
+worth splitting among threads: the epochs on a working set are sequential by nature, and each of
+their column updates is far too short. :func:`pass_threads` is the one rule that chooses how many
+threads such a pass uses; :func:`grad_cols` / :func:`grad_cols_blocks` run it on a range of columns,
+or on ``threads`` contiguous blocks of columns in a ``prange`` loop. Each column is computed by the
+same leaf loop whichever thread runs it, so the result is bit for bit the serial one.
 """
 from __future__ import annotations
 
-from numba import njit
+import os
+import threading
 
-__all__ = ["FM", "dot_col", "dot2_col", "axpy_col"]
+import numba
+from numba import njit, prange
+from numba.np.ufunc.parallel import _launch_threads
+
+__all__ = ["FM", "dot_col", "dot2_col", "axpy_col", "grad_cols", "grad_cols_blocks", "pass_threads",
+           "MIN_THREADED_WORK"]
 
 #: fastmath flags of the leaf loops: reassociation lets LLVM vectorise the sums (no ``nnan``/``ninf``:
 #: NaN and infinity propagate as without fastmath)
@@ -93,3 +107,93 @@ def axpy_col(X, data, indices, indptr, sparse, j, a, vec):
         _axpy_sparse(data, indices, indptr, j, a, vec)
     else:
         _axpy_dense(X, j, a, vec)
+
+
+@njit(cache=True, nogil=True)
+def grad_cols(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, lo, hi):
+    """For the active columns ``j`` of ``[lo, hi)``: ``G_j = X_jᵀr_raw + s·c_j`` (``c = Xᵀv``; this is
+    ``X'_jᵀr`` for ``r = r_raw + s·v`` with ``vᵀr = 0``, see :mod:`~proxgan.solvers._cd_kernels`) and, when
+    ``two``, ``Ga_j = X'_jᵀacc = X_jᵀacc − μ_j·vu`` (``vu = vᵀacc``) in the same read of
+    the column; ``Ga_j = 0`` for the screened ones. Nothing else in this function: in one that also
+    allocates, numba counted references to the loop's arrays at every column (3-4x slower)."""
+    if not two:
+        for j in range(lo, hi):
+            if active[j]:
+                G[j] = dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+        return
+    for j in range(lo, hi):
+        if not active[j]:
+            Ga[j] = 0.0
+            continue
+        g, ga = dot2_col(X, data, indices, indptr, sparse, j, r_raw, acc)
+        G[j] = g + s * c[j]
+        Ga[j] = ga - mu[j] * vu
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def grad_cols_blocks(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, threads):
+    """:func:`grad_cols` over every column, split into ``threads`` contiguous blocks run in parallel
+    (``threads <= numba.get_num_threads()``, see :func:`pass_threads`)."""
+    p = G.shape[0]
+    for b in prange(threads):
+        grad_cols(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga,
+                  b * p // threads, (b + 1) * p // threads)
+
+
+# numba's parallel runtime must be started before any compiled function that calls
+# grad_cols_blocks is loaded from numba's on-disk cache (the coordinate-descent driver is): a cached
+# caller links against the runtime's symbols, and loading it before the runtime has started aborts
+# the process ("Symbol not found: allocate_sched"); compiling starts it, loading does not. Starting
+# it loads the threading layer's library (about 40 ms, once per process) and creates no thread.
+_launch_threads()
+
+#: smallest full pass (entries of ``X`` read: ``n·p`` dense, the stored entries sparse) split among
+#: threads: about 0.1 ms of one core, where waking a second thread (tens of µs) is paid back
+MIN_THREADED_WORK = 500_000
+
+_controller: list = []
+
+
+def _library_threads() -> int:
+    """The fewest threads allowed by the BLAS/OpenMP libraries loaded in this process, as
+    threadpoolctl reads them (their environment variables, ``OMP_NUM_THREADS=1`` included, and any
+    ``threadpool_limits`` in force); a large number when threadpoolctl is absent."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - scikit-learn depends on threadpoolctl
+        return 1 << 30
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    counts = [lib.num_threads for lib in _controller[0].lib_controllers]
+    return min(counts) if counts else 1 << 30
+
+
+def pass_threads(work: int) -> int:
+    """Threads for a pass over every column of a design holding ``work`` entries: the one rule.
+
+    One thread unless all of these hold: the pass is large (``work >= MIN_THREADED_WORK``); it
+    runs in the main thread (a solve in a worker thread, e.g. a cross-validation fold or a Dask
+    task, is already one of several running at once); and the user allows more than one thread to
+    numba (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), to OpenMP (``OMP_NUM_THREADS``)
+    and to the BLAS (``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, threadpoolctl's
+    ``threadpool_limits``). Then the fewest of those limits.
+
+    Parameters
+    ----------
+    work : int
+        Entries of ``X`` read by one pass.
+
+    Returns
+    -------
+    int
+        The number of threads, ``>= 1``.
+    """
+    if work < MIN_THREADED_WORK or threading.current_thread() is not threading.main_thread():
+        return 1
+    n = numba.get_num_threads()
+    omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if omp.isdigit() and int(omp) > 0:
+        n = min(n, int(omp))
+    if n <= 1:
+        return 1
+    return max(1, min(n, _library_threads()))

@@ -32,7 +32,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
-from proxgan.solvers._cd_columns import FM
+from proxgan.solvers._cd_columns import FM, grad_cols, grad_cols_blocks, pass_threads
 from proxgan.solvers._cd_columns import axpy_col as _axpy_col
 from proxgan.solvers._cd_columns import dot2_col as _dot2_col
 from proxgan.solvers._cd_columns import dot_col as _dot_col
@@ -184,7 +184,8 @@ class QuadraticState(NamedTuple):
     no dual extrapolation), ``pushed`` (rows written), ``best`` / ``u_best`` / ``Gu_best`` (best dual
     value, point and :math:`X'^\\top u` so far), ``acc`` / ``Ga`` / ``acc_state`` (the extrapolated
     residual formed at the refresh, and :math:`X'^\\top` of it computed by the full scoring pass in
-    the same read of ``X``: state 0 none, 1 ``acc`` ready, 2 ``Ga`` ready too).
+    the same read of ``X``: state 0 none, 1 ``acc`` ready, 2 ``Ga`` ready too). ``threads``: threads of
+    the passes over every column (:func:`~proxgan.solvers._cd_columns.pass_threads`).
     """
 
     X: np.ndarray
@@ -211,6 +212,7 @@ class QuadraticState(NamedTuple):
     acc: np.ndarray
     Ga: np.ndarray
     acc_state: np.ndarray
+    threads: int
 
     #: the driver also checks the working set after epochs 3 and 6 (:func:`~proxgan.solvers._cd_driver.cd_early_checks`)
     EARLY_CHECKS = True
@@ -234,28 +236,27 @@ def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code,
 
 
 @njit(cache=True, nogil=True)
-def _xt2(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, acc, Ga):
-    """``G_j = X'_jᵀr`` and ``Ga_j = X'_jᵀacc`` (0 for screened ones) in one read of each column. A
-    function of its own: in one holding an allocation too (:func:`_scores_and_xt`'s index array),
-    numba counted references to the column loop's arrays at every column (3-4x slower)."""
+def _full_grads(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, two, acc, Ga, threads):
+    """``G = X'ᵀr`` over every active column and, when ``two``, ``Ga = X'ᵀacc`` in the same
+    read of each column (0 for screened ones), on ``threads`` threads
+    (:func:`~proxgan.solvers._cd_columns.pass_threads`)."""
     vu = 0.0
-    for i in range(r_raw.shape[0]):
-        vu += v[i] * acc[i]
-    for j in range(G.shape[0]):
-        if not active[j]:
-            Ga[j] = 0.0
-            continue
-        g, ga = _dot2_col(X, data, indices, indptr, sparse, j, r_raw, acc)
-        G[j] = g + s * c[j]
-        Ga[j] = ga - mu[j] * vu
+    if two:
+        for i in range(acc.shape[0]):
+            vu += v[i] * acc[i]
+    if threads > 1:
+        grad_cols_blocks(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, threads)
+    else:
+        grad_cols(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, 0, G.shape[0])
 
 
 @njit(cache=True, nogil=True)
-def _scores_and_xt(X, data, indices, indptr, sparse, mu, v, c, norms2, r_raw, s, w, code, P, out, G, active, acc, Ga):
-    """:func:`_scores` over every coordinate, and ``Ga_j = X'_jᵀacc`` (0 for screened ones) in the
-    same read of each column (:func:`_xt2`): with dual extrapolation the check needs both, and on a
-    wide X the second pass over X cost as much as the first."""
-    _xt2(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, acc, Ga)
+def _full_scores(X, data, indices, indptr, sparse, mu, v, c, norms2, r_raw, s, w, code, P, out, G, active, two,
+                 acc, Ga, threads):
+    """:func:`_scores` over every coordinate (the outer check), and ``Ga_j = X'_jᵀacc`` when ``two``, in
+    the same read of each column (:func:`_full_grads`): with dual extrapolation the check needs both,
+    and on a wide X the second pass over X cost as much as the first."""
+    _full_grads(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, two, acc, Ga, threads)
     _violations(w, G, norms2, r_raw.shape[0], code, P, np.arange(w.shape[0]), out, active)
 
 
@@ -343,10 +344,12 @@ def _refresh(st, w):
 def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, QuadraticState):
         def impl(st, w, idx, code, P, out):
-            if st.acc_state[0] == 1 and idx.shape[0] == w.shape[0]:  # the full pass after a refresh
-                _scores_and_xt(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.c, st.norms2,
-                               st.r_raw, st.s[0], w, code, P, out, st.G, st.active, st.acc, st.Ga)
-                st.acc_state[0] = 2
+            if idx.shape[0] == w.shape[0]:  # the full pass of the outer check
+                pre = st.acc_state[0] == 1  # the extrapolated residual formed at the refresh: X'ᵀ of it too
+                _full_scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.c, st.norms2,
+                             st.r_raw, st.s[0], w, code, P, out, st.G, st.active, pre, st.acc, st.Ga, st.threads)
+                if pre:
+                    st.acc_state[0] = 2
                 return
             _scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.c, st.norms2, st.r_raw, st.s[0], w,
                     idx, code, P, out, st.G, st.active)
@@ -443,7 +446,7 @@ def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w
                         np.array([float(s)]), np.zeros(p), lasso, np.ones(p, dtype=np.bool_) if active is None else active,
                         bool(screening) and lasso, np.zeros((m, n if m else 0)), np.zeros(1, dtype=np.int64),
                         np.array([-np.inf]), u_best, np.zeros(p), np.zeros(n if m else 0), np.zeros(p if m else 0),
-                        np.zeros(1, dtype=np.int64))
+                        np.zeros(1, dtype=np.int64), pass_threads(data.shape[0] if sparse else n * p))
     crit, n_ep, conv = ws_cd(st, w, int(code), P, l1, l2, bool(use_gap), bool(positive), float(tol), int(max_iter),
                              int(p0), bool(use_ws), int(K))
     return float(st.s[0]), crit, n_ep, conv
