@@ -32,9 +32,9 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
-from proxgan.solvers._cd_columns import FM, grad_cols, grad_cols_blocks, pass_threads
+from proxgan.solvers._cd_columns import (FM, axpy_dense, axpy_sparse, dot_dense, dot_sparse, grad_cols, grad_cols_blocks,
+                                         pass_threads)
 from proxgan.solvers._cd_columns import axpy_col as _axpy_col
-from proxgan.solvers._cd_columns import dot2_col as _dot2_col
 from proxgan.solvers._cd_columns import dot_col as _dot_col
 from proxgan.solvers._cd_loops import code_in, copy_into
 from proxgan.kernels._prox_cpu import clip
@@ -274,12 +274,15 @@ def _epoch_soft(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws
         if nrm == 0.0:
             new = clip(0.0, P[2, j], P[3, j])
         else:
-            g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+            g = (dot_sparse(data, indices, indptr, j, r_raw) if sparse else dot_dense(X, j, r_raw)) + s * c[j]
             new = soft1d(wj + g / nrm, n / nrm, P[0, j], P[2, j], P[3, j])
         if new != wj:
             d = new - wj
             w[j] = new
-            _axpy_col(X, data, indices, indptr, sparse, j, -d, r_raw)
+            if sparse:  # the leaves called here, not the dispatchers (see proxgan.solvers._cd_columns)
+                axpy_sparse(data, indices, indptr, j, -d, r_raw)
+            else:
+                axpy_dense(X, j, -d, r_raw)
             s += mu[j] * d
     return s
 
@@ -298,12 +301,15 @@ def _epoch(X, data, indices, indptr, sparse, mu, c, norms2, r_raw, s, w, ws, cod
         if nrm == 0.0:
             new = clip(0.0, P[2, j], P[3, j])
         else:
-            g = _dot_col(X, data, indices, indptr, sparse, j, r_raw) + s * c[j]
+            g = (dot_sparse(data, indices, indptr, j, r_raw) if sparse else dot_dense(X, j, r_raw)) + s * c[j]
             new = prox1d(wj + g / nrm, n / nrm, code, P, j)
         if new != wj:
             d = new - wj
             w[j] = new
-            _axpy_col(X, data, indices, indptr, sparse, j, -d, r_raw)
+            if sparse:  # the leaves called here, not the dispatchers (see proxgan.solvers._cd_columns)
+                axpy_sparse(data, indices, indptr, j, -d, r_raw)
+            else:
+                axpy_dense(X, j, -d, r_raw)
             s += mu[j] * d
     return s
 

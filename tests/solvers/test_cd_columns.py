@@ -3,8 +3,8 @@
 * the dense and sparse leaves behind ``dot_col`` / ``dot2_col`` / ``axpy_col`` against numpy;
 * ``grad_cols`` (centred design, screened columns, with and without the second vector) against
   numpy, and its threaded form ``grad_cols_blocks`` bit for bit against the serial one;
-* the one thread rule ``pass_threads``: one thread for small passes, in worker threads, and
-  whenever numba, OpenMP or the BLAS is limited to one thread;
+* the one thread rule ``pass_threads``: one thread for small passes, in worker threads, when the
+  other cores are busy, and whenever numba, OpenMP or the BLAS is limited to one thread;
 * a Lasso solved with the threaded full pass gives the serial solve's coefficients bit for bit.
 """
 import threading
@@ -103,8 +103,12 @@ def test_pass_threads_rule(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     big = 10 * C.MIN_THREADED_WORK
     assert C.pass_threads(C.MIN_THREADED_WORK - 1) == 1
-    expected = min(numba.get_num_threads(), C._library_threads())
+    expected = min(numba.get_num_threads(), C._library_threads(), C._free_cores())
     assert C.pass_threads(big) == max(1, expected)
+    monkeypatch.setattr(C, "_free_cores", lambda: 1)  # the other cores busy
+    assert C.pass_threads(big) == 1
+    monkeypatch.setattr(C, "_free_cores", lambda: 64)
+    assert C.pass_threads(big) == max(1, min(numba.get_num_threads(), C._library_threads()))
     with threadpool_limits(limits=1):
         assert C.pass_threads(big) == 1
     out = []
