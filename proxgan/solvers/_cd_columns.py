@@ -45,6 +45,7 @@ FM = {"reassoc", "contract", "arcp", "nsz"}
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def dot_dense(X, j, vec):
+    """:math:`X_j^\\top v` for a dense ``X``."""
     acc = 0.0
     for i in range(X.shape[0]):
         acc += X[i, j] * vec[i]
@@ -53,6 +54,7 @@ def dot_dense(X, j, vec):
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def dot_sparse(data, indices, indptr, j, vec):
+    """:math:`X_j^\\top v` for a CSC ``X``."""
     acc = 0.0
     for k in range(indptr[j], indptr[j + 1]):
         acc += data[k] * vec[indices[k]]
@@ -61,6 +63,7 @@ def dot_sparse(data, indices, indptr, j, vec):
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def dot2_dense(X, j, a, b):
+    """``(X_jᵀa, X_jᵀb)`` in one read of the dense column ``j``."""
     acc_a = 0.0
     acc_b = 0.0
     for i in range(X.shape[0]):
@@ -72,6 +75,7 @@ def dot2_dense(X, j, a, b):
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def dot2_sparse(data, indices, indptr, j, a, b):
+    """``(X_jᵀa, X_jᵀb)`` in one read of the CSC column ``j``."""
     acc_a = 0.0
     acc_b = 0.0
     for k in range(indptr[j], indptr[j + 1]):
@@ -83,12 +87,14 @@ def dot2_sparse(data, indices, indptr, j, a, b):
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def axpy_dense(X, j, a, vec):
+    """``vec += a·X_j`` for a dense ``X``."""
     for i in range(X.shape[0]):
         vec[i] += a * X[i, j]
 
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def axpy_sparse(data, indices, indptr, j, a, vec):
+    """``vec += a·X_j`` for a CSC ``X``."""
     for k in range(indptr[j], indptr[j + 1]):
         vec[indices[k]] += a * data[k]
 
@@ -150,7 +156,10 @@ def grad_cols_blocks(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, activ
 # caller links against the runtime's symbols, and loading it before the runtime has started aborts
 # the process ("Symbol not found: allocate_sched"); compiling starts it, loading does not. Starting
 # it loads the threading layer's library (about 40 ms, once per process) and creates no thread.
-_launch_threads()
+try:
+    _launch_threads()
+except (ValueError, RuntimeError):  # pragma: no cover - no usable threading layer (NUMBA_THREADING_LAYER):
+    pass  # the import still works; compiling the driver then raises numba's own error
 
 #: smallest full pass (entries of ``X`` read: ``n·p`` dense, the stored entries sparse) split among
 #: threads: about 0.1 ms of one core, where waking a second thread (tens of µs) is paid back
