@@ -42,13 +42,14 @@ import math
 import numpy as np
 from numba import njit
 
+from proxgan.solvers._cd_columns import FM
 from proxgan.solvers._cd_loops import anderson
 
 __all__ = ["extrapolated_residual", "dual_scale", "lasso_dual", "lasso_check"]
 
-#: fastmath flags of the dot products: reassociation lets LLVM vectorise the sums (without it a
-#: dot product is one dependent chain of additions, about 4x slower on these sizes)
-_FM = {"reassoc", "contract", "arcp", "nsz"}
+#: fastmath flags of the dot products (the column loops' flags): reassociation lets LLVM vectorise
+#: the sums (without it a dot product is one dependent chain of additions, about 4x slower here)
+_FM = FM
 
 
 @njit(cache=True, nogil=True)
