@@ -17,26 +17,22 @@ branches, the copies of the arguments that inlining makes are counted again (an 
 columns of 100 rows: 28 µs against 13 µs), so the epochs call the leaves themselves, choosing the
 storage at the call (``dot_sparse(...) if sparse else dot_dense(...)``).
 
-**Threads.** The passes over every column (the outer check of the coordinate-descent driver:
-:math:`X'^\top r`, and :math:`X'^\top` of the extrapolated residual) are the only part of a solve
-worth splitting among threads: the epochs on a working set are sequential by nature, and each of
-their column updates is far too short. :func:`pass_threads` is the one rule that chooses how many
-threads such a pass uses; :func:`grad_cols` / :func:`grad_cols_blocks` run it on a range of columns,
-or on ``threads`` contiguous blocks of columns in a ``prange`` loop. Each column is computed by the
-same leaf loop whichever thread runs it, so the result is bit for bit the serial one.
+**No threads.** The passes over every column (the outer check of the coordinate-descent driver)
+were tried on two threads (column blocks in a ``prange`` loop, the same bits as one thread), chosen
+by one rule (large passes, main thread only, within numba's, OpenMP's and the BLAS's limits, a free
+core). It was dropped: on the 2-core development machine, shared with other jobs, a two-thread
+pass with the other core busy took 5.4 ms against 0.56 ms on one (100 x 10,000, median of 200),
+no benchmark run ever had a free core to use it, and the ``prange`` loop compiled into the driver
+added about 9 s (30%) to its first compile and 40 ms to the import (numba's parallel runtime must
+be started before a cached caller of it is loaded). The serial pass runs at the speed of a
+single-thread BLAS ``gemv``.
 """
 from __future__ import annotations
 
-import os
-import threading
-
-import numba
-from numba import njit, prange
-from numba.np.ufunc.parallel import _launch_threads
+from numba import njit
 
 __all__ = ["FM", "dot_col", "dot2_col", "axpy_col", "dot_dense", "dot_sparse", "dot2_dense", "dot2_sparse", "axpy_dense",
-           "axpy_sparse", "grad_cols", "grad_cols_blocks", "pass_threads",
-           "MIN_THREADED_WORK"]
+           "axpy_sparse", "grad_cols"]
 
 #: fastmath flags of the leaf loops: reassociation lets LLVM vectorise the sums (no ``nnan``/``ninf``:
 #: NaN and infinity propagate as without fastmath)
@@ -139,96 +135,3 @@ def grad_cols(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two,
         g, ga = dot2_col(X, data, indices, indptr, sparse, j, r_raw, acc)
         G[j] = g + s * c[j]
         Ga[j] = ga - mu[j] * vu
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def grad_cols_blocks(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, threads):
-    """:func:`grad_cols` over every column, split into ``threads`` contiguous blocks run in parallel
-    (``threads <= numba.get_num_threads()``, see :func:`pass_threads`)."""
-    p = G.shape[0]
-    for b in prange(threads):
-        grad_cols(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga,
-                  b * p // threads, (b + 1) * p // threads)
-
-
-# numba's parallel runtime must be started before any compiled function that calls
-# grad_cols_blocks is loaded from numba's on-disk cache (the coordinate-descent driver is): a cached
-# caller links against the runtime's symbols, and loading it before the runtime has started aborts
-# the process ("Symbol not found: allocate_sched"); compiling starts it, loading does not. Starting
-# it loads the threading layer's library (about 40 ms, once per process) and creates no thread.
-try:
-    _launch_threads()
-except (ValueError, RuntimeError):  # pragma: no cover - no usable threading layer (NUMBA_THREADING_LAYER):
-    pass  # the import still works; compiling the driver then raises numba's own error
-
-#: smallest full pass (entries of ``X`` read: ``n·p`` dense, the stored entries sparse) split among
-#: threads: about 0.1 ms of one core, where waking a second thread (tens of µs) is paid back
-MIN_THREADED_WORK = 500_000
-
-_controller: list = []
-
-
-def _library_threads() -> int:
-    """The fewest threads allowed by the BLAS/OpenMP libraries loaded in this process, as
-    threadpoolctl reads them (their environment variables, ``OMP_NUM_THREADS=1`` included, and any
-    ``threadpool_limits`` in force); a large number when threadpoolctl is absent."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - scikit-learn depends on threadpoolctl
-        return 1 << 30
-    if not _controller:
-        _controller.append(ThreadpoolController())
-    counts = [lib.num_threads for lib in _controller[0].lib_controllers]
-    return min(counts) if counts else 1 << 30
-
-
-def _free_cores() -> int:
-    """Cores this process may run on that are not busy with other work: the cores of its affinity
-    mask minus the one-minute load average, counting this process's own running thread as free
-    (``ncpu − load + 1``, rounded); the whole mask where the load average is unknown."""
-    try:
-        ncpu = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        ncpu = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover - Windows
-        return ncpu
-    return max(1, min(ncpu, int(ncpu - load + 1.5)))
-
-
-def pass_threads(work: int) -> int:
-    """Threads for a pass over every column of a design holding ``work`` entries: the one rule.
-
-    One thread unless all of these hold: the pass is large (``work >= MIN_THREADED_WORK``); it
-    runs in the main thread (a solve in a worker thread, e.g. a cross-validation fold or a Dask
-    task, is already one of several running at once); the user allows more than one thread to
-    numba (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), to OpenMP (``OMP_NUM_THREADS``)
-    and to the BLAS (``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, threadpoolctl's
-    ``threadpool_limits``); and other cores are free (:func:`_free_cores`). Then the fewest of
-    those counts. A pass split among threads ends when its slowest thread ends: with the second
-    core of a 2-core machine busy with another process, the pass over 100 x 10,000 took 5.4 ms on
-    two threads against 0.56 ms on one (median of 200; 0.63 ms with ``OMP_WAIT_POLICY=PASSIVE``).
-
-    Parameters
-    ----------
-    work : int
-        Entries of ``X`` read by one pass.
-
-    Returns
-    -------
-    int
-        The number of threads, ``>= 1``.
-    """
-    if work < MIN_THREADED_WORK or threading.current_thread() is not threading.main_thread():
-        return 1
-    n = numba.get_num_threads()
-    omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    if omp.isdigit() and int(omp) > 0:
-        n = min(n, int(omp))
-    if n <= 1:
-        return 1
-    n = min(n, _library_threads())
-    if n <= 1:
-        return 1
-    return max(1, min(n, _free_cores()))

@@ -32,8 +32,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
-from proxgan.solvers._cd_columns import (FM, axpy_dense, axpy_sparse, dot_dense, dot_sparse, grad_cols, grad_cols_blocks,
-                                         pass_threads)
+from proxgan.solvers._cd_columns import FM, axpy_dense, axpy_sparse, dot_dense, dot_sparse, grad_cols
 from proxgan.solvers._cd_columns import axpy_col as _axpy_col
 from proxgan.solvers._cd_columns import dot_col as _dot_col
 from proxgan.solvers._cd_loops import code_in, copy_into
@@ -184,8 +183,7 @@ class QuadraticState(NamedTuple):
     no dual extrapolation), ``pushed`` (rows written), ``best`` / ``u_best`` / ``Gu_best`` (best dual
     value, point and :math:`X'^\\top u` so far), ``acc`` / ``Ga`` / ``acc_state`` (the extrapolated
     residual formed at the refresh, and :math:`X'^\\top` of it computed by the full scoring pass in
-    the same read of ``X``: state 0 none, 1 ``acc`` ready, 2 ``Ga`` ready too). ``threads``: threads of
-    the passes over every column (:func:`~proxgan.solvers._cd_columns.pass_threads`).
+    the same read of ``X``: state 0 none, 1 ``acc`` ready, 2 ``Ga`` ready too).
     """
 
     X: np.ndarray
@@ -212,7 +210,6 @@ class QuadraticState(NamedTuple):
     acc: np.ndarray
     Ga: np.ndarray
     acc_state: np.ndarray
-    threads: int
 
     #: the driver also checks the working set after epochs 3 and 6 (:func:`~proxgan.solvers._cd_driver.cd_early_checks`)
     EARLY_CHECKS = True
@@ -236,27 +233,23 @@ def _scores(X, data, indices, indptr, sparse, c, norms2, r_raw, s, w, idx, code,
 
 
 @njit(cache=True, nogil=True)
-def _full_grads(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, two, acc, Ga, threads):
+def _full_grads(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, two, acc, Ga):
     """``G = X'ᵀr`` over every active column and, when ``two``, ``Ga = X'ᵀacc`` in the same
-    read of each column (0 for screened ones), on ``threads`` threads
-    (:func:`~proxgan.solvers._cd_columns.pass_threads`)."""
+    read of each column (0 for screened ones): :func:`~proxgan.solvers._cd_columns.grad_cols`."""
     vu = 0.0
     if two:
         for i in range(acc.shape[0]):
             vu += v[i] * acc[i]
-    if threads > 1:
-        grad_cols_blocks(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, threads)
-    else:
-        grad_cols(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, 0, G.shape[0])
+    grad_cols(X, data, indices, indptr, sparse, mu, c, r_raw, s, G, active, two, acc, vu, Ga, 0, G.shape[0])
 
 
 @njit(cache=True, nogil=True)
 def _full_scores(X, data, indices, indptr, sparse, mu, v, c, norms2, r_raw, s, w, code, P, out, G, active, two,
-                 acc, Ga, threads):
+                 acc, Ga):
     """:func:`_scores` over every coordinate (the outer check), and ``Ga_j = X'_jᵀacc`` when ``two``, in
     the same read of each column (:func:`_full_grads`): with dual extrapolation the check needs both,
     and on a wide X the second pass over X cost as much as the first."""
-    _full_grads(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, two, acc, Ga, threads)
+    _full_grads(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, two, acc, Ga)
     _violations(w, G, norms2, r_raw.shape[0], code, P, np.arange(w.shape[0]), out, active)
 
 
@@ -353,7 +346,7 @@ def _scores_hook(st, w, idx, code, P, out):
             if idx.shape[0] == w.shape[0]:  # the full pass of the outer check
                 pre = st.acc_state[0] == 1  # the extrapolated residual formed at the refresh: X'ᵀ of it too
                 _full_scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.c, st.norms2,
-                             st.r_raw, st.s[0], w, code, P, out, st.G, st.active, pre, st.acc, st.Ga, st.threads)
+                             st.r_raw, st.s[0], w, code, P, out, st.G, st.active, pre, st.acc, st.Ga)
                 if pre:
                     st.acc_state[0] = 2
                 return
@@ -452,7 +445,7 @@ def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w
                         np.array([float(s)]), np.zeros(p), lasso, np.ones(p, dtype=np.bool_) if active is None else active,
                         bool(screening) and lasso, np.zeros((m, n if m else 0)), np.zeros(1, dtype=np.int64),
                         np.array([-np.inf]), u_best, np.zeros(p), np.zeros(n if m else 0), np.zeros(p if m else 0),
-                        np.zeros(1, dtype=np.int64), pass_threads(data.shape[0] if sparse else n * p))
+                        np.zeros(1, dtype=np.int64))
     crit, n_ep, conv = ws_cd(st, w, int(code), P, l1, l2, bool(use_gap), bool(positive), float(tol), int(max_iter),
                              int(p0), bool(use_ws), int(K))
     return float(st.s[0]), crit, n_ep, conv

@@ -79,7 +79,7 @@ def test_soft_epochs_and_scores_match_generic(sparse, positive):
         sc, G = np.empty(p), np.zeros(p)
         K._scores(*parts, c, norms2, r_raw, s, w, np.arange(p), code, P, sc, G, active)
         sc2, G2, Ga = np.empty(p), np.zeros(p), np.zeros(p)
-        K._full_scores(*parts, mu, v, c, norms2, r_raw, s, w, code, P, sc2, G2, active, True, r_raw * 0.5, Ga, 1)
+        K._full_scores(*parts, mu, v, c, norms2, r_raw, s, w, code, P, sc2, G2, active, True, r_raw * 0.5, Ga)
         out[name] = (w, r_raw, s, sc, G, sc2, G2, Ga)
     for got, ref in zip(out["soft"], out["generic"]):
         assert _same_bits(got, ref)
