@@ -8,7 +8,7 @@ benchopt's iteration sampling needs. The solver runs with gap-safe screening and
 extrapolation (:func:`proxgan.solvers.cd.solve`), on the data centred (and the intercept
 recovered from the means) when ``fit_intercept``. The smallest working set is the solver's default
 for least squares (:func:`proxgan.solvers.cd.default_p0`: a fifth of the largest possible support,
-``max(10, min(n, p) // 5)``).
+``max(10, min(n, p) // 5)``, when ``p <= 2n``; 10 otherwise).
 """
 from benchopt import BaseSolver, safe_import_context
 

@@ -92,10 +92,11 @@ def test_working_set_and_anderson_do_not_change_solution(ws, K):
     np.testing.assert_allclose(res.coef, ref.coef, atol=1e-8)
 
 
-def test_default_p0_is_a_fifth_of_the_largest_lasso_support():
+def test_default_p0_is_a_fifth_of_the_largest_lasso_support_unless_p_exceeds_2n():
     rng = np.random.default_rng(0)
-    shapes = [(500, 600), (100, 10000), (10000, 100), (30, 40), (5, 3)]
-    assert [cd.default_p0(Quadratic(np.zeros((n, p)), np.zeros(n))) for n, p in shapes] == [100, 20, 20, 10, 10]
+    shapes = [(500, 600), (500, 1000), (500, 1001), (100, 10000), (10000, 100), (30, 40), (5, 3)]
+    assert [cd.default_p0(Quadratic(np.zeros((n, p)), np.zeros(n))) for n, p in shapes] == [100, 100, 10, 10, 20,
+                                                                                          10, 10]
     assert cd.default_p0(Logistic(rng.standard_normal((500, 600)), np.sign(rng.standard_normal(500)))) == 10
 
 
