@@ -32,8 +32,7 @@ Algorithm (skglm's recipe): an outer iteration refreshes the state, scores every
 stops when the criterion is ``<= tol`` (or every score is 0); the working set is the
 ``max(p0, 2·nnz)`` best-scored coordinates (the generalised support and free coordinates always in); the inner
 loop runs cyclic coordinate updates on it, every ``K + 1`` epochs tries the Anderson extrapolation
-of the last ``K + 1`` iterates (``K`` at most :data:`EARLY_DEPTH` on a working set checked early, see
-:func:`_anderson_depth`) (kept only if it is feasible and lowers the objective restricted to
+of the last ``K + 1`` iterates (kept only if it is feasible and lowers the objective restricted to
 the working set), and every 10 epochs scores the working set and leaves when its largest score is
 below 0.3 × the outer one; a state class whose ``EARLY_CHECKS`` attribute is true
 (:func:`cd_early_checks`) is also checked after epochs 3 and 6 (at most :data:`MAX_EPOCHS` epochs),
@@ -76,7 +75,7 @@ from proxgan.solvers._prox1d import in_support1d, value1d
 
 __all__ = ["ws_cd", "MAX_EPOCHS", "SHRINK_CODES", "anderson", "largest", "top_k", "is_state", "HOOK_JIT",
            "cd_refresh", "cd_scores", "cd_criterion", "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore",
-           "cd_early_checks", "EARLY_DEPTH"]
+           "cd_early_checks"]
 
 
 #: jit options of the hooks: compiled into the driver and cached with it only. Not cached on their
@@ -204,25 +203,6 @@ def _early_pays(ws_size, q):
     return ws_size < q and 7 * ws_size >= q
 
 
-#: Anderson depth on the working sets checked after epochs 3 and 6 (:func:`_anderson_depth`).
-EARLY_DEPTH = 5
-
-
-@njit(cache=True, nogil=True)
-def _anderson_depth(K, early_ws):
-    """Anderson depth of one inner solve: ``min(K, EARLY_DEPTH)`` on a working set of a convex problem
-    checked after epochs 3 and 6 (``early_ws``), else ``K``. Such an inner solve usually ends at its
-    3rd or 6th epoch, before a depth of 10 (11 epochs) ever extrapolates; a depth of 5 tries at the
-    6th, right before that check. On benchopt's 500 x 600 Lasso at 0.05·alpha_max (scikit-learn's
-    stopping rule, ``tol=1e-4``) this took 6 -> 5 outer iterations and 23.7 -> 17.5 column reads per
-    column of ``X``. Problems whose working sets are never checked early (``p > 7`` times the working
-    set, as L1, L3 and L5 of ``bench/bench_lasso.py``) keep ``K``: there a depth of 5 on every working
-    set took more outer iterations (11, 15 and 16 instead of 10, 14 and 14)."""
-    if early_ws and K > EARLY_DEPTH:
-        return EARLY_DEPTH
-    return K
-
-
 def _sources_stamp() -> str:
     """Hash of the sources compiled into :func:`ws_cd` (this file, the hooks, the 1-D prox)."""
     here = pathlib.Path(__file__).resolve().parent
@@ -282,21 +262,20 @@ def _make_driver(stamp: str):
                 ws = np.arange(q)
             tol_in = 0.3 * max_sc
             early_ws = early and (nonconvex or _early_pays(ws_size, q))
-            K_ws = _anderson_depth(K, early_ws and not nonconvex)
             w_before = w[ws]
-            last = np.empty((K_ws + 1, ws_size))
+            last = np.empty((K + 1, ws_size))
             ws_scores = np.empty(ws_size)
             n_last = 0
             sub = ws  # the coordinates the epochs update (ws, or its unsettled part after a check)
             for epoch in range(1, MAX_EPOCHS + 1):
                 cd_epoch(st, w, sub, code, P)
-                if K_ws > 0:
+                if K > 0:
                     for t in range(ws_size):
                         last[n_last, t] = w[ws[t]]
                     n_last += 1
-                    if n_last == K_ws + 1:
+                    if n_last == K + 1:
                         n_last = 0
-                        ok, w_acc = anderson(last, K_ws)
+                        ok, w_acc = anderson(last, K)
                         if ok:
                             _try_extrapolation(st, w, ws, w_acc, code, P)
                 if epoch % 10 == 0 or (early_ws and (epoch == 3 or epoch == 6)):
