@@ -5,9 +5,10 @@ benchopt's simulated data (``make_correlated_data``, seed 27, as benchmark_lasso
 estimators at the same ``tol`` (proxgan's estimators stop on scikit-learn's duality gap, so equal
 ``tol`` means the same stopping test). Per setting: the median CPU time (``time.process_time``, one
 BLAS thread through threadpoolctl) of ``--repeats`` interleaved fits, the ratio proxgan /
-scikit-learn (below 1: proxgan is faster), and where proxgan's time goes: ``solve`` is
-:func:`proxgan.solvers.cd.solve` alone on the already centred datafit, the rest is the fit's
-validation, centring and result handling. To check that equal ``tol`` is a fair comparison, each
+scikit-learn (below 1: proxgan is faster), and where proxgan's time goes: ``solve`` is the
+estimator's solver call alone (:func:`proxgan.linear_model._quadratic.fit_quadratic`, coordinate
+descent) on the already centred datafit, the rest is the fit's validation, centring and result
+handling. To check that equal ``tol`` is a fair comparison, each
 fit's duality gap is recomputed here in float64 from its returned coefficients on the centred problem
 (``lasso_problems.lasso_gap``: scikit-learn's dual point, the residual rescaled into the dual feasible
 set) and printed as a fraction of the stopping threshold ``tol·‖y‖²/n``: both must be at most 1.
@@ -65,8 +66,8 @@ def main(argv=None) -> int:
 
     from proxgan.linear_model import Lasso
     from proxgan.linear_model._base import preprocess
+    from proxgan.linear_model._quadratic import fit_quadratic
     from proxgan.penalties import L1
-    from proxgan.solvers import cd
 
     X, y, _ = make_correlated_data(args.n, args.p, rho=0, random_state=np.random.RandomState(27))
     print(f"# {args.n} x {args.p}, tol={args.tol}, median CPU time of {args.repeats} interleaved fits, one BLAS "
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
                 pen = L1(reg * a_max)
 
                 def solve():
-                    return cd.solve(df, pen, tol=tol, max_iter=1000, screening=False, dual_extrapolation=0)
+                    return fit_quadratic(df, pen, solver="cd", device="cpu", tol=tol, max_iter=1000)
 
                 base = Base(alpha=reg * a_max, fit_intercept=icpt, tol=args.tol) if Base else None
                 ours.fit(X, y)

@@ -47,7 +47,7 @@ from proxgan.solvers._common import SolverResult
 from proxgan.solvers._prox1d import enet_rows, penalty_params
 
 __all__ = ["CDResult", "solve", "solve_multitask", "quadratic_gap", "lasso_certificate", "logistic_certificate",
-           "default_p0"]
+           "default_p0", "dense_support"]
 
 _EMPTY_F = np.zeros((0, 0), order="F")
 _EMPTY_1 = np.zeros(0)
@@ -55,6 +55,13 @@ _EMPTY_I = np.zeros(1, dtype=np.int32)
 
 
 CDResult = SolverResult
+
+
+def dense_support(datafit: Datafit) -> bool:
+    """Whether a solution may hold a large share of the features: least squares with ``p <= 2n`` (a
+    Lasso solution has at most ``min(n, p)`` nonzeros). Read by :func:`default_p0` and by the
+    estimators' choice of Anderson depth (:func:`proxgan.linear_model._quadratic.fit_quadratic`)."""
+    return isinstance(datafit, Quadratic) and datafit.n_features <= 2 * datafit.n_samples
 
 
 def default_p0(datafit: Datafit) -> int:
@@ -84,10 +91,8 @@ def default_p0(datafit: Datafit) -> int:
     -------
     int
     """
-    if isinstance(datafit, Quadratic):
-        n, p = datafit.n_samples, datafit.n_features
-        if p <= 2 * n:
-            return max(10, min(n, p) // 5)
+    if dense_support(datafit):
+        return max(10, min(datafit.n_samples, datafit.n_features) // 5)
     return 10
 
 
