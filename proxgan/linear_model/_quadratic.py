@@ -81,6 +81,15 @@ def cd_anderson(df: Quadratic) -> int:
     iterations (11, 15, 16 instead of 10, 14, 14). The estimators run without dual extrapolation, whose
     residual windows an extrapolation every 6 epochs would break (``tests/solvers/test_cd_screening.py``),
     which is why this is the estimators' choice and not the solver's default.
+
+    Parameters
+    ----------
+    df : Quadratic
+        The (centred, weighted) least-squares datafit.
+
+    Returns
+    -------
+    int
     """
     return 5 if _cd.dense_support(df) else 10
 

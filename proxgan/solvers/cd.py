@@ -60,7 +60,17 @@ CDResult = SolverResult
 def dense_support(datafit: Datafit) -> bool:
     """Whether a solution may hold a large share of the features: least squares with ``p <= 2n`` (a
     Lasso solution has at most ``min(n, p)`` nonzeros). Read by :func:`default_p0` and by the
-    estimators' choice of Anderson depth (:func:`proxgan.linear_model._quadratic.fit_quadratic`)."""
+    estimators' choice of Anderson depth (:func:`proxgan.linear_model._quadratic.cd_anderson`).
+
+    Parameters
+    ----------
+    datafit : Datafit
+        The problem's datafit (its type and shape).
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(datafit, Quadratic) and datafit.n_features <= 2 * datafit.n_samples
 
 
