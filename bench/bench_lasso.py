@@ -60,8 +60,8 @@ def _competitors():
     return out
 
 
-def _baseline(rev):
-    """``(name, (make, kind))``: proxgan's ``Lasso`` at git revision ``rev``, importable next to this tree.
+def import_revision(rev):
+    """proxgan at git revision ``rev``, imported next to this tree as the package ``proxgan_base``.
 
     The revision's ``proxgan/`` (and the top-level ``kernels/`` of older trees, installed then as
     ``proxgan.kernels``) is extracted into a temporary folder as the package ``proxgan_base``, its
@@ -90,6 +90,12 @@ def _baseline(rev):
                     fh.write(src)
     sys.path.insert(0, tmp)
     os.environ["PROXGAN_FIRST_CALL"] = "compile"
+    return importlib.import_module("proxgan_base")
+
+
+def _baseline(rev):
+    """``(name, (make, kind))``: proxgan's ``Lasso`` at git revision ``rev`` (:func:`import_revision`)."""
+    import_revision(rev)
     Lasso = importlib.import_module("proxgan_base.linear_model").Lasso
     return f"proxgan@{rev}", (lambda a, t: Lasso(alpha=a, fit_intercept=False, tol=t, max_iter=100000), "gap")
 

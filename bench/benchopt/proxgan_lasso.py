@@ -6,10 +6,9 @@ Copy this file into the ``solvers/`` folder of a clone of benchopt's benchmark_l
 coordinate descent (``max_iter``): more iterations never give a higher objective, which is what
 benchopt's iteration sampling needs. The solver runs with gap-safe screening and dual
 extrapolation (:func:`proxgan.solvers.cd.solve`), on the data centred (and the intercept
-recovered from the means) when ``fit_intercept``. The smallest working set is a fifth of the
-largest possible support, ``p0 = max(10, min(n, p) // 5)``: an outer iteration costs two passes
-over ``X`` whatever the working set, so a first working set of 10 on 500 x 600 spent most of its
-time growing it (four doublings).
+recovered from the means) when ``fit_intercept``. The smallest working set is the solver's default
+for least squares (:func:`proxgan.solvers.cd.default_p0`: a fifth of the largest possible support,
+``max(10, min(n, p) // 5)``, when ``p <= 2n``; 10 otherwise).
 """
 from benchopt import BaseSolver, safe_import_context
 
@@ -54,7 +53,6 @@ class Solver(BaseSolver):
         self.penalty = L1(lmbd / n)
         self.tol = 1e-14 * float(self.df.y @ self.df.y) / n
         self.beta = np.zeros(X.shape[1] + self.fit_intercept)
-        self.p0 = max(10, min(X.shape) // 5)
 
     def warm_up(self):
         """Compile the numba kernels (not timed by benchopt)."""
@@ -73,7 +71,7 @@ class Solver(BaseSolver):
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = cd.solve(self.df, self.penalty, tol=self.tol, max_iter=int(n_iter), p0=self.p0)
+            res = cd.solve(self.df, self.penalty, tol=self.tol, max_iter=int(n_iter))
         coef = res.coef
         if self.fit_intercept:
             coef = np.r_[coef, self.y_off - self.X_off @ coef]

@@ -106,3 +106,33 @@ def test_dual_gap_reported_like_sklearn():
     gap = 0.5 * r @ r / n + a * np.abs(ours.coef_).sum() - 0.5 * (yc @ yc - d @ d) / n
     assert ours.dual_gap_ == pytest.approx(gap, rel=1e-6, abs=1e-15)
     assert 0 <= gap <= 1e-6 * (yc @ yc) / n
+
+
+@pytest.mark.parametrize("shape,depth", [((150, 180), 5), ((150, 300), 5), ((60, 300), 10)])
+def test_estimator_anderson_depth_keeps_the_solution_and_sklearn_stopping_rule(shape, depth):
+    """The estimators' Anderson depth (5 where p <= 2n) reaches the solver default's minimiser, and at
+    scikit-learn's default tol both estimators stop within tol·‖y‖²/n of the centred problem's gap."""
+    from proxgan.linear_model._base import preprocess
+    from proxgan.linear_model._quadratic import cd_anderson, fit_quadratic
+    from proxgan.penalties import L1
+    from proxgan.solvers import cd
+
+    n, p = shape
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((n, p))
+    y = X[:, : p // 3] @ rng.standard_normal(p // 3) + rng.standard_normal(n)
+    df, _, _ = preprocess(X, y, True)
+    assert cd_anderson(df) == depth
+    alpha = 0.05 * np.abs(df.X.T @ df.y).max() / n
+    tight = 1e-13 * (df.y @ df.y) / n
+    ours = fit_quadratic(df, L1(alpha), solver="cd", device="cpu", tol=tight, max_iter=100000)
+    ref = cd.solve(df, L1(alpha), tol=tight, max_iter=100000, screening=False, dual_extrapolation=0)
+    np.testing.assert_allclose(ours.coef, ref.coef, rtol=0, atol=1e-8)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    thr = 1e-4 * (yc @ yc) / n
+    for est in (Lasso(alpha=alpha), skl.Lasso(alpha=alpha)):
+        w = est.fit(X, y).coef_
+        r = yc - Xc @ w
+        theta = r / max(n * alpha, np.abs(Xc.T @ r).max())
+        d = yc - n * alpha * theta
+        assert 0.5 * r @ r / n + alpha * np.abs(w).sum() - 0.5 * (yc @ yc - d @ d) / n <= thr
