@@ -166,8 +166,11 @@ def test_prox_newton_agrees_with_cd(kind, kw, sparse):
     df = kind(sp.csc_matrix(X) if sparse else X, y, sample_weight=sw, intercept=True, **kw)
     pen = ElasticNet(0.05, 0.8)
     ref = cd.solve(df, pen, tol=1e-10)
-    res = solve_pn(df, pen, tol=1e-10)
-    assert res.converged and res.crit <= 1e-10 and ref.converged
+    # prox-Newton's backtracking line search compares objective values: below an optimality violation
+    # of about 1e-10 the decrease it needs is under the rounding of the objective (Huber stalls at
+    # 1.2e-10 with numpy 2.4 / scipy 1.17), so it is asked for 1e-9 and compared with CD's 1e-10 result
+    res = solve_pn(df, pen, tol=1e-9)
+    assert res.converged and res.crit <= 1e-9 and ref.converged
     assert objective(df, pen, res.coef) == pytest.approx(objective(df, pen, ref.coef), rel=1e-10, abs=1e-12)
     np.testing.assert_allclose(res.coef, ref.coef, atol=1e-6)
     assert np.array_equal(res.coef[:-1] == 0, ref.coef[:-1] == 0)  # the same exact zeros

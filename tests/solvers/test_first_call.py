@@ -57,7 +57,8 @@ def test_interpreted_driver_computes_what_the_compiled_one_does(case, monkeypatc
         return
     assert interp.n_iter == compiled.n_iter
     np.testing.assert_allclose(interp.coef, compiled.coef, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(interp.crit, compiled.crit, rtol=1e-6, atol=1e-15)
+    # the gap is a difference of O(1) values: the two agree to its rounding (fastmath sums), not further
+    np.testing.assert_allclose(interp.crit, compiled.crit, rtol=1e-6, atol=1e-13)
 
 
 def test_over_budget_run_restores_the_arguments_and_compiles(monkeypatch):
