@@ -27,15 +27,21 @@ Fairness, checked or stated in the output:
 
 Target: proxgan / skglm <= 0.5.
 
+``--baseline REV`` also times proxgan's estimators at git revision ``REV`` (extracted as the package
+``proxgan_base``, as ``bench_lasso.py --baseline`` does) in the same interleaved rounds, on the same
+tolerance ladder, and adds the column proxgan / proxgan@REV: a before/after comparison on the same load.
+
 Usage::
 
     python bench/nonconvex_regression.py                        # L1..L5, MCP and SCAD, eps 1e-6
     python bench/nonconvex_regression.py --problems L2 L4 --penalties mcp --repeats 3
     python bench/nonconvex_regression.py --seeds 0 1 2                    # other draws of the same designs
+    python bench/nonconvex_regression.py --problems L2 L3 --baseline main  # before/after, side by side
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import sys
@@ -55,6 +61,19 @@ GAMMA = {"mcp": 3.0, "scad": 3.7}
 LADDER = [100.0 * 10.0 ** (-k / 4) for k in range(17)]  # times the target: 100 .. 0.01, steps of 10^(1/4)
 
 
+#: ``(name, MCPRegression, SCADRegression)`` of proxgan at the ``--baseline`` revision, or None
+BASELINE = None
+
+
+def _load_baseline(rev: str):
+    """proxgan's MCPRegression / SCADRegression at git revision ``rev``, through ``bench_lasso``'s extraction of
+    that revision as the package ``proxgan_base``."""
+    from bench_lasso import _baseline
+    _baseline(rev)  # extracts the revision, puts it on sys.path (its Lasso entry is not used here)
+    lm = importlib.import_module("proxgan_base.linear_model")
+    return f"proxgan@{rev}", lm.MCPRegression, lm.SCADRegression
+
+
 def _contenders(kind: str):
     from skglm import GeneralizedLinearEstimator
     from skglm import MCPRegression as SkMCP
@@ -64,11 +83,17 @@ def _contenders(kind: str):
 
     g = GAMMA[kind]
     if kind == "mcp":
-        return {"proxgan": lambda a, t: MCPRegression(a, g, fit_intercept=False, tol=t, max_iter=100000),
-                "skglm": lambda a, t: SkMCP(a, g, fit_intercept=False, tol=t)}
-    return {"proxgan": lambda a, t: SCADRegression(a, g, fit_intercept=False, tol=t, max_iter=100000),
-            "skglm": lambda a, t: GeneralizedLinearEstimator(Quadratic(), SkSCAD(a, g),
-                                                             AndersonCD(tol=t, fit_intercept=False))}
+        out = {"proxgan": lambda a, t: MCPRegression(a, g, fit_intercept=False, tol=t, max_iter=100000),
+               "skglm": lambda a, t: SkMCP(a, g, fit_intercept=False, tol=t)}
+    else:
+        out = {"proxgan": lambda a, t: SCADRegression(a, g, fit_intercept=False, tol=t, max_iter=100000),
+               "skglm": lambda a, t: GeneralizedLinearEstimator(Quadratic(), SkSCAD(a, g),
+                                                                AndersonCD(tol=t, fit_intercept=False))}
+    if BASELINE is not None:
+        name, mcp_cls, scad_cls = BASELINE
+        cls = mcp_cls if kind == "mcp" else scad_cls
+        out[name] = lambda a, t: cls(a, g, fit_intercept=False, tol=t, max_iter=100000)
+    return out
 
 
 def _skglm_penalty(kind, a):
@@ -142,15 +167,22 @@ def run(pid, kind, eps, repeats, seed=0):
         cells.append(f"{med[k]:.4f} (tol {chosen[k] / target:.2g}·ε) | {objective(kind, X, y, w, a):.6g} | "
                      f"{np.count_nonzero(w)} | {stationarity(kind, X, y, w, a) / target:.2g}")
     ratio = None
-    if len(med) == 2:
+    if "proxgan" in med and "skglm" in med:
         ratio = med["proxgan"] / med["skglm"]
         same = np.array_equal(coefs["proxgan"] != 0, coefs["skglm"] != 0)
         tail = f"{ratio:.2f} | {'same' if same else 'different'}"
     else:
         tail = "n/a | n/a"
+    base_ratio = None
+    if BASELINE is not None:
+        base = BASELINE[0]
+        if "proxgan" in med and base in med:
+            base_ratio = med["proxgan"] / med[base]
+        tail += " | n/a" if base_ratio is None else f" | {base_ratio:.2f}"
     name = pid if seed == 0 else f"{pid} (seed {seed})"
     print(f"| {name} | {kind.upper()} | {' | '.join(c for c in cells)} | {tail} |", flush=True)
-    return ratio, parametrisation_check(kind, X, y, a, coefs)
+    return ratio, base_ratio, parametrisation_check(kind, X, y, a,
+                                                    {k: coefs[k] for k in ("proxgan", "skglm") if k in coefs})
 
 
 def main(argv=None):
@@ -162,7 +194,12 @@ def main(argv=None):
     ap.add_argument("--seeds", nargs="+", type=int, default=[0],
                     help="data seeds (the protocol's problems are seed 0; more show how much the ratio "
                          "depends on which critical points the two solvers reach)")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also time proxgan's estimators at this git revision (column proxgan / proxgan@REV)")
     args = ap.parse_args(argv)
+    global BASELINE
+    if args.baseline:
+        BASELINE = _load_baseline(args.baseline)
     threadpool_limits(1)
     torch.set_num_threads(1)
     print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
@@ -174,22 +211,31 @@ def main(argv=None):
             _fit(make, X[:50, :60], y[:50], a, 1e-6)
     print("Columns per solver: CPU s (the tolerance it ran at, in units of the target ε·α_max) | objective | "
           "nonzeros | stationarity / (ε·α_max), from the returned coefficients.\n")
+    extra = [BASELINE[0]] if BASELINE is not None else []
     print("| problem | penalty | proxgan s | objective | nnz | stationarity | skglm s | objective | nnz | "
-          "stationarity | proxgan / skglm (target <= 0.5) | supports |")
-    print("|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|")
-    checks, ratios = [], {k: [] for k in args.penalties}
+          "stationarity | " + "".join(f"{b} s | objective | nnz | stationarity | " for b in extra)
+          + "proxgan / skglm (target <= 0.5) | supports |" + "".join(f" proxgan / {b} |" for b in extra))
+    print("|---|---|---|---:|---:|---:|---|---:|---:|---:|" + "---|---:|---:|---:|" * len(extra) + "---:|---|"
+          + "---:|" * len(extra))
+    checks, ratios, base_ratios = [], {k: [] for k in args.penalties}, {k: [] for k in args.penalties}
     for seed in args.seeds:
         for pid in args.problems:
             for kind in args.penalties:
-                ratio, check = run(pid, kind, args.eps, args.repeats, seed)
+                ratio, base_ratio, check = run(pid, kind, args.eps, args.repeats, seed)
                 checks.append(f"{pid} seed {seed} {kind.upper()}: {check}")
                 if ratio is not None:
                     ratios[kind].append(ratio)
+                if base_ratio is not None:
+                    base_ratios[kind].append(base_ratio)
     print()
     for kind, r in ratios.items():
         if r:
             print(f"{kind.upper()}: geometric mean of proxgan / skglm {np.exp(np.mean(np.log(r))):.2f} over {len(r)} "
                   f"cells, {sum(v <= 0.5 for v in r)} of them <= 0.5")
+    for kind, r in base_ratios.items():
+        if r:
+            print(f"{kind.upper()}: geometric mean of proxgan / {BASELINE[0]} {np.exp(np.mean(np.log(r))):.2f} over "
+                  f"{len(r)} cells")
     print("\nSame objective (proxgan's penalty against skglm's, same points, and the objectives at both solutions):")
     for line in checks:
         print("  " + line)

@@ -170,3 +170,33 @@ def test_equals_skglm(which):
     np.testing.assert_allclose(np.ravel(est.coef_), np.ravel(ref.coef_), atol=1e-6)
     np.testing.assert_allclose(np.ravel(est.intercept_), np.ravel(ref.intercept_), atol=1e-6)
     assert np.array_equal(np.ravel(est.coef_) != 0, np.ravel(ref.coef_) != 0)
+
+
+@pytest.mark.parametrize("est_cls, pen_cls, gamma", CASES, ids=["mcp", "scad"])
+def test_first_working_set_rule_and_both_branches(est_cls, pen_cls, gamma):
+    """The one rule for the first working set (``_first_working_set``: p/10 when n >= p, else skglm's 10) and
+    what the estimator does with it: with n >= p it reaches the point that ``cd.solve`` with ``p0=10`` reaches
+    (the objective is strongly convex here, one minimiser), both stationary; with p > n it is ``p0=10`` itself,
+    the same coefficients bit for bit."""
+    from proxgan.linear_model._nonconvex import _first_working_set
+    from proxgan.solvers import cd
+
+    assert [_first_working_set(n, p) for n, p in [(5000, 500), (500, 500), (499, 500), (200, 20000), (50, 40)]] \
+        == [50, 50, 10, 10, 10]
+    alpha = 0.05
+    X, y, _ = _problem(2000, 300, seed=3, k=40)
+    assert _first_working_set(*X.shape) == 30
+    Xc, yc = X - X.mean(0), y - y.mean()
+    assert np.linalg.eigvalsh(Xc.T @ Xc / len(y)).min() > 1 / (gamma - (pen_cls is SCAD))
+    est = est_cls(alpha, gamma, tol=1e-10).fit(X, y)
+    ref = cd.solve(Quadratic(np.asfortranarray(Xc), yc), pen_cls(alpha, gamma), tol=1e-10, max_iter=1000, p0=10)
+    assert ref.converged and np.count_nonzero(ref.coef) >= 30  # a support larger than the first working set
+    np.testing.assert_allclose(est.coef_, ref.coef, atol=1e-9)
+    assert np.array_equal(est.coef_ != 0, ref.coef != 0)
+    pen = pen_cls(alpha, gamma)
+    assert _stationarity(pen, X, y, est.coef_, est.intercept_) <= 2e-10
+    assert _stationarity(pen, Xc, yc, ref.coef, 0.0) <= 2e-10
+    Xw, yw, _ = _problem(40, 120, seed=2)  # p > n: skglm's p0
+    wide = est_cls(0.1, gamma, tol=1e-10, fit_intercept=False).fit(Xw, yw)
+    ref_w = cd.solve(Quadratic(np.asfortranarray(Xw), yw), pen_cls(0.1, gamma), tol=1e-10, max_iter=1000, p0=10)
+    assert np.array_equal(wide.coef_, ref_w.coef)
