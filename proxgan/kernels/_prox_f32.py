@@ -50,7 +50,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "as_int", "as_float", "log1p_vec",
+__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "fma", "as_int",
+           "as_float", "log1p_vec",
            "cbrt_estimate", "horner"]
 
 _F = np.float64
@@ -237,3 +238,107 @@ def logsum_pos(x, s, a, b):
     cost = _F(2.0) * sd * ad * log1p_vec(r * (_ONE / bd) if r > _F(0.0) else _F(0.0))  # 1/eps: hoisted
     keep = (d >= _F(0.0)) & (r > _F(0.0)) & (cost < gain)
     return _F32(r) if keep else _F32(0.0) * x
+
+
+# ----------------------------------------------------------------------------- the preconditioned forms
+@intrinsic
+def fma(typingctx, x, y, z):
+    """:math:`xy + z` rounded once (``llvm.fma``: one ``vfmadd`` per vector where the CPU has FMA).
+
+    The sign of ``fma(x, y, -z)`` is the exact sign of :math:`xy - z`, whatever the magnitudes."""
+    if not (isinstance(x, types.Float) and x == y == z):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+    return x(x, y, z), codegen
+
+
+@njit(inline="always")
+def _split(v):
+    """A float64 ``v`` as float32 ``(hi, lo)`` with ``hi + lo = v`` to about :math:`2^{-48}` relative
+    (used on loop invariants only: LLVM hoists them out of the element loop)."""
+    hi = _F32(v)
+    return hi, _F32(v - _F(hi))
+
+
+_BIG = _F32(2.0 ** 63)
+
+
+@njit(inline="always")
+def _sq_d_at_most(x, d, c):
+    r"""Whether :math:`x^2 d \le c` for float32 ``x >= 0`` (NaN: False), ``d >= 0`` and float64 ``c``
+    (loop invariant), decided to about :math:`2^{-46}` relative in float32: :math:`x^2` is split
+    exactly into two floats (``fma``) and :math:`x^2 d - c` is two ``fma`` on the split constant.
+    That holds while :math:`x^2` is a normal float32 (:math:`2^{-63} \le x \le 2^{63}`); ``x`` above
+    :math:`2^{63}` counts as :math:`2^{63}` (so that :math:`x^2` stays finite), and below
+    :math:`2^{-63}` the square's rounding only matters where ``c`` is itself below :math:`2^{-126} d`."""
+    ch, cl = _split(c)
+    xs = _BIG if _BIG < x else x  # (vminps)
+    x2 = xs * xs
+    x2l = fma(xs, xs, -x2)
+    return fma(x2, d, -ch) + fma(x2l, d, -cl) <= _F32(0.0)
+
+
+@njit(inline="always")
+def mcp_pre(x, lr, d, a, b):
+    r"""MCP (``a`` :math:`=\lambda`, ``b`` :math:`=\gamma`) on float32 ``x >= 0`` at the step
+    :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32 and with one division.
+
+    Multiplied through by ``d``, the firm threshold is :math:`(x d - \mathrm{lr}\lambda) / (d -
+    \mathrm{lr}/\gamma)`, zero where the numerator is :math:`\le 0`, and :math:`s < \gamma` iff its
+    denominator is :math:`> 0`; the hard threshold (:math:`s \ge \gamma`) keeps ``x`` iff :math:`x^2 d
+    > \lambda^2\gamma\,\mathrm{lr}` (:func:`_sq_d_at_most`). The loop-invariant products
+    :math:`\mathrm{lr}\lambda`, :math:`\mathrm{lr}/\gamma` are float32 pairs (:func:`_split`), and
+    ``fma`` forms the numerator with one rounding, so each decision is the exact one up to about
+    :math:`2^{-46}` relative.
+    """
+    lrd, ad, bd = _F(lr), _F(a), _F(b)
+    c1h, c1l = _split(lrd * ad)
+    kh, kl = _split(lrd / bd)
+    num = fma(x, d, -c1h) - c1l
+    den = (d - kh) - kl
+    # selects whose comparisons are false on NaN keep x (NaN in, NaN out)
+    firm = x if fma(b, a, -x) < _F32(0.0) else num / den  # x > gamma lam, decided exactly (NaN: num / den)
+    firm = _F32(0.0) if num <= _F32(0.0) else firm
+    hard = _F32(0.0) if _sq_d_at_most(x, d, ad * ad * bd * lrd) else x
+    return firm if den > _F32(0.0) else hard
+
+
+@njit(inline="always")
+def scad_pre(x, lr, d, a, b):
+    r"""SCAD (``a`` :math:`=\lambda`, ``b`` :math:`=\gamma`) on float32 ``x >= 0`` at the step
+    :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32 and with one division.
+
+    Multiplied through by :math:`d`: :math:`x - s\lambda = n_1/d` with :math:`n_1 = x d -
+    \mathrm{lr}\lambda`; the middle piece is :math:`n_3/d_k` with :math:`n_3 = x d -
+    \mathrm{lr}\gamma\lambda/(\gamma-1)` and :math:`d_k = d - \mathrm{lr}/(\gamma-1)`, which is
+    :math:`> 0` iff :math:`s < \gamma - 1` (the convex case). The one division is of the numerator and
+    denominator the piece selects. Zero iff :math:`n_1 \le 0` in the convex case (decided as in
+    :func:`mcp_pre`); the other piece boundaries are where the prox is continuous. In the
+    non-convex case the better of the outer pieces' minimisers is chosen on their objectives times
+    :math:`2\,\mathrm{lr}`, in float32: where the two agree to float32 rounding either is returned.
+    """
+    lrd, ad, bd = _F(lr), _F(a), _F(b)
+    c1h, c1l = _split(lrd * ad)
+    c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
+    kh, kl = _split(lrd / (bd - _ONE))
+    ga = _F32(bd * ad)
+    q1 = (fma(x, d, -c1h) - c1l) / d  # x - s lam
+    q3 = (fma(x, d, -c3h) - c3l) / ((d - kh) - kl)  # the middle piece (convex case)
+    # convex: 0 up to s lam, then min(x, max(min(x - s lam, lam), middle)): the middle piece is a
+    # line through (lam (1 + s), lam) and (gamma lam, gamma lam) steeper than x - s lam and than x,
+    # so no threshold on x is compared (the middle piece is steep where s is near gamma - 1, and a
+    # rounded threshold would be amplified); the selects keep NaN
+    y = a if a < q1 else q1
+    y = q3 if q3 > y else y
+    y = x if x < y else y
+    y = _F32(0.0) if q1 <= _F32(0.0) else y
+    # non-convex: y1 = clip(x - s lam, 0, lam) against y3 = max(x, gamma lam), objectives times 2 lr
+    y1 = q1 if q1 > _F32(0.0) else _F32(0.0)
+    y1 = a if a < y1 else y1
+    y3 = ga if ga > x else x
+    h1 = fma(d, (y1 - x) * (y1 - x), _F32(2.0 * lrd * ad) * y1)
+    h3 = fma(d, (y3 - x) * (y3 - x), _F32(lrd * ad * ad * (bd + _ONE)))
+    y13 = y1 if h1 <= h3 else y3  # ties: the smaller
+    return y if d > kh + kl else y13  # convex iff s < gamma - 1
