@@ -20,8 +20,10 @@ import torch
 from numba import njit
 
 from proxgan.kernels import _prox_cpu
-from proxgan.kernels.fused_penalty import Code, prox_code_ref
+from proxgan.kernels.fused_penalty import prox_code_ref
 from proxgan.penalties import MCP, SCAD
+
+from test_prox_vectorised import around  # noqa: E402  (tests/kernels is on sys.path)
 
 PENALTIES = [MCP(0.8, 3.0), MCP(1e-3, 1.5), MCP(2.0, 1.01), SCAD(0.7, 3.7), SCAD(1e-3, 2.2), SCAD(1.5, 2.05)]
 _LOOPS: dict = {}
@@ -78,13 +80,9 @@ def _inputs(pen, lr):
     for s in steps:
         d = np.float32(lr / s)
         s = float(np.float64(np.float32(lr)) / np.float64(d))
-        pts = [0.0, 1e-45, 1e-40, 1e-30, 1e-3, 0.1, 1.0, 3.0, 50.0, 1e20, 3e38]
-        for t in _thresholds(pen, s):
-            pts += list(np.float64(t) * np.array([1 - 1e-3, 1 - 1e-6, 1.0, 1 + 1e-6, 1 + 1e-3, 2.0, 10.0]))
-        p32 = np.float32([p for p in pts if p < 3.4e38])
-        p32 = np.concatenate([p32, np.nextafter(p32, np.float32(np.inf)), np.nextafter(p32, np.float32(0))])
-        xs.append(np.concatenate([p32, -p32]))
-        ds.append(np.full(2 * p32.size, d))
+        x = around(_thresholds(pen, s))
+        xs.append(x)
+        ds.append(np.full(x.size, d))
     n = 20000
     xs.append((rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 2, n)).astype(np.float32))
     ds.append((lr / 10.0 ** rng.uniform(-5, 2, n)).astype(np.float32))
@@ -149,30 +147,3 @@ def test_float64_divides_and_calls_the_exact_form():
         want = np.empty_like(u)
         ref(u, 0.05 / d, np.float64(a), np.float64(b), want)
         np.testing.assert_array_equal(out, want)
-
-
-@pytest.mark.parametrize("pen", [MCP(0.5, 3.0), SCAD(0.5, 3.7), MCP(0.05, 1.5), SCAD(0.05, 2.2)], ids=repr)
-def test_fused_float32_step_with_the_preconditioned_forms(pen):
-    """The fused float32 ProxAdam step against the reference step on float64 copies, with gradients of
-    very different sizes (so that steps lr/D fall on both sides of gamma and gamma - 1): float32
-    rounding apart, and the same zeros."""
-    from proxgan.optim import ProxAdam
-
-    assert pen.lowering().code in _prox_cpu.PRECOND
-    gen = torch.Generator().manual_seed(0)
-    ps = [torch.nn.Parameter(0.3 * torch.randn(s, dtype=torch.float64, generator=gen)) for s in [(1025,), (33, 31)]]
-    qs = [torch.nn.Parameter(p.detach().float()) for p in ps]
-    ref = ProxAdam(ps, lr=0.05, penalty=pen, foreach=False, fused=False)
-    fused = ProxAdam(qs, lr=0.05, penalty=pen, fused=True)
-    for _ in range(3):
-        for p, q in zip(ps, qs):
-            scale = 10.0 ** (-4 * torch.rand(p.shape, dtype=torch.float64, generator=gen))
-            p.grad = scale * torch.randn(p.shape, dtype=torch.float64, generator=gen)
-            q.grad = p.grad.float()
-        ref.step()
-        fused.step()
-    for p, q in zip(ps, qs):
-        torch.testing.assert_close(q.detach().double(), p.detach(), rtol=1e-5, atol=1e-6)
-        assert int(((q == 0) != (p == 0)).sum()) <= 2
-        assert bool((q == 0).any()) and bool((q != 0).any())
-    assert Code.MCP in _prox_cpu.PRECOND and Code.SCAD in _prox_cpu.PRECOND
