@@ -88,8 +88,8 @@ def cpu_medians(fns: dict, repeats: int, warmup: int = 3) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def _stream_body(p, g, m, v, k, lo, hi):
-    for i in range(lo, hi):
+def _stream_body(p, g, m, v, k):
+    for i in range(p.size):  # (views indexed from 0, as the kernels' tiles: the loop vectorises)
         gi = g[i]
         mi = m[i] + k * (gi - m[i])
         m[i] = mi
@@ -100,9 +100,10 @@ def _stream_body(p, g, m, v, k, lo, hi):
 _STREAM: dict = {}
 
 
-def stream(arrays: list[tuple[np.ndarray, ...]], threads: int) -> None:
-    """The step's memory traffic with almost no arithmetic: for each tensor's ``(p, g, m, v)``,
-    read all four and write ``p, m, v`` once (tiles of 65536 entries over ``threads`` threads)."""
+def stream(arrays: tuple[np.ndarray, ...], threads: int) -> None:
+    """The step's memory traffic with almost no arithmetic: read the flat float32 arrays
+    ``(p, g, m, v)`` (as many entries as the model) and write ``p, m, v`` once, in one call (tiles
+    of 65536 entries over the threads where ``threads > 1``)."""
     if not _STREAM:
         from numba import njit, prange
 
@@ -110,18 +111,16 @@ def stream(arrays: list[tuple[np.ndarray, ...]], threads: int) -> None:
 
         @njit(fastmath=False, error_model="numpy")
         def serial(p, g, m, v, k):
-            body(p, g, m, v, k, 0, p.size)
+            body(p, g, m, v, k)
 
         @njit(parallel=True, fastmath=False, error_model="numpy")
         def parallel(p, g, m, v, k):
             tile = 1 << 16
             for t in prange((p.size + tile - 1) // tile):
-                body(p, g, m, v, k, t * tile, min(p.size, (t + 1) * tile))
+                lo, hi = t * tile, min(p.size, (t + 1) * tile)
+                body(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], k)
         _STREAM.update(serial=serial, parallel=parallel)
-    fn = _STREAM["serial" if threads == 1 else "parallel"]
-    k = np.float32(0.5)
-    for p, g, m, v in arrays:
-        fn(p, g, m, v, k)
+    _STREAM["serial" if threads == 1 else "parallel"](*arrays, np.float32(0.5))
 
 
 def bound(mparams: float, steps: int, cpu: bool) -> list[tuple[str, float]]:
@@ -130,10 +129,8 @@ def bound(mparams: float, steps: int, cpu: bool) -> list[tuple[str, float]]:
     threads = torch.get_num_threads()
     ps = params(mparams)
     n = sum(p.numel() for p in ps)
-    arrays = [tuple(t.detach().numpy().reshape(-1).copy() for t in (p, p.grad, p, p)) for p in ps]
-    for a in arrays:
-        a[2][:] = 0.0
-        a[3][:] = 1.0
+    flat = torch.cat([p.detach().reshape(-1) for p in ps]).numpy()
+    arrays = (flat.copy(), torch.cat([p.grad.reshape(-1) for p in ps]).numpy(), np.zeros_like(flat), np.ones_like(flat))
     fns = {"stream (28 B/entry)": lambda: stream(arrays, threads)}
     none = ProxAdam(params(mparams), lr=1e-3, fused=True)
     fns["no penalty (NONE)"] = none.step
