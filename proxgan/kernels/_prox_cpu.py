@@ -32,7 +32,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._prox_f32 import as_float, as_int, logsum_pos, lq12_pos, lq23_pos, mcp_pos, mcp_pre, scad_pos, scad_pre
+from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_pos, mcp_pre, scad_pos,
+                        scad_pre)
 from .fused_penalty import Code
 
 __all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "prox_kernel_pre", "BRANCHES", "PRECOND",
@@ -248,7 +249,8 @@ def _divided(branch):
 #: form of its own for float32, multiplied through by ``d``: no division for the step, one in all
 #: (:mod:`proxgan.kernels._prox_f32`). Float64 divides and calls :data:`BRANCHES`.
 PRECOND = {Code.MCP: by_dtype(_divided(_prox_mcp), _signed_pre(mcp_pre)),
-           Code.SCAD: by_dtype(_divided(_prox_scad), _signed_pre(scad_pre))}
+           Code.SCAD: by_dtype(_divided(_prox_scad), _signed_pre(scad_pre)),
+           Code.LQ12: by_dtype(_divided(_prox_lq12), _signed_pre(lq12_pre))}
 
 
 def prox_kernel_pre(u, lr, d, code, a, b, one, zero):  # pragma: no cover - compiled code calls the overload below

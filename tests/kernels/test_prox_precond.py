@@ -1,5 +1,5 @@
-"""The float32 proxes at ProxAdam's preconditioned step ``lr/d`` (``_prox_cpu.PRECOND``: MCP and SCAD
-multiplied through by ``d``, no division for the step) against the float64 reference at ``s = lr/d``.
+"""The float32 proxes at ProxAdam's preconditioned step ``lr/d`` (``_prox_cpu.PRECOND``: MCP, SCAD and
+ℓ1/2 multiplied through by ``d``, no division for the step) against the float64 reference at ``s = lr/d``.
 
 The bar, as ``test_prox_vectorised.py`` but 3 ulp instead of 2: a value is the ratio of two
 differences each rounded twice (one ``fma`` and the low half of a split constant), then divided,
@@ -21,11 +21,12 @@ from numba import njit
 
 from proxgan.kernels import _prox_cpu
 from proxgan.kernels.fused_penalty import prox_code_ref
-from proxgan.penalties import MCP, SCAD
+from proxgan.penalties import MCP, SCAD, Lq
 
 from test_prox_vectorised import around  # noqa: E402  (tests/kernels is on sys.path)
 
-PENALTIES = [MCP(0.8, 3.0), MCP(1e-3, 1.5), MCP(2.0, 1.01), SCAD(0.7, 3.7), SCAD(1e-3, 2.2), SCAD(1.5, 2.05)]
+PENALTIES = [MCP(0.8, 3.0), MCP(1e-3, 1.5), MCP(2.0, 1.01), SCAD(0.7, 3.7), SCAD(1e-3, 2.2), SCAD(1.5, 2.05),
+             Lq(0.6, 0.5), Lq(1e-3, 0.5), Lq(30.0, 0.5)]
 _LOOPS: dict = {}
 
 
@@ -63,7 +64,10 @@ def _reference(pen, u, lr, d):
 
 
 def _thresholds(pen, s):
-    lam, gam = float(np.float32(pen.lam)), float(np.float32(pen.gamma))
+    lam = float(np.float32(pen.lam))
+    if isinstance(pen, Lq):
+        return [(54 ** (1 / 3) / 4) * (2 * s * lam) ** (2 / 3)]
+    gam = float(np.float32(pen.gamma))
     out = [s * lam, gam * lam, lam * np.sqrt(s * gam), (1 + s) * lam]
     if isinstance(pen, SCAD):  # the ties of the outer pieces in the non-convex case
         out += [lam * (gam + 1 + s) / 2, lam * (gam * gam + s * (gam + 1)) / (2 * gam)]
@@ -74,8 +78,10 @@ def _inputs(pen, lr):
     """Float32 points and preconditioners ``d``: the steps ``lr/d`` of a grid (and the values of ``d``
     where ``s`` crosses ``gamma`` and ``gamma - 1``), points around every threshold, and random ones."""
     rng = np.random.default_rng(0)
-    gam = float(np.float32(pen.gamma))
-    steps = [1e-9, 1e-3, 0.3, 1.0, 2.5, 1e3, 1e8, gam, gam - 1, gam * (1 + 1e-6), (gam - 1) * (1 - 1e-6)]
+    steps = [1e-9, 1e-3, 0.3, 1.0, 2.5, 1e3, 1e8]
+    if not isinstance(pen, Lq):
+        gam = float(np.float32(pen.gamma))
+        steps += [gam, gam - 1, gam * (1 + 1e-6), (gam - 1) * (1 - 1e-6)]
     xs, ds = [], []
     for s in steps:
         d = np.float32(lr / s)
@@ -117,7 +123,7 @@ def test_preconditioned_forms_match_the_float64_reference(pen, lr):
     assert both.sum() > 1000 and ((got == 0) & (ref == 0)).sum() > 1000  # both outcomes are exercised
 
 
-@pytest.mark.parametrize("pen", PENALTIES[:1] + PENALTIES[3:4], ids=repr)
+@pytest.mark.parametrize("pen", PENALTIES[:1] + PENALTIES[3:4] + PENALTIES[6:7], ids=repr)
 def test_steps_that_are_not_positive_keep_the_point_and_nan_propagates(pen):
     u = np.float32([-2.0, -1e-30, 0.0, 1e-40, 0.7, 3e38])
     for lr, d in [(0.0, 1.0), (1e-3, np.inf), (1e-3, np.nan), (-1e-3, 1.0)]:  # lr/d: 0, 0, nan, < 0
@@ -127,6 +133,8 @@ def test_steps_that_are_not_positive_keep_the_point_and_nan_propagates(pen):
     ref, _ = _reference(pen, u, 1e-3, np.zeros_like(u))
     np.testing.assert_array_equal(got[:-1], ref[:-1].astype(np.float32))
     assert np.isnan(_prox_pre(pen, np.float32([np.nan]), 1e-3, np.float32([0.5]))[0])
+    if isinstance(pen, Lq):  # lam = 0: the identity
+        np.testing.assert_array_equal(_prox_pre(Lq(0.0, pen.q), u, 1e-3, np.ones_like(u)), u)
 
 
 def test_float64_divides_and_calls_the_exact_form():
