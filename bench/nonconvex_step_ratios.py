@@ -202,12 +202,14 @@ if __name__ == "__main__":
     if args.asm:
         from proxgan.kernels.fused_penalty import Code
 
-        print("| penalty | lanes | div f32 | div f64 | sqrt f32 | sqrt f64 | +-* f32 | +-* f64 | to f64 | ymm | calls |")
+        print("| penalty | lanes | div f32 | div f64 | sqrt f32 | sqrt f64 | +-* f32 | +-* f64 | to f64 | ymm "
+              "| calls |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
         for name, make in {"none": None, **PENALTIES}.items():
             code = int(Code.NONE) if make is None else int(make().lowering().code)
             r = loop_report(code)
-            print(f"| {name} | " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+            cells = (f"{v:.3g}" if isinstance(v, float) else str(v) for v in r.values())
+            print(f"| {name} | " + " | ".join(cells) + " |")
         raise SystemExit(0)
     if args.threads:
         torch.set_num_threads(args.threads)

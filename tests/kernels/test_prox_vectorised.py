@@ -202,8 +202,8 @@ def test_float32_loop_vectorises(pen):
     assert re.search(r"v(mul|div)p[sd]\s+%[xyz]mm", asm), "the loop did not vectorise"
 
 
-@pytest.mark.parametrize("pen, decades", [(Lq(0.02, 0.5), 0), (Lq(0.02, 0.5), 4), (MCP(0.5, 3.0), 4), (SCAD(0.5, 3.7), 4),
-                                          (MCP(0.05, 1.5), 4), (SCAD(0.05, 2.2), 4)], ids=repr)
+@pytest.mark.parametrize("pen, decades", [(Lq(0.02, 0.5), 0), (Lq(0.02, 0.5), 4), (MCP(0.5, 3.0), 4),
+                                          (SCAD(0.5, 3.7), 4), (MCP(0.05, 1.5), 4), (SCAD(0.05, 2.2), 4)], ids=repr)
 def test_fused_float32_step_uses_them(pen, decades):
     """The fused float32 ProxAdam step (its kernel compiles the float32 forms, and for MCP, SCAD and ℓ1/2
     their preconditioned forms ``_prox_cpu.PRECOND``) against the reference step on float64 copies:
