@@ -15,6 +15,11 @@ The non-convex codes have two forms, chosen by the dtype when a kernel is compil
 float64 steps) and the vectorisable forms of :mod:`proxgan.kernels._prox_f32` (float32 steps),
 which use no libm call per element.
 
+ProxAdam's preconditioned step ``lr/d`` reaches the prox through :func:`prox_kernel_pre`: codes
+with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2) get, in float32, a form multiplied through by
+``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`); every other code, and
+float64, gets its :data:`BRANCHES` function at ``lr / d``.
+
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
 Python float would promote float32 to float64). Kernels that compile this module into
 themselves put a hash of its source into their cache key (:func:`source_stamp`): numba's
@@ -246,7 +251,7 @@ def _divided(branch):
 
 
 #: The codes whose prox at a step ``lr/d`` (ProxAdam's preconditioned step, ``d`` = √v̂ + ε) has a
-#: form of its own for float32, multiplied through by ``d``: no division for the step, one in all
+#: form of its own for float32, multiplied through by ``d``: no division for the step, no float64
 #: (:mod:`proxgan.kernels._prox_f32`). Float64 divides and calls :data:`BRANCHES`.
 PRECOND = {Code.MCP: by_dtype(_divided(_prox_mcp), _signed_pre(mcp_pre)),
            Code.SCAD: by_dtype(_divided(_prox_scad), _signed_pre(scad_pre)),

@@ -35,6 +35,19 @@ With :math:`\mu = 2 s \lambda`:
   the exact form), kept iff :math:`2 s \lambda\,\mathrm{log1p}(r/\varepsilon) < r (2x - r)`, with
   the vectorisable :func:`log1p_vec` (relative error below 2e-12).
 
+**At ProxAdam's preconditioned step** :math:`s = \mathrm{lr}/d` (:math:`d = \sqrt{\hat v} + \varepsilon`)
+MCP, SCAD and ℓ1/2 have forms of their own (:func:`mcp_pre`, :func:`scad_pre`, :func:`lq12_pre`,
+taking ``(x, lr, d, a, b)``), picked by :data:`proxgan.kernels._prox_cpu.PRECOND`: the problem is
+multiplied through by :math:`d`, so the step is never divided out, and everything is float32 (the
+loop then runs 8 lanes wide; float64 arithmetic splits each vector in two). The zero/non-zero
+decisions compare exact products instead: :func:`fma` gives :math:`xd - c` with one rounding, and
+a loop-invariant constant :math:`c` is carried as a float32 pair (:func:`_split`), so each decision
+is the exact one up to about :math:`2^{-46}` relative. Values are at most 3 ulp of float32 from the
+float64 reference (up to four roundings; ``tests/kernels/test_prox_precond.py``). One decision is
+left to float32 rounding: SCAD's non-convex case (:math:`s \ge \gamma - 1`, a tiny ``d``) compares
+the objectives of its two outer candidates in float32, so that where they agree to about 1e-7
+relative either one is returned.
+
 ``tests/kernels/test_prox_vectorised.py`` checks these against the float64 reference
 (``prox_code_ref``) on float32 inputs at and around every threshold, at zeros, subnormals, huge
 values and steps: at most 2 ulp of float32 apart (1 for ℓ1/2, ℓ2/3 and log-sum in practice), and

@@ -18,7 +18,10 @@ which :func:`proxgan.kernels._prox_cpu.prox_kernel` puts only that code's prox f
 :data:`proxgan.kernels._prox_cpu.BRANCHES`), so the element loops vectorise where the prox
 allows (the loop variants, e.g. with or without weight decay, are whole loops chosen outside
 them). There is no hand copy per penalty, and only the specialisations a program uses are
-compiled (a few seconds each, then loaded from the on-disk cache). A new penalty code is one
+compiled (a few seconds each, then loaded from the on-disk cache). ProxAdam's preconditioned prox goes
+through :func:`proxgan.kernels._prox_cpu.prox_kernel_pre` with ``lr`` and the preconditioner
+``D`` (no division ``lr/D`` for the codes of ``PRECOND``, which have a form of their own at that
+step). A new penalty code is one
 function and one entry of ``BRANCHES`` (and a branch of the run-time switch
 :func:`~proxgan.kernels._prox_cpu.prox_scalar` that coordinate descent uses). After the first call the launchers call
 the compiled specialisation directly (:func:`_call`), which skips the literal re-dispatch
