@@ -14,7 +14,17 @@ two-core machine spinning OpenMP threads otherwise make the wall time of a step 
 With ``--cpu`` the medians are of CPU time (``time.process_time``), which the load of a shared
 machine disturbs less than wall time; use it with ``--threads 1``.
 
-Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20] [--threads N] [--weighted] [--cpu]``
+``--bound`` adds what bounds the step: the same contenders with the step per entry in ns, the
+step without penalty (code ``NONE``: Adam's own arithmetic) and a *stream* loop with the step's
+memory traffic and almost no arithmetic (reads ``p, g, m, v``, writes ``p, m, v``: 28 bytes per
+float32 entry), all interleaved; a step near the stream's time is memory-bound, one well above it
+compute-bound. ``--asm`` prints, per penalty, what the vectorised element loop of the float32 step
+computes per entry (from numba's optimised LLVM IR and assembly): divisions and square roots in
+float32 and float64, float32/float64 arithmetic, float64 conversions, and whether the loop body is
+packed 256-bit (ymm) code.
+
+Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20] [--threads N] [--weighted] [--cpu]
+[--bound] [--asm]``
 """
 from __future__ import annotations
 
@@ -26,6 +36,7 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from proxgan.optim import ProxAdam, ProxSGD  # noqa: E402
@@ -77,6 +88,95 @@ def cpu_medians(fns: dict, repeats: int, warmup: int = 3) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def _stream_body(p, g, m, v, k):
+    for i in range(p.size):  # (views indexed from 0, as the kernels' tiles: the loop vectorises)
+        gi = g[i]
+        mi = m[i] + k * (gi - m[i])
+        m[i] = mi
+        v[i] = v[i] * k + gi * gi
+        p[i] = p[i] - k * mi
+
+
+_STREAM: dict = {}
+
+
+def stream(arrays: tuple[np.ndarray, ...], threads: int) -> None:
+    """The step's memory traffic with almost no arithmetic: read the flat float32 arrays
+    ``(p, g, m, v)`` (as many entries as the model) and write ``p, m, v`` once, in one call (tiles
+    of 65536 entries over the threads where ``threads > 1``)."""
+    if not _STREAM:
+        from numba import njit, prange
+
+        body = njit(inline="always")(_stream_body)
+
+        @njit(fastmath=False, error_model="numpy")
+        def serial(p, g, m, v, k):
+            body(p, g, m, v, k)
+
+        @njit(parallel=True, fastmath=False, error_model="numpy")
+        def parallel(p, g, m, v, k):
+            tile = 1 << 16
+            for t in prange((p.size + tile - 1) // tile):
+                lo, hi = t * tile, min(p.size, (t + 1) * tile)
+                body(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], k)
+        _STREAM.update(serial=serial, parallel=parallel)
+    _STREAM["serial" if threads == 1 else "parallel"](*arrays, np.float32(0.5))
+
+
+def bound(mparams: float, steps: int, cpu: bool) -> list[tuple[str, float]]:
+    """``[(contender, median ns per entry)]``: the stream loop, ProxAdam without penalty and with
+    each penalty, interleaved."""
+    threads = torch.get_num_threads()
+    ps = params(mparams)
+    n = sum(p.numel() for p in ps)
+    flat = torch.cat([p.detach().reshape(-1) for p in ps]).numpy()
+    arrays = (flat.copy(), torch.cat([p.grad.reshape(-1) for p in ps]).numpy(), np.zeros_like(flat), np.ones_like(flat))
+    fns = {"stream (28 B/entry)": lambda: stream(arrays, threads)}
+    none = ProxAdam(params(mparams), lr=1e-3, fused=True)
+    fns["no penalty (NONE)"] = none.step
+    for name, make in PENALTIES.items():
+        fns[name] = ProxAdam(params(mparams), lr=1e-3, penalty=make(), fused=True).step
+    meds = cpu_medians(fns, steps) if cpu else interleaved_medians(fns, repeats=steps, warmup=3)
+    return [(k, t / n * 1e9) for k, t in meds.items()]
+
+
+def loop_report(code: int) -> dict[str, object]:
+    """What the vectorised element loop of the float32 ProxAdam step (preconditioned prox, no
+    weight decay: the kernels' common loop) computes per entry, for penalty ``code``."""
+    import re
+
+    from numba import njit
+
+    from proxgan.optim import _fused_cpu as fc
+
+    elem = fc._adam_elem
+
+    @njit(fastmath=False, error_model="numpy")  # as the fused kernels
+    def run(p, g, m, v, c, ss, bc2s):
+        for i in range(p.size):
+            elem(i, p, g, m, v, v, p, c, ss, bc2s, False, True, code, False)
+
+    z = np.ones(64, np.float32)
+    run(z, z.copy(), z.copy(), z.copy(), np.ones(12, np.float32), np.float32(1), np.float32(1))
+    ir = "\n".join(run.inspect_llvm().values())
+    asm = "\n".join(run.inspect_asm().values())
+    found = re.search(r"\nvector\.body[^\n]*\n(.*?)\n\n", ir, re.S)
+    body = found.group(1) if found else ""
+    step = re.search(r"%index\.next\S* = add (?:nuw )?(?:nsw )?i64 %index\S*, (\d+)", body)
+    lanes = int(step.group(1)) if step else 0
+
+    def per(pattern: str) -> float:  # lanes of matching instructions per entry
+        return sum(int(w) for w in re.findall(pattern, body)) / lanes if lanes else float("nan")
+    return {"lanes": lanes,
+            "div f32": per(r"fdiv <(\d+) x float>"), "div f64": per(r"fdiv <(\d+) x double>"),
+            "sqrt f32": per(r"@llvm\.sqrt\.v(\d+)f32\("), "sqrt f64": per(r"@llvm\.sqrt\.v(\d+)f64\("),
+            "+-* f32": per(r"= f(?:add|sub|mul) <(\d+) x float>") + per(r"@llvm\.fma\.v(\d+)f32\("),
+            "+-* f64": per(r"= f(?:add|sub|mul) <(\d+) x double>") + per(r"@llvm\.fma\.v(\d+)f64\("),
+            "to f64": per(r"fpext <(\d+) x float>"),
+            "ymm": bool(re.search(r"\bv(?:mul|div|add|sub|sqrt)ps\s+[^\n]*%ymm", asm)),
+            "calls": sorted(set(re.findall(r"call [^@\n]*@([\w.]+)", body)) - {"llvm"})}
+
+
 def ratios(mparams: float, steps: int, penalties: dict | None = None,
            optimizer: type = ProxAdam, cpu: bool = False) -> dict[str, tuple[float, float]]:
     """``{penalty: (median seconds per step, ratio to L1)}`` (wall time, or CPU time with ``cpu``)."""
@@ -95,7 +195,22 @@ if __name__ == "__main__":
     ap.add_argument("--weighted", action="store_true", help="weighted L1 against L1, ProxAdam and ProxSGD")
     ap.add_argument("--cpu", action="store_true",
                     help="CPU time (process_time) instead of wall time; use with --threads 1")
+    ap.add_argument("--bound", action="store_true",
+                    help="also ns per entry of the step, of the step without penalty and of a stream loop")
+    ap.add_argument("--asm", action="store_true", help="only: what each penalty's float32 element loop computes")
     args = ap.parse_args()
+    if args.asm:
+        from proxgan.kernels.fused_penalty import Code
+
+        print("| penalty | lanes | div f32 | div f64 | sqrt f32 | sqrt f64 | +-* f32 | +-* f64 | to f64 | ymm "
+              "| calls |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+        for name, make in {"none": None, **PENALTIES}.items():
+            code = int(Code.NONE) if make is None else int(make().lowering().code)
+            r = loop_report(code)
+            cells = (f"{v:.3g}" if isinstance(v, float) else str(v) for v in r.values())
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        raise SystemExit(0)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"Machine: {machine_line()}, {torch.get_num_threads()} torch threads, {args.mparams:g}M float32 "
@@ -107,3 +222,8 @@ if __name__ == "__main__":
     for cls, pens in runs:
         for name, (t, r) in ratios(args.mparams, args.steps, pens, cls, args.cpu).items():
             print(f"| {cls.__name__} | {name} | {t * 1e3:.2f} | {r:.2f} |")
+    if args.bound:
+        print("\n| contender | ns per entry | GB/s at 28 B/entry |")
+        print("|---|---:|---:|")
+        for name, ns in bound(args.mparams, args.steps, args.cpu):
+            print(f"| {name} | {ns:.3f} | {28 / ns:.1f} |")

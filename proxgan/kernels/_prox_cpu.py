@@ -15,6 +15,11 @@ The non-convex codes have two forms, chosen by the dtype when a kernel is compil
 float64 steps) and the vectorisable forms of :mod:`proxgan.kernels._prox_f32` (float32 steps),
 which use no libm call per element.
 
+ProxAdam's preconditioned step ``lr/d`` reaches the prox through :func:`prox_kernel_pre`: codes
+with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2) get, in float32, a form multiplied through by
+``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`); every other code, and
+float64, gets its :data:`BRANCHES` function at ``lr / d``.
+
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
 Python float would promote float32 to float64). Kernels that compile this module into
 themselves put a hash of its source into their cache key (:func:`source_stamp`): numba's
@@ -23,6 +28,7 @@ on-disk cache only watches the file of the function it compiles.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import os
 import pathlib
@@ -31,11 +37,12 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._prox_f32 import logsum_pos, lq12_pos, lq23_pos, mcp_pos, scad_pos
+from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_pos, mcp_pre, scad_pos,
+                        scad_pre)
 from .fused_penalty import Code
 
-__all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "BRANCHES", "value_scalar", "in_support_scalar",
-           "source_stamp"]
+__all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "prox_kernel_pre", "BRANCHES", "PRECOND",
+           "value_scalar", "in_support_scalar", "source_stamp"]
 
 # the codes as plain ints: numba folds a comparison of a literal code with them
 _L1, _L2, _ENET, _L0, _BOX = int(Code.L1), int(Code.L2), int(Code.ENET), int(Code.L0), int(Code.BOX)
@@ -90,7 +97,8 @@ def _prox_box(u, s, a, b, one, zero):
 
 
 def by_dtype(f64, f32):
-    """One function of ``(x, s, a, b)`` whose body is chosen by the dtype of ``x`` when it is compiled.
+    """One function with the arguments of ``f64`` whose body is chosen by the dtype of its first
+    argument when it is compiled.
 
     This is the one place that decides which form of a non-convex prox a kernel gets: float32
     (the fused steps of float32 parameters) gets ``f32``, whose loops vectorise (it assumes
@@ -98,13 +106,13 @@ def by_dtype(f64, f32):
     coordinate descent, float64 steps) gets ``f64``, the exact form. Only the chosen function
     is typed and compiled.
     """
-    def pos(x, s, a, b):  # pragma: no cover - compiled code calls the overload
-        raise NotImplementedError("compiled code only")
-
-    @overload(pos, jit_options={"forceinline": True})
-    def _impl(x, s, a, b):
-        f = f32 if x == types.float32 else f64
-        return lambda x, s, a, b: f(x, s, a, b)
+    names = ", ".join(inspect.signature(f64.py_func).parameters)
+    scope: dict = {}
+    exec(f"def stub({names}):\n    raise NotImplementedError('compiled code only')\n"  # noqa: S102
+         f"def impl({names}):\n    f = f32 if {names.split(',')[0]} == types.float32 else f64\n"
+         f"    return lambda {names}: f({names})\n", {"f32": f32, "f64": f64, "types": types}, scope)
+    pos = scope["stub"]
+    overload(pos, jit_options={"forceinline": True})(scope["impl"])
     return pos
 
 
@@ -216,6 +224,56 @@ BRANCHES = {Code.NONE: _prox_none, Code.L1: _prox_l1, Code.L2: _prox_l2, Code.EN
             Code.L0: _prox_l0, Code.BOX: _prox_box, Code.MCP: _prox_mcp, Code.SCAD: _prox_scad,
             Code.LOGSUM: _prox_logsum, Code.LQ12: _prox_lq12, Code.LQ23: _prox_lq23,
             Code.L1W: _prox_l1w}
+
+
+def _signed_pre(pos):
+    """The float32 prox of a non-convex code at the step ``lr/d`` from its minimiser ``pos(x, lr, d, a, b)``
+    on ``|u|`` (the sign back). It keeps ``u`` where ``lr/d > 0`` fails (``lr <= 0``, ``d`` infinite or NaN;
+    ``d >= 0``), as :func:`_signed` does at a step that is not positive."""
+    inf = np.float32(np.inf)
+    sign = np.int32(-(2 ** 31))
+
+    @njit(inline="always")
+    def prox(u, lr, d, a, b, one, zero):
+        y = pos(abs(u), lr, d, a, b)  # >= +0 or NaN: u's sign bit goes onto it
+        y = as_float(np.int32(as_int(y) ^ (as_int(u) & sign)))  # (numba widens int32 operations to int64)
+        lim = inf if lr > zero else -inf  # loop invariant: d < lim iff lr > 0 and d < inf
+        return y if d < lim else u
+    return prox
+
+
+def _divided(branch):
+    """The prox of ``branch`` at the step ``lr/d``, as the function of ``(u, lr, d, a, b, one, zero)``."""
+    @njit(inline="always")
+    def prox(u, lr, d, a, b, one, zero):
+        return branch(u, lr / d, a, b, one, zero)
+    return prox
+
+
+#: The codes whose prox at a step ``lr/d`` (ProxAdam's preconditioned step, ``d`` = √v̂ + ε) has a
+#: form of its own for float32, multiplied through by ``d``: no division for the step, no float64
+#: (:mod:`proxgan.kernels._prox_f32`). Float64 divides and calls :data:`BRANCHES`.
+PRECOND = {Code.MCP: by_dtype(_divided(_prox_mcp), _signed_pre(mcp_pre)),
+           Code.SCAD: by_dtype(_divided(_prox_scad), _signed_pre(scad_pre)),
+           Code.LQ12: by_dtype(_divided(_prox_lq12), _signed_pre(lq12_pre))}
+
+
+def prox_kernel_pre(u, lr, d, code, a, b, one, zero):  # pragma: no cover - compiled code calls the overload below
+    """:func:`prox_kernel` at the step ``lr / d`` (``d >= 0``) for a compile-time ``code``: the code's
+    entry of :data:`PRECOND` where it has one, else its :data:`BRANCHES` function at ``lr / d``."""
+    raise NotImplementedError("prox_kernel_pre runs in compiled code only")
+
+
+@overload(prox_kernel_pre, prefer_literal=True, jit_options={"forceinline": True})
+def _prox_kernel_pre_impl(u, lr, d, code, a, b, one, zero):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    c = Code(code.literal_value)
+    fn = PRECOND[c] if c in PRECOND else _divided(BRANCHES[c])
+
+    def impl(u, lr, d, code, a, b, one, zero):
+        return fn(u, lr, d, a, b, one, zero)
+    return impl
 
 
 def _switch():

@@ -35,6 +35,19 @@ With :math:`\mu = 2 s \lambda`:
   the exact form), kept iff :math:`2 s \lambda\,\mathrm{log1p}(r/\varepsilon) < r (2x - r)`, with
   the vectorisable :func:`log1p_vec` (relative error below 2e-12).
 
+**At ProxAdam's preconditioned step** :math:`s = \mathrm{lr}/d` (:math:`d = \sqrt{\hat v} + \varepsilon`)
+MCP, SCAD and ℓ1/2 have forms of their own (:func:`mcp_pre`, :func:`scad_pre`, :func:`lq12_pre`,
+taking ``(x, lr, d, a, b)``), picked by :data:`proxgan.kernels._prox_cpu.PRECOND`: the problem is
+multiplied through by :math:`d`, so the step is never divided out, and everything is float32 (the
+loop then runs 8 lanes wide; float64 arithmetic splits each vector in two). The zero/non-zero
+decisions compare exact products instead: :func:`fma` gives :math:`xd - c` with one rounding, and
+a loop-invariant constant :math:`c` is carried as a float32 pair (:func:`_split`), so each decision
+is the exact one up to about :math:`2^{-46}` relative. Values are at most 3 ulp of float32 from the
+float64 reference (up to four roundings; ``tests/kernels/test_prox_precond.py``). One decision is
+left to float32 rounding: SCAD's non-convex case (:math:`s \ge \gamma - 1`, a tiny ``d``) compares
+the objectives of its two outer candidates in float32, so that where they agree to about 1e-7
+relative either one is returned.
+
 ``tests/kernels/test_prox_vectorised.py`` checks these against the float64 reference
 (``prox_code_ref``) on float32 inputs at and around every threshold, at zeros, subnormals, huge
 values and steps: at most 2 ulp of float32 apart (1 for ℓ1/2, ℓ2/3 and log-sum in practice), and
@@ -50,8 +63,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "as_int", "as_float", "log1p_vec",
-           "cbrt_estimate", "horner"]
+__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "lq12_pre", "fma",
+           "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
 
 _F = np.float64
 _F32 = np.float32
@@ -237,3 +250,153 @@ def logsum_pos(x, s, a, b):
     cost = _F(2.0) * sd * ad * log1p_vec(r * (_ONE / bd) if r > _F(0.0) else _F(0.0))  # 1/eps: hoisted
     keep = (d >= _F(0.0)) & (r > _F(0.0)) & (cost < gain)
     return _F32(r) if keep else _F32(0.0) * x
+
+
+# ----------------------------------------------------------------------------- the preconditioned forms
+@intrinsic
+def fma(typingctx, x, y, z):
+    """:math:`xy + z` rounded once (``llvm.fma``: one ``vfmadd`` per vector where the CPU has FMA).
+
+    The sign of ``fma(x, y, -z)`` is the exact sign of :math:`xy - z`, whatever the magnitudes."""
+    if not (isinstance(x, types.Float) and x == y == z):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+    return x(x, y, z), codegen
+
+
+@njit(inline="always")
+def _split(v):
+    """A float64 ``v`` as float32 ``(hi, lo)`` with ``hi + lo = v`` to about :math:`2^{-48}` relative
+    (used on loop invariants only: LLVM hoists them out of the element loop)."""
+    hi = _F32(v)
+    return hi, _F32(v - _F(hi))
+
+
+_BIG = _F32(2.0 ** 63)
+
+
+@njit(inline="always")
+def _sq_d_at_most(x, d, c):
+    r"""Whether :math:`x^2 d \le c` for float32 ``x >= 0`` (NaN: False), ``d >= 0`` and float64 ``c``
+    (loop invariant), decided to about :math:`2^{-46}` relative in float32: :math:`x^2` is split
+    exactly into two floats (``fma``) and :math:`x^2 d - c` is two ``fma`` on the split constant.
+    That holds while :math:`x^2` is a normal float32 (:math:`2^{-63} \le x \le 2^{63}`); ``x`` above
+    :math:`2^{63}` counts as :math:`2^{63}` (so that :math:`x^2` stays finite), and below
+    :math:`2^{-63}` the square's rounding only matters where ``c`` is itself below :math:`2^{-126} d`."""
+    ch, cl = _split(c)
+    xs = _BIG if _BIG < x else x  # (vminps)
+    x2 = xs * xs
+    x2l = fma(xs, xs, -x2)
+    return fma(x2, d, -ch) + fma(x2l, d, -cl) <= _F32(0.0)
+
+
+@njit(inline="always")
+def mcp_pre(x, lr, d, a, b):
+    r"""MCP (``a`` :math:`=\lambda`, ``b`` :math:`=\gamma`) on float32 ``x >= 0`` at the step
+    :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32 and with one division.
+
+    Multiplied through by ``d``, the firm threshold is :math:`(x d - \mathrm{lr}\lambda) / (d -
+    \mathrm{lr}/\gamma)`, zero where the numerator is :math:`\le 0`, and :math:`s < \gamma` iff its
+    denominator is :math:`> 0`; the hard threshold (:math:`s \ge \gamma`) keeps ``x`` iff :math:`x^2 d
+    > \lambda^2\gamma\,\mathrm{lr}` (:func:`_sq_d_at_most`). The loop-invariant products
+    :math:`\mathrm{lr}\lambda`, :math:`\mathrm{lr}/\gamma` are float32 pairs (:func:`_split`), and
+    ``fma`` forms the numerator with one rounding, so each decision is the exact one up to about
+    :math:`2^{-46}` relative.
+    """
+    lrd, ad, bd = _F(lr), _F(a), _F(b)
+    c1h, c1l = _split(lrd * ad)
+    kh, kl = _split(lrd / bd)
+    num = fma(x, d, -c1h) - c1l
+    den = (d - kh) - kl
+    # selects whose comparisons are false on NaN keep x (NaN in, NaN out)
+    firm = x if fma(b, a, -x) < _F32(0.0) else num / den  # x > gamma lam, decided exactly (NaN: num / den)
+    firm = _F32(0.0) if num <= _F32(0.0) else firm
+    hard = _F32(0.0) if _sq_d_at_most(x, d, ad * ad * bd * lrd) else x
+    return firm if den > _F32(0.0) else hard
+
+
+@njit(inline="always")
+def scad_pre(x, lr, d, a, b):
+    r"""SCAD (``a`` :math:`=\lambda`, ``b`` :math:`=\gamma`) on float32 ``x >= 0`` at the step
+    :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32 and with one division.
+
+    Multiplied through by :math:`d`: :math:`x - s\lambda = n_1/d` with :math:`n_1 = x d -
+    \mathrm{lr}\lambda`; the middle piece is :math:`n_3/d_k` with :math:`n_3 = x d -
+    \mathrm{lr}\gamma\lambda/(\gamma-1)` and :math:`d_k = d - \mathrm{lr}/(\gamma-1)`, which is
+    :math:`> 0` iff :math:`s < \gamma - 1` (the convex case). The one division is of the numerator and
+    denominator the piece selects. Zero iff :math:`n_1 \le 0` in the convex case (decided as in
+    :func:`mcp_pre`); the other piece boundaries are where the prox is continuous. In the
+    non-convex case the better of the outer pieces' minimisers is chosen on their objectives times
+    :math:`2\,\mathrm{lr}`, in float32: where the two agree to float32 rounding either is returned.
+    """
+    lrd, ad, bd = _F(lr), _F(a), _F(b)
+    c1h, c1l = _split(lrd * ad)
+    c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
+    kh, kl = _split(lrd / (bd - _ONE))
+    ga = _F32(bd * ad)
+    q1 = (fma(x, d, -c1h) - c1l) / d  # x - s lam
+    q3 = (fma(x, d, -c3h) - c3l) / ((d - kh) - kl)  # the middle piece (convex case)
+    # convex: 0 up to s lam, then min(x, max(min(x - s lam, lam), middle)): the middle piece is a
+    # line through (lam (1 + s), lam) and (gamma lam, gamma lam) steeper than x - s lam and than x,
+    # so no threshold on x is compared (the middle piece is steep where s is near gamma - 1, and a
+    # rounded threshold would be amplified); the selects keep NaN
+    y = a if a < q1 else q1
+    y = q3 if q3 > y else y
+    y = x if x < y else y
+    y = _F32(0.0) if q1 <= _F32(0.0) else y
+    # non-convex: y1 = clip(x - s lam, 0, lam) against y3 = max(x, gamma lam), objectives times 2 lr
+    y1 = q1 if q1 > _F32(0.0) else _F32(0.0)
+    y1 = a if a < y1 else y1
+    y3 = ga if ga > x else x
+    h1 = fma(d, (y1 - x) * (y1 - x), _F32(2.0 * lrd * ad) * y1)
+    h3 = fma(d, (y3 - x) * (y3 - x), _F32(lrd * ad * ad * (bd + _ONE)))
+    y13 = y1 if h1 <= h3 else y3  # ties: the smaller
+    return y if d > kh + kl else y13  # convex iff s < gamma - 1
+
+
+# degree-5 fit of v(tau) = (2/sqrt 3) cos(arccos(-tau 3 sqrt(3)/2)/3), the root of v^3 - v + tau = 0 in
+# (sqrt(2/3), 1], on tau in [0, sqrt(2)/(3 sqrt 3)] (max error 2.9e-5, float32 coefficients)
+_VFIT = tuple(_F32(c) for c in (1.0000170469284058, -0.5024613738059998, -0.2922643721103668, -1.571456789970398,
+                                 5.227564334869385, -14.79365348815918))
+_QUARTER = 0.25  # tau^2 = 27 mu^2 / (64 x^3) * (2 / (3 sqrt 3))^2 = (lam lr)^2 / (x (x d)^2) / 4
+
+
+@njit(inline="always")
+def _fma_horner(coeffs, t):
+    """:func:`horner` with one ``fma`` per term."""
+    p = coeffs[len(coeffs) - 1]
+    for k in range(len(coeffs) - 2, -1, -1):
+        p = fma(p, t, coeffs[k])
+    return p
+
+
+@njit(inline="always")
+def lq12_pre(x, lr, d, a, b):
+    r"""ℓ1/2 (half thresholding, ``a`` :math:`=\lambda`) on float32 ``x >= 0`` at the step
+    :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32.
+
+    With :math:`\mu = 2 s\lambda`, the minimiser is non-zero iff :math:`32 x^3 > 27\mu^2`, i.e.
+    :math:`8\,x (x d)^2 > 27 (\lambda\,\mathrm{lr})^2`, decided on :math:`x d` and its square split
+    exactly into float pairs (``fma``) against the split constant: to about :math:`2^{-46}`
+    relative (an overflow of :math:`x (xd)^2` counts as non-zero). Then :math:`y = x v^2` with
+    :math:`v = 2w/\sqrt3` the largest root of :math:`v^3 - v + \tau = 0`, :math:`\tau = \tfrac{2}{3\sqrt3}
+    t = \tfrac12 \lambda\,\mathrm{lr} / \sqrt{x (xd)^2}` (the :math:`w, t`
+    of :func:`lq12_pos`, rescaled so that no constant multiplies the result): a degree-5 fit and
+    one Newton step with the residual by ``fma``. ``lam = 0`` is the identity.
+    """
+    lrd, ad = _F(lr), _F(a)
+    kh, kl = _split(_F(27.0) * (ad * lrd) * (ad * lrd))
+    ph = x * d
+    pl = fma(x, d, -ph)
+    qh = ph * ph
+    ql = fma(ph, ph, -qh) + (ph + ph) * pl
+    rh = qh * x
+    rl = fma(qh, x, -rh) + ql * x
+    drop = (rh * _F32(8.0) - kh) + (rl * _F32(8.0) - kl) <= _F32(0.0)  # NaN (overflow, NaN x): kept
+    tau = np.sqrt(_F32(_QUARTER * (ad * lrd) * (ad * lrd)) / rh)
+    v = _fma_horner(_VFIT, tau)
+    v = v - fma(v, fma(v, v, _F32(-1.0)), tau) / fma(_F32(3.0) * v, v, _F32(-1.0))
+    y = _F32(0.0) if drop else (x * v) * v
+    return x if a == _F32(0.0) else y

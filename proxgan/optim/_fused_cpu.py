@@ -18,7 +18,10 @@ which :func:`proxgan.kernels._prox_cpu.prox_kernel` puts only that code's prox f
 :data:`proxgan.kernels._prox_cpu.BRANCHES`), so the element loops vectorise where the prox
 allows (the loop variants, e.g. with or without weight decay, are whole loops chosen outside
 them). There is no hand copy per penalty, and only the specialisations a program uses are
-compiled (a few seconds each, then loaded from the on-disk cache). A new penalty code is one
+compiled (a few seconds each, then loaded from the on-disk cache). ProxAdam's preconditioned prox goes
+through :func:`proxgan.kernels._prox_cpu.prox_kernel_pre` with ``lr`` and the preconditioner
+``D`` (no division ``lr/D`` for the codes of ``PRECOND``, which have a form of their own at that
+step). A new penalty code is one
 function and one entry of ``BRANCHES`` (and a branch of the run-time switch
 :func:`~proxgan.kernels._prox_cpu.prox_scalar` that coordinate descent uses). After the first call the launchers call
 the compiled specialisation directly (:func:`_call`), which skips the literal re-dispatch
@@ -81,7 +84,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
-from proxgan.kernels._prox_cpu import prox_kernel, source_stamp
+from proxgan.kernels._prox_cpu import prox_kernel, prox_kernel_pre, source_stamp
 from proxgan.kernels.fused_penalty import Code, check_weights
 
 
@@ -147,6 +150,23 @@ def _wstep_impl(s, w, i, code):
     if code.literal_value == _L1W:
         return lambda s, w, i, code: s * w[i]
     return lambda s, w, i, code: s
+
+
+def _prox_precond(u, lr, den, w, i, code, a, b, one, zero):  # pragma: no cover - compiled code calls the overload
+    """The prox of element ``i`` at ProxAdam's preconditioned step ``lr / den``: for the literal code
+    ``L1W`` the ``L1`` prox at ``(lr / den) w[i]``; for every other code
+    :func:`~proxgan.kernels._prox_cpu.prox_kernel_pre`, which gives the codes with a form of their own at
+    ``lr / den`` (MCP, SCAD) that form, without dividing for the step."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_prox_precond, prefer_literal=True, inline="always")
+def _prox_precond_impl(u, lr, den, w, i, code, a, b, one, zero):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    if code.literal_value == _L1W:
+        return lambda u, lr, den, w, i, code, a, b, one, zero: prox_kernel(u, lr / den * w[i], code, a, b, one, zero)
+    return lambda u, lr, den, w, i, code, a, b, one, zero: prox_kernel_pre(u, lr, den, code, a, b, one, zero)
 
 
 #: entries per chunk of the N:M steps (rounded to whole super-blocks): a chunk's scores stay in L1
@@ -358,8 +378,10 @@ def _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, amsgrad, precond, code, gene
         vmax[i] = vi
     den = np.sqrt(vi) / bc2s + eps
     u = pi - ss * (mi / den)
-    s = _wstep(lr / den if precond else lr, w, i, code)
-    y = prox_kernel(u, s, code, a, b, one, zero)
+    if precond:
+        y = _prox_precond(u, lr, den, w, i, code, a, b, one, zero)
+    else:
+        y = prox_kernel(u, _wstep(lr, w, i, code), code, a, b, one, zero)
     p[i] = y
     return y, den
 

@@ -61,6 +61,17 @@ def _thresholds(pen, s):
     return [np.maximum(2 * np.sqrt(s * lam) - eps, 0.0), s * lam / eps]
 
 
+def around(thresholds) -> np.ndarray:
+    """Float32 points of both signs: zeros, subnormals, huge values, and around each threshold
+    (relative offsets and the float32 neighbours of every point)."""
+    pts = [0.0, 1e-45, 1e-40, 1e-30, 1e-3, 0.1, 1.0, 3.0, 50.0, 1e20, 3e38]
+    for t in thresholds:
+        pts += list(np.float64(t) * np.array([1 - 1e-3, 1 - 1e-6, 1.0, 1 + 1e-6, 1 + 1e-3, 2.0, 10.0]))
+    p32 = np.float32([p for p in pts if p < 3.4e38])
+    p32 = np.concatenate([p32, np.nextafter(p32, np.float32(np.inf)), np.nextafter(p32, np.float32(0))])
+    return np.concatenate([p32, -p32])
+
+
 def _inputs(pen):
     """Float32 points and steps: around every threshold (the float32 neighbours too), zeros,
     subnormals, huge values, tiny and huge steps, and random ones."""
@@ -68,13 +79,9 @@ def _inputs(pen):
     steps = np.float32([1e-30, 1e-8, 1e-3, 0.3, 1.0, 2.5, 1e3, 1e8])
     xs, ss = [], []
     for s in steps:
-        pts = [0.0, 1e-45, 1e-40, 1e-30, 1e-3, 0.1, 1.0, 3.0, 50.0, 1e20, 3e38]
-        for t in _thresholds(pen, float(s)):
-            pts += list(np.float64(t) * np.array([1 - 1e-3, 1 - 1e-6, 1.0, 1 + 1e-6, 1 + 1e-3, 2.0, 10.0]))
-        p32 = np.float32([p for p in pts if p < 3.4e38])
-        p32 = np.concatenate([p32, np.nextafter(p32, np.float32(np.inf)), np.nextafter(p32, np.float32(0))])
-        xs.append(np.concatenate([p32, -p32]))
-        ss.append(np.full(2 * p32.size, s))
+        x = around(_thresholds(pen, float(s)))
+        xs.append(x)
+        ss.append(np.full(x.size, s))
     n = 20000
     xs.append((rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 2, n)).astype(np.float32))
     ss.append((10.0 ** rng.uniform(-5, 2, n)).astype(np.float32))
@@ -195,19 +202,24 @@ def test_float32_loop_vectorises(pen):
     assert re.search(r"v(mul|div)p[sd]\s+%[xyz]mm", asm), "the loop did not vectorise"
 
 
-def test_fused_float32_step_uses_them():
-    """The fused float32 ProxAdam step (its kernel compiles the float32 forms) against the
-    reference step on float64 copies: float32 rounding apart, and the same zeros."""
+@pytest.mark.parametrize("pen, decades", [(Lq(0.02, 0.5), 0), (Lq(0.02, 0.5), 4), (MCP(0.5, 3.0), 4),
+                                          (SCAD(0.5, 3.7), 4), (MCP(0.05, 1.5), 4), (SCAD(0.05, 2.2), 4)], ids=repr)
+def test_fused_float32_step_uses_them(pen, decades):
+    """The fused float32 ProxAdam step (its kernel compiles the float32 forms, and for MCP, SCAD and ℓ1/2
+    their preconditioned forms ``_prox_cpu.PRECOND``) against the reference step on float64 copies:
+    float32 rounding apart, and the same zeros. Gradients spread over ``decades`` orders of magnitude
+    put the steps lr/D on both sides of gamma and gamma - 1, where MCP and SCAD change form."""
     from proxgan.optim import ProxAdam
 
     gen = torch.Generator().manual_seed(0)
     ps = [torch.nn.Parameter(0.1 * torch.randn(s, dtype=torch.float64, generator=gen)) for s in [(1025,), (33, 31)]]
     qs = [torch.nn.Parameter(p.detach().float()) for p in ps]
-    ref = ProxAdam(ps, lr=0.05, penalty=Lq(0.02, 0.5), foreach=False, fused=False)
-    fused = ProxAdam(qs, lr=0.05, penalty=Lq(0.02, 0.5), fused=True)
+    ref = ProxAdam(ps, lr=0.05, penalty=pen, foreach=False, fused=False)
+    fused = ProxAdam(qs, lr=0.05, penalty=pen, fused=True)
     for _ in range(3):
         for p, q in zip(ps, qs):
-            p.grad = torch.randn(p.shape, dtype=torch.float64, generator=gen)
+            scale = 10.0 ** (-decades * torch.rand(p.shape, dtype=torch.float64, generator=gen))
+            p.grad = scale * torch.randn(p.shape, dtype=torch.float64, generator=gen)
             q.grad = p.grad.float()
         ref.step()
         fused.step()
