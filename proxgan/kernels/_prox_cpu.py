@@ -110,7 +110,8 @@ def by_dtype(f64, f32):
     scope: dict = {}
     exec(f"def stub({names}):\n    raise NotImplementedError('compiled code only')\n"  # noqa: S102
          f"def impl({names}):\n    f = f32 if {names.split(',')[0]} == types.float32 else f64\n"
-         f"    return lambda {names}: f({names})\n", {"f32": f32, "f64": f64, "types": types}, scope)
+         f"    return lambda {names}: f({names})\n",
+         {"f32": f32, "f64": f64, "types": types, "__name__": __name__}, scope)  # a module: see _first_call
     pos = scope["stub"]
     overload(pos, jit_options={"forceinline": True})(scope["impl"])
     return pos

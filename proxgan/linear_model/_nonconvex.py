@@ -23,7 +23,8 @@ strength ``alpha``: skglm's ``SparseLogisticRegression`` objective for the L1 pe
 Every estimator connects a datafit, a penalty and the one coordinate-descent driver
 (:func:`proxgan.solvers.cd.solve`, working sets and Anderson extrapolation). For
 :class:`MCPRegression` and :class:`SCADRegression` with at least as many samples as features, the
-first working set holds a tenth of the features instead of 10 (``_first_working_set`` says why).
+first working set holds a tenth of the features instead of 10 (:func:`proxgan.solvers.cd.default_p0`
+says why).
 
 Stopping rule. The penalties are not convex: there is no duality gap. The solver stops when the
 largest fixed-point violation of the coordinate-wise prox map,
@@ -72,32 +73,6 @@ _COMMON_CONSTRAINTS: dict = {
 }
 
 
-def _first_working_set(n_samples: int, n_features: int) -> int:
-    r"""Size of the first working set (``p0`` of :func:`proxgan.solvers.cd.solve`) of the non-convex regressors.
-
-    :math:`\max(10, \lfloor p/10\rfloor)` when :math:`n \ge p`, else 10 (skglm's ``p0``). The working set
-    grows to twice the support at each outer iteration, and each outer iteration first scores every
-    feature (a pass over ``X``). An inner epoch over :math:`k` features costs :math:`k/p` of such a pass,
-    so a first working set of :math:`p/10` costs at most about 0.4 pass (three epochs and a check)
-    where the support turns out smaller, and saves the :math:`\log_2(p/100)` doublings (each a pass and
-    an inner solve) where it is as large: on the 5000 x 500 problem L2 of ``bench/PROTOCOL.md``
-    (68 nonzeros) 3-4 outer iterations instead of 5-6. When :math:`p > n` the support of a critical
-    point is at most :math:`n` and the objective has many of them: a larger first working set changes
-    which one coordinate descent reaches from zero (measured both ways on those problems, by
-    +-50% in time), so it is left at skglm's value there.
-
-    Parameters
-    ----------
-    n_samples, n_features : int
-        Shape of the design.
-
-    Returns
-    -------
-    int
-    """
-    return max(10, int(n_features) // 10) if n_samples >= n_features else 10
-
-
 class _NonconvexRegressor(LinearRegressorBase):
     """Least squares plus a separable penalty built by :meth:`_penalty`, solved by coordinate descent."""
 
@@ -131,7 +106,7 @@ class _NonconvexRegressor(LinearRegressorBase):
         if self.warm_start and getattr(self, "coef_", None) is not None and np.shape(self.coef_) == (p,):
             w0 = np.asarray(self.coef_, dtype=np.float64)
         res = _cd.solve(df, pen, positive=bool(self.positive), coef_init=w0, tol=float(self.tol),
-                        max_iter=int(self.max_iter), p0=_first_working_set(*X.shape))
+                        max_iter=int(self.max_iter))
         if not np.all(np.isfinite(res.coef)):
             raise ValueError("Coordinate descent iterations resulted in non-finite parameter values. The input "
                              "data may contain large values and need to be preprocessed.")

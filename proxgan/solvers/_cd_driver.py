@@ -74,7 +74,8 @@ from proxgan.solvers._first_call import first_call
 from proxgan.kernels.fused_penalty import Code
 from proxgan.solvers._prox1d import in_support1d, value1d
 
-__all__ = ["ws_cd", "MAX_EPOCHS", "SHRINK_CODES", "INNER_TOL", "INNER_TIGHT", "inner_done", "anderson", "largest", "top_k", "is_state", "HOOK_JIT",
+__all__ = ["ws_cd", "MAX_EPOCHS", "SHRINK_CODES", "INNER_TOL", "INNER_TIGHT", "inner_done", "anderson", "largest",
+           "top_k", "is_state", "HOOK_JIT",
            "cd_refresh", "cd_scores", "cd_criterion", "cd_epoch", "cd_move", "cd_value", "cd_save", "cd_restore",
            "cd_early_checks"]
 

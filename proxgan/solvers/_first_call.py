@@ -121,7 +121,7 @@ def _python_value(value):
     """What a global (or closure variable) of a jitted function is when it runs interpreted."""
     if _is_dispatcher(value):
         return interpreted(value)
-    if isinstance(value, _pytypes.FunctionType) and value.__module__.startswith("proxgan"):
+    if isinstance(value, _pytypes.FunctionType) and (value.__module__ or "").startswith("proxgan"):
         typing_funcs = _overloads_of(value)
         if typing_funcs:
             return _Overloaded(value, typing_funcs)

@@ -38,6 +38,7 @@ import numpy as np
 
 from proxgan import penalties as _pen
 from proxgan.datafits import Datafit, GLMDatafit, Logistic, Quadratic
+from proxgan.solvers._cd_driver import SHRINK_CODES
 from proxgan.solvers._cd_glm import solve_glm
 from proxgan.solvers._cd_gram import cd_gram_kernel
 from proxgan.solvers._cd_kernels import cd_quadratic_kernel, enet_gap, full_gradient, raw_residual
@@ -74,35 +75,48 @@ def dense_support(datafit: Datafit) -> bool:
     return isinstance(datafit, Quadratic) and datafit.n_features <= 2 * datafit.n_samples
 
 
-def default_p0(datafit: Datafit) -> int:
-    r"""Smallest working set of :func:`solve` when none is given.
+def default_p0(datafit: Datafit, code: int | None = None) -> int:
+    r"""Smallest working set of :func:`solve` when none is given: the one rule, read by :func:`solve`,
+    the certificates, the estimators and the benchopt solver files.
 
-    Least squares with :math:`p \le 2n`: :math:`\max(10, \lfloor\min(n, p)/5\rfloor)`, a fifth of the
-    largest support a Lasso solution can have (at most :math:`\min(n, p)` nonzeros); otherwise 10.
-
-    Every outer iteration pays a pass over ``X`` to score the coordinates, whatever the working set,
-    and the working set at most doubles from one outer iteration to the next (``max(p0, 2·nnz)``).
-    When :math:`p \le 2n` the solution can hold a large share of the features, and growing the working
-    set from 10 costs outer iterations of its own: benchopt's simulated 500 × 600 Lasso at 0.1 and
-    0.05·alpha_max (120–190 nonzeros) took 7 and 9 outer iterations from 10, 4 and 5 from 100,
-    with about 40% fewer column reads (``bench/bench_lasso_small.py``); problems L2 (5000 × 500) and
-    L4 (500 × 600) of ``bench/bench_lasso.py`` also ran faster. When :math:`p \gg n` the number of
-    outer iterations is set by convergence rather than by growth (L1, 1000 × 5000: 9–10 outer
-    iterations for any start from 10 to 300) and a larger start only adds epochs on coordinates that
-    are not needed yet (L1 took 250 ms from 10, 330–400 ms from 100–300), so it stays 10, as for the
-    other datafits.
+    * **Least squares with a non-convex penalty** (``code`` in :data:`proxgan.solvers._cd_driver.SHRINK_CODES`: L0, MCP,
+      SCAD, log-sum, :math:`\ell_{1/2}`, :math:`\ell_{2/3}`): :math:`\max(10, \lfloor p/10\rfloor)` when
+      :math:`n \ge p`, else 10. An inner epoch over :math:`k` features costs :math:`k/p` of an outer
+      scoring pass, so a first working set of :math:`p/10` costs at most about 0.4 pass where the support
+      turns out smaller, and saves the :math:`\log_2(p/100)` doublings (each a pass and an inner solve)
+      where it is as large: on the 5000 x 500 problem L2 of ``bench/PROTOCOL.md`` (68 nonzeros) MCP and
+      SCAD took 3-4 outer iterations instead of 5-6. When :math:`p > n` the objective has many critical
+      points and a larger start changes which one coordinate descent reaches from zero (measured both
+      ways on those problems, by +-50% in time), so it stays 10 there.
+    * **Least squares with** :math:`p \le 2n` (:func:`dense_support`, convex penalty):
+      :math:`\max(10, \lfloor\min(n, p)/5\rfloor)`, a fifth of the largest support a Lasso solution can
+      have. Every outer iteration pays a pass over ``X`` to score the coordinates, whatever the working
+      set, and the working set at most doubles from one outer iteration to the next
+      (``max(p0, 2·nnz)``): benchopt's simulated 500 × 600 Lasso at 0.1 and 0.05·alpha_max (120–190
+      nonzeros) took 7 and 9 outer iterations from 10, 4 and 5 from 100, with about 40% fewer column
+      reads (``bench/bench_lasso_small.py``); L2 (5000 × 500) and L4 (500 × 600) of
+      ``bench/bench_lasso.py`` also ran faster.
+    * **Otherwise** 10. When :math:`p \gg n` the number of outer iterations is set by convergence
+      rather than by growth (L1, 1000 × 5000: 9–10 outer iterations for any start from 10 to 300) and a
+      larger start only adds epochs on coordinates that are not needed yet (L1 took 250 ms from 10,
+      330–400 ms from 100–300).
 
     Parameters
     ----------
     datafit : Datafit
-        The problem's datafit (its shape).
+        The problem's datafit (its type and shape).
+    code : int, optional
+        The penalty's lowered code (:class:`proxgan.kernels.fused_penalty.Code`); ``None`` for a convex one.
 
     Returns
     -------
     int
     """
+    n, p = datafit.n_samples, datafit.n_features
+    if code is not None and int(code) in SHRINK_CODES and isinstance(datafit, Quadratic):
+        return max(10, p // 10) if n >= p else 10
     if dense_support(datafit):
-        return max(10, min(datafit.n_samples, datafit.n_features) // 5)
+        return max(10, min(n, p) // 5)
     return 10
 
 
@@ -359,8 +373,9 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
     anderson : int
         Number of iterates combined by Anderson extrapolation (0 disables it).
     p0 : int, optional
-        Smallest working set (default :func:`default_p0`: for least squares with ``p <= 2n``, a fifth
-        of ``min(n, p)``, at least 10; otherwise 10).
+        Smallest working set (default :func:`default_p0`: a tenth of ``p`` for a non-convex penalty
+        when ``n >= p``; for least squares with ``p <= 2n`` and a convex penalty a fifth of ``min(n, p)``;
+        at least 10, and 10 otherwise).
     intercept : bool
         Logistic only: fit an unpenalised intercept (returned as the last entry of ``coef``).
     precompute : bool or ndarray of shape (n_features, n_features)
@@ -383,17 +398,17 @@ def solve(datafit: Datafit, penalty: _pen.Penalty, *, positive: bool = False, co
     -------
     CDResult
     """
-    p0 = default_p0(datafit) if p0 is None else p0
     if isinstance(datafit, GLMDatafit):  # Huber, Poisson, Gamma, smoothed Quantile (intercept: the datafit's)
         if intercept or not isinstance(precompute, bool) or precompute:
             raise ValueError("intercept= and precompute= are for Quadratic/Logistic; a GLM datafit takes intercept=")
         return solve_glm(datafit, penalty, positive=positive, coef_init=coef_init, tol=tol, max_iter=max_iter,
-                         working_set=working_set, anderson=anderson, p0=p0)
+                         working_set=working_set, anderson=anderson, p0=default_p0(datafit) if p0 is None else p0)
     if not isinstance(datafit, (Quadratic, Logistic)):
         raise TypeError(f"datafit must be Quadratic or Logistic, got {type(datafit).__name__}")
     p = datafit.n_features
     X, data, ind, ptr, sparse = _parts(datafit)
     code, P, l1, l2, gap_ok, pos = _params(penalty, p, positive)
+    p0 = default_p0(datafit, code) if p0 is None else p0
     lo, hi = P[2], P[3]
     if isinstance(datafit, Quadratic):
         if intercept:

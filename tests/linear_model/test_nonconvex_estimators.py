@@ -174,18 +174,22 @@ def test_equals_skglm(which):
 
 @pytest.mark.parametrize("est_cls, pen_cls, gamma", CASES, ids=["mcp", "scad"])
 def test_first_working_set_rule_and_both_branches(est_cls, pen_cls, gamma):
-    """The one rule for the first working set (``_first_working_set``: p/10 when n >= p, else skglm's 10) and
-    what the estimator does with it: with n >= p it reaches the point that ``cd.solve`` with ``p0=10`` reaches
-    (the objective is strongly convex here, one minimiser), both stationary; with p > n it is ``p0=10`` itself,
-    the same coefficients bit for bit."""
-    from proxgan.linear_model._nonconvex import _first_working_set
+    """The one rule for the first working set (``cd.default_p0`` for a non-convex code: p/10 when n >= p, else
+    skglm's 10) and what the estimator does with it: with n >= p it reaches the point that ``cd.solve`` with
+    ``p0=10`` reaches (the objective is strongly convex here, one minimiser), both stationary; with p > n it is
+    ``p0=10`` itself, the same coefficients bit for bit."""
+    from proxgan.kernels.fused_penalty import Code
     from proxgan.solvers import cd
 
-    assert [_first_working_set(n, p) for n, p in [(5000, 500), (500, 500), (499, 500), (200, 20000), (50, 40)]] \
+    def rule(n, p, code=pen_cls.__name__):
+        return cd.default_p0(Quadratic(np.zeros((n, p), order="F"), np.zeros(n)), Code[code])
+
+    assert [rule(n, p) for n, p in [(5000, 500), (500, 500), (499, 500), (20, 2000), (50, 40)]] \
         == [50, 50, 10, 10, 10]
+    assert rule(499, 500, "L1") == 99  # a convex penalty keeps the least-squares rule (a fifth of min(n, p))
     alpha = 0.05
     X, y, _ = _problem(2000, 300, seed=3, k=40)
-    assert _first_working_set(*X.shape) == 30
+    assert rule(*X.shape) == 30
     Xc, yc = X - X.mean(0), y - y.mean()
     assert np.linalg.eigvalsh(Xc.T @ Xc / len(y)).min() > 1 / (gamma - (pen_cls is SCAD))
     est = est_cls(alpha, gamma, tol=1e-10).fit(X, y)
