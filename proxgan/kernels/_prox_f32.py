@@ -325,35 +325,42 @@ def scad_pre(x, lr, d, a, b):
     Multiplied through by :math:`d`: :math:`x - s\lambda = n_1/d` with :math:`n_1 = x d -
     \mathrm{lr}\lambda`; the middle piece is :math:`n_3/d_k` with :math:`n_3 = x d -
     \mathrm{lr}\gamma\lambda/(\gamma-1)` and :math:`d_k = d - \mathrm{lr}/(\gamma-1)`, which is
-    :math:`> 0` iff :math:`s < \gamma - 1` (the convex case). The one division is of the numerator and
-    denominator the piece selects. Zero iff :math:`n_1 \le 0` in the convex case (decided as in
-    :func:`mcp_pre`); the other piece boundaries are where the prox is continuous. In the
-    non-convex case the better of the outer pieces' minimisers is chosen on their objectives times
-    :math:`2\,\mathrm{lr}`, in float32: where the two agree to float32 rounding either is returned.
+    :math:`> 0` iff :math:`s < \gamma - 1` (the convex case). In the convex case the prox is
+    :math:`\min(x, \max(n_1/d, n_3/d_k))` where :math:`n_1 > 0`, else 0: the middle piece is a line
+    through :math:`(\lambda(1 + s), \lambda)` and :math:`(\gamma\lambda, \gamma\lambda)`, steeper than
+    :math:`x - s\lambda` and than :math:`x`, so the larger of the two lines is the first piece up to
+    :math:`\lambda(1+s)` and the middle one after, and it passes :math:`x` at :math:`\gamma\lambda`.
+    The larger line is picked before dividing, on the sign of :math:`n_3 d - n_1 d_k` (one ``fma``, one
+    rounding: a wrong pick only where the two agree to about :math:`2^{-24}`), and the one division is
+    of the numerator and denominator it selects. No threshold on ``x`` is compared: near
+    :math:`s = \gamma - 1` the middle piece is steep, and a rounded threshold would be amplified.
+    Zero iff :math:`n_1 \le 0` (decided as in :func:`mcp_pre`). In the non-convex case the better of
+    the outer pieces' minimisers is chosen on their objectives times :math:`2\,\mathrm{lr}`, in
+    float32: where the two agree to float32 rounding either is returned.
     """
     lrd, ad, bd = _F(lr), _F(a), _F(b)
     c1h, c1l = _split(lrd * ad)
     c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
     kh, kl = _split(lrd / (bd - _ONE))
     ga = _F32(bd * ad)
-    q1 = (fma(x, d, -c1h) - c1l) / d  # x - s lam
-    q3 = (fma(x, d, -c3h) - c3l) / ((d - kh) - kl)  # the middle piece (convex case)
-    # convex: 0 up to s lam, then min(x, max(min(x - s lam, lam), middle)): the middle piece is a
-    # line through (lam (1 + s), lam) and (gamma lam, gamma lam) steeper than x - s lam and than x,
-    # so no threshold on x is compared (the middle piece is steep where s is near gamma - 1, and a
-    # rounded threshold would be amplified); the selects keep NaN
-    y = a if a < q1 else q1
-    y = q3 if q3 > y else y
-    y = x if x < y else y
-    y = _F32(0.0) if q1 <= _F32(0.0) else y
-    # non-convex: y1 = clip(x - s lam, 0, lam) against y3 = max(x, gamma lam), objectives times 2 lr
-    y1 = q1 if q1 > _F32(0.0) else _F32(0.0)
+    n1 = fma(x, d, -c1h) - c1l
+    n3 = fma(x, d, -c3h) - c3l
+    dk = (d - kh) - kl
+    convex = dk > _F32(0.0)  # s < gamma - 1
+    mid = convex & (fma(n3, d, -(n1 * dk)) > _F32(0.0))  # n3/dk > n1/d (both denominators > 0)
+    q = (n3 if mid else n1) / (dk if mid else d)
+    # convex: min(x, q), 0 where n1 <= 0 (the selects keep NaN)
+    y = x if x < q else q
+    y = _F32(0.0) if n1 <= _F32(0.0) else y
+    # non-convex (q = n1/d = x - s lam): y1 = clip(x - s lam, 0, lam) against y3 = max(x, gamma lam),
+    # objectives times 2 lr
+    y1 = q if q > _F32(0.0) else _F32(0.0)
     y1 = a if a < y1 else y1
     y3 = ga if ga > x else x
     h1 = fma(d, (y1 - x) * (y1 - x), _F32(2.0 * lrd * ad) * y1)
     h3 = fma(d, (y3 - x) * (y3 - x), _F32(lrd * ad * ad * (bd + _ONE)))
     y13 = y1 if h1 <= h3 else y3  # ties: the smaller
-    return y if d > kh + kl else y13  # convex iff s < gamma - 1
+    return y if convex else y13
 
 
 # degree-5 fit of v(tau) = (2/sqrt 3) cos(arccos(-tau 3 sqrt(3)/2)/3), the root of v^3 - v + tau = 0 in
