@@ -310,8 +310,10 @@ def mcp_pre(x, lr, d, a, b):
     kh, kl = _split(lrd / bd)
     num = fma(x, d, -c1h) - c1l
     den = (d - kh) - kl
-    # selects whose comparisons are false on NaN keep x (NaN in, NaN out)
-    firm = x if fma(b, a, -x) < _F32(0.0) else num / den  # x > gamma lam, decided exactly (NaN: num / den)
+    # the firm line passes x at gamma lam and is steeper: min(x, num/den), 0 where num <= 0 (the
+    # selects are false on NaN and keep it)
+    firm = num / den
+    firm = x if x < firm else firm
     firm = _F32(0.0) if num <= _F32(0.0) else firm
     hard = _F32(0.0) if _sq_d_at_most(x, d, ad * ad * bd * lrd) else x
     return firm if den > _F32(0.0) else hard
