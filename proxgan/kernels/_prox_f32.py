@@ -39,11 +39,16 @@ With :math:`\mu = 2 s \lambda`:
 MCP, SCAD and ℓ1/2 have forms of their own (:func:`mcp_pre`, :func:`scad_pre`, :func:`lq12_pre`,
 taking ``(x, lr, d, a, b)``), picked by :data:`proxgan.kernels._prox_cpu.PRECOND`: the problem is
 multiplied through by :math:`d`, so the step is never divided out, and everything is float32 (the
-loop then runs 8 lanes wide; float64 arithmetic splits each vector in two). The zero/non-zero
+loop then runs 8 lanes wide; float64 arithmetic splits each vector in two). Each divides once per
+entry (ℓ1/2 also takes one square root): the vector divider, shared by the division and the square
+root, is what the fused step waits on (Adam's own step already divides twice and takes a root per
+entry), so a form picks its piece on comparisons and divides the numerator and denominator it
+picked, and ℓ1/2's Newton step uses a fitted inverse slope. The zero/non-zero
 decisions compare exact products instead: :func:`fma` gives :math:`xd - c` with one rounding, and
 a loop-invariant constant :math:`c` is carried as a float32 pair (:func:`_split`), so each decision
 is the exact one up to about :math:`2^{-46}` relative. Values are at most 3 ulp of float32 from the
-float64 reference (up to four roundings; ``tests/kernels/test_prox_precond.py``). One decision is
+float64 reference (up to four roundings; 2 for ℓ1/2, which never rounds its root;
+``tests/kernels/test_prox_precond.py``). One decision is
 left to float32 rounding: SCAD's non-convex case (:math:`s \ge \gamma - 1`, a tiny ``d``) compares
 the objectives of its two outer candidates in float32, so that where they agree to about 1e-7
 relative either one is returned.
@@ -297,9 +302,10 @@ def mcp_pre(x, lr, d, a, b):
     r"""MCP (``a`` :math:`=\lambda`, ``b`` :math:`=\gamma`) on float32 ``x >= 0`` at the step
     :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32 and with one division.
 
-    Multiplied through by ``d``, the firm threshold is :math:`(x d - \mathrm{lr}\lambda) / (d -
-    \mathrm{lr}/\gamma)`, zero where the numerator is :math:`\le 0`, and :math:`s < \gamma` iff its
-    denominator is :math:`> 0`; the hard threshold (:math:`s \ge \gamma`) keeps ``x`` iff :math:`x^2 d
+    Multiplied through by ``d``, the firm threshold is :math:`\min(x, (x d - \mathrm{lr}\lambda) / (d -
+    \mathrm{lr}/\gamma))` (the firm line passes through :math:`(\gamma\lambda, \gamma\lambda)` with a
+    slope above 1, so it is above ``x`` exactly where :math:`x > \gamma\lambda`), zero where the
+    numerator is :math:`\le 0`, and :math:`s < \gamma` iff its denominator is :math:`> 0`; the hard threshold (:math:`s \ge \gamma`) keeps ``x`` iff :math:`x^2 d
     > \lambda^2\gamma\,\mathrm{lr}` (:func:`_sq_d_at_most`). The loop-invariant products
     :math:`\mathrm{lr}\lambda`, :math:`\mathrm{lr}/\gamma` are float32 pairs (:func:`_split`), and
     ``fma`` forms the numerator with one rounding, so each decision is the exact one up to about
