@@ -279,22 +279,17 @@ def _split(v):
     return hi, _F32(v - _F(hi))
 
 
-_BIG = _F32(2.0 ** 63)
-
-
 @njit(inline="always")
 def _sq_d_at_most(x, d, c):
     r"""Whether :math:`x^2 d \le c` for float32 ``x >= 0`` (NaN: False), ``d >= 0`` and float64 ``c``
-    (loop invariant), decided to about :math:`2^{-46}` relative in float32: :math:`x^2` is split
-    exactly into two floats (``fma``) and :math:`x^2 d - c` is two ``fma`` on the split constant.
-    That holds while :math:`x^2` is a normal float32 (:math:`2^{-63} \le x \le 2^{63}`); ``x`` above
-    :math:`2^{63}` counts as :math:`2^{63}` (so that :math:`x^2` stays finite), and below
-    :math:`2^{-63}` the square's rounding only matters where ``c`` is itself below :math:`2^{-126} d`."""
+    (loop invariant), decided to about :math:`2^{-46}` relative in float32: :math:`x d = p_h + p_l`
+    exactly (``fma``) and :math:`x (p_h + p_l) - c` is two ``fma`` on the split constant. That holds
+    while :math:`x d` is a normal float32; an overflow of :math:`x d` or of :math:`x^2 d` counts as
+    above ``c`` (:math:`\infty - \infty` is NaN), and :math:`d = 0` as below."""
     ch, cl = _split(c)
-    xs = _BIG if _BIG < x else x  # (vminps)
-    x2 = xs * xs
-    x2l = fma(xs, xs, -x2)
-    return fma(x2, d, -ch) + fma(x2l, d, -cl) <= _F32(0.0)
+    ph = x * d
+    pl = fma(x, d, -ph)
+    return fma(x, ph, -ch) + fma(x, pl, -cl) <= _F32(0.0)
 
 
 @njit(inline="always")
