@@ -392,13 +392,13 @@ def lq12_pre(x, lr, d, a, b):
     :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32, with one division.
 
     With :math:`\mu = 2 s\lambda`, the minimiser is non-zero iff :math:`32 x^3 > 27\mu^2`, i.e.
-    :math:`x (x d)^2 > \tfrac{27}8 (\lambda\,\mathrm{lr})^2`: :math:`x d = p_h + p_l` and
-    :math:`p_h x = A_h + A_l` exactly (``fma``), so :math:`x (xd)^2 = r_h + r_l` with :math:`r_h = p_h A_h`
-    and :math:`r_l = (p_h A_h - r_h) + p_h A_l + 2 p_l A_h` (up to :math:`2^{-46}` relative), compared
-    with the split constant: the exact decision up to about :math:`2^{-46}` relative (an overflow of
-    :math:`x (xd)^2` counts as non-zero). Then :math:`y = x v^2` with :math:`v = 2w/\sqrt3` the largest
+    :math:`x (x d)^2 > \tfrac{27}8 (\lambda\,\mathrm{lr})^2 = k_h + k_l` (a split constant):
+    :math:`x d = p_h + p_l` and :math:`p_h x = A_h + A_l` exactly (``fma``), so :math:`x (xd)^2 - k =
+    (p_h A_h - k_h) + (p_h A_l + 2 p_l A_h - k_l)` up to :math:`2^{-46}` relative, the first term by one
+    ``fma``: the exact decision up to about :math:`2^{-46}` relative (an overflow of :math:`x (xd)^2`
+    counts as non-zero). Then :math:`y = x v^2` with :math:`v = 2w/\sqrt3` the largest
     root of :math:`v^3 - v + \tau = 0`, :math:`\tau = \tfrac{2}{3\sqrt3} t = \tfrac12 \lambda\,\mathrm{lr} /
-    \sqrt{r_h}` (the :math:`w, t` of :func:`lq12_pos`, rescaled so that no constant multiplies the
+    \sqrt{p_h A_h}` (the :math:`w, t` of :func:`lq12_pos`, rescaled so that no constant multiplies the
     result): a degree-5 fit :math:`v_0` (error below 2.9e-5) and one Newton step whose inverse slope
     :math:`1/(3v_0^2 - 1)` is a degree-5 fit in :math:`z = v_0^2 - 1` (error 1.3e-4: the step's error is
     at most :math:`1.3\cdot 10^{-4} e + 2.5 e^2` for an error :math:`e` of :math:`v_0`, below 1e-8). The
@@ -413,10 +413,9 @@ def lq12_pre(x, lr, d, a, b):
     pl = fma(x, d, -ph)
     ah = ph * x
     al = fma(ph, x, -ah)
-    rh = ph * ah
-    rl = fma(ph, ah, -rh) + fma(pl + pl, ah, ph * al)
-    drop = (rh - kh) + (rl - kl) <= _F32(0.0)  # NaN (overflow: inf - inf; NaN x): kept
-    tau = np.sqrt(_F32(_QUARTER * (ad * lrd) * (ad * lrd)) / rh)
+    # x (xd)^2 - k = (ph ah - kh) + (ph al + 2 pl ah - kl): an overflow gives inf or NaN, kept
+    drop = fma(ph, ah, -kh) + (fma(pl + pl, ah, ph * al) - kl) <= _F32(0.0)
+    tau = np.sqrt(_F32(_QUARTER * (ad * lrd) * (ad * lrd)) / (ph * ah))
     v = _fma_horner(_VFIT, tau)
     z = fma(v, v, _F32(-1.0))
     w = fma(-(fma(v, z, tau) * v), _fma_horner(_SLOPE2, z), z)  # v^2 - 1 after the Newton step
