@@ -20,8 +20,10 @@ memory traffic and almost no arithmetic (reads ``p, g, m, v``, writes ``p, m, v`
 float32 entry), all interleaved; a step near the stream's time is memory-bound, one well above it
 compute-bound. ``--asm`` prints, per penalty, what the vectorised element loop of the float32 step
 computes per entry (from numba's optimised LLVM IR and assembly): divisions and square roots in
-float32 and float64, float32/float64 arithmetic, float64 conversions, and whether the loop body is
-packed 256-bit (ymm) code.
+float32 and float64, float32/float64 arithmetic, float64 conversions, all vector operations (loads,
+stores, arithmetic, compares, selects), and whether the loop body is packed 256-bit (ymm) code.
+Divisions and square roots share one vector divider, a few times slower than the other operations;
+on a loaded machine the step's time follows the count of all operations more closely.
 
 Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20] [--threads N] [--weighted] [--cpu]
 [--bound] [--asm]``
@@ -173,6 +175,9 @@ def loop_report(code: int) -> dict[str, object]:
             "+-* f32": per(r"= f(?:add|sub|mul) <(\d+) x float>") + per(r"@llvm\.fma\.v(\d+)f32\("),
             "+-* f64": per(r"= f(?:add|sub|mul) <(\d+) x double>") + per(r"@llvm\.fma\.v(\d+)f64\("),
             "to f64": per(r"fpext <(\d+) x float>"),
+            # every vector instruction (loads, stores, arithmetic, compares, selects, bit operations):
+            # under load the loop's time follows this count more than its divisions
+            "vector ops": per(r"(?m)^[^\n<]*<(\d+) x [a-z0-9]+>"),
             "ymm": bool(re.search(r"\bv(?:mul|div|add|sub|sqrt)ps\s+[^\n]*%ymm", asm)),
             "calls": sorted(set(re.findall(r"call [^@\n]*@([\w.]+)", body)) - {"llvm"})}
 
@@ -202,9 +207,9 @@ if __name__ == "__main__":
     if args.asm:
         from proxgan.kernels.fused_penalty import Code
 
-        print("| penalty | lanes | div f32 | div f64 | sqrt f32 | sqrt f64 | +-* f32 | +-* f64 | to f64 | ymm "
-              "| calls |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+        print("| penalty | lanes | div f32 | div f64 | sqrt f32 | sqrt f64 | +-* f32 | +-* f64 | to f64 | vector ops "
+              "| ymm | calls |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
         for name, make in {"none": None, **PENALTIES}.items():
             code = int(Code.NONE) if make is None else int(make().lowering().code)
             r = loop_report(code)
