@@ -50,8 +50,8 @@ is the exact one up to about :math:`2^{-46}` relative. Values are at most 3 ulp 
 float64 reference (up to four roundings; 2 for ℓ1/2, which never rounds its root;
 ``tests/kernels/test_prox_precond.py``). One decision is
 left to float32 rounding: SCAD's non-convex case (:math:`s \ge \gamma - 1`, a tiny ``d``) compares
-the objectives of its two outer candidates in float32, so that where they agree to about 1e-7
-relative either one is returned.
+``x`` with the tie of its two outer candidates in float32, so that within a few float32 roundings
+of the tie either one is returned.
 
 ``tests/kernels/test_prox_vectorised.py`` checks these against the float64 reference
 (``prox_code_ref``) on float32 inputs at and around every threshold, at zeros, subnormals, huge
@@ -337,15 +337,19 @@ def scad_pre(x, lr, d, a, b):
     rounding: a wrong pick only where the two agree to about :math:`2^{-24}`), and the one division is
     of the numerator and denominator it selects. No threshold on ``x`` is compared: near
     :math:`s = \gamma - 1` the middle piece is steep, and a rounded threshold would be amplified.
-    Zero iff :math:`n_1 \le 0` (decided as in :func:`mcp_pre`). In the non-convex case the better of
-    the outer pieces' minimisers is chosen on their objectives times :math:`2\,\mathrm{lr}`, in
-    float32: where the two agree to float32 rounding either is returned.
+    Zero iff :math:`n_1 \le 0` (decided as in :func:`mcp_pre`). In the non-convex case the minimiser
+    is :math:`\max(x - s\lambda, 0)` up to the tie with ``x``, and ``x`` beyond it: the tie is at
+    :math:`\lambda(\gamma + 1 + s)/2` (where the objective at :math:`x - s\lambda`, :math:`\lambda x -
+    s\lambda^2/2`, meets the one at ``x``, :math:`\lambda^2(\gamma + 1)/2`) for :math:`s \le \gamma + 1`, and
+    at :math:`\lambda\sqrt{s(\gamma + 1)}` (where :math:`x^2/(2s)` meets it; :math:`x - s\lambda \le 0`
+    there) beyond; times ``d``, ``x`` is past it iff
+    :math:`2xd - \lambda(\gamma+1) d - \mathrm{lr}\lambda > 0`, resp. :math:`x (xd) - \lambda^2(\gamma +
+    1)\mathrm{lr} > 0`, compared in float32: within a few roundings of the tie either is returned.
     """
     lrd, ad, bd = _F(lr), _F(a), _F(b)
     c1h, c1l = _split(lrd * ad)
     c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
     kh, kl = _split(lrd / (bd - _ONE))
-    ga = _F32(bd * ad)
     n1 = fma(x, d, -c1h) - c1l
     n3 = fma(x, d, -c3h) - c3l
     dk = (d - kh) - kl
@@ -355,14 +359,13 @@ def scad_pre(x, lr, d, a, b):
     # convex: min(x, q), 0 where n1 <= 0 (the selects keep NaN)
     y = x if x < q else q
     y = _F32(0.0) if n1 <= _F32(0.0) else y
-    # non-convex (q = n1/d = x - s lam): y1 = clip(x - s lam, 0, lam) against y3 = max(x, gamma lam),
-    # objectives times 2 lr
-    y1 = q if q > _F32(0.0) else _F32(0.0)
-    y1 = a if a < y1 else y1
-    y3 = ga if ga > x else x
-    h1 = fma(d, (y1 - x) * (y1 - x), _F32(2.0 * lrd * ad) * y1)
-    h3 = fma(d, (y3 - x) * (y3 - x), _F32(lrd * ad * ad * (bd + _ONE)))
-    y13 = y1 if h1 <= h3 else y3  # ties: the smaller
+    # non-convex (q = n1/d = x - s lam): x beyond the tie, else max(x - s lam, 0); the tie is at
+    # lam (gamma + 1 + s)/2 for s <= gamma + 1, at lam sqrt(s (gamma + 1)) beyond, both times d
+    far = d < _F32(lrd / (bd + _ONE))  # s > gamma + 1
+    beyond = fma(x, x * d, _F32(-ad * ad * (bd + _ONE) * lrd)) if far else \
+        fma(x + x, d, -fma(_F32(ad * (bd + _ONE)), d, _F32(lrd * ad)))
+    y13 = _F32(0.0) if q <= _F32(0.0) else q  # (NaN: q)
+    y13 = x if beyond > _F32(0.0) else y13
     return y if convex else y13
 
 

@@ -7,9 +7,9 @@ so up to four roundings of float32 (the largest seen is 2.4 ulp). ℓ1/2 never r
 result is one ``fma`` on the point), and is held to 2 ulp (the largest seen is 1.8). Zero/non-zero decisions are the
 reference's (they are made on the exact products, see ``_prox_f32``), and where an answer differs
 anyway the objectives of the two agree to 1e-6 relative (both global minimisers up to rounding):
-at most a handful of entries, except SCAD's non-convex case (``s >= gamma - 1``), whose two outer
-candidates are compared in float32, so that at inputs placed at their tie (within about 1e-6)
-either may come out. The inputs sit at and around every threshold and tie of the prox (their
+at most a handful of entries, except SCAD's non-convex case (``s >= gamma - 1``), whose choice
+between its two outer candidates is a float32 comparison with their tie, so that at inputs placed
+at the tie either may come out. The inputs sit at and around every threshold and tie of the prox (their
 float32 neighbours too), at zeros, subnormals and huge values, for steps from 1e-9 to 1e8 (both
 sides of ``s = gamma`` and ``s = gamma - 1``, where MCP and SCAD change form).
 """
@@ -74,7 +74,7 @@ def _thresholds(pen, s):
     gam = float(np.float32(pen.gamma))
     out = [s * lam, gam * lam, lam * np.sqrt(s * gam), (1 + s) * lam]
     if isinstance(pen, SCAD):  # the ties of the outer pieces in the non-convex case
-        out += [lam * (gam + 1 + s) / 2, lam * (gam * gam + s * (gam + 1)) / (2 * gam)]
+        out += [lam * (gam + 1 + s) / 2, lam * (gam * gam + s * (gam + 1)) / (2 * gam), lam * np.sqrt(s * (gam + 1))]
     return out
 
 
@@ -123,7 +123,7 @@ def test_preconditioned_forms_match_the_float64_reference(pen, lr):
         assert float(((h_got - h_ref).abs() / scale).max()) <= 1e-6, (u[off], d[off], got[off], ref[off])
     if isinstance(pen, Lq):
         assert ulps.max() <= 2.0, (u[ulps > 2], d[ulps > 2])
-    if isinstance(pen, SCAD):  # the float32 comparison of the outer candidates
+    if isinstance(pen, SCAD):  # the float32 comparison with the tie of the outer candidates
         off &= s.numpy() < float(np.float32(pen.gamma)) - 1
     assert off.sum() <= 4, (u[off], d[off], got[off], ref[off])
     assert both.sum() > 1000 and ((got == 0) & (ref == 0)).sum() > 1000  # both outcomes are exercised
