@@ -12,29 +12,37 @@ through by :math:`d` (as the forms of :mod:`proxgan.kernels._prox_f32`), with
 
 the larger root is :math:`r = \frac{(x - \epsilon) d + S}{2d}` for :math:`x \ge \epsilon` and, in the
 form without cancellation, :math:`r = \frac{2N}{(\epsilon - x) d + S}` for :math:`x < \epsilon`: one
-division and one square root, no division for the step. ``N`` (whose sign decides where the prox
-leaves 0 in the convex case) and ``E`` (which cancels where the two roots meet) are formed from
-exact products (``fma`` and constants carried as float32 pairs, as in :func:`~proxgan.kernels._prox_f32.mcp_pre`):
-each to about :math:`2^{-46}` relative of its terms.
+division and one square root, no division for the step, everything in float32 (8 lanes). ``N``, whose
+sign decides where the prox leaves 0 in the convex case and which cancels there, is formed from exact
+products (``x eps`` split by ``fma``, the constant :math:`\mathrm{lr}\lambda` carried as a float32 pair,
+as in :func:`~proxgan.kernels._prox_f32.mcp_pre`): to about :math:`2^{-46}` relative of its terms. ``E``
+is summed as :math:`d^2(x - \epsilon)^2 + 4dN`, which does not cancel where :math:`N \ge 0` (everywhere
+the root is kept, except in the non-convex band below).
 
 **Which of 0 and r.** The objective's slope at :math:`0^+` is :math:`-N/(\mathrm{lr}\,\epsilon)`, so:
 
-* :math:`E \le 0`: no stationary point (or a double one, a saddle): 0;
 * :math:`N > 0`: the other root is negative, the objective falls from 0 to its one minimum: ``r``;
 * :math:`N \le 0` and :math:`x \le \epsilon`: both roots are :math:`\le 0`: 0 (this covers every
   :math:`N \le 0` of the convex case :math:`s\lambda \le \epsilon^2`);
 * otherwise (the non-convex band :math:`2\sqrt{s\lambda} - \epsilon < x \le s\lambda/\epsilon`):
   ``r`` iff it beats 0, :math:`2\,\mathrm{lr}\lambda\,\log(1 + r/\epsilon) < d\,r(2x - r)` (the
-  objectives' difference times :math:`2\,\mathrm{lr}`), with :func:`log1p_f32`. The difference has
-  zero slope in ``r`` at the root, so the root's rounding does not move it at first order; the two
-  sides carry about 2e-7 relative error, so that a decision can differ from the float64 reference
-  only where the two objectives agree to about that (ties).
+  objectives' difference times :math:`2\,\mathrm{lr}`; where :math:`E < 0` there is no root, ``r`` is
+  :math:`(x - \epsilon)/2` and loses, and ``d = 0`` makes ``r`` NaN, which loses too). The log is
+  :func:`log1p_parts` (float32, about 2e-7 relative). The difference has zero slope in ``r`` at the
+  root, so the root's rounding does not move it at first order; the two sides carry about 2e-7
+  relative error, so a decision differs from the float64 reference only where the two objectives
+  agree to about that (ties; ``tests/kernels/test_prox_precond.py`` finds them within 1e-7).
 
-Where :math:`x(x + \epsilon) d > 2^{26}\,\mathrm{lr}\lambda` the root is
+Where :math:`x(x - \epsilon) d > 2^{26}\,\mathrm{lr}\lambda` the root is
 :math:`x - s\lambda/(x + \epsilon) + O(s^2\lambda^2/x^3)`, ``x`` to within half a float32 rounding,
-and ``x`` is returned (so that :math:`d^2 (x + \epsilon)^2` never overflows for such ``x``; below that
-it stays finite while :math:`d(x + \epsilon) < 1.8\cdot 10^{19}`). Values are within 3 ulp of the
-float64 reference (``tests/kernels/test_prox_precond.py``).
+and ``x`` is returned, so that :math:`d^2 (x - \epsilon)^2` never overflows for such ``x`` (below that
+it stays finite while :math:`d\,|x - \epsilon| < 1.8\cdot 10^{19}`). Values are within 3 ulp of the
+float64 reference (``tests/kernels/test_prox_precond.py``; the largest seen from the exact root is 3.1).
+
+The loop of a float32 step with this prox is bound by its latency (the root waits for ProxAdam's two
+divisions, the log for the root's division) more than by its operations: the log's polynomial is
+evaluated as a tree (:func:`_estrin8`), and :math:`e\log 2` is moved to the other side of the
+comparison.
 """
 from __future__ import annotations
 
@@ -45,7 +53,7 @@ from numba.extending import intrinsic
 
 from ._prox_f32 import _split, fma
 
-__all__ = ["log1p_f32", "logsum_pre"]
+__all__ = ["log1p_parts", "logsum_pre"]
 
 _F = np.float64
 _F32 = np.float32
@@ -88,31 +96,34 @@ def _estrin8(c, t, t2):
 
 
 @njit(inline="always")
-def log1p_f32(z):
-    r""":math:`\log(1 + z)` for float32 ``z >= 0`` (finite), in float32 and vectorisable: relative error
-    below 3e-7.
+def log1p_parts(z, w):
+    r"""``(e, t)`` with :math:`\log(1 + z) = e \log 2 + t`, given float32 ``z >= 0`` (finite) and ``w`` its
+    :math:`1 + z` rounded, in float32 and vectorisable: ``e`` an integer (exact), :math:`|t| < 0.35`, and
+    :math:`e \log 2 + t` within about 2e-7 relative of :math:`\log(1 + z)`.
 
-    :math:`w = 1 + z = 2^e m` with :math:`m \in [2^{-1/2}, 2^{1/2})` (:func:`_exponent_mantissa`), and
-    :math:`\log(1 + z) = e \log 2 + f + f^2 Q(f)` with :math:`f = m - 1` (a degree-7 ``Q`` by
-    :func:`_estrin8`). Where :math:`e = 0` (:math:`z < \sqrt2 - 1`, about), :math:`f = z` exactly, so that
-    tiny ``z`` keep their relative accuracy (the rounding of :math:`1 + z` is lost only where
-    :math:`e \ne 0`, where it is below 1e-7 of the result).
+    :math:`w = 2^e m` with :math:`m \in [2^{-1/2}, 2^{1/2})` (:func:`_exponent_mantissa`), and
+    :math:`\log m = f + f^2 Q(f)`, :math:`f = m - 1`, with a degree-7 ``Q`` (:func:`_estrin8`). Where
+    :math:`e = 0` (:math:`z < \sqrt2 - 1`, about) :math:`f = z` exactly, so that tiny ``z`` keep their
+    relative accuracy; elsewhere the rounding of ``w`` costs at most 6e-8 of :math:`\log 2`. The parts come
+    apart so that a caller comparing the log with a number moves :math:`e \log 2` to the other side, off
+    the latency of the polynomial.
     """
-    e, m = _exponent_mantissa(_F32(1.0) + z)
-    f = z if e == _F32(0.0) else m - _F32(1.0)  # e = 0: m = 1 + z, rounded
+    e, m = _exponent_mantissa(w)
+    f = z if e == _F32(0.0) else m - _F32(1.0)  # e = 0: m = w
     f2 = f * f
-    return fma(e, _LN2, fma(f2, _estrin8(_LOGQ, f, f2), f))
+    return e, fma(f2, _estrin8(_LOGQ, f, f2), f)
 
 
 @njit(inline="always")
 def logsum_pre(x, lr, d, a, b):
     r"""Log-sum (``a`` :math:`=\lambda`, ``b`` :math:`=\epsilon`) on float32 ``x >= 0`` at the step
     :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32, with one division and one
-    square root: see the module docstring. ``d = 0`` (an infinite step) gives 0, NaN gives NaN.
+    square root: see the module docstring. ``d = 0`` (an infinite step) gives 0, NaN gives NaN, ``lam = 0``
+    the identity.
     """
     lrd, ad, bd = _F(lr), _F(a), _F(b)
     ch, cl = _split(lrd * ad)  # lr lam, exactly (a product of two float32)
-    kill = _F32(2.0 ** 26 * lrd * ad)
+    kill = _F32(2.0 ** 26 * lrd * ad)  # x above the threshold of the last paragraph of the module docstring
     inv_cost = _F32(0.5 / (lrd * ad))
     inv_eps = _F32(1.0 / bd)
     # N = x eps d - lr lam: x eps as an exact pair, times d, minus the pair
@@ -122,16 +133,18 @@ def logsum_pre(x, lr, d, a, b):
     xm = x - b
     # E = (d (x - eps))^2 + 4 d N: no cancellation where N >= 0 (where the root is kept outside the band)
     dm = xm * d
-    e = fma(dm, dm, (_F32(4.0) * d) * n)
-    sq = np.sqrt(e if e > _F32(0.0) else _F32(0.0))
+    disc = fma(dm, dm, (_F32(4.0) * d) * n)
+    sq = np.sqrt(disc if disc > _F32(0.0) else _F32(0.0))
     # the larger root, one division: (x - eps) d + S over 2 d, or 2 N over (eps - x) d + S
     above = x >= b
     num = fma(xm, d, sq) if above else n + n
     den = d + d if above else fma(-xm, d, sq)
     r = num / den
-    # the non-convex band: r against 0 on the objectives times 2 lr
-    gain = d * r * (x + x - r)
-    lose = log1p_f32(r * inv_eps) >= gain * inv_cost  # (the product beside the log, off its latency)
-    drop = (e <= _F32(0.0)) | ((n <= _F32(0.0)) & ((x <= b) | lose))  # all false on NaN: r is NaN
+    # the non-convex band: r against 0 on the objectives times 2 lr, 2 lr lam log(1 + r/eps) < d r (2x - r)
+    k, t = log1p_parts(r * inv_eps, fma(r, inv_eps, _F32(1.0)))
+    gain = d * r * fma(x, _F32(2.0), -r)
+    lose = not t < fma(gain, inv_cost, -(k * _LN2))  # NaN: lose
+    drop = (n <= _F32(0.0)) & ((x <= b) | lose)  # false on NaN x: r is NaN
     y = _F32(0.0) if drop else r
-    return x if x * dm > kill else y
+    y = x if x * dm > kill else y
+    return x if a == _F32(0.0) else y

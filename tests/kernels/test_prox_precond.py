@@ -14,6 +14,9 @@ sides of ``s = gamma`` and ``s = gamma - 1``, where MCP and SCAD change form).
 """
 from __future__ import annotations
 
+import platform
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -146,7 +149,7 @@ def test_preconditioned_forms_match_the_float64_reference(pen, lr):
     assert both.sum() > 1000 and ((got == 0) & (ref == 0)).sum() > 1000  # both outcomes are exercised
 
 
-@pytest.mark.parametrize("pen", PENALTIES[:1] + PENALTIES[3:4] + PENALTIES[6:7], ids=repr)
+@pytest.mark.parametrize("pen", PENALTIES[:1] + PENALTIES[3:4] + PENALTIES[6:7] + PENALTIES[9:10], ids=repr)
 def test_steps_that_are_not_positive_keep_the_point_and_nan_propagates(pen):
     u = np.float32([-2.0, -1e-30, 0.0, 1e-40, 0.7, 3e38])
     for lr, d in [(0.0, 1.0), (1e-3, np.inf), (1e-3, np.nan), (-1e-3, 1.0)]:  # lr/d: 0, 0, nan, < 0
@@ -158,6 +161,24 @@ def test_steps_that_are_not_positive_keep_the_point_and_nan_propagates(pen):
     assert np.isnan(_prox_pre(pen, np.float32([np.nan]), 1e-3, np.float32([0.5]))[0])
     if isinstance(pen, Lq):  # lam = 0: the identity
         np.testing.assert_array_equal(_prox_pre(Lq(0.0, pen.q), u, 1e-3, np.ones_like(u)), u)
+    if isinstance(pen, LogSum):  # lam = 0: the identity (the float64 root loses x where x << eps)
+        np.testing.assert_array_equal(_prox_pre(LogSum(0.0, pen.eps), u, 1e-3, np.ones_like(u)), u)
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 vector instructions")
+@pytest.mark.parametrize("code", sorted(_prox_cpu.PRECOND), ids=lambda c: c.name)
+def test_float32_loop_is_all_float32_and_vectorises(code):
+    """The vector loop of each float32 form: 8 float32 lanes per step (256-bit), no float64 operation (which
+    would split each vector in two), no libm call."""
+    pen = next(p for p in PENALTIES if p.lowering().code == code)
+    _prox_pre(pen, np.ones(64, np.float32), 1e-3, np.ones(64, np.float32))
+    ir = "\n".join(_loop(code).inspect_llvm().values())
+    body = re.search(r"\nvector\.body[^\n]*\n(.*?)\n\n", ir, re.S)
+    assert body, "the loop did not vectorise"
+    body = body.group(1)
+    assert re.search(r"%index\.next\S* = add (?:nuw )?(?:nsw )?i64 %index\S*, 8\b", body)
+    assert "double" not in body and "i64>" not in body
+    assert not re.search(r"call [^@]*@(?!llvm\.(fma|sqrt|fabs)\.v8f32)", body)
 
 
 def test_float64_divides_and_calls_the_exact_form():
