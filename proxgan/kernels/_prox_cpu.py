@@ -16,9 +16,9 @@ float64 steps) and the vectorisable forms of :mod:`proxgan.kernels._prox_f32` (f
 which use no libm call per element.
 
 ProxAdam's preconditioned step ``lr/d`` reaches the prox through :func:`prox_kernel_pre`: codes
-with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2, log-sum) get, in float32, a form multiplied through by
-``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`,
-:mod:`proxgan.kernels._prox_f32_logsum`); every other code, and
+with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2, ℓ2/3, log-sum) get, in float32, a form multiplied through
+by ``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`,
+:mod:`proxgan.kernels._prox_f32_lq23`, :mod:`proxgan.kernels._prox_f32_logsum`); every other code, and
 float64, gets its :data:`BRANCHES` function at ``lr / d``.
 
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
@@ -41,6 +41,7 @@ from numba.extending import overload
 from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_pos, mcp_pre, scad_pos,
                         scad_pre)
 from ._prox_f32_logsum import logsum_pre
+from ._prox_f32_lq23 import lq23_pre
 from .fused_penalty import Code
 
 __all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "prox_kernel_pre", "BRANCHES", "PRECOND",
@@ -259,7 +260,8 @@ def _divided(branch):
 PRECOND = {Code.MCP: by_dtype(_divided(_prox_mcp), _signed_pre(mcp_pre)),
            Code.SCAD: by_dtype(_divided(_prox_scad), _signed_pre(scad_pre)),
            Code.LQ12: by_dtype(_divided(_prox_lq12), _signed_pre(lq12_pre)),
-           Code.LOGSUM: by_dtype(_divided(_prox_logsum), _signed_pre(logsum_pre))}
+           Code.LOGSUM: by_dtype(_divided(_prox_logsum), _signed_pre(logsum_pre)),
+           Code.LQ23: by_dtype(_divided(_prox_lq23), _signed_pre(lq23_pre))}
 
 
 def prox_kernel_pre(u, lr, d, code, a, b, one, zero):  # pragma: no cover - compiled code calls the overload below

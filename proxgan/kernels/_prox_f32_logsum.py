@@ -41,7 +41,7 @@ float64 reference (``tests/kernels/test_prox_precond.py``; the largest seen from
 
 The loop of a float32 step with this prox is bound by its latency (the root waits for ProxAdam's two
 divisions, the log for the root's division) more than by its operations: the log's polynomial is
-evaluated as a tree (:func:`_estrin8`), and :math:`e\log 2` is moved to the other side of the
+evaluated as a tree (:func:`estrin8`), and :math:`e\log 2` is moved to the other side of the
 comparison.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ from numba.extending import intrinsic
 
 from ._prox_f32 import _split, fma
 
-__all__ = ["log1p_parts", "logsum_pre"]
+__all__ = ["estrin8", "log1p_parts", "logsum_pre"]
 
 _F = np.float64
 _F32 = np.float32
@@ -86,7 +86,7 @@ def _exponent_mantissa(typingctx, w):
 
 
 @njit(inline="always")
-def _estrin8(c, t, t2):
+def estrin8(c, t, t2):
     r""":math:`\sum_{k=0}^{7} c_k t^k` (``t2`` :math:`= t^2`) by Estrin's scheme: the terms of Horner's rule
     in a tree of depth 3 instead of a chain of 7 (the element loops are bound by this latency more than
     by the number of operations)."""
@@ -102,7 +102,7 @@ def log1p_parts(z, w):
     :math:`e \log 2 + t` within about 2e-7 relative of :math:`\log(1 + z)`.
 
     :math:`w = 2^e m` with :math:`m \in [2^{-1/2}, 2^{1/2})` (:func:`_exponent_mantissa`), and
-    :math:`\log m = f + f^2 Q(f)`, :math:`f = m - 1`, with a degree-7 ``Q`` (:func:`_estrin8`). Where
+    :math:`\log m = f + f^2 Q(f)`, :math:`f = m - 1`, with a degree-7 ``Q`` (:func:`estrin8`). Where
     :math:`e = 0` (:math:`z < \sqrt2 - 1`, about) :math:`f = z` exactly, so that tiny ``z`` keep their
     relative accuracy; elsewhere the rounding of ``w`` costs at most 6e-8 of :math:`\log 2`. The parts come
     apart so that a caller comparing the log with a number moves :math:`e \log 2` to the other side, off
@@ -111,7 +111,7 @@ def log1p_parts(z, w):
     e, m = _exponent_mantissa(w)
     f = z if e == _F32(0.0) else m - _F32(1.0)  # e = 0: m = w
     f2 = f * f
-    return e, fma(f2, _estrin8(_LOGQ, f, f2), f)
+    return e, fma(f2, estrin8(_LOGQ, f, f2), f)
 
 
 @njit(inline="always")

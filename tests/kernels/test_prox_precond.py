@@ -29,7 +29,8 @@ from proxgan.penalties import MCP, SCAD, LogSum, Lq
 from test_prox_vectorised import around  # noqa: E402  (tests/kernels is on sys.path)
 
 PENALTIES = [MCP(0.8, 3.0), MCP(1e-3, 1.5), MCP(2.0, 1.01), SCAD(0.7, 3.7), SCAD(1e-3, 2.2), SCAD(1.5, 2.05),
-             Lq(0.6, 0.5), Lq(1e-3, 0.5), Lq(30.0, 0.5), LogSum(0.5, 0.3), LogSum(1e-3, 0.1), LogSum(2.0, 1e-4)]
+             Lq(0.6, 0.5), Lq(1e-3, 0.5), Lq(30.0, 0.5), LogSum(0.5, 0.3), LogSum(1e-3, 0.1), LogSum(2.0, 1e-4),
+             Lq(0.6, 2 / 3), Lq(1e-3, 2 / 3), Lq(30.0, 2 / 3)]
 _LOOPS: dict = {}
 
 
@@ -84,7 +85,8 @@ def _thresholds(pen, s):
         out = [max(2 * np.sqrt(s * lam) - eps, 0.0), s * lam / eps, eps]
         return out + [_logsum_tie(s, lam, eps)] if s * lam > eps * eps else out
     if isinstance(pen, Lq):
-        return [(54 ** (1 / 3) / 4) * (2 * s * lam) ** (2 / 3)]
+        mu = 2 * s * lam
+        return [(54 ** (1 / 3) / 4) * mu ** (2 / 3)] if pen.q == 0.5 else [(2 / 3) * (3 * mu ** 3) ** 0.25]
     gam = float(np.float32(pen.gamma))
     out = [s * lam, gam * lam, lam * np.sqrt(s * gam), (1 + s) * lam]
     if isinstance(pen, SCAD):  # the ties of the outer pieces in the non-convex case
@@ -149,7 +151,8 @@ def test_preconditioned_forms_match_the_float64_reference(pen, lr):
     assert both.sum() > 1000 and ((got == 0) & (ref == 0)).sum() > 1000  # both outcomes are exercised
 
 
-@pytest.mark.parametrize("pen", PENALTIES[:1] + PENALTIES[3:4] + PENALTIES[6:7] + PENALTIES[9:10], ids=repr)
+@pytest.mark.parametrize("pen", PENALTIES[:1] + PENALTIES[3:4] + PENALTIES[6:7] + PENALTIES[9:10] + PENALTIES[12:13],
+                         ids=repr)
 def test_steps_that_are_not_positive_keep_the_point_and_nan_propagates(pen):
     u = np.float32([-2.0, -1e-30, 0.0, 1e-40, 0.7, 3e38])
     for lr, d in [(0.0, 1.0), (1e-3, np.inf), (1e-3, np.nan), (-1e-3, 1.0)]:  # lr/d: 0, 0, nan, < 0
