@@ -26,8 +26,8 @@ the root is kept, except in the non-convex band below).
   :math:`N \le 0` of the convex case :math:`s\lambda \le \epsilon^2`);
 * otherwise (the non-convex band :math:`2\sqrt{s\lambda} - \epsilon < x \le s\lambda/\epsilon`):
   ``r`` iff it beats 0, :math:`2\,\mathrm{lr}\lambda\,\log(1 + r/\epsilon) < d\,r(2x - r)` (the
-  objectives' difference times :math:`2\,\mathrm{lr}`; where :math:`E < 0` there is no root, ``r`` is
-  :math:`(x - \epsilon)/2` and loses, and ``d = 0`` makes ``r`` NaN, which loses too). The log is
+  objectives' difference times :math:`2\,\mathrm{lr}`; where :math:`E < 0` there is no root and ``r`` is
+  NaN, as where ``d = 0``, and a NaN loses). The log is
   :func:`log1p_parts` (float32, about 2e-7 relative). The difference has zero slope in ``r`` at the
   root, so the root's rounding does not move it at first order; the two sides carry about 2e-7
   relative error, so a decision differs from the float64 reference only where the two objectives
@@ -134,7 +134,7 @@ def logsum_pre(x, lr, d, a, b):
     # E = (d (x - eps))^2 + 4 d N: no cancellation where N >= 0 (where the root is kept outside the band)
     dm = xm * d
     disc = fma(dm, dm, (_F32(4.0) * d) * n)
-    sq = np.sqrt(disc if disc > _F32(0.0) else _F32(0.0))
+    sq = np.sqrt(disc)  # NaN where disc < 0: only in the band, where a NaN root loses
     # the larger root, one division: (x - eps) d + S over 2 d, or 2 N over (eps - x) d + S
     above = x >= b
     num = fma(xm, d, sq) if above else n + n

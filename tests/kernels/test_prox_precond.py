@@ -168,6 +168,20 @@ def test_steps_that_are_not_positive_keep_the_point_and_nan_propagates(pen):
         np.testing.assert_array_equal(_prox_pre(LogSum(0.0, pen.eps), u, 1e-3, np.ones_like(u)), u)
 
 
+def test_lq23_at_a_tiny_strength():
+    """lr lam = 1e-14: (lr lam)^3 is below the normal float32 range, so the decision runs on x d scaled by a
+    power of two (``_prox_f32_lq23``); values and decisions stay the reference's."""
+    pen, lr = Lq(1e-11, 2 / 3), 1e-3
+    for s in [1e-6, 1.0, 1e6]:
+        d = np.float32(lr / s)
+        u = around(_thresholds(pen, float(np.float64(np.float32(lr)) / np.float64(d))))
+        got = _prox_pre(pen, u, lr, np.full(u.size, d))
+        ref, _ = _reference(pen, u, lr, np.full(u.size, d))
+        assert np.array_equal(got == 0, ref == 0) and (got == 0).sum() > 10 and (got != 0).sum() > 10
+        both = got != 0
+        assert (np.abs(got[both] - ref[both]) <= 3 * np.spacing(np.abs(ref[both]).astype(np.float32))).all()
+
+
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 vector instructions")
 @pytest.mark.parametrize("code", sorted(_prox_cpu.PRECOND), ids=lambda c: c.name)
 def test_float32_loop_is_all_float32_and_vectorises(code):
