@@ -1,16 +1,20 @@
-"""The float32 proxes at ProxAdam's preconditioned step ``lr/d`` (``_prox_cpu.PRECOND``: MCP, SCAD and
-ℓ1/2 multiplied through by ``d``, no division for the step) against the float64 reference at ``s = lr/d``.
+"""The float32 proxes at ProxAdam's preconditioned step ``lr/d`` (``_prox_cpu.PRECOND``: MCP, SCAD, ℓ1/2, ℓ2/3
+and log-sum multiplied through by ``d``, no division for the step) against the float64 reference at ``s = lr/d``.
 
 The bar, as ``test_prox_vectorised.py`` but 3 ulp instead of 2: a value is the ratio of two
 differences each rounded twice (one ``fma`` and the low half of a split constant), then divided,
 so up to four roundings of float32 (the largest seen is 2.4 ulp). Zero/non-zero decisions are the
 reference's (they are made on the exact products, see ``_prox_f32``), and where an answer differs
 anyway the objectives of the two agree to 1e-6 relative (both global minimisers up to rounding):
-at most a handful of entries, except SCAD's non-convex case (``s >= gamma - 1``), whose two outer
-candidates are compared in float32, so that at inputs placed at their tie (within about 1e-6)
-either may come out. The inputs sit at and around every threshold and tie of the prox (their
-float32 neighbours too), at zeros, subnormals and huge values, for steps from 1e-9 to 1e8 (both
-sides of ``s = gamma`` and ``s = gamma - 1``, where MCP and SCAD change form).
+at most a handful of entries, except where a decision compares two objectives in float32: SCAD's
+non-convex case (``s >= gamma - 1``, its two outer candidates) and log-sum's non-convex band
+(``s lam > eps^2``, the root against 0 with a float32 log), so that at inputs placed at their tie
+(within about 1e-6) either may come out. For log-sum the float64 reference itself loses a few roundings
+of ``x + eps`` where its root cancels (``(x - eps) + sqrt(D)``), and that much is allowed on top. The
+inputs sit at and around every threshold and tie of the prox (their float32 neighbours too; log-sum's
+tie found by bisection), at zeros, subnormals and huge values, for steps from 1e-9 to 1e8 (both sides of
+``s = gamma`` and ``s = gamma - 1``, where MCP and SCAD change form, and of ``s lam = eps^2``, where
+log-sum's 1-D problem stops being convex).
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import pytest
 import torch
 from numba import njit
 
-from proxgan.kernels import _prox_cpu
+from proxgan.kernels import _prox_cpu, _prox_f32_logsum, _prox_f32_lq23
 from proxgan.kernels.fused_penalty import prox_code_ref
 from proxgan.penalties import MCP, SCAD, LogSum, Lq
 
@@ -166,6 +170,44 @@ def test_steps_that_are_not_positive_keep_the_point_and_nan_propagates(pen):
         np.testing.assert_array_equal(_prox_pre(Lq(0.0, pen.q), u, 1e-3, np.ones_like(u)), u)
     if isinstance(pen, LogSum):  # lam = 0: the identity (the float64 root loses x where x << eps)
         np.testing.assert_array_equal(_prox_pre(LogSum(0.0, pen.eps), u, 1e-3, np.ones_like(u)), u)
+
+
+def test_log1p_parts_on_the_whole_range():
+    """log-sum's float32 log: e log 2 + t within 3e-7 relative of log1p, down to subnormal z."""
+    @njit
+    def run(z, out):
+        for i in range(z.size):
+            e, t = _prox_f32_logsum.log1p_parts(z[i], np.float32(1.0) + z[i])
+            out[i] = np.float64(e) * np.log(2.0) + np.float64(t)
+    z = np.concatenate([np.float32([0.0, 1e-45, 1e-38, 1e-20, 6e-8, 0.41421354, 0.41421357]),
+                        np.logspace(-30, 38, 200001).astype(np.float32), np.linspace(0, 4, 400001).astype(np.float32)])
+    out = np.empty(z.size)
+    run(z, out)
+    ref = np.log1p(z.astype(np.float64))
+    assert (np.abs(out - ref) <= 3e-7 * ref).all() and out[0] == 0.0
+
+
+def test_lq23_start_and_its_newton_step():
+    """The fixed iteration counts of l2/3: the inverse cube root within 1.2e-5 for every float32 exponent, the fit
+    of v(tau) within 1.5e-5, and from a start within 3e-5 one Newton step leaves 3e-9."""
+    @njit
+    def run(x, out):
+        for i in range(x.size):
+            out[i] = _prox_f32_lq23.inv_cbrt(x[i])
+    x = 2.0 ** np.arange(-126, 128)[:, None] * np.linspace(1, 2, 256, endpoint=False)[None, :]
+    x = x.ravel().astype(np.float32)
+    g = np.empty_like(x)
+    run(x, g)
+    assert np.abs(g.astype(np.float64) * np.cbrt(x.astype(np.float64)) - 1).max() <= 1.2e-5
+    tau = np.linspace(0, 16 ** (-1 / 3), 20001)
+    v = np.ones_like(tau)
+    for _ in range(60):
+        v = v - (v ** 4 - v + tau) / (4 * v ** 3 - 1)
+    fit = np.polynomial.polynomial.polyval(tau, np.float64(_prox_f32_lq23._VFIT))
+    assert np.abs(fit / v - 1).max() <= 1.5e-5
+    for start in (v * (1 - 3e-5), v * (1 + 3e-5)):  # the step on z = x^(1/3) v is this one, scaled
+        once = start - (start ** 4 - start + tau) / (4 * start ** 3 - 1)
+        assert np.abs(once / v - 1).max() <= 3e-9
 
 
 def test_lq23_at_a_tiny_strength():
