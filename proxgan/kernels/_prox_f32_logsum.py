@@ -37,7 +37,9 @@ Where :math:`x(x - \epsilon) d > 2^{26}\,\mathrm{lr}\lambda` the root is
 :math:`x - s\lambda/(x + \epsilon) + O(s^2\lambda^2/x^3)`, ``x`` to within half a float32 rounding,
 and ``x`` is returned, so that :math:`d^2 (x - \epsilon)^2` never overflows for such ``x`` (below that
 it stays finite while :math:`d\,|x - \epsilon| < 1.8\cdot 10^{19}`). Values are within 3 ulp of the
-float64 reference (``tests/kernels/test_prox_precond.py``; the largest seen from the exact root is 3.1).
+float64 reference (``tests/kernels/test_prox_precond.py``; the largest seen from the exact root is 3.1)
+while :math:`s\lambda = \mathrm{lr}\lambda/d` is a normal float32 (above 1.2e-38): ``x eps`` is about
+:math:`s\lambda` where ``N`` cancels, and a subnormal product is not exact.
 
 The loop of a float32 step with this prox is bound by its latency (the root waits for ProxAdam's two
 divisions, the log for the root's division) more than by its operations: the log's polynomial is
