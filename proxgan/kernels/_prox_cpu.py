@@ -16,8 +16,9 @@ float64 steps) and the vectorisable forms of :mod:`proxgan.kernels._prox_f32` (f
 which use no libm call per element.
 
 ProxAdam's preconditioned step ``lr/d`` reaches the prox through :func:`prox_kernel_pre`: codes
-with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2) get, in float32, a form multiplied through by
-``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`); every other code, and
+with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2, ℓ2/3, log-sum) get, in float32, a form multiplied through
+by ``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`,
+:mod:`proxgan.kernels._prox_f32_lq23`, :mod:`proxgan.kernels._prox_f32_logsum`); every other code, and
 float64, gets its :data:`BRANCHES` function at ``lr / d``.
 
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
@@ -39,6 +40,8 @@ from numba.extending import overload
 
 from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_pos, mcp_pre, scad_pos,
                         scad_pre)
+from ._prox_f32_logsum import logsum_pre
+from ._prox_f32_lq23 import lq23_pre
 from .fused_penalty import Code
 
 __all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "prox_kernel_pre", "BRANCHES", "PRECOND",
@@ -256,7 +259,9 @@ def _divided(branch):
 #: (:mod:`proxgan.kernels._prox_f32`). Float64 divides and calls :data:`BRANCHES`.
 PRECOND = {Code.MCP: by_dtype(_divided(_prox_mcp), _signed_pre(mcp_pre)),
            Code.SCAD: by_dtype(_divided(_prox_scad), _signed_pre(scad_pre)),
-           Code.LQ12: by_dtype(_divided(_prox_lq12), _signed_pre(lq12_pre))}
+           Code.LQ12: by_dtype(_divided(_prox_lq12), _signed_pre(lq12_pre)),
+           Code.LOGSUM: by_dtype(_divided(_prox_logsum), _signed_pre(logsum_pre)),
+           Code.LQ23: by_dtype(_divided(_prox_lq23), _signed_pre(lq23_pre))}
 
 
 def prox_kernel_pre(u, lr, d, code, a, b, one, zero):  # pragma: no cover - compiled code calls the overload below
@@ -356,10 +361,11 @@ def in_support_scalar(x, code, a, b):
 
 
 def source_stamp() -> str:
-    """Hash of the source of this module and of :mod:`proxgan.kernels._prox_f32` (its float32
-    forms), to put into the cache key of kernels that inline them."""
+    """Hash of the source of this module and of the modules of its float32 forms
+    (``_prox_f32*.py``), to put into the cache key of kernels that inline them."""
     here = pathlib.Path(__file__)
-    return hashlib.sha1(here.read_bytes() + (here.parent / "_prox_f32.py").read_bytes()).hexdigest()
+    forms = sorted(here.parent.glob("_prox_f32*.py"))
+    return hashlib.sha1(b"".join(f.read_bytes() for f in [here, *forms])).hexdigest()
 
 
 def _stamp_proxgan_caches() -> None:

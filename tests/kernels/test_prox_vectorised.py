@@ -203,11 +203,12 @@ def test_float32_loop_vectorises(pen):
 
 
 @pytest.mark.parametrize("pen, decades", [(Lq(0.02, 0.5), 0), (Lq(0.02, 0.5), 4), (MCP(0.5, 3.0), 4),
-                                          (SCAD(0.5, 3.7), 4), (MCP(0.05, 1.5), 4), (SCAD(0.05, 2.2), 4)], ids=repr)
+                                          (SCAD(0.5, 3.7), 4), (MCP(0.05, 1.5), 4), (SCAD(0.05, 2.2), 4),
+                                          (Lq(0.02, 2 / 3), 4), (LogSum(0.02, 0.1), 4)], ids=repr)
 def test_fused_float32_step_uses_them(pen, decades):
-    """The fused float32 ProxAdam step (its kernel compiles the float32 forms, and for MCP, SCAD and ℓ1/2
-    their preconditioned forms ``_prox_cpu.PRECOND``) against the reference step on float64 copies:
-    float32 rounding apart, and the same zeros. Gradients spread over ``decades`` orders of magnitude
+    """The fused float32 ProxAdam step (its kernel compiles the float32 forms, and their preconditioned
+    forms ``_prox_cpu.PRECOND`` for every code that has one) against the reference step on float64
+    copies: float32 rounding apart, and the same zeros. Gradients spread over ``decades`` orders of magnitude
     put the steps lr/D on both sides of gamma and gamma - 1, where MCP and SCAD change form."""
     from proxgan.optim import ProxAdam
 
