@@ -300,8 +300,9 @@ def mcp_pre(x, lr, d, a, b):
     Multiplied through by ``d``, the firm threshold is :math:`\min(x, (x d - \mathrm{lr}\lambda) / (d -
     \mathrm{lr}/\gamma))` (the firm line passes through :math:`(\gamma\lambda, \gamma\lambda)` with a
     slope above 1, so it is above ``x`` exactly where :math:`x > \gamma\lambda`), zero where the
-    numerator is :math:`\le 0`, and :math:`s < \gamma` iff its denominator is :math:`> 0`; the hard threshold (:math:`s \ge \gamma`) keeps ``x`` iff :math:`x^2 d
-    > \lambda^2\gamma\,\mathrm{lr}` (:func:`_sq_d_at_most`). The loop-invariant products
+    numerator is :math:`\le 0`, and :math:`s < \gamma` iff its denominator is :math:`> 0`; the hard
+    threshold (:math:`s \ge \gamma`) keeps ``x`` iff :math:`x^2 d > \lambda^2\gamma\,\mathrm{lr}`
+    (:func:`_sq_d_at_most`). The loop-invariant products
     :math:`\mathrm{lr}\lambda`, :math:`\mathrm{lr}/\gamma` are float32 pairs (:func:`_split`), and
     ``fma`` forms the numerator with one rounding, so each decision is the exact one up to about
     :math:`2^{-46}` relative.
