@@ -59,7 +59,8 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from proxgan import penalties as _pen
 from proxgan._lowering import SeparableProx, lower
 from proxgan.datafits import Logistic
-from proxgan.linear_model._base import LinearRegressorBase, preprocess, to_numpy, warn_not_converged
+from proxgan.linear_model._base import (LinearRegressorBase, check_finite_design, preprocess, to_numpy,
+                                        warn_not_converged)
 from proxgan.solvers import cd as _cd
 
 __all__ = ["MCPRegression", "SCADRegression", "SparseLogisticRegression"]
@@ -98,10 +99,11 @@ class _NonconvexRegressor(LinearRegressorBase):
         -------
         self
         """
-        X, y, sw = self._validate_fit(X, y, sample_weight)
+        X, y, sw = self._validate_fit(X, y, sample_weight, finite=False)
         p = X.shape[1]
         pen = self._penalty()
         df, X_off, y_off = preprocess(X, y, self.fit_intercept, sw)
+        check_finite_design(df, X)
         w0 = None
         if self.warm_start and getattr(self, "coef_", None) is not None and np.shape(self.coef_) == (p,):
             w0 = np.asarray(self.coef_, dtype=np.float64)
