@@ -103,12 +103,12 @@ class _NonconvexRegressor(LinearRegressorBase):
         p = X.shape[1]
         pen = self._penalty()
         df, X_off, y_off = preprocess(X, y, self.fit_intercept, sw)
-        check_finite_design(df, X)
         w0 = None
         if self.warm_start and getattr(self, "coef_", None) is not None and np.shape(self.coef_) == (p,):
             w0 = np.asarray(self.coef_, dtype=np.float64)
         res = _cd.solve(df, pen, positive=bool(self.positive), coef_init=w0, tol=float(self.tol),
                         max_iter=int(self.max_iter))
+        check_finite_design(df, X)  # after the solve, whose first pass formed the column norms it reads
         if not np.all(np.isfinite(res.coef)):
             raise ValueError("Coordinate descent iterations resulted in non-finite parameter values. The input "
                              "data may contain large values and need to be preprocessed.")
