@@ -151,9 +151,13 @@ def check_finite_design(df: Quadratic, X) -> None:
     A NaN or :math:`\pm\infty` entry makes its column's :math:`\lVert X'_j\rVert^2` (kept by ``df`` for
     coordinate descent; centring and sample weights included, a zero weight making it NaN) NaN or
     infinite, so a scan of those ``p`` numbers replaces scikit-learn's scan of the ``n·p`` entries
-    (1.7 ms of a 13 ms fit of a 5000 x 500 problem). Only when one is not finite is ``X`` itself
-    scanned, by scikit-learn's check, which raises its own message, or passes when finite entries
-    overflowed the norm (left to the solver, as before).
+    (1.7 ms of a 13 ms fit of a 5000 x 500 problem). Called after the solve, whose first scoring pass
+    formed the norms (:func:`proxgan.solvers.cd.solve`), it reads no entry of ``X`` again; with a NaN or
+    an infinity in ``X`` the solve takes at most the time of a fit (that column's scores are NaN, so
+    the working sets leave it out, or every score becomes NaN once it is in, which ends the solve).
+    Only when a norm is not finite is ``X`` itself scanned, by scikit-learn's check, which raises its
+    own message, or passes when finite entries overflowed the norm (left to the solver's report, as
+    before).
 
     Parameters
     ----------

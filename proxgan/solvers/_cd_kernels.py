@@ -357,7 +357,7 @@ def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, QuadraticState):
         def impl(st, w, idx, code, P, out):
             if idx.shape[0] == w.shape[0]:  # the full pass of the outer check
-                if st.norms_todo[0]:  # the first one, with the column norms (dense, no offset, no extrapolation yet)
+                if st.norms_todo[0]:  # the first one, forming the column norms too (dense X, no offset)
                     _first_scores(st.X, st.r_raw, w, code, P, out, st.G, st.norms2, st.active)
                     st.norms_todo[0] = False
                     return
