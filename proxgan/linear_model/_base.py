@@ -9,13 +9,13 @@ import scipy.sparse as sp
 from proxgan._torch import is_tensor, torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, assert_all_finite, check_is_fitted, validate_data
 
 from proxgan.datafits import Quadratic
 from proxgan.linear_model import _dask
 
 __all__ = ["to_numpy", "check_device", "check_solver", "check_alpha", "check_l1_ratio", "center_scale", "preprocess",
-           "LinearRegressorBase", "warn_not_converged"]
+           "LinearRegressorBase", "warn_not_converged", "check_finite_design"]
 
 SOLVERS = ("auto", "cd", "fista", "ista")
 
@@ -143,6 +143,38 @@ def preprocess(X, y, fit_intercept: bool, sample_weight=None, normalize_weights:
     return df, X_off, float(y_off)
 
 
+def check_finite_design(df: Quadratic, X) -> None:
+    r"""scikit-learn's error for a dense design ``X`` with a NaN or an infinity, found through the datafit ``df``
+    built from it (:func:`preprocess`), for estimators that validate a dense ``X`` with ``ensure_all_finite=False``
+    (``LinearRegressorBase._validate_fit(..., finite=False)``; a sparse ``X`` is checked there, entry by entry).
+
+    A NaN or :math:`\pm\infty` entry makes its column's :math:`\lVert X'_j\rVert^2` (kept by ``df`` for
+    coordinate descent; centring and sample weights included, a zero weight making it NaN) NaN or
+    infinite, so a scan of those ``p`` numbers replaces scikit-learn's scan of the ``n·p`` entries
+    (1.7 ms of a 13 ms fit of a 5000 x 500 problem). Called after the solve, whose first scoring pass
+    formed the norms (:func:`proxgan.solvers.cd.solve`), it reads no entry of ``X`` again; with a NaN or
+    an infinity in ``X`` the solve takes at most the time of a fit (that column's scores are NaN, so
+    the working sets leave it out, or every score becomes NaN once it is in, which ends the solve).
+    Only when a norm is not finite is ``X`` itself scanned, by scikit-learn's check, which raises its
+    own message, or passes when finite entries overflowed the norm (left to the solver's report, as
+    before).
+
+    Parameters
+    ----------
+    df : Quadratic
+        The datafit made from ``X`` by :func:`preprocess`.
+    X : ndarray of shape (n_samples, n_features)
+        The design as validated (the one scanned when a norm is not finite).
+
+    Raises
+    ------
+    ValueError
+        scikit-learn's "Input X contains NaN" / "Input X contains infinity" error.
+    """
+    if not np.all(np.isfinite(df.lipschitz_coords())):
+        assert_all_finite(X, input_name="X")
+
+
 def warn_not_converged(crit, tol, what="duality gap", prefix=""):
     """scikit-learn's ConvergenceWarning (a non-finite criterion, e.g. from overflowing data, included)."""
     warnings.warn(
@@ -155,13 +187,17 @@ def warn_not_converged(crit, tol, what="duality gap", prefix=""):
 class LinearRegressorBase(RegressorMixin, BaseEstimator):
     """predict / input validation shared by the linear regressors."""
 
-    def _validate_fit(self, X, y, sample_weight=None, multi_output=False):
+    def _validate_fit(self, X, y, sample_weight=None, multi_output=False, finite=True):
+        """scikit-learn's checks of ``X``, ``y`` and ``sample_weight``; ``finite=False`` leaves the NaN /
+        infinity check of a dense ``X`` to the caller (:func:`check_finite_design`; a sparse one's stored
+        entries are checked here)."""
         X = to_numpy(X)
         y = to_numpy(y)
         if sample_weight is not None:
             sample_weight = to_numpy(sample_weight)
         X, y = validate_data(self, X, y, accept_sparse=["csc", "csr"], dtype=[np.float64, np.float32],
-                             y_numeric=True, multi_output=multi_output, accept_large_sparse=False)
+                             y_numeric=True, multi_output=multi_output, accept_large_sparse=False,
+                             ensure_all_finite=finite or sp.issparse(X))
         if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             if sample_weight.sum() <= 0:

@@ -59,7 +59,8 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from proxgan import penalties as _pen
 from proxgan._lowering import SeparableProx, lower
 from proxgan.datafits import Logistic
-from proxgan.linear_model._base import LinearRegressorBase, preprocess, to_numpy, warn_not_converged
+from proxgan.linear_model._base import (LinearRegressorBase, check_finite_design, preprocess, to_numpy,
+                                        warn_not_converged)
 from proxgan.solvers import cd as _cd
 
 __all__ = ["MCPRegression", "SCADRegression", "SparseLogisticRegression"]
@@ -98,7 +99,7 @@ class _NonconvexRegressor(LinearRegressorBase):
         -------
         self
         """
-        X, y, sw = self._validate_fit(X, y, sample_weight)
+        X, y, sw = self._validate_fit(X, y, sample_weight, finite=False)
         p = X.shape[1]
         pen = self._penalty()
         df, X_off, y_off = preprocess(X, y, self.fit_intercept, sw)
@@ -107,6 +108,7 @@ class _NonconvexRegressor(LinearRegressorBase):
             w0 = np.asarray(self.coef_, dtype=np.float64)
         res = _cd.solve(df, pen, positive=bool(self.positive), coef_init=w0, tol=float(self.tol),
                         max_iter=int(self.max_iter))
+        check_finite_design(df, X)  # after the solve, whose first pass formed the column norms it reads
         if not np.all(np.isfinite(res.coef)):
             raise ValueError("Coordinate descent iterations resulted in non-finite parameter values. The input "
                              "data may contain large values and need to be preprocessed.")

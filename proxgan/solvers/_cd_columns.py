@@ -32,7 +32,7 @@ from __future__ import annotations
 from numba import njit
 
 __all__ = ["FM", "dot_col", "dot2_col", "axpy_col", "dot_dense", "dot_sparse", "dot2_dense", "dot2_sparse", "axpy_dense",
-           "axpy_sparse", "grad_cols"]
+           "axpy_sparse", "grad_cols", "dot_sq_dense"]
 
 #: fastmath flags of the leaf loops: reassociation lets LLVM vectorise the sums (no ``nnan``/``ninf``:
 #: NaN and infinity propagate as without fastmath)
@@ -79,6 +79,19 @@ def dot2_sparse(data, indices, indptr, j, a, b):
         acc_a += x * a[indices[k]]
         acc_b += x * b[indices[k]]
     return acc_a, acc_b
+
+
+@njit(cache=True, fastmath=FM, nogil=True)
+def dot_sq_dense(X, j, vec):
+    """``(X_jᵀv, ‖X_j‖²)`` in one read of the dense column ``j`` (the first scoring pass, which also
+    forms the column norms: :mod:`~proxgan.solvers._cd_kernels`)."""
+    acc = 0.0
+    sq = 0.0
+    for i in range(X.shape[0]):
+        x = X[i, j]
+        acc += x * vec[i]
+        sq += x * x
+    return acc, sq
 
 
 @njit(cache=True, fastmath=FM, nogil=True)

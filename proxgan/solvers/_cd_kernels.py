@@ -32,7 +32,7 @@ from numba.extending import overload
 
 from proxgan.solvers._cd_driver import (HOOK_JIT, cd_criterion, cd_epoch, cd_move, cd_refresh, cd_restore, cd_save,
                                         cd_scores, cd_value, is_state, ws_cd)
-from proxgan.solvers._cd_columns import FM, axpy_dense, axpy_sparse, dot_dense, dot_sparse, grad_cols
+from proxgan.solvers._cd_columns import FM, axpy_dense, axpy_sparse, dot_dense, dot_sparse, dot_sq_dense, grad_cols
 from proxgan.solvers._cd_columns import axpy_col as _axpy_col
 from proxgan.solvers._cd_columns import dot_col as _dot_col
 from proxgan.solvers._cd_loops import code_in, copy_into
@@ -183,7 +183,9 @@ class QuadraticState(NamedTuple):
     no dual extrapolation), ``pushed`` (rows written), ``best`` / ``u_best`` / ``Gu_best`` (best dual
     value, point and :math:`X'^\\top u` so far), ``acc`` / ``Ga`` / ``acc_state`` (the extrapolated
     residual formed at the refresh, and :math:`X'^\\top` of it computed by the full scoring pass in
-    the same read of ``X``: state 0 none, 1 ``acc`` ready, 2 ``Ga`` ready too).
+    the same read of ``X``: state 0 none, 1 ``acc`` ready, 2 ``Ga`` ready too), ``norms_todo`` (one
+    entry; dense ``X`` without offset only: ``norms2`` is still to be formed, by the first scoring pass
+    in the same read of ``X`` as the gradient, :func:`_first_scores`).
     """
 
     X: np.ndarray
@@ -210,6 +212,7 @@ class QuadraticState(NamedTuple):
     acc: np.ndarray
     Ga: np.ndarray
     acc_state: np.ndarray
+    norms_todo: np.ndarray
 
     #: the driver also checks the working set after epochs 3 and 6 (:func:`~proxgan.solvers._cd_driver.cd_early_checks`)
     EARLY_CHECKS = True
@@ -250,6 +253,16 @@ def _full_scores(X, data, indices, indptr, sparse, mu, v, c, norms2, r_raw, s, w
     the same read of each column (:func:`_full_grads`): with dual extrapolation the check needs both,
     and on a wide X the second pass over X cost as much as the first."""
     _full_grads(X, data, indices, indptr, sparse, mu, v, c, r_raw, s, G, active, two, acc, Ga)
+    _violations(w, G, norms2, r_raw.shape[0], code, P, np.arange(w.shape[0]), out, active)
+
+
+@njit(cache=True, nogil=True)
+def _first_scores(X, r_raw, w, code, P, out, G, norms2, active):
+    """:func:`_full_scores` of a dense ``X`` without offset whose ``norms2`` are not formed yet: ``G_j = X_jᵀr``
+    and ``norms2_j = ‖X_j‖²`` in one read of each column, then the violations (the estimators' first
+    check: one pass over ``X`` instead of two, 1 ms of a 9 ms fit of a 5000 x 500 problem)."""
+    for j in range(w.shape[0]):
+        G[j], norms2[j] = dot_sq_dense(X, j, r_raw)
     _violations(w, G, norms2, r_raw.shape[0], code, P, np.arange(w.shape[0]), out, active)
 
 
@@ -344,6 +357,10 @@ def _scores_hook(st, w, idx, code, P, out):
     if is_state(st, QuadraticState):
         def impl(st, w, idx, code, P, out):
             if idx.shape[0] == w.shape[0]:  # the full pass of the outer check
+                if st.norms_todo[0]:  # the first one, forming the column norms too (dense X, no offset)
+                    _first_scores(st.X, st.r_raw, w, code, P, out, st.G, st.norms2, st.active)
+                    st.norms_todo[0] = False
+                    return
                 pre = st.acc_state[0] == 1  # the extrapolated residual formed at the refresh: X'ᵀ of it too
                 _full_scores(st.X, st.data, st.indices, st.indptr, st.sparse, st.mu, st.v, st.c, st.norms2,
                              st.r_raw, st.s[0], w, code, P, out, st.G, st.active, pre, st.acc, st.Ga)
@@ -426,7 +443,7 @@ def _restore(st, saved):
 
 def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w, r_raw, s,
                         code, P, l1, l2, use_gap, positive, tol, max_iter, p0, use_ws, K, screening=True,
-                        dual_extrapolation=5, dual_out=None, active=None):
+                        dual_extrapolation=5, dual_out=None, active=None, norms_todo=False):
     """Working-set coordinate descent with Anderson acceleration on the quadratic datafit.
 
     ``w`` and ``r_raw`` are updated in place. Returns ``(s, crit, n_outer, converged)``
@@ -436,6 +453,8 @@ def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w
     ``dual_extrapolation`` is the number of extrapolated residual differences (0: none), and
     ``dual_out`` (shape ``(n,)``) receives the best dual point (residual units; zeros otherwise),
     ``active`` (bool, shape ``(p,)``, all True on entry) is left False on the screened coordinates.
+    ``norms_todo`` (dense ``X`` with ``mu = 0`` only): ``norms2`` is not filled yet; the first scoring
+    pass forms it (:func:`_first_scores`).
     """
     n, p = y.shape[0], w.shape[0]
     lasso = bool(use_gap) and p > 0 and bool(np.all(l1 > 0)) and not np.any(l2)
@@ -445,7 +464,7 @@ def cd_quadratic_kernel(X, data, indices, indptr, sparse, mu, v, c, norms2, y, w
                         np.array([float(s)]), np.zeros(p), lasso, np.ones(p, dtype=np.bool_) if active is None else active,
                         bool(screening) and lasso, np.zeros((m, n if m else 0)), np.zeros(1, dtype=np.int64),
                         np.array([-np.inf]), u_best, np.zeros(p), np.zeros(n if m else 0), np.zeros(p if m else 0),
-                        np.zeros(1, dtype=np.int64))
+                        np.zeros(1, dtype=np.int64), np.array([bool(norms_todo)]))
     crit, n_ep, conv = ws_cd(st, w, int(code), P, l1, l2, bool(use_gap), bool(positive), float(tol), int(max_iter),
                              int(p0), bool(use_ws), int(K))
     return float(st.s[0]), crit, n_ep, conv

@@ -234,3 +234,31 @@ def test_torch_gap_is_the_twin_of_the_compiled_gap(sparse, penalty, positive):
     l1, l2 = (np.ascontiguousarray(r) for r in enet_rows(*penalty_params(penalty, Xd.shape[1], positive)))
     got = torch_enet_gap(df, torch.from_numpy(w), torch.from_numpy(l1), torch.from_numpy(l2), positive)
     assert got == pytest.approx(cd.quadratic_gap(df, w, penalty, positive), rel=1e-10)
+
+
+@pytest.mark.parametrize("pen", [P.L1(0.05), P.MCP(0.05, 3.0)], ids=["l1", "mcp"])
+def test_first_pass_column_norms_equal_the_datafits(pen):
+    """A dense X without offset gets its column norms from the first scoring pass (``_first_scores``), not
+    from the datafit: they equal the datafit's own ``‖X_j‖²`` to rounding on awkward columns (zero, one
+    row's worth, 1e150 whose square overflows to inf, 1e-160 whose square underflows), the datafit keeps
+    them, and the solve equals one given the datafit's norms (the other branch) to rounding."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((37, 9))
+    X[:, 2] = 0.0
+    X[1:, 4] = 0.0
+    X[:, 6] *= 1e-160
+    y = X[:, [0, 1, 3]] @ [1.0, -2.0, 0.5] + 0.1 * rng.standard_normal(37)
+    big = X.copy()
+    big[:, 7] = 1e150
+    for data in (X, big, X[:1], X[:, :1]):
+        df = Quadratic(data, y[:data.shape[0]])
+        assert getattr(df, "_norms2", None) is None
+        res = cd.solve(df, pen, tol=1e-12, max_iter=1000)
+        ref = np.einsum("ij,ij->j", data, data)
+        np.testing.assert_allclose(df._norms2, ref, rtol=1e-14)  # inf where ref is inf, 0 where it is 0
+        if np.all(np.isfinite(ref)):
+            other = Quadratic(data, y[:data.shape[0]])
+            other._col_norms2()  # formed by the datafit first: the solve takes the plain branch
+            again = cd.solve(other, pen, tol=1e-12, max_iter=1000)
+            np.testing.assert_allclose(res.coef, again.coef, rtol=1e-9, atol=1e-12)
+            assert res.converged and again.converged
