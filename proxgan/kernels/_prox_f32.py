@@ -69,7 +69,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 __all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "scad_rare",
-           "scad_convex", "lq12_pre", "fma",
+           "scad_convex", "mcp_rare", "mcp_firm", "lq12_pre", "fma",
            "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
 
 _F = np.float64
@@ -308,18 +308,35 @@ def mcp_pre(x, lr, d, a, b):
     ``fma`` forms the numerator with one rounding, so each decision is the exact one up to about
     :math:`2^{-46}` relative.
     """
-    lrd, ad, bd = _F(lr), _F(a), _F(b)
-    c1h, c1l = _split(lrd * ad)
-    kh, kl = _split(lrd / bd)
+    hard = _F32(0.0) if _sq_d_at_most(x, d, _F(a) * _F(a) * _F(b) * _F(lr)) else x
+    return hard if mcp_rare(lr, d, a, b) else mcp_firm(x, lr, d, a, b)
+
+
+@njit(inline="always")
+def _mcp_den(lr, d, b):
+    """The firm threshold's denominator :math:`d - \\mathrm{lr}/\\gamma` of :func:`mcp_pre` (a split pair)."""
+    kh, kl = _split(_F(lr) / _F(b))
+    return (d - kh) - kl
+
+
+@njit(inline="always")
+def mcp_rare(lr, d, a, b):
+    """Whether :func:`mcp_pre` is in its hard-threshold case at ``d`` (:math:`s \\ge \\gamma`: not
+    :math:`d - \\mathrm{lr}/\\gamma > 0`, also where ``d`` is NaN); it depends on ``d`` only."""
+    return not _mcp_den(lr, d, b) > _F32(0.0)
+
+
+@njit(inline="always")
+def mcp_firm(x, lr, d, a, b):
+    """:func:`mcp_pre` where :func:`mcp_rare` is False (the firm threshold, the same operations); anything
+    where it is True."""
+    c1h, c1l = _split(_F(lr) * _F(a))
     num = fma(x, d, -c1h) - c1l
-    den = (d - kh) - kl
     # the firm line passes x at gamma lam and is steeper: min(x, num/den), 0 where num <= 0 (the
     # selects are false on NaN and keep it)
-    firm = num / den
+    firm = num / _mcp_den(lr, d, b)
     firm = x if x < firm else firm
-    firm = _F32(0.0) if num <= _F32(0.0) else firm
-    hard = _F32(0.0) if _sq_d_at_most(x, d, ad * ad * bd * lrd) else x
-    return firm if den > _F32(0.0) else hard
+    return _F32(0.0) if num <= _F32(0.0) else firm
 
 
 @njit(inline="always")
