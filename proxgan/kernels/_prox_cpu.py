@@ -19,7 +19,10 @@ ProxAdam's preconditioned step ``lr/d`` reaches the prox through :func:`prox_ker
 with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2, ℓ2/3, log-sum) get, in float32, a form multiplied through
 by ``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`,
 :mod:`proxgan.kernels._prox_f32_lq23`, :mod:`proxgan.kernels._prox_f32_logsum`); every other code, and
-float64, gets its :data:`BRANCHES` function at ``lr / d``.
+float64, gets its :data:`BRANCHES` function at ``lr / d``. MCP, SCAD and log-sum also give, in :data:`RARE`,
+the predicate of their rare case (tiny ``d``) and their form less that case, which the fused step's
+element loop runs instead (:func:`prox_kernel_common`, :func:`prox_rare`), leaving the rare entries to a
+second pass.
 
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
 Python float would promote float32 to float64). Kernels that compile this module into

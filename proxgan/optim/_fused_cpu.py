@@ -27,6 +27,18 @@ function and one entry of ``BRANCHES`` (and a branch of the run-time switch
 the compiled specialisation directly (:func:`_call`), which skips the literal re-dispatch
 (about 10 µs).
 
+**Rare cases out of the element loop.** A float32 form of :data:`~proxgan.kernels._prox_cpu.PRECOND`
+whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (SCAD's non-convex case, MCP's hard
+threshold, log-sum's non-convex case: steps ``lr/D`` of tiny second moments) pays for its rare case in
+every lane of the vector loop. The common loop of such a code (:func:`_adam_split`) runs chunk by chunk
+(:data:`RARE_CHUNK` entries): the element loop computes the common form only, writes ``u`` where ``D`` is
+in the rare case and or-reduces that predicate; a chunk that met it takes a second pass
+(:func:`_adam_rare`) that recomputes ``D`` from the stored ``v`` (:func:`_adam_den`, the same
+expression) and applies the one-pass form to those entries, and the chunks after it run the one-pass
+form (with the reduction) until one has no rare entry, so that a tensor of tiny second moments costs
+what the one-pass loop costs. The same functions compute each entry: the values are the one-pass
+loop's, bit for bit. The other variants (weight decay, maximize, AMSGrad, N:M) keep the one-pass loop.
+
 **N:M sparsity in the same pass.** With ``nm = (n, m)`` a tile runs chunk by chunk (about
 :data:`NM_CHUNK` entries, whole blocks): the smooth step writes ``u`` into ``p`` and a
 *score* per entry into a scratch array (:func:`_nm_score`: :math:`u^2 D` under ProxAdam's
