@@ -41,8 +41,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_firm, mcp_pos, mcp_pre,
-                        mcp_rare, scad_convex, scad_pos, scad_pre, scad_rare)
+from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_pos, mcp_pre, scad_pos,
+                        scad_pre)
 from ._prox_f32_logsum import logsum_common, logsum_pre, logsum_rare
 from ._prox_f32_lq23 import lq23_pre
 from .fused_penalty import Code
@@ -311,9 +311,7 @@ def _prox_kernel_pre_impl(u, lr, d, code, a, b, one, zero):
 #: step runs ``common`` in its element loop, writes ``u`` where ``rare`` holds and applies
 #: :data:`PRECOND` to those entries in a second pass (:mod:`proxgan.optim._fused_cpu`): the same
 #: functions compute each entry, so the values are those of the one-pass loop, bit for bit.
-RARE = {Code.SCAD: (_signed_common(scad_convex, scad_rare), scad_rare),
-        Code.MCP: (_signed_common(mcp_firm, mcp_rare), mcp_rare),
-        Code.LOGSUM: (_signed_common(logsum_common, logsum_rare), logsum_rare)}
+RARE = {Code.LOGSUM: (_signed_common(logsum_common, logsum_rare), logsum_rare)}
 
 
 def _split_form(code, u):

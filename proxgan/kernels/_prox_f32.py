@@ -68,8 +68,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "scad_rare",
-           "scad_convex", "mcp_rare", "mcp_firm", "lq12_pre", "fma",
+__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "lq12_pre", "fma",
            "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
 
 _F = np.float64
@@ -308,35 +307,18 @@ def mcp_pre(x, lr, d, a, b):
     ``fma`` forms the numerator with one rounding, so each decision is the exact one up to about
     :math:`2^{-46}` relative.
     """
-    hard = _F32(0.0) if _sq_d_at_most(x, d, _F(a) * _F(a) * _F(b) * _F(lr)) else x
-    return hard if mcp_rare(lr, d, a, b) else mcp_firm(x, lr, d, a, b)
-
-
-@njit(inline="always")
-def _mcp_den(lr, d, b):
-    """The firm threshold's denominator :math:`d - \\mathrm{lr}/\\gamma` of :func:`mcp_pre` (a split pair)."""
-    kh, kl = _split(_F(lr) / _F(b))
-    return (d - kh) - kl
-
-
-@njit(inline="always")
-def mcp_rare(lr, d, a, b):
-    """Whether :func:`mcp_pre` is in its hard-threshold case at ``d`` (:math:`s \\ge \\gamma`: not
-    :math:`d - \\mathrm{lr}/\\gamma > 0`, also where ``d`` is NaN); it depends on ``d`` only."""
-    return not _mcp_den(lr, d, b) > _F32(0.0)
-
-
-@njit(inline="always")
-def mcp_firm(x, lr, d, a, b):
-    """:func:`mcp_pre` where :func:`mcp_rare` is False (the firm threshold, the same operations); anything
-    where it is True."""
-    c1h, c1l = _split(_F(lr) * _F(a))
+    lrd, ad, bd = _F(lr), _F(a), _F(b)
+    c1h, c1l = _split(lrd * ad)
+    kh, kl = _split(lrd / bd)
     num = fma(x, d, -c1h) - c1l
+    den = (d - kh) - kl
     # the firm line passes x at gamma lam and is steeper: min(x, num/den), 0 where num <= 0 (the
     # selects are false on NaN and keep it)
-    firm = num / _mcp_den(lr, d, b)
+    firm = num / den
     firm = x if x < firm else firm
-    return _F32(0.0) if num <= _F32(0.0) else firm
+    firm = _F32(0.0) if num <= _F32(0.0) else firm
+    hard = _F32(0.0) if _sq_d_at_most(x, d, ad * ad * bd * lrd) else x
+    return firm if den > _F32(0.0) else hard
 
 
 @njit(inline="always")
@@ -365,8 +347,19 @@ def scad_pre(x, lr, d, a, b):
     :math:`2xd - \lambda(\gamma+1) d - \mathrm{lr}\lambda > 0`, resp. :math:`x (xd) - \lambda^2(\gamma +
     1)\mathrm{lr} > 0`, compared in float32: within a few roundings of the tie either is returned.
     """
-    y, q = _scad_convex(x, lr, d, a, b)
     lrd, ad, bd = _F(lr), _F(a), _F(b)
+    c1h, c1l = _split(lrd * ad)
+    c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
+    kh, kl = _split(lrd / (bd - _ONE))
+    n1 = fma(x, d, -c1h) - c1l
+    n3 = fma(x, d, -c3h) - c3l
+    dk = (d - kh) - kl
+    convex = dk > _F32(0.0)  # s < gamma - 1
+    mid = convex & (fma(n3, d, -(n1 * dk)) > _F32(0.0))  # n3/dk > n1/d (both denominators > 0)
+    q = (n3 if mid else n1) / (dk if mid else d)
+    # convex: min(x, q), 0 where n1 <= 0 (the selects keep NaN)
+    y = x if x < q else q
+    y = _F32(0.0) if n1 <= _F32(0.0) else y
     # non-convex (q = n1/d = x - s lam): x beyond the tie, else max(x - s lam, 0); the tie is at
     # lam (gamma + 1 + s)/2 for s <= gamma + 1, at lam sqrt(s (gamma + 1)) beyond, both times d
     far = d < _F32(lrd / (bd + _ONE))  # s > gamma + 1
@@ -374,47 +367,7 @@ def scad_pre(x, lr, d, a, b):
         fma(x + x, d, -fma(_F32(ad * (bd + _ONE)), d, _F32(lrd * ad)))
     y13 = _F32(0.0) if q <= _F32(0.0) else q  # (NaN: q)
     y13 = x if beyond > _F32(0.0) else y13
-    return y13 if scad_rare(lr, d, a, b) else y
-
-
-@njit(inline="always")
-def _scad_dk(lr, d, b):
-    """:math:`d_k = d - \\mathrm{lr}/(\\gamma - 1)` of :func:`scad_pre` (the constant as a split pair)."""
-    kh, kl = _split(_F(lr) / (_F(b) - _ONE))
-    return (d - kh) - kl
-
-
-@njit(inline="always")
-def scad_rare(lr, d, a, b):
-    """Whether :func:`scad_pre` is in its non-convex case at ``d`` (:math:`s \\ge \\gamma - 1`: not
-    :math:`d_k > 0`, also where ``d`` is NaN); it depends on ``d`` only, not on ``x``."""
-    return not _scad_dk(lr, d, b) > _F32(0.0)
-
-
-@njit(inline="always")
-def scad_convex(x, lr, d, a, b):
-    """:func:`scad_pre` where :func:`scad_rare` is False (the same operations, bit for bit); anything
-    where it is True."""
-    return _scad_convex(x, lr, d, a, b)[0]
-
-
-@njit(inline="always")
-def _scad_convex(x, lr, d, a, b):
-    """``(y, q)``: the convex case's prox ``y`` of :func:`scad_pre`, and the chosen line ``q`` (``n1/d``
-    in the non-convex case)."""
-    lrd, ad, bd = _F(lr), _F(a), _F(b)
-    c1h, c1l = _split(lrd * ad)
-    c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
-    n1 = fma(x, d, -c1h) - c1l
-    n3 = fma(x, d, -c3h) - c3l
-    dk = _scad_dk(lr, d, b)
-    convex = dk > _F32(0.0)  # s < gamma - 1
-    mid = convex & (fma(n3, d, -(n1 * dk)) > _F32(0.0))  # n3/dk > n1/d (both denominators > 0)
-    q = (n3 if mid else n1) / (dk if mid else d)
-    # convex: min(x, q), 0 where n1 <= 0 (the selects keep NaN)
-    y = x if x < q else q
-    y = _F32(0.0) if n1 <= _F32(0.0) else y
-    return y, q
+    return y if convex else y13
 
 
 # degree-5 fit of v(tau) = (2/sqrt 3) cos(arccos(-tau 3 sqrt(3)/2)/3), the root of v^3 - v + tau = 0 in

@@ -230,8 +230,9 @@ def test_fused_float32_step_uses_them(pen, decades):
         assert bool((q == 0).any()) and bool((q != 0).any())
 
 
-# The codes of _prox_cpu.RARE at strengths where their rare case (SCAD's non-convex case, MCP's hard
-# threshold, log-sum's non-convex case) decides entries near the points below, and where it begins in d
+# Penalties at strengths where a case of tiny second moments (SCAD's non-convex case, MCP's hard threshold,
+# log-sum's non-convex case: the last is _prox_cpu.RARE's) decides entries near the points below, and the d
+# where it begins
 _RARE_PENS = [(SCAD(0.5, 3.7), lambda lr: lr / 2.7), (MCP(0.5, 3.0), lambda lr: lr / 3.0),
               (LogSum(0.02, 0.1), lambda lr: lr * 0.02 / 0.1 ** 2)]
 
@@ -281,7 +282,8 @@ def _one_pass(code, p, g, m, v, lr, a, b, step):
 _ONE_PASS: dict = {}
 
 
-@pytest.mark.parametrize("pen, boundary", _RARE_PENS, ids=lambda x: repr(x) if not callable(x) else "")
+@pytest.mark.parametrize("pen, boundary", [(p, d) for p, d in _RARE_PENS if p.lowering().code in _prox_cpu.RARE],
+                         ids=lambda x: repr(x) if not callable(x) else "")
 def test_fused_float32_step_with_rare_entries_is_the_one_pass_loop_bit_for_bit(pen, boundary):
     """The fused float32 step of a code with a rare case (``_prox_cpu.RARE``: the common form in the loop, a
     second pass over the chunks that meet the rare case, the one-pass form after such a chunk) gives the
