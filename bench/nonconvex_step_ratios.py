@@ -144,19 +144,25 @@ def bound(mparams: float, steps: int, cpu: bool) -> list[tuple[str, float]]:
 
 def loop_report(code: int) -> dict[str, object]:
     """What the vectorised element loop of the float32 ProxAdam step (preconditioned prox, no
-    weight decay: the kernels' common loop) computes per entry, for penalty ``code``."""
+    weight decay: the kernels' common loop) computes per entry, for penalty ``code`` (for a code with
+    a rare case, ``_prox_cpu.RARE``, the loop of its common form)."""
     import re
 
-    from numba import njit
+    from numba import njit, types
 
+    from proxgan.kernels._prox_cpu import has_rare
     from proxgan.optim import _fused_cpu as fc
 
-    elem = fc._adam_elem
+    elem, chunk = fc._adam_elem, fc._adam_chunk
+    split = has_rare(code, types.float32)  # the common form's loop (its rare case: a second pass)
 
     @njit(fastmath=False, error_model="numpy")  # as the fused kernels
     def run(p, g, m, v, c, ss, bc2s):
-        for i in range(p.size):
-            elem(i, p, g, m, v, v, p, c, ss, bc2s, False, True, code, False)
+        if split:
+            chunk(p.size, p, g, m, v, c, ss, bc2s, code, True)
+        else:
+            for i in range(p.size):
+                elem(i, p, g, m, v, v, p, c, ss, bc2s, False, True, code, False)
 
     z = np.ones(64, np.float32)
     run(z, z.copy(), z.copy(), z.copy(), np.ones(12, np.float32), np.float32(1), np.float32(1))

@@ -19,7 +19,10 @@ ProxAdam's preconditioned step ``lr/d`` reaches the prox through :func:`prox_ker
 with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2, ℓ2/3, log-sum) get, in float32, a form multiplied through
 by ``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`,
 :mod:`proxgan.kernels._prox_f32_lq23`, :mod:`proxgan.kernels._prox_f32_logsum`); every other code, and
-float64, gets its :data:`BRANCHES` function at ``lr / d``.
+float64, gets its :data:`BRANCHES` function at ``lr / d``. Log-sum also gives, in :data:`RARE`,
+the predicate of its rare case (tiny ``d``) and its form less that case, which the fused step's
+element loop runs instead (:func:`prox_kernel_common`, :func:`prox_rare`), leaving the rare entries to a
+second pass.
 
 Arithmetic stays in the dtype of ``u``: ``one`` and ``zero`` are given in that dtype (a
 Python float would promote float32 to float64). Kernels that compile this module into
@@ -40,11 +43,12 @@ from numba.extending import overload
 
 from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_pos, mcp_pre, scad_pos,
                         scad_pre)
-from ._prox_f32_logsum import logsum_pre
+from ._prox_f32_logsum import logsum_common, logsum_pre, logsum_rare
 from ._prox_f32_lq23 import lq23_pre
 from .fused_penalty import Code
 
 __all__ = ["clip", "by_dtype", "prox_scalar", "prox_kernel", "prox_kernel_pre", "BRANCHES", "PRECOND",
+           "RARE", "prox_kernel_common", "prox_rare", "has_rare",
            "value_scalar", "in_support_scalar", "source_stamp"]
 
 # the codes as plain ints: numba folds a comparison of a literal code with them
@@ -230,19 +234,35 @@ BRANCHES = {Code.NONE: _prox_none, Code.L1: _prox_l1, Code.L2: _prox_l2, Code.EN
             Code.L1W: _prox_l1w}
 
 
+@njit(inline="always")
+def _sign_back(y, u, lr, d, keep):
+    """``y`` (``>= +0`` or NaN) with ``u``'s sign bit where ``keep`` and ``lr/d > 0`` (``lr > 0`` and
+    ``d < inf``; ``d >= 0``), else ``u``."""
+    y = as_float(np.int32(as_int(y) ^ (as_int(u) & _SIGN32)))  # (numba widens int32 operations to int64)
+    lim = _INF32 if lr > np.float32(0.0) else -_INF32  # loop invariant: d < lim iff lr > 0 and d < inf
+    return y if (d < lim) & keep else u
+
+
+_INF32 = np.float32(np.inf)
+_SIGN32 = np.int32(-(2 ** 31))
+
+
 def _signed_pre(pos):
     """The float32 prox of a non-convex code at the step ``lr/d`` from its minimiser ``pos(x, lr, d, a, b)``
     on ``|u|`` (the sign back). It keeps ``u`` where ``lr/d > 0`` fails (``lr <= 0``, ``d`` infinite or NaN;
     ``d >= 0``), as :func:`_signed` does at a step that is not positive."""
-    inf = np.float32(np.inf)
-    sign = np.int32(-(2 ** 31))
-
     @njit(inline="always")
     def prox(u, lr, d, a, b, one, zero):
-        y = pos(abs(u), lr, d, a, b)  # >= +0 or NaN: u's sign bit goes onto it
-        y = as_float(np.int32(as_int(y) ^ (as_int(u) & sign)))  # (numba widens int32 operations to int64)
-        lim = inf if lr > zero else -inf  # loop invariant: d < lim iff lr > 0 and d < inf
-        return y if d < lim else u
+        return _sign_back(pos(abs(u), lr, d, a, b), u, lr, d, True)
+    return prox
+
+
+def _signed_common(pos, rare):
+    """:func:`_signed_pre` of a code's form ``pos`` for the entries where ``rare(lr, d, a, b)`` is False,
+    and ``u`` itself where it is True (the input of the second pass, see :data:`RARE`)."""
+    @njit(inline="always")
+    def prox(u, lr, d, a, b, one, zero):
+        return _sign_back(pos(abs(u), lr, d, a, b), u, lr, d, not rare(lr, d, a, b))
     return prox
 
 
@@ -280,6 +300,66 @@ def _prox_kernel_pre_impl(u, lr, d, code, a, b, one, zero):
     def impl(u, lr, d, code, a, b, one, zero):
         return fn(u, lr, d, a, b, one, zero)
     return impl
+
+
+#: The codes whose float32 form of :data:`PRECOND` has a rare case that depends on ``d`` only, as
+#: ``(common, rare)``: ``rare(lr, d, a, b)`` says whether ``d`` is in it (log-sum's non-convex case
+#: :math:`s\lambda > \epsilon^2`, whose band needs a float32 log: tiny second moments), and ``common(u, lr, d, a, b, one, zero)`` is the
+#: code's :data:`PRECOND` form less its rare case (the same operations, hence the same value, where
+#: ``rare`` is False) and ``u`` itself where ``rare`` is True. The fused
+#: step runs ``common`` in its element loop, writes ``u`` where ``rare`` holds and applies
+#: :data:`PRECOND` to those entries in a second pass (:mod:`proxgan.optim._fused_cpu`): the same
+#: functions compute each entry, so the values are those of the one-pass loop, bit for bit. (SCAD's
+#: non-convex case and MCP's hard threshold split the same way made their steps slower: with Gaussian
+#: gradients about half the chunks meet their rare case, and the second pass costs more than the 8 to
+#: 12 vector operations per entry their loops save.)
+RARE = {Code.LOGSUM: (_signed_common(logsum_common, logsum_rare), logsum_rare)}
+
+
+def _split_form(code, u):
+    """``RARE[code]`` for a float32 ``u`` and a literal code that has one, else None."""
+    if not isinstance(code, types.IntegerLiteral) or u != types.float32:
+        return None
+    return RARE.get(Code(code.literal_value))
+
+
+def prox_kernel_common(u, lr, d, code, a, b, one, zero):  # pragma: no cover - compiled code calls the overload
+    """:func:`prox_kernel_pre` where :func:`prox_rare` is False, ``u`` where it is True (the common form
+    of :data:`RARE`); :func:`prox_kernel_pre` itself for the codes and dtypes without one."""
+    raise NotImplementedError("prox_kernel_common runs in compiled code only")
+
+
+@overload(prox_kernel_common, prefer_literal=True, jit_options={"forceinline": True})
+def _prox_kernel_common_impl(u, lr, d, code, a, b, one, zero):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    split = _split_form(code, u)
+    if split is None:
+        return lambda u, lr, d, code, a, b, one, zero: prox_kernel_pre(u, lr, d, code, a, b, one, zero)
+    fn = split[0]
+    return lambda u, lr, d, code, a, b, one, zero: fn(u, lr, d, a, b, one, zero)
+
+
+def prox_rare(u, lr, d, code, a, b):  # pragma: no cover - compiled code calls the overload below
+    """Whether ``d`` is in the rare case of ``code`` (:data:`RARE`; ``u`` gives the dtype); False,
+    a constant, for the codes and dtypes without one."""
+    raise NotImplementedError("prox_rare runs in compiled code only")
+
+
+@overload(prox_rare, prefer_literal=True, jit_options={"forceinline": True})
+def _prox_rare_impl(u, lr, d, code, a, b):
+    if not isinstance(code, types.IntegerLiteral):
+        return None
+    split = _split_form(code, u)
+    if split is None:
+        return lambda u, lr, d, code, a, b: False
+    rare = split[1]
+    return lambda u, lr, d, code, a, b: rare(lr, d, a, b)
+
+
+def has_rare(code: int, dtype) -> bool:
+    """Whether the fused step of ``code`` on ``dtype`` (a numba type) runs its rare case in a second pass."""
+    return dtype == types.float32 and Code(code) in RARE
 
 
 def _switch():

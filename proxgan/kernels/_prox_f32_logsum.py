@@ -55,7 +55,7 @@ from numba.extending import intrinsic
 
 from ._prox_f32 import _split, fma
 
-__all__ = ["estrin8", "log1p_parts", "logsum_pre"]
+__all__ = ["estrin8", "log1p_parts", "logsum_pre", "logsum_rare", "logsum_common"]
 
 _F = np.float64
 _F32 = np.float32
@@ -117,17 +117,10 @@ def log1p_parts(z, w):
 
 
 @njit(inline="always")
-def logsum_pre(x, lr, d, a, b):
-    r"""Log-sum (``a`` :math:`=\lambda`, ``b`` :math:`=\epsilon`) on float32 ``x >= 0`` at the step
-    :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32, with one division and one
-    square root: see the module docstring. ``d = 0`` (an infinite step) gives 0, NaN gives NaN, ``lam = 0``
-    the identity.
-    """
-    lrd, ad, bd = _F(lr), _F(a), _F(b)
+def _logsum_root(x, lr, d, a, b):
+    """``(n, r, dm)`` of :func:`logsum_pre`: :math:`N`, the larger root ``r`` and :math:`d (x - \\epsilon)`."""
+    lrd, ad = _F(lr), _F(a)
     ch, cl = _split(lrd * ad)  # lr lam, exactly (a product of two float32)
-    kill = _F32(2.0 ** 26 * lrd * ad)  # x above the threshold of the last paragraph of the module docstring
-    inv_cost = _F32(0.5 / (lrd * ad))
-    inv_eps = _F32(1.0 / bd)
     # N = x eps d - lr lam: x eps as an exact pair, times d, minus the pair
     p = x * b
     pl = fma(x, b, -p)
@@ -141,12 +134,54 @@ def logsum_pre(x, lr, d, a, b):
     above = x >= b
     num = fma(xm, d, sq) if above else n + n
     den = d + d if above else fma(-xm, d, sq)
-    r = num / den
+    return n, num / den, dm
+
+
+@njit(inline="always")
+def _logsum_finish(x, r, dm, drop, lr, a):
+    """The value of :func:`logsum_pre` from its root ``r`` and its decision ``drop``."""
+    kill = _F32(2.0 ** 26 * _F(lr) * _F(a))  # x above the threshold of the last paragraph of the module docstring
+    y = _F32(0.0) if drop else r
+    y = x if x * dm > kill else y
+    return x if a == _F32(0.0) else y
+
+
+@njit(inline="always")
+def logsum_pre(x, lr, d, a, b):
+    r"""Log-sum (``a`` :math:`=\lambda`, ``b`` :math:`=\epsilon`) on float32 ``x >= 0`` at the step
+    :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32, with one division and one
+    square root: see the module docstring. ``d = 0`` (an infinite step) gives 0, NaN gives NaN, ``lam = 0``
+    the identity.
+    """
+    n, r, dm = _logsum_root(x, lr, d, a, b)
+    inv_cost = _F32(0.5 / (_F(lr) * _F(a)))
+    inv_eps = _F32(1.0 / _F(b))
     # the non-convex band: r against 0 on the objectives times 2 lr, 2 lr lam log(1 + r/eps) < d r (2x - r)
     k, t = log1p_parts(r * inv_eps, fma(r, inv_eps, _F32(1.0)))
     gain = d * r * fma(x, _F32(2.0), -r)
     lose = not t < fma(gain, inv_cost, -(k * _LN2))  # NaN: lose
     drop = (n <= _F32(0.0)) & ((x <= b) | lose)  # false on NaN x: r is NaN
-    y = _F32(0.0) if drop else r
-    y = x if x * dm > kill else y
-    return x if a == _F32(0.0) else y
+    return _logsum_finish(x, r, dm, drop, lr, a)
+
+
+@njit(inline="always")
+def logsum_rare(lr, d, a, b):
+    r"""Whether ``d`` may be in the non-convex case of :func:`logsum_pre`, :math:`s\lambda > \epsilon^2`,
+    i.e. :math:`d < \mathrm{lr}\lambda/\epsilon^2`, with a margin of :math:`2^{-21}` relative (and NaN
+    ``d``); every ``d`` where ``lr lam`` is below :math:`2^{-100}` or :math:`\epsilon` below :math:`2^{-40}`,
+    where ``N``'s products may not be exact. Outside it :math:`N \le 0` implies :math:`x \le \epsilon`
+    (``N`` is within about :math:`2^{-44}` of :math:`\mathrm{lr}\lambda` where it is :math:`\le 0`): the band
+    and its log never decide, and :func:`logsum_common` is :func:`logsum_pre` bit for bit."""
+    lrl, bd = _F(lr) * _F(a), _F(b)
+    c = lrl / (bd * bd) * (_F(1.0) + _F(2.0 ** -20))
+    c = c if c > _F(2.0 ** -126) else _F(2.0 ** -126)
+    c = c if (lrl >= _F(2.0 ** -100)) & (bd >= _F(2.0 ** -40)) else _F(np.inf)
+    return not d >= _F32(c)
+
+
+@njit(inline="always")
+def logsum_common(x, lr, d, a, b):
+    """:func:`logsum_pre` where :func:`logsum_rare` is False (the same operations less the band's log,
+    which never decides there); anything where it is True."""
+    n, r, dm = _logsum_root(x, lr, d, a, b)
+    return _logsum_finish(x, r, dm, n <= _F32(0.0), lr, a)

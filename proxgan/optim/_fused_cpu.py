@@ -27,6 +27,17 @@ function and one entry of ``BRANCHES`` (and a branch of the run-time switch
 the compiled specialisation directly (:func:`_call`), which skips the literal re-dispatch
 (about 10 µs).
 
+**Rare cases out of the element loop.** A float32 form of :data:`~proxgan.kernels._prox_cpu.PRECOND`
+whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (log-sum's non-convex case, at
+steps ``lr/D`` of tiny second moments) would pay for its rare case in every lane of the vector loop. The common loop of such a code (:func:`_adam_split`) runs chunk by chunk
+(:data:`RARE_CHUNK` entries): the element loop computes the common form only, writes ``u`` where ``D`` is
+in the rare case and or-reduces that predicate; a chunk that met it takes a second pass
+(:func:`_adam_rare`) that recomputes ``D`` from the stored ``v`` (:func:`_adam_den`, the same
+expression) and applies the one-pass form to those entries, and the chunks after it run the one-pass
+form (with the reduction) until one has no rare entry, so that a tensor of tiny second moments costs
+what the one-pass loop costs. The same functions compute each entry: the values are the one-pass
+loop's, bit for bit. The other variants (weight decay, maximize, AMSGrad, N:M) keep the one-pass loop.
+
 **N:M sparsity in the same pass.** With ``nm = (n, m)`` a tile runs chunk by chunk (about
 :data:`NM_CHUNK` entries, whole blocks): the smooth step writes ``u`` into ``p`` and a
 *score* per entry into a scratch array (:func:`_nm_score`: :math:`u^2 D` under ProxAdam's
@@ -84,7 +95,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
-from proxgan.kernels._prox_cpu import prox_kernel, prox_kernel_pre, source_stamp
+from proxgan.kernels._prox_cpu import (has_rare, prox_kernel, prox_kernel_common, prox_kernel_pre, prox_rare,
+                                      source_stamp)
 from proxgan.kernels.fused_penalty import Code, check_weights
 
 
@@ -360,6 +372,13 @@ _A_ONE, _A_ZERO = ADAM_CPU, ADAM_CPU + 1
 
 
 @njit(inline="always")
+def _adam_den(vi, bc2s, eps):
+    """Adam's denominator :math:`\\sqrt{v_i}/\\sqrt{1-\\beta_2^t} + \\varepsilon` (torch's rounding): the
+    preconditioner ``D`` of the prox, recomputed bit for bit from the stored ``v`` by :func:`_adam_rare`."""
+    return np.sqrt(vi) / bc2s + eps
+
+
+@njit(inline="always")
 def _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, amsgrad, precond, code, general):
     lr, omb1, b2, omb2, eps = c[_A_LR], c[_A_OMB1], c[_A_B2], c[_A_OMB2], c[_A_EPS]
     wd, decay, a, b, sign, one, zero = c[_A_WD], c[_A_DECAY], c[_A_A], c[_A_B], c[_A_SIGN], c[_A_ONE], c[_A_ZERO]
@@ -376,7 +395,7 @@ def _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, amsgrad, precond, code, gene
     if amsgrad:
         vi = vmax[i] if vmax[i] > vi else vi
         vmax[i] = vi
-    den = np.sqrt(vi) / bc2s + eps
+    den = _adam_den(vi, bc2s, eps)
     u = pi - ss * (mi / den)
     if precond:
         y = _prox_precond(u, lr, den, w, i, code, a, b, one, zero)
@@ -384,6 +403,63 @@ def _adam_elem(i, p, g, m, v, vmax, w, c, ss, bc2s, amsgrad, precond, code, gene
         y = prox_kernel(u, _wstep(lr, w, i, code), code, a, b, one, zero)
     p[i] = y
     return y, den
+
+
+@njit(inline="always")
+def _adam_elem_split(i, p, g, m, v, c, ss, bc2s, code, common):
+    """The common loop's step of element ``i`` for a code with a rare case (:data:`~proxgan.kernels.
+    _prox_cpu.RARE`; preconditioned prox, no AMSGrad, maximize or weight decay): with ``common`` its
+    common form (``u`` where the case is rare), else the one-pass prox; returns whether it is rare."""
+    lr, a, b, one, zero = c[_A_LR], c[_A_A], c[_A_B], c[_A_ONE], c[_A_ZERO]
+    y, den = _adam_elem(i, p, g, m, v, v, p, c, ss, bc2s, False, False, 0, False)  # code 0: u itself
+    if common:
+        p[i] = prox_kernel_common(y, lr, den, code, a, b, one, zero)
+    else:
+        p[i] = prox_kernel_pre(y, lr, den, code, a, b, one, zero)
+    return prox_rare(y, lr, den, code, a, b)
+
+
+@njit(inline="always")
+def _adam_chunk(n, p, g, m, v, c, ss, bc2s, code, common):
+    """:func:`_adam_elem_split` over ``n`` entries; whether any of them is in the rare case."""
+    rare = False
+    for i in range(n):
+        rare |= _adam_elem_split(i, p, g, m, v, c, ss, bc2s, code, common)
+    return rare
+
+
+@njit(inline="always")
+def _adam_rare(n, p, v, c, bc2s, code):
+    """The second pass of a chunk: the one-pass prox of ``p[i]`` (``u``, as the common form left it) where
+    ``D``, recomputed from ``v`` as the step computed it, is in the rare case; other entries unchanged."""
+    lr, eps, a, b, one, zero = c[_A_LR], c[_A_EPS], c[_A_A], c[_A_B], c[_A_ONE], c[_A_ZERO]
+    for i in range(n):
+        den = _adam_den(v[i], bc2s, eps)
+        u = p[i]
+        if prox_rare(u, lr, den, code, a, b):
+            p[i] = prox_kernel_pre(u, lr, den, code, a, b, one, zero)
+
+
+#: entries per chunk of the loop of a code with a rare case: a chunk with rare entries takes a second
+#: pass, and the next chunk runs the one-pass form (rare entries tend to come together)
+RARE_CHUNK = 2048
+
+
+@njit(inline="always")
+def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
+    """The common loop (variant 0) of a code with a rare case, chunk by chunk. A chunk runs the common form
+    and, where it met the rare case, :func:`_adam_rare`; after such a chunk, chunks run the one-pass form
+    until one has no rare entry. Every entry gets the one-pass value, bit for bit."""
+    onepass = False
+    for lo in range(0, n, RARE_CHUNK):
+        hi = min(lo + RARE_CHUNK, n)
+        pc, vc = p[lo:hi], v[lo:hi]
+        if onepass:
+            onepass = _adam_chunk(hi - lo, pc, g[lo:hi], m[lo:hi], vc, c, ss, bc2s, code, False)
+        else:
+            onepass = _adam_chunk(hi - lo, pc, g[lo:hi], m[lo:hi], vc, c, ss, bc2s, code, True)
+            if onepass:
+                _adam_rare(hi - lo, pc, vc, c, bc2s, code)
 
 
 @njit(inline="always")
@@ -441,8 +517,15 @@ def _adam_body(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, 
 @overload(_adam_body, prefer_literal=True)
 def _adam_body_impl(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
     # only the chosen implementation is typed and compiled: kernels without N:M carry none of its code
-    if not isinstance(nmm, types.IntegerLiteral):
+    if not (isinstance(nmm, types.IntegerLiteral) and isinstance(code, types.IntegerLiteral)):
         return None
+    if nmm.literal_value == 0 and has_rare(code.literal_value, like.dtype):
+        def split(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
+            if variant == 0:
+                _adam_split(n, p, g, m, v, c, ss, bc2s, code)
+            else:
+                _adam_loop(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code)
+        return split
     if nmm.literal_value == 0:
         def plain(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code, kk, like, nmn, nmm):
             _adam_loop(n, p, g, m, v, vmax, w, c, ss, bc2s, variant, precond, code)

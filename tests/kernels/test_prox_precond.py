@@ -281,3 +281,62 @@ def test_lq12_root_and_its_newton_step_on_the_whole_bracket():
     assert np.abs(slope2 * (3 * v0 * v0 - 1) / 2 - 1).max() <= 1.4e-4  # 1/(3 v^2 - 1), twice
     w = z - (v0 * z + tau) * v0 * slope2
     assert np.abs(w - (v * v - 1)).max() <= 1e-8
+
+
+_SPLIT_LOOPS: dict = {}
+
+
+def _split(pen, u, lr, d):
+    """``(common form, rare flag)`` of ``_prox_cpu.RARE[code]`` element by element, as the fused step's loop."""
+    code, a, b = _code(pen)
+    if code not in _SPLIT_LOOPS:
+        common, rare = _prox_cpu.RARE[code]
+
+        @njit(error_model="numpy")
+        def run(u, lr, d, a, b, out, flags):
+            one, zero = u.dtype.type(1.0), u.dtype.type(0.0)
+            for i in range(u.size):
+                out[i] = common(u[i], lr, d[i], a, b, one, zero)
+                flags[i] = rare(lr, d[i], a, b)
+        _SPLIT_LOOPS[code] = run
+    out, flags = np.empty_like(u), np.empty(u.size, np.bool_)
+    _SPLIT_LOOPS[code](u, np.float32(lr), d, a, b, out, flags)
+    return out, flags
+
+
+def _rare_boundary(pen, lr):
+    """The ``d`` where the rare case of ``RARE`` begins, in float64: SCAD ``s = gamma - 1``, MCP ``s = gamma``,
+    log-sum ``s lam = eps^2``."""
+    lr = float(np.float32(lr))
+    if isinstance(pen, LogSum):
+        return lr * float(np.float32(pen.lam)) / float(np.float32(pen.eps)) ** 2
+    gam = float(np.float32(pen.gamma))
+    return lr / (gam - 1) if isinstance(pen, SCAD) else lr / gam
+
+
+@pytest.mark.parametrize("lr", [1e-3, 0.05, 1.0])
+@pytest.mark.parametrize("pen", [p for p in PENALTIES if p.lowering().code in _prox_cpu.RARE], ids=repr)
+def test_common_forms_are_the_preconditioned_ones_outside_the_rare_case(pen, lr):
+    """``RARE[code]``'s common form is ``PRECOND[code]`` bit for bit where its predicate is False, and the
+    point ``u`` itself where it is True; the predicate is the rare case (SCAD's non-convex case, MCP's hard
+    threshold, log-sum's non-convex case), decided on ``d`` alone, up to a few ulp of its boundary (log-sum:
+    a margin of 2^-20 on the rare side). Inputs: every threshold of the prox, ``d`` on both sides of the
+    boundary to the ulp, and ``d`` zero, infinite and NaN."""
+    u, d = _inputs(pen, lr)
+    db = np.float32(_rare_boundary(pen, lr))
+    near = db * (1 + np.float32(2.0 ** -23) * np.arange(-64, 65, dtype=np.float32))  # steps of about one ulp
+    x = around(_thresholds(pen, float(np.float32(lr)) / float(db)))
+    u = np.concatenate([u] + [x] * (near.size + 3))
+    d = np.concatenate([d] + [np.full(x.size, v, np.float32) for v in [*near, 0.0, np.inf, np.nan]])
+    got, rare = _split(pen, u, lr, d)
+    full = _prox_pre(pen, u, lr, d)
+    assert rare.any() and (~rare).any()
+    assert np.array_equal(got[~rare].view(np.int32), full[~rare].view(np.int32))
+    assert np.array_equal(got[rare].view(np.int32), u[rare].view(np.int32))
+    with np.errstate(invalid="ignore"):
+        exact = ~(d.astype(np.float64) > _rare_boundary(pen, lr))  # rare: d at or below the boundary, or NaN
+        margin = 2.0 ** -19 if isinstance(pen, LogSum) else 2.0 ** -21
+        settled = np.abs(d.astype(np.float64) / _rare_boundary(pen, lr) - 1.0) > margin
+    assert np.array_equal(rare[settled | np.isnan(d)], exact[settled | np.isnan(d)])
+    if isinstance(pen, LogSum):  # its margin is on the rare side: every non-convex d is rare
+        assert rare[exact].all()

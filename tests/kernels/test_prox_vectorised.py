@@ -228,3 +228,131 @@ def test_fused_float32_step_uses_them(pen, decades):
         torch.testing.assert_close(q.detach().double(), p.detach(), rtol=1e-5, atol=1e-6)
         assert int(((q == 0) != (p == 0)).sum()) <= 2
         assert bool((q == 0).any()) and bool((q != 0).any())
+
+
+# Penalties at strengths where a case of tiny second moments (SCAD's non-convex case, MCP's hard threshold,
+# log-sum's non-convex case: the last is _prox_cpu.RARE's) decides entries near the points below, and the d
+# where it begins
+_RARE_PENS = [(SCAD(0.5, 3.7), lambda lr: lr / 2.7), (MCP(0.5, 3.0), lambda lr: lr / 3.0),
+              (LogSum(0.02, 0.1), lambda lr: lr * 0.02 / 0.1 ** 2)]
+
+
+def _rare_state(n, lr, boundary, kinds, gen):
+    """Float32 ``p, g, m, v`` of ``n`` entries, chunk by chunk of ``_fused_cpu.RARE_CHUNK`` (``kinds``, cycled):
+    ``common`` (random gradients, v about 1), ``rare`` (zero gradients and ``v`` such that the step's ``D``
+    is spread over a factor 20 either side of ``boundary``) or ``mixed`` (each entry either, at random)."""
+    from proxgan.optim._fused_cpu import RARE_CHUNK
+
+    p = 2.0 * torch.randn(n, generator=gen)
+    g = torch.randn(n, generator=gen)
+    m = 0.1 * torch.randn(n, generator=gen)
+    v = 0.5 + 0.5 * torch.rand(n, generator=gen)
+    # a zero gradient from step 4 to 5: v_5 = b2 v_4, D = sqrt(v_5)/sqrt(1 - b2^5) + eps
+    d = boundary * 20.0 ** (2 * torch.rand(n, generator=gen) - 1)
+    v_rare = (d * (1 - 0.999 ** 5) ** 0.5) ** 2 / 0.999
+    rare = torch.zeros(n, dtype=torch.bool)
+    for k, lo in enumerate(range(0, n, RARE_CHUNK)):
+        kind = kinds[k % len(kinds)]
+        sl = slice(lo, min(lo + RARE_CHUNK, n))
+        rare[sl] = kind == "rare" or (kind == "mixed" and torch.rand(sl.stop - lo, generator=gen) < 0.3)
+    g[rare], m[rare], v[rare] = 0.0, 1e-3 * m[rare], v_rare[rare]
+    return p, g, m, v, rare
+
+
+def _one_pass(code, p, g, m, v, lr, a, b, step):
+    """The one-pass float32 element loop of the fused step (``_fused_cpu._adam_elem``, no split), in place."""
+    from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, vector
+    from proxgan.optim import _fused_cpu as fc
+
+    if code not in _ONE_PASS:
+        elem = fc._adam_elem
+
+        @njit(fastmath=False, error_model="numpy")  # as the fused kernels
+        def run(p, g, m, v, c, ss, bc2s):
+            for i in range(p.size):
+                elem(i, p, g, m, v, v, p, c, ss, bc2s, False, True, code, False)
+        _ONE_PASS[code] = run
+    values = dict(lr=lr, omb1=0.1, b2=0.999, omb2=1.0 - 0.999, eps=1e-8, wd=0.0, decay=1.0, a=a, b=b, sign=1.0)
+    carr = np.array(vector(ADAM_HP, values, ADAM_CPU) + (1.0, 0.0), np.float32)
+    c = tuple(carr)
+    ss, bc2s = np.float32(lr / (1 - 0.9 ** step)), np.float32(np.sqrt(1 - 0.999 ** step))
+    _ONE_PASS[code](p.numpy(), g.numpy(), m.numpy(), v.numpy(), c, ss, bc2s)
+
+
+_ONE_PASS: dict = {}
+
+
+@pytest.mark.parametrize("pen, boundary", [(p, d) for p, d in _RARE_PENS if p.lowering().code in _prox_cpu.RARE],
+                         ids=lambda x: repr(x) if not callable(x) else "")
+def test_fused_float32_step_with_rare_entries_is_the_one_pass_loop_bit_for_bit(pen, boundary):
+    """The fused float32 step of a code with a rare case (``_prox_cpu.RARE``: the common form in the loop, a
+    second pass over the chunks that meet the rare case, the one-pass form after such a chunk) gives the
+    one-pass loop's ``p, m, v`` bit for bit, on chunks all common, all rare and mixed, in every order (a
+    rare chunk after a common one, two rare ones in a row, a common one after a rare one), over two tiles
+    and a partial chunk, serially and over threads."""
+    from proxgan.optim import _fused_cpu as fc
+
+    gen = torch.Generator().manual_seed(3)
+    lr = 0.05
+    code, a, b = pen._code()
+    kinds = ["common", "mixed", "rare", "rare", "common", "common", "mixed", "mixed", "common", "rare"]
+    sizes = [fc.RARE_CHUNK * 6 + 1000, fc.TILE + fc.RARE_CHUNK * 3 + 77]
+    for threads in (1, 2):
+        states = [_rare_state(n, lr, boundary(lr), kinds, gen) for n in sizes]
+        got = [[t.clone() for t in s[:4]] for s in states]
+        want = [[t.clone() for t in s[:4]] for s in states]
+        steps = [torch.tensor(4.0) for _ in sizes]
+        old = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            fc.adam_step(*zip(*got), None, steps, lr=lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                         decoupled=False, maximize=False, preconditioned=True, code=int(code), a=a, b=b)
+        finally:
+            torch.set_num_threads(old)
+        for w in want:
+            _one_pass(int(code), *w, lr, np.float32(a), np.float32(b), 5)
+        for (p, g, m, v, rare), gt, wt in zip(states, got, want):
+            for x, y in zip(gt, wt):
+                assert torch.equal(x.view(torch.int32), y.view(torch.int32))
+            assert bool((gt[0] != p)[rare].any()) and bool((gt[0] == 0)[rare].any())  # the rare pass ran
+            assert bool((gt[0] != p)[~rare].any())
+
+
+@pytest.mark.parametrize("kw", [{}, dict(weight_decay=0.1), dict(amsgrad=True)], ids=repr)
+@pytest.mark.parametrize("pen, boundary", _RARE_PENS, ids=lambda x: repr(x) if not callable(x) else "")
+def test_fused_float32_step_with_rare_entries_equals_the_reference(pen, boundary, kw):
+    """The fused float32 ProxAdam step where gradients are zero on some rows and tiny on others (the second
+    moments put those entries in the rare case of ``_prox_cpu.RARE``, the rest not) equals the reference
+    step on float64 copies: float32 rounding apart, and the same zeros; also with weight decay and
+    AMSGrad (their loops keep the one-pass form)."""
+    from proxgan.optim import ProxAdam
+
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(40, 700), (5000,)]
+    ps = [torch.nn.Parameter(torch.randn(s, dtype=torch.float64, generator=gen)) for s in shapes]
+    qs = [torch.nn.Parameter(p.detach().float()) for p in ps]
+    ref = ProxAdam(ps, lr=0.05, penalty=pen, foreach=False, fused=False, **kw)
+    fused = ProxAdam(qs, lr=0.05, penalty=pen, fused=True, **kw)
+    for step in range(4):
+        for p, q in zip(ps, qs):
+            grad = torch.randn(p.shape, dtype=torch.float64, generator=gen)
+            rows = grad.view(-1, 100) if grad.dim() == 1 else grad
+            rows[5:12] = 0.0  # zero gradients: v decays from its first step's value
+            rows[20:26] *= 1e-5  # tiny gradients from the start
+            if step == 0:
+                rows[5:8] *= 1e-4  # and a tiny first gradient: rare from the start
+            else:
+                rows[5:8] = 0.0
+            p.grad = grad
+            q.grad = grad.float()
+        ref.step()
+        fused.step()
+    for p, q in zip(ps, qs):  # weights of order 1 (a float32 rounding, times the firm slope near s = gamma)
+        torch.testing.assert_close(q.detach().double(), p.detach(), rtol=1e-5, atol=1e-5)
+        assert int(((q == 0) != (p == 0)).sum()) <= 2
+        assert bool((q == 0).any()) and bool((q != 0).any())
+    # both cases occurred: D (the step's preconditioner, in float64) on both sides of the boundary
+    st = fused.state[qs[0]]
+    v = st["max_exp_avg_sq"] if kw.get("amsgrad") else st["exp_avg_sq"]
+    d = v.double().sqrt() / (1 - 0.999 ** 4) ** 0.5 + 1e-8
+    assert bool((d < boundary(0.05)).any()) and bool((d > boundary(0.05)).any())
