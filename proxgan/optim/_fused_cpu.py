@@ -168,7 +168,8 @@ def _prox_precond(u, lr, den, w, i, code, a, b, one, zero):  # pragma: no cover 
     """The prox of element ``i`` at ProxAdam's preconditioned step ``lr / den``: for the literal code
     ``L1W`` the ``L1`` prox at ``(lr / den) w[i]``; for every other code
     :func:`~proxgan.kernels._prox_cpu.prox_kernel_pre`, which gives the codes with a form of their own at
-    ``lr / den`` (MCP, SCAD) that form, without dividing for the step."""
+    ``lr / den`` (:data:`~proxgan.kernels._prox_cpu.PRECOND`: MCP, SCAD, ℓ1/2, ℓ2/3, log-sum) that form,
+    without dividing for the step."""
     raise NotImplementedError("compiled code only")
 
 
