@@ -455,12 +455,10 @@ def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
     for lo in range(0, n, RARE_CHUNK):
         hi = min(lo + RARE_CHUNK, n)
         pc, vc = p[lo:hi], v[lo:hi]
-        if onepass:
-            onepass = _adam_chunk(hi - lo, pc, g[lo:hi], m[lo:hi], vc, c, ss, bc2s, code, False)
-        else:
-            onepass = _adam_chunk(hi - lo, pc, g[lo:hi], m[lo:hi], vc, c, ss, bc2s, code, True)
-            if onepass:
-                _adam_rare(hi - lo, pc, vc, c, bc2s, code)
+        rare = _adam_chunk(hi - lo, pc, g[lo:hi], m[lo:hi], vc, c, ss, bc2s, code, not onepass)
+        if rare and not onepass:  # the common form left u at the rare entries
+            _adam_rare(hi - lo, pc, vc, c, bc2s, code)
+        onepass = rare
 
 
 @njit(inline="always")
