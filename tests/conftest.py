@@ -16,6 +16,14 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``slow`` (a minute or more each, some of them) first, in collection order.
+    ``make test`` runs pytest-xdist's work stealing, which hands each worker a contiguous share of
+    this order and lets an idle worker take the end of another's: a long test near the end kept one
+    worker busy for minutes after the other had run out; at the start, short tests fill in around it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
