@@ -12,11 +12,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast docs bench bench-baseline venv clean gpu-check
 
+# --no-compile: pip does not byte-compile every installed module (about 30 s of a fresh set-up, most
+# of it torch's); Python compiles the modules it imports at their first import, once.
+PIP := $(PY) -m pip install --quiet --no-compile
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PIP) $(TORCH)
+	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -42,11 +46,11 @@ test-fast: $(STAMP)
 BENCH_OPTS := --benchmark-only --benchmark-storage=file://bench/.baseline --benchmark-columns=min,median,iqr,rounds
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PIP) -e '.[dev,bench]'
 	$(PY) -m pytest -q bench $(BENCH_OPTS) --benchmark-compare
 
 bench-baseline: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PIP) -e '.[dev,bench]'
 	$(PY) -m pytest -q bench $(BENCH_OPTS) --benchmark-save=baseline
 
 # GPU tests and benchmarks on a CUDA machine, offline, into results/gpu/ (bench/gpu_check.py).
@@ -65,5 +69,5 @@ clean:
 # (about two minutes on a CPU), and fails on any warning or unresolved reference (-W -n).
 # Nothing is downloaded while it builds.
 docs: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	$(PIP) -e '.[dev,docs]'
 	$(PY) -m sphinx -b html -W --keep-going -n -j 2 docs docs/_build/html
