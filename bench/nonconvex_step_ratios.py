@@ -18,7 +18,9 @@ machine disturbs less than wall time; use it with ``--threads 1``.
 step without penalty (code ``NONE``: Adam's own arithmetic) and a *stream* loop with the step's
 memory traffic and almost no arithmetic (reads ``p, g, m, v``, writes ``p, m, v``: 28 bytes per
 float32 entry), all interleaved; a step near the stream's time is memory-bound, one well above it
-compute-bound. ``--asm`` prints, per penalty, what the vectorised element loop of the float32 step
+compute-bound. Its last column is the same steps on one parameter of 32768 entries, whose arrays stay
+in the core's cache (:func:`in_cache`): their arithmetic alone. A penalty whose step takes longer in
+cache than L1's step takes from memory cannot reach L1's time by any overlap of the two. ``--asm`` prints, per penalty, what the vectorised element loop of the float32 step
 computes per entry (from numba's optimised LLVM IR and assembly): divisions and square roots in
 float32 and float64, float32/float64 arithmetic, float64 conversions, all vector operations (loads,
 stores, arithmetic, compares, selects), and whether the loop body is packed 256-bit (ymm) code.
@@ -142,6 +144,30 @@ def bound(mparams: float, steps: int, cpu: bool) -> list[tuple[str, float]]:
     return [(k, t / n * 1e9) for k, t in meds.items()]
 
 
+def in_cache(steps: int, cpu: bool, n: int = 1 << 15, calls: int = 200) -> dict[str, float]:
+    """``{contender: ns per entry}`` of the step on one parameter of ``n`` float32 entries, whose four
+    arrays (512 KB) stay in the core's cache: the step's arithmetic without its memory traffic. Each
+    timing is ``calls`` steps; the time of the same step on 8 entries (the call's fixed cost) is
+    subtracted."""
+    def opt(size: int, make):
+        gen = torch.Generator().manual_seed(0)
+        p = torch.nn.Parameter(0.05 * torch.randn(size, generator=gen))
+        p.grad = torch.randn(size, generator=gen)
+        return ProxAdam([p], lr=1e-3, penalty=None if make is None else make(), fused=True)
+
+    def many(o):
+        def run():
+            for _ in range(calls):
+                o.step()
+        return run
+    contenders = {"no penalty (NONE)": None, **PENALTIES}
+    out = {}
+    for size in (8, n):
+        fns = {k: many(opt(size, make)) for k, make in contenders.items()}
+        out[size] = cpu_medians(fns, steps) if cpu else interleaved_medians(fns, repeats=steps, warmup=3)
+    return {k: (out[n][k] - out[8][k]) / calls / (n - 8) * 1e9 for k in contenders}
+
+
 def loop_report(code: int) -> dict[str, object]:
     """What the vectorised element loop of the float32 ProxAdam step (preconditioned prox, no
     weight decay: the kernels' common loop) computes per entry, for penalty ``code`` (for a code with
@@ -234,7 +260,8 @@ if __name__ == "__main__":
         for name, (t, r) in ratios(args.mparams, args.steps, pens, cls, args.cpu).items():
             print(f"| {cls.__name__} | {name} | {t * 1e3:.2f} | {r:.2f} |")
     if args.bound:
-        print("\n| contender | ns per entry | GB/s at 28 B/entry |")
-        print("|---|---:|---:|")
+        cached = in_cache(args.steps, args.cpu)
+        print("\n| contender | ns per entry | GB/s at 28 B/entry | ns per entry, in cache |")
+        print("|---|---:|---:|---:|")
         for name, ns in bound(args.mparams, args.steps, args.cpu):
-            print(f"| {name} | {ns:.3f} | {28 / ns:.1f} |")
+            print(f"| {name} | {ns:.3f} | {28 / ns:.1f} | " + (f"{cached[name]:.3f} |" if name in cached else "- |"))
