@@ -92,11 +92,13 @@ import torch
 from llvmlite import ir
 from numba import carray, literally, njit, prange, typeof, types
 from numba.core import cgutils
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic, overload
 
 from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
 from proxgan.kernels._prox_cpu import (has_rare, prox_kernel, prox_kernel_common, prox_kernel_pre, prox_rare,
                                       source_stamp)
+from proxgan.kernels._prox_f32 import as_float
 from proxgan.kernels.fused_penalty import Code, check_weights
 
 
@@ -429,36 +431,130 @@ def _adam_chunk(n, p, g, m, v, c, ss, bc2s, code, common):
     return rare
 
 
+_INF_BITS = 0x7F800000  # the bits of float32 +inf: the largest of the non-negative float32 numbers
+
+
 @njit(inline="always")
-def _adam_rare(n, p, v, c, bc2s, code):
-    """The second pass of a chunk: the one-pass prox of ``p[i]`` (``u``, as the common form left it) where
-    ``D``, recomputed from ``v`` as the step computed it, is in the rare case; other entries unchanged."""
+def _rare_threshold(c, bc2s, code):
+    """The least float32 ``v >= 0`` (``inf`` included) whose ``D`` (:func:`_adam_den`) is not in the rare case
+    of ``code``, NaN if there is none: ``not v >= `` it is ``D`` rare, for every float32 ``v``.
+
+    ``D`` is a non-decreasing function of ``v >= 0`` in float32 (a root, a division by ``bc2s > 0`` and an
+    addition, each rounded correctly: each keeps the order), and the rare case holds on an initial range
+    of ``D`` (:data:`~proxgan.kernels._prox_cpu.RARE`), so the rare ``v`` are those below a bit pattern, found
+    by bisection on the bits of non-negative float32 numbers (which order as the numbers do): 31
+    evaluations of ``D`` computed as the step computes it. ``-0`` has ``D(+0)`` (``sqrt(-0) = -0``), and a
+    negative or NaN ``v`` gives a NaN ``D``, which is rare: ``not v >= t`` holds for them."""
+    lr, eps, a, b = c[_A_LR], c[_A_EPS], c[_A_A], c[_A_B]
+    lo, hi = 0, _INF_BITS + 1  # the answer's bits are in [lo, hi]; hi: none
+    while lo < hi:
+        mid = (lo + hi) // 2
+        den = _adam_den(as_float(np.int32(mid)), bc2s, eps)
+        if prox_rare(eps, lr, den, code, a, b):
+            lo = mid + 1
+        else:
+            hi = mid
+    return as_float(np.int32(lo)) if lo <= _INF_BITS else _NAN32
+
+
+_NAN32 = np.float32(np.nan)
+
+#: entries per block of :func:`_adam_rare`'s scan: a block's ``v`` are compared with the threshold in
+#: vector code, and only a block that holds a rare entry is visited entry by entry
+RARE_BLOCK = 64
+
+
+@njit(inline="always")
+def _adam_fixed(u, vi, c, bc2s, vt, code):
+    """Entry ``u`` of the second pass (as the common form left it) with second moment ``vi``: where ``D`` is
+    rare (``not vi >= vt``, :func:`_rare_threshold`), the one-pass prox of ``u`` at ``D`` recomputed from
+    ``vi`` as the step computed it; else ``u``."""
     lr, eps, a, b, one, zero = c[_A_LR], c[_A_EPS], c[_A_A], c[_A_B], c[_A_ONE], c[_A_ZERO]
-    for i in range(n):
-        den = _adam_den(v[i], bc2s, eps)
-        u = p[i]
-        if prox_rare(u, lr, den, code, a, b):
-            p[i] = prox_kernel_pre(u, lr, den, code, a, b, one, zero)
+    den = _adam_den(vi, bc2s, eps)
+    # (prox_rare holds wherever vi < vt: the check only keeps a wrong vt from giving an entry a second prox)
+    fix = (not vi >= vt) and prox_rare(u, lr, den, code, a, b)
+    return prox_kernel_pre(u, lr, den, code, a, b, one, zero) if fix else u
+
+
+@intrinsic
+def _below_mask(typingctx, v, at, vt):
+    """The bits ``not v[at + j] >= vt`` (``v[at + j] < vt`` or NaN) for ``j < 64`` (:data:`RARE_BLOCK`), as an
+    int64: one comparison of 64 lanes (8 vectors of 8 float32) whose mask is the result, no branch and no
+    reduction per lane; the caller checks that ``v[at:at + 64]`` exists."""
+    if not (isinstance(v, types.Array) and v.dtype == vt and isinstance(vt, types.Float)):
+        return None
+    sig = types.int64(v, at, vt)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        fty = context.get_value_type(signature.args[2])
+        vty = ir.VectorType(fty, RARE_BLOCK)
+        x = builder.load(builder.bitcast(builder.gep(arr.data, [args[1]]), vty.as_pointer()),
+                         align=signature.args[2].bitwidth // 8)
+        one = builder.insert_element(ir.Constant(vty, ir.Undefined), args[2], ir.Constant(ir.IntType(32), 0))
+        splat = builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined),
+                                       ir.Constant(ir.VectorType(ir.IntType(32), RARE_BLOCK), [0] * RARE_BLOCK))
+        return builder.bitcast(builder.fcmp_unordered("<", x, splat), ir.IntType(64))
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def _adam_rare(n, p, v, c, bc2s, code, vt, fix):
+    """The second pass of a chunk: how many of its blocks (:data:`RARE_BLOCK` entries, and the tail) hold an
+    entry whose ``D`` is in the rare case, found without computing ``D`` (``not v >= vt``, ``vt`` of
+    :func:`_rare_threshold`, 64 entries at a time: :func:`_below_mask`); with ``fix``, also the one-pass prox
+    of ``p[i]`` (``u``, as the common form left it) at those entries (:func:`_adam_fixed`), one by one. Other
+    entries are unchanged."""
+    full = n - n % RARE_BLOCK
+    blocks = 0
+    for lo in range(0, full, RARE_BLOCK):
+        mask = _below_mask(v, lo, vt)
+        if mask != 0:
+            blocks += 1
+        while fix and mask != 0:
+            i = lo + trailing_zeros(mask)
+            p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
+            mask &= mask - 1
+    hit = False
+    for i in range(full, n):
+        hit |= not v[i] >= vt
+        if fix:
+            p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
+    return blocks + hit
 
 
 #: entries per chunk of the loop of a code with a rare case: a chunk with rare entries takes a second
-#: pass, and the next chunk runs the one-pass form (rare entries tend to come together)
+#: pass (:func:`_adam_rare`), and where more than one block in :data:`RARE_DENSE` of a chunk held one,
+#: the next chunk runs the one-pass form (rare entries that come together)
 RARE_CHUNK = 2048
+RARE_DENSE = 8
 
 
 @njit(inline="always")
 def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
     """The common loop (variant 0) of a code with a rare case, chunk by chunk. A chunk runs the common form
-    and, where it met the rare case, :func:`_adam_rare`; after such a chunk, chunks run the one-pass form
-    until one has no rare entry. Every entry gets the one-pass value, bit for bit."""
+    and, where it met the rare case, :func:`_adam_rare`; after a chunk with rare entries in more than one
+    block in :data:`RARE_DENSE`, chunks run the one-pass form until one has fewer. Every entry gets the
+    one-pass value, bit for bit."""
     onepass = False
+    vt = c[_A_ZERO]
+    known = False  # vt is found at the first chunk that needs it
     for lo in range(0, n, RARE_CHUNK):
         hi = min(lo + RARE_CHUNK, n)
         pc, vc = p[lo:hi], v[lo:hi]
-        rare = _adam_chunk(hi - lo, pc, g[lo:hi], m[lo:hi], vc, c, ss, bc2s, code, not onepass)
-        if rare and not onepass:  # the common form left u at the rare entries
-            _adam_rare(hi - lo, pc, vc, c, bc2s, code)
-        onepass = rare
+        gc, mc = g[lo:hi], m[lo:hi]
+        # (two loops, each with its form as a constant: one loop with a run-time flag held both forms)
+        rare = (_adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, False) if onepass else
+                _adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, True))
+        if rare:
+            if not known:
+                vt = _rare_threshold(c, bc2s, code)
+                known = True
+            blocks = _adam_rare(hi - lo, pc, vc, c, bc2s, code, vt, not onepass)  # the common form left u
+            onepass = blocks * RARE_DENSE > (hi - lo) // RARE_BLOCK
+        else:
+            onepass = False
 
 
 @njit(inline="always")
