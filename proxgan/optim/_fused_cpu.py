@@ -500,33 +500,46 @@ def _below_mask(typingctx, v, at, vt):
 
 
 @njit(inline="always")
-def _adam_rare(n, p, v, c, bc2s, code, vt, fix):
+def _adam_rare(n, p, v, c, bc2s, code, vt, fix, masks):
     """The second pass of a chunk: how many of its blocks (:data:`RARE_BLOCK` entries, and the tail) hold an
     entry whose ``D`` is in the rare case, found without computing ``D`` (``not v >= vt``, ``vt`` of
-    :func:`_rare_threshold`, 64 entries at a time: :func:`_below_mask`); with ``fix``, also the one-pass prox
-    of ``p[i]`` (``u``, as the common form left it) at those entries (:func:`_adam_fixed`), one by one. Other
-    entries are unchanged."""
-    full = n - n % RARE_BLOCK
+    :func:`_rare_threshold`, 64 entries at a time: :func:`_below_mask`, kept in ``masks``); with ``fix``, also
+    the one-pass prox of ``p[i]`` (``u``, as the common form left it) at those entries (:func:`_adam_fixed`):
+    one by one, or, where more than one block in :data:`RARE_DENSE` holds one, at every entry in vector code.
+    Other entries are unchanged."""
+    nb = n // RARE_BLOCK
+    full = nb * RARE_BLOCK
     blocks = 0
-    for lo in range(0, full, RARE_BLOCK):
-        mask = _below_mask(v, lo, vt)
-        if mask != 0:
-            blocks += 1
-        while fix and mask != 0:
-            i = lo + trailing_zeros(mask)
-            p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
-            mask &= mask - 1
-    hit = False
+    first, last = nb, -1  # the blocks that hold one: first to last
+    for k in range(nb):
+        mask = _below_mask(v, k * RARE_BLOCK, vt)
+        masks[k] = mask
+        hit = mask != 0  # (no branch: selects)
+        blocks += hit
+        first = k if hit and first == nb else first
+        last = k if hit else last
+    tail = False
     for i in range(full, n):
-        hit |= not v[i] >= vt
-        if fix:
+        tail |= not v[i] >= vt
+    blocks += tail
+    if fix and blocks * RARE_DENSE > nb + 1:
+        for i in range(n):
             p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
-    return blocks + hit
+    elif fix:
+        for k in range(first, last + 1):
+            mask = masks[k]
+            while mask != 0:
+                i = k * RARE_BLOCK + trailing_zeros(mask)
+                p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
+                mask &= mask - 1
+        for i in range(full, n if tail else full):
+            p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
+    return blocks
 
 
 #: entries per chunk of the loop of a code with a rare case: a chunk with rare entries takes a second
-#: pass (:func:`_adam_rare`), and where more than one block in :data:`RARE_DENSE` of a chunk held one,
-#: the next chunk runs the one-pass form (rare entries that come together)
+#: pass (:func:`_adam_rare`); where more than one of its blocks in :data:`RARE_DENSE` held one, the next
+#: chunk runs the one-pass form (rare entries that come together: tiny second moments of a whole tensor)
 RARE_CHUNK = 2048
 RARE_DENSE = 8
 
@@ -539,7 +552,7 @@ def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
     one-pass value, bit for bit."""
     onepass = False
     vt = c[_A_ZERO]
-    known = False  # vt is found at the first chunk that needs it
+    masks = np.empty(0, np.int64)  # the threshold and the masks are made at the first chunk that needs them
     for lo in range(0, n, RARE_CHUNK):
         hi = min(lo + RARE_CHUNK, n)
         pc, vc = p[lo:hi], v[lo:hi]
@@ -548,11 +561,11 @@ def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
         rare = (_adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, False) if onepass else
                 _adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, True))
         if rare:
-            if not known:
+            if masks.size == 0:
                 vt = _rare_threshold(c, bc2s, code)
-                known = True
-            blocks = _adam_rare(hi - lo, pc, vc, c, bc2s, code, vt, not onepass)  # the common form left u
-            onepass = blocks * RARE_DENSE > (hi - lo) // RARE_BLOCK
+                masks = np.empty(RARE_CHUNK // RARE_BLOCK, np.int64)
+            blocks = _adam_rare(hi - lo, pc, vc, c, bc2s, code, vt, not onepass, masks)  # the common form left u
+            onepass = blocks * RARE_DENSE > (hi - lo) // RARE_BLOCK + 1
         else:
             onepass = False
 
