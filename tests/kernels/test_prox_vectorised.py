@@ -241,9 +241,9 @@ def _rare_state(n, lr, boundary, kinds, gen):
     """Float32 ``p, g, m, v`` of ``n`` entries, chunk by chunk of ``_fused_cpu.RARE_CHUNK`` (``kinds``, cycled):
     ``common`` (random gradients, v about 1), ``rare`` (zero gradients and ``v`` such that the step's ``D``
     is spread over a factor 20 either side of ``boundary``), ``mixed`` (each entry either, at random) or
-    ``sparse`` (``rare`` at the last entry of the first block of 64, the first of the second and the chunk's
-    last, which is in the tail of a chunk shorter than ``RARE_CHUNK``; ``D`` below ``boundary``: the second
-    pass fixes them one by one)."""
+    ``sparse`` (``rare`` at the first and last entries of the first block of 64, the first of the second and
+    the chunk's last, which is in the tail of a chunk shorter than ``RARE_CHUNK``; ``D`` below ``boundary``:
+    the second pass fixes them one by one)."""
     from proxgan.optim._fused_cpu import RARE_BLOCK, RARE_CHUNK
 
     p = 2.0 * torch.randn(n, generator=gen)
@@ -259,8 +259,8 @@ def _rare_state(n, lr, boundary, kinds, gen):
         sl = slice(lo, min(lo + RARE_CHUNK, n))
         rare[sl] = kind == "rare" or (kind == "mixed" and torch.rand(sl.stop - lo, generator=gen) < 0.3)
         if kind == "sparse":
-            at = [RARE_BLOCK - 1, RARE_BLOCK, sl.stop - lo - 1] if sl.stop - lo == RARE_CHUNK else \
-                [RARE_BLOCK - 1, sl.stop - lo - 1]  # (a third block of a short chunk would be dense)
+            at = [0, RARE_BLOCK - 1, RARE_BLOCK, sl.stop - lo - 1] if sl.stop - lo == RARE_CHUNK else \
+                [0, RARE_BLOCK - 1, sl.stop - lo - 1]  # (a third block of a short chunk would be dense)
             rare[[lo + i for i in at]] = True
             v_rare[[lo + i for i in at]] = (0.5 * boundary * (1 - 0.999 ** 5) ** 0.5) ** 2 / 0.999
     g[rare], m[rare], v[rare] = 0.0, 1e-3 * m[rare], v_rare[rare]
