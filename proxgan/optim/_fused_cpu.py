@@ -28,15 +28,19 @@ the compiled specialisation directly (:func:`_call`), which skips the literal re
 (about 10 µs).
 
 **Rare cases out of the element loop.** A float32 form of :data:`~proxgan.kernels._prox_cpu.PRECOND`
-whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (log-sum's non-convex case, at
-steps ``lr/D`` of tiny second moments) would pay for its rare case in every lane of the vector loop. The common loop of such a code (:func:`_adam_split`) runs chunk by chunk
-(:data:`RARE_CHUNK` entries): the element loop computes the common form only, writes ``u`` where ``D`` is
-in the rare case and or-reduces that predicate; a chunk that met it takes a second pass
-(:func:`_adam_rare`) that recomputes ``D`` from the stored ``v`` (:func:`_adam_den`, the same
-expression) and applies the one-pass form to those entries, and the chunks after it run the one-pass
-form (with the reduction) until one has no rare entry, so that a tensor of tiny second moments costs
-what the one-pass loop costs. The same functions compute each entry: the values are the one-pass
-loop's, bit for bit. The other variants (weight decay, maximize, AMSGrad, N:M) keep the one-pass loop.
+whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (SCAD's non-convex case and log-sum's,
+at steps ``lr/D`` of tiny second moments) would pay for its rare case in every lane of the vector loop. The
+common loop of such a code (:func:`_adam_split`) runs chunk by chunk (:data:`RARE_CHUNK` entries): the element
+loop computes the common form only, writes ``u`` where ``D`` is in the rare case and or-reduces that
+predicate; a chunk that met it takes a second pass (:func:`_adam_rare`). ``D`` is a non-decreasing function
+of the stored ``v`` in float32, so its rare case is ``v`` below a threshold found once per tile
+(:func:`_rare_threshold`, a bisection on the bits of ``v``): the second pass compares 64 entries of ``v`` at a
+time with it (:func:`_below_mask`) and gives the few entries it flags the one-pass form, ``D`` recomputed from
+``v`` as the step computed it (:func:`_adam_den`); no root or division for the others. A chunk with rare
+entries in many of its blocks is fixed in vector code, and the chunks after it run the one-pass form until
+one has few, so that a tensor of tiny second moments costs about what the one-pass loop costs. The same
+functions compute each entry: the values are the one-pass loop's, bit for bit. The other variants (weight
+decay, maximize, AMSGrad, N:M) keep the one-pass loop.
 
 **N:M sparsity in the same pass.** With ``nm = (n, m)`` a tile runs chunk by chunk (about
 :data:`NM_CHUNK` entries, whole blocks): the smooth step writes ``u`` into ``p`` and a
@@ -437,14 +441,14 @@ _INF_BITS = 0x7F800000  # the bits of float32 +inf: the largest of the non-negat
 @njit(inline="always")
 def _rare_threshold(c, bc2s, code):
     """The least float32 ``v >= 0`` (``inf`` included) whose ``D`` (:func:`_adam_den`) is not in the rare case
-    of ``code``, NaN if there is none: ``not v >= `` it is ``D`` rare, for every float32 ``v``.
+    of ``code``, NaN if there is none: for every float32 ``v``, ``D`` is rare iff ``not v >=`` it.
 
     ``D`` is a non-decreasing function of ``v >= 0`` in float32 (a root, a division by ``bc2s > 0`` and an
     addition, each rounded correctly: each keeps the order), and the rare case holds on an initial range
     of ``D`` (:data:`~proxgan.kernels._prox_cpu.RARE`), so the rare ``v`` are those below a bit pattern, found
     by bisection on the bits of non-negative float32 numbers (which order as the numbers do): 31
     evaluations of ``D`` computed as the step computes it. ``-0`` has ``D(+0)`` (``sqrt(-0) = -0``), and a
-    negative or NaN ``v`` gives a NaN ``D``, which is rare: ``not v >= t`` holds for them."""
+    negative or NaN ``v`` gives a NaN ``D``, which is rare: ``not v >=`` the threshold holds for them."""
     lr, eps, a, b = c[_A_LR], c[_A_EPS], c[_A_A], c[_A_B]
     lo, hi = 0, _INF_BITS + 1  # the answer's bits are in [lo, hi]; hi: none
     while lo < hi:
@@ -460,7 +464,8 @@ def _rare_threshold(c, bc2s, code):
 _NAN32 = np.float32(np.nan)
 
 #: entries per block of :func:`_adam_rare`'s scan: a block's ``v`` are compared with the threshold in
-#: vector code, and only a block that holds a rare entry is visited entry by entry
+#: vector code into the bits of one int64 (:func:`_below_mask`: 64, no more), and only the set bits of a
+#: block that holds a rare entry are visited
 RARE_BLOCK = 64
 
 
