@@ -527,7 +527,7 @@ def _adam_rare(n, p, v, c, bc2s, code, vt, fix, masks):
     for i in range(full, n):
         tail |= not v[i] >= vt
     blocks += tail
-    if fix and blocks * RARE_DENSE > nb + 1:
+    if fix and _dense(blocks, n):
         for i in range(n):
             p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
     elif fix:
@@ -547,6 +547,13 @@ def _adam_rare(n, p, v, c, bc2s, code, vt, fix, masks):
 #: chunk runs the one-pass form (rare entries that come together: tiny second moments of a whole tensor)
 RARE_CHUNK = 2048
 RARE_DENSE = 8
+
+
+@njit(inline="always")
+def _dense(blocks, n):
+    """Whether ``blocks`` of the :data:`RARE_BLOCK`-entry blocks of a chunk of ``n`` entries (its tail counts
+    as one) holding a rare entry are many: more than one in :data:`RARE_DENSE`."""
+    return blocks * RARE_DENSE > n // RARE_BLOCK + 1
 
 
 @njit(inline="always")
@@ -570,7 +577,7 @@ def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
                 vt = _rare_threshold(c, bc2s, code)
                 masks = np.empty(RARE_CHUNK // RARE_BLOCK, np.int64)
             blocks = _adam_rare(hi - lo, pc, vc, c, bc2s, code, vt, not onepass, masks)  # the common form left u
-            onepass = blocks * RARE_DENSE > (hi - lo) // RARE_BLOCK + 1
+            onepass = _dense(blocks, hi - lo)
         else:
             onepass = False
 
