@@ -496,31 +496,66 @@ def _below_mask(typingctx, v, at, vt):
         vty = ir.VectorType(fty, RARE_BLOCK)
         x = builder.load(builder.bitcast(builder.gep(arr.data, [args[1]]), vty.as_pointer()),
                          align=signature.args[2].bitwidth // 8)
-        one = builder.insert_element(ir.Constant(vty, ir.Undefined), args[2], ir.Constant(ir.IntType(32), 0))
-        splat = builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined),
-                                       ir.Constant(ir.VectorType(ir.IntType(32), RARE_BLOCK), [0] * RARE_BLOCK))
-        return builder.bitcast(builder.fcmp_unordered("<", x, splat), ir.IntType(64))
+        return builder.bitcast(builder.fcmp_unordered("<", x, _splat(builder, args[2], RARE_BLOCK)), ir.IntType(64))
+
+    return sig, codegen
+
+
+def _splat(builder, x, lanes):
+    """``x`` in each of ``lanes`` lanes."""
+    vty = ir.VectorType(x.type, lanes)
+    one = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes))
+
+
+@intrinsic
+def _below_any(typingctx, v, at, vt):
+    """Whether some ``v[at + j]``, ``j < 64`` (:data:`RARE_BLOCK`), is below ``vt >= 0`` or has its sign bit set,
+    compared on the bits as integers, which order non-negative floats as their values and put a NaN above
+    ``inf``: the least of the 64 as a tree of integer minima (two operations per cycle, where
+    :func:`_below_mask`'s comparisons and mask moves take one port), compared with ``vt``'s bits once. A NaN
+    never hides an entry below ``vt`` (a float minimum would: ``min(NaN, x)`` is ``x``), and is not reported
+    itself (its ``D`` is NaN, where the common form and the one-pass form both give ``u``)."""
+    if not (isinstance(v, types.Array) and v.dtype == vt and isinstance(vt, types.Float)):
+        return None
+    sig = types.boolean(v, at, vt)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        ity = ir.IntType(signature.args[2].bitwidth)
+        x = builder.load(builder.bitcast(builder.gep(arr.data, [args[1]]), ir.VectorType(ity, RARE_BLOCK).as_pointer()),
+                         align=ity.width // 8)
+        lanes = RARE_BLOCK
+        while lanes > 16:
+            lanes //= 2
+            undef = ir.Constant(x.type, ir.Undefined)
+            lo = builder.shuffle_vector(x, undef, ir.Constant(ir.VectorType(ir.IntType(32), lanes), list(range(lanes))))
+            hi = builder.shuffle_vector(x, undef, ir.Constant(ir.VectorType(ir.IntType(32), lanes),
+                                                              list(range(lanes, 2 * lanes))))
+            x = builder.select(builder.icmp_signed("<", lo, hi), lo, hi)
+        below = builder.icmp_signed("<", x, _splat(builder, builder.bitcast(args[2], ity), lanes))
+        below = builder.bitcast(below, ir.IntType(lanes))
+        return builder.icmp_unsigned("!=", below, ir.Constant(ir.IntType(lanes), 0))
 
     return sig, codegen
 
 
 @njit(inline="always")
-def _adam_rare(n, p, v, c, bc2s, code, vt, fix, masks):
+def _adam_rare(n, p, v, c, bc2s, code, vt, fix):
     """The second pass of a chunk: how many of its blocks (:data:`RARE_BLOCK` entries, and the tail) hold an
     entry whose ``D`` is in the rare case, found without computing ``D`` (``not v >= vt``, ``vt`` of
-    :func:`_rare_threshold`, 64 entries at a time: :func:`_below_mask`, kept in ``masks``); with ``fix``, also
-    the one-pass prox of ``p[i]`` (``u``, as the common form left it) at those entries (:func:`_adam_fixed`):
-    one by one, or, where more than one block in :data:`RARE_DENSE` holds one, at every entry in vector code.
-    Other entries are unchanged."""
+    :func:`_rare_threshold`, 64 entries at a time: :func:`_below_any`); with ``fix``, also the one-pass prox
+    of ``p[i]`` (``u``, as the common form left it) at those entries (:func:`_adam_fixed`): one by one, by the
+    bits of :func:`_below_mask` from the first to the last block that holds one, or, where more than one
+    block in :data:`RARE_DENSE` holds one, at every entry in vector code. Other entries are unchanged."""
     nb = n // RARE_BLOCK
     full = nb * RARE_BLOCK
     blocks = 0
     first, last = nb, -1  # the blocks that hold one: first to last
     for k in range(nb):
-        mask = _below_mask(v, k * RARE_BLOCK, vt)
-        masks[k] = mask
-        hit = mask != 0  # (no branch: selects)
-        blocks += hit
+        hit = _below_any(v, k * RARE_BLOCK, vt)
+        blocks += hit  # (no branch: selects)
         first = k if hit and first == nb else first
         last = k if hit else last
     tail = False
@@ -532,7 +567,7 @@ def _adam_rare(n, p, v, c, bc2s, code, vt, fix, masks):
             p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
     elif fix:
         for k in range(first, last + 1):
-            mask = masks[k]
+            mask = _below_mask(v, k * RARE_BLOCK, vt)
             while mask != 0:
                 i = k * RARE_BLOCK + trailing_zeros(mask)
                 p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
@@ -564,7 +599,7 @@ def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
     one-pass value, bit for bit."""
     onepass = False
     vt = c[_A_ZERO]
-    masks = np.empty(0, np.int64)  # the threshold and the masks are made at the first chunk that needs them
+    known = False  # the threshold is found at the first chunk that needs it
     for lo in range(0, n, RARE_CHUNK):
         hi = min(lo + RARE_CHUNK, n)
         pc, vc = p[lo:hi], v[lo:hi]
@@ -573,10 +608,10 @@ def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
         rare = (_adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, False) if onepass else
                 _adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, True))
         if rare:
-            if masks.size == 0:
+            if not known:
                 vt = _rare_threshold(c, bc2s, code)
-                masks = np.empty(RARE_CHUNK // RARE_BLOCK, np.int64)
-            blocks = _adam_rare(hi - lo, pc, vc, c, bc2s, code, vt, not onepass, masks)  # the common form left u
+                known = True
+            blocks = _adam_rare(hi - lo, pc, vc, c, bc2s, code, vt, not onepass)  # the common form left u
             onepass = _dense(blocks, hi - lo)
         else:
             onepass = False

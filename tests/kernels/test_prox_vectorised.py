@@ -410,6 +410,43 @@ def test_rare_threshold_on_v_is_exactly_the_rare_case_of_d(pen):
         assert np.array_equal(flagged, rare)
 
 
+def test_block_scan_finds_every_entry_below_the_threshold_next_to_nans():
+    """The second pass's scan of 64 entries: ``_below_mask`` has exactly the bits ``not v >= vt`` (NaN
+    included), and ``_below_any`` (a tree of minima of the bits) is True exactly where an entry is below ``vt``
+    or has its sign bit set (-0), whatever NaNs the block holds; on blocks with one entry below ``vt`` among
+    NaNs anywhere, ``vt`` itself and its float32 neighbours, zeros, -0, inf, and blocks all NaN."""
+    from proxgan.optim import _fused_cpu as fc
+
+    @njit
+    def scan(v, vt, anys, masks):
+        for k in range(v.size // 64):
+            anys[k] = fc._below_any(v, k * 64, vt)
+            masks[k] = fc._below_mask(v, k * 64, vt)
+
+    rng = np.random.default_rng(0)
+    vt = np.float32(3.7e-7)
+    blocks = (vt * 10.0 ** rng.uniform(0, 3, (4000, 64))).astype(np.float32)  # none below vt
+    odd = np.float32([np.nan, 0.0, -0.0, np.inf, vt, np.nextafter(vt, np.float32(1)), np.nextafter(vt, np.float32(0))])
+    for row in blocks:
+        kind = rng.integers(4)
+        if kind >= 1:  # NaNs at random places
+            row[rng.choice(64, rng.integers(1, 64), replace=False)] = np.nan
+        if kind >= 2:  # one entry below vt, anywhere (a NaN's place too)
+            row[rng.integers(64)] = vt * np.float32(rng.uniform(0, 1))
+        if kind == 3:
+            row[rng.choice(64, 4, replace=False)] = rng.choice(odd, 4)
+    blocks[:8] = np.nan
+    v = blocks.ravel()
+    anys, masks = np.empty(len(blocks), np.bool_), np.empty(len(blocks), np.int64)
+    scan(v, vt, anys, masks)
+    flagged = ~(blocks >= vt)
+    want = (flagged.astype(np.uint64) << np.arange(64, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    assert np.array_equal(masks.view(np.uint64), want)
+    below = (blocks < vt).any(axis=1)
+    assert np.array_equal(anys, (np.signbit(blocks) | (blocks < vt)).any(axis=1))
+    assert below.sum() > 1000 and (~flagged.any(axis=1)).sum() > 500 and (flagged & ~below[:, None]).any()
+
+
 @pytest.mark.parametrize("kw", [{}, dict(weight_decay=0.1), dict(amsgrad=True)], ids=repr)
 @pytest.mark.parametrize("pen, boundary", _RARE_PENS, ids=lambda x: repr(x) if not callable(x) else "")
 def test_fused_float32_step_with_rare_entries_equals_the_reference(pen, boundary, kw):
