@@ -68,9 +68,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "scad_common", "scad_rare",
-           "lq12_pre", "fma",
-           "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
+__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "scad_common",
+           "scad_rare", "lq12_pre", "fma", "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
 
 _F = np.float64
 _F32 = np.float32

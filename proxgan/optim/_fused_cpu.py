@@ -35,8 +35,9 @@ loop computes the common form only, writes ``u`` where ``D`` is in the rare case
 predicate; a chunk that met it takes a second pass (:func:`_adam_rare`). ``D`` is a non-decreasing function
 of the stored ``v`` in float32, so its rare case is ``v`` below a threshold found once per tile
 (:func:`_rare_threshold`, a bisection on the bits of ``v``): the second pass compares 64 entries of ``v`` at a
-time with it (:func:`_below_mask`) and gives the few entries it flags the one-pass form, ``D`` recomputed from
-``v`` as the step computed it (:func:`_adam_den`); no root or division for the others. A chunk with rare
+time with it (:func:`_below_any`, then :func:`_below_mask` in a block that holds one) and gives the few
+entries it flags the one-pass form, ``D`` recomputed from ``v`` as the step computed it (:func:`_adam_den`);
+no root or division for the others. A chunk with rare
 entries in many of its blocks is fixed in vector code, and the chunks after it run the one-pass form until
 one has few, so that a tensor of tiny second moments costs about what the one-pass loop costs. The same
 functions compute each entry: the values are the one-pass loop's, bit for bit. The other variants (weight
@@ -454,7 +455,7 @@ def _rare_threshold(c, bc2s, code):
     while lo < hi:
         mid = (lo + hi) // 2
         den = _adam_den(as_float(np.int32(mid)), bc2s, eps)
-        if prox_rare(eps, lr, den, code, a, b):
+        if prox_rare(eps, lr, den, code, a, b):  # (eps: any float32, for the dtype)
             lo = mid + 1
         else:
             hi = mid
@@ -484,8 +485,8 @@ def _adam_fixed(u, vi, c, bc2s, vt, code):
 @intrinsic
 def _below_mask(typingctx, v, at, vt):
     """The bits ``not v[at + j] >= vt`` (``v[at + j] < vt`` or NaN) for ``j < 64`` (:data:`RARE_BLOCK`), as an
-    int64: one comparison of 64 lanes (8 vectors of 8 float32) whose mask is the result, no branch and no
-    reduction per lane; the caller checks that ``v[at:at + 64]`` exists."""
+    int64: one comparison of 64 lanes (LLVM splits it into vector registers) whose mask is the result, no
+    branch and no reduction per lane; the caller checks that ``v[at:at + 64]`` exists."""
     if not (isinstance(v, types.Array) and v.dtype == vt and isinstance(vt, types.Float)):
         return None
     sig = types.int64(v, at, vt)
