@@ -68,8 +68,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "lq12_pre", "fma",
-           "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
+__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "scad_common",
+           "scad_rare", "lq12_pre", "fma", "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
 
 _F = np.float64
 _F32 = np.float32
@@ -322,6 +322,41 @@ def mcp_pre(x, lr, d, a, b):
 
 
 @njit(inline="always")
+def _scad_dk(lr, d, b):
+    """:math:`d_k = d - \\mathrm{lr}/(\\gamma - 1)` of :func:`scad_pre` (the constant as a split pair): ``> 0``
+    iff :math:`s < \\gamma - 1`, the convex case."""
+    kh, kl = _split(_F(lr) / (_F(b) - _ONE))
+    return (d - kh) - kl
+
+
+@njit(inline="always")
+def _scad_line(x, lr, d, a, b, assume_convex):
+    """``(n1, convex, q)`` of :func:`scad_pre`: :math:`n_1`, whether the case is convex
+    (:math:`d_k > 0`) and the line ``q`` it picks, :math:`\\max(n_1/d, n_3/d_k)` in the convex case and
+    :math:`n_1/d` in the other (with ``assume_convex`` the pick does not look at the case: the same value
+    wherever it is convex)."""
+    lrd, ad, bd = _F(lr), _F(a), _F(b)
+    c1h, c1l = _split(lrd * ad)
+    c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
+    n1 = fma(x, d, -c1h) - c1l
+    n3 = fma(x, d, -c3h) - c3l
+    dk = _scad_dk(lr, d, b)
+    convex = dk > _F32(0.0)  # s < gamma - 1
+    larger = fma(n3, d, -(n1 * dk)) > _F32(0.0)  # n3/dk > n1/d (both denominators > 0)
+    mid = larger if assume_convex else convex & larger
+    q = (n3 if mid else n1) / (dk if mid else d)
+    return n1, convex, q
+
+
+@njit(inline="always")
+def _scad_convex(x, n1, q):
+    """The convex case's prox of :func:`scad_pre` from its line ``q``: :math:`\\min(x, q)`, 0 where
+    :math:`n_1 \\le 0` (the selects keep NaN)."""
+    y = x if x < q else q
+    return _F32(0.0) if n1 <= _F32(0.0) else y
+
+
+@njit(inline="always")
 def scad_pre(x, lr, d, a, b):
     r"""SCAD (``a`` :math:`=\lambda`, ``b`` :math:`=\gamma`) on float32 ``x >= 0`` at the step
     :math:`s = \mathrm{lr}/d` (``lr > 0``, ``0 <= d < inf``), all in float32 and with one division.
@@ -347,27 +382,33 @@ def scad_pre(x, lr, d, a, b):
     :math:`2xd - \lambda(\gamma+1) d - \mathrm{lr}\lambda > 0`, resp. :math:`x (xd) - \lambda^2(\gamma +
     1)\mathrm{lr} > 0`, compared in float32: within a few roundings of the tie either is returned.
     """
-    lrd, ad, bd = _F(lr), _F(a), _F(b)
-    c1h, c1l = _split(lrd * ad)
-    c3h, c3l = _split(lrd * bd * ad / (bd - _ONE))
-    kh, kl = _split(lrd / (bd - _ONE))
-    n1 = fma(x, d, -c1h) - c1l
-    n3 = fma(x, d, -c3h) - c3l
-    dk = (d - kh) - kl
-    convex = dk > _F32(0.0)  # s < gamma - 1
-    mid = convex & (fma(n3, d, -(n1 * dk)) > _F32(0.0))  # n3/dk > n1/d (both denominators > 0)
-    q = (n3 if mid else n1) / (dk if mid else d)
-    # convex: min(x, q), 0 where n1 <= 0 (the selects keep NaN)
-    y = x if x < q else q
-    y = _F32(0.0) if n1 <= _F32(0.0) else y
+    n1, convex, q = _scad_line(x, lr, d, a, b, False)
+    y = _scad_convex(x, n1, q)
     # non-convex (q = n1/d = x - s lam): x beyond the tie, else max(x - s lam, 0); the tie is at
     # lam (gamma + 1 + s)/2 for s <= gamma + 1, at lam sqrt(s (gamma + 1)) beyond, both times d
+    lrd, ad, bd = _F(lr), _F(a), _F(b)
     far = d < _F32(lrd / (bd + _ONE))  # s > gamma + 1
     beyond = fma(x, x * d, _F32(-ad * ad * (bd + _ONE) * lrd)) if far else \
         fma(x + x, d, -fma(_F32(ad * (bd + _ONE)), d, _F32(lrd * ad)))
     y13 = _F32(0.0) if q <= _F32(0.0) else q  # (NaN: q)
     y13 = x if beyond > _F32(0.0) else y13
     return y if convex else y13
+
+
+@njit(inline="always")
+def scad_rare(lr, d, a, b):
+    """Whether :func:`scad_pre` is in its non-convex case at ``d`` (:math:`s \\ge \\gamma - 1`, a tiny
+    second moment: not :math:`d_k > 0`, also where ``d`` is NaN), decided exactly as :func:`scad_pre`
+    decides it; it depends on ``d`` only."""
+    return not _scad_dk(lr, d, b) > _F32(0.0)
+
+
+@njit(inline="always")
+def scad_common(x, lr, d, a, b):
+    """:func:`scad_pre` where :func:`scad_rare` is False (its convex case: the same operations, hence the
+    same value, bit for bit, less the non-convex case's and the case's selects); anything where it is True."""
+    n1, convex, q = _scad_line(x, lr, d, a, b, True)
+    return _scad_convex(x, n1, q)
 
 
 # degree-5 fit of v(tau) = (2/sqrt 3) cos(arccos(-tau 3 sqrt(3)/2)/3), the root of v^3 - v + tau = 0 in

@@ -28,15 +28,20 @@ the compiled specialisation directly (:func:`_call`), which skips the literal re
 (about 10 µs).
 
 **Rare cases out of the element loop.** A float32 form of :data:`~proxgan.kernels._prox_cpu.PRECOND`
-whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (log-sum's non-convex case, at
-steps ``lr/D`` of tiny second moments) would pay for its rare case in every lane of the vector loop. The common loop of such a code (:func:`_adam_split`) runs chunk by chunk
-(:data:`RARE_CHUNK` entries): the element loop computes the common form only, writes ``u`` where ``D`` is
-in the rare case and or-reduces that predicate; a chunk that met it takes a second pass
-(:func:`_adam_rare`) that recomputes ``D`` from the stored ``v`` (:func:`_adam_den`, the same
-expression) and applies the one-pass form to those entries, and the chunks after it run the one-pass
-form (with the reduction) until one has no rare entry, so that a tensor of tiny second moments costs
-what the one-pass loop costs. The same functions compute each entry: the values are the one-pass
-loop's, bit for bit. The other variants (weight decay, maximize, AMSGrad, N:M) keep the one-pass loop.
+whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (SCAD's non-convex case and log-sum's,
+at steps ``lr/D`` of tiny second moments) would pay for its rare case in every lane of the vector loop. The
+common loop of such a code (:func:`_adam_split`) runs chunk by chunk (:data:`RARE_CHUNK` entries): the element
+loop computes the common form only, writes ``u`` where ``D`` is in the rare case and or-reduces that
+predicate; a chunk that met it takes a second pass (:func:`_adam_rare`). ``D`` is a non-decreasing function
+of the stored ``v`` in float32, so its rare case is ``v`` below a threshold found once per tile
+(:func:`_rare_threshold`, a bisection on the bits of ``v``): the second pass compares 64 entries of ``v`` at a
+time with it (:func:`_below_any`, then :func:`_below_mask` in a block that holds one) and gives the few
+entries it flags the one-pass form, ``D`` recomputed from ``v`` as the step computed it (:func:`_adam_den`);
+no root or division for the others. A chunk with rare
+entries in many of its blocks is fixed in vector code, and the chunks after it run the one-pass form until
+one has few, so that a tensor of tiny second moments costs about what the one-pass loop costs. The same
+functions compute each entry: the values are the one-pass loop's, bit for bit. The other variants (weight
+decay, maximize, AMSGrad, N:M) keep the one-pass loop.
 
 **N:M sparsity in the same pass.** With ``nm = (n, m)`` a tile runs chunk by chunk (about
 :data:`NM_CHUNK` entries, whole blocks): the smooth step writes ``u`` into ``p`` and a
@@ -92,11 +97,13 @@ import torch
 from llvmlite import ir
 from numba import carray, literally, njit, prange, typeof, types
 from numba.core import cgutils
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic, overload
 
 from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, SGD_CPU, SGD_HP, index, vector
 from proxgan.kernels._prox_cpu import (has_rare, prox_kernel, prox_kernel_common, prox_kernel_pre, prox_rare,
                                       source_stamp)
+from proxgan.kernels._prox_f32 import as_float
 from proxgan.kernels.fused_penalty import Code, check_weights
 
 
@@ -429,36 +436,186 @@ def _adam_chunk(n, p, g, m, v, c, ss, bc2s, code, common):
     return rare
 
 
+_INF_BITS = 0x7F800000  # the bits of float32 +inf: the largest of the non-negative float32 numbers
+
+
 @njit(inline="always")
-def _adam_rare(n, p, v, c, bc2s, code):
-    """The second pass of a chunk: the one-pass prox of ``p[i]`` (``u``, as the common form left it) where
-    ``D``, recomputed from ``v`` as the step computed it, is in the rare case; other entries unchanged."""
+def _rare_threshold(c, bc2s, code):
+    """The least float32 ``v >= 0`` (``inf`` included) whose ``D`` (:func:`_adam_den`) is not in the rare case
+    of ``code``, NaN if there is none: for every float32 ``v``, ``D`` is rare iff ``not v >=`` it.
+
+    ``D`` is a non-decreasing function of ``v >= 0`` in float32 (a root, a division by ``bc2s > 0`` and an
+    addition, each rounded correctly: each keeps the order), and the rare case holds on an initial range
+    of ``D`` (:data:`~proxgan.kernels._prox_cpu.RARE`), so the rare ``v`` are those below a bit pattern, found
+    by bisection on the bits of non-negative float32 numbers (which order as the numbers do): 31
+    evaluations of ``D`` computed as the step computes it. ``-0`` has ``D(+0)`` (``sqrt(-0) = -0``), and a
+    negative or NaN ``v`` gives a NaN ``D``, which is rare: ``not v >=`` the threshold holds for them."""
+    lr, eps, a, b = c[_A_LR], c[_A_EPS], c[_A_A], c[_A_B]
+    lo, hi = 0, _INF_BITS + 1  # the answer's bits are in [lo, hi]; hi: none
+    while lo < hi:
+        mid = (lo + hi) // 2
+        den = _adam_den(as_float(np.int32(mid)), bc2s, eps)
+        if prox_rare(eps, lr, den, code, a, b):  # (eps: any float32, for the dtype)
+            lo = mid + 1
+        else:
+            hi = mid
+    return as_float(np.int32(lo)) if lo <= _INF_BITS else _NAN32
+
+
+_NAN32 = np.float32(np.nan)
+
+#: entries per block of :func:`_adam_rare`'s scan: a block's ``v`` are compared with the threshold in
+#: vector code into the bits of one int64 (:func:`_below_mask`: 64, no more), and only the set bits of a
+#: block that holds a rare entry are visited
+RARE_BLOCK = 64
+
+
+@njit(inline="always")
+def _adam_fixed(u, vi, c, bc2s, vt, code):
+    """Entry ``u`` of the second pass (as the common form left it) with second moment ``vi``: where ``D`` is
+    rare (``not vi >= vt``, :func:`_rare_threshold`), the one-pass prox of ``u`` at ``D`` recomputed from
+    ``vi`` as the step computed it; else ``u``."""
     lr, eps, a, b, one, zero = c[_A_LR], c[_A_EPS], c[_A_A], c[_A_B], c[_A_ONE], c[_A_ZERO]
-    for i in range(n):
-        den = _adam_den(v[i], bc2s, eps)
-        u = p[i]
-        if prox_rare(u, lr, den, code, a, b):
-            p[i] = prox_kernel_pre(u, lr, den, code, a, b, one, zero)
+    den = _adam_den(vi, bc2s, eps)
+    # (prox_rare holds wherever vi < vt: the check only keeps a wrong vt from giving an entry a second prox)
+    fix = (not vi >= vt) and prox_rare(u, lr, den, code, a, b)
+    return prox_kernel_pre(u, lr, den, code, a, b, one, zero) if fix else u
+
+
+@intrinsic
+def _below_mask(typingctx, v, at, vt):
+    """The bits ``not v[at + j] >= vt`` (``v[at + j] < vt`` or NaN) for ``j < 64`` (:data:`RARE_BLOCK`), as an
+    int64: one comparison of 64 lanes (LLVM splits it into vector registers) whose mask is the result, no
+    branch and no reduction per lane; the caller checks that ``v[at:at + 64]`` exists."""
+    if not (isinstance(v, types.Array) and v.dtype == vt and isinstance(vt, types.Float)):
+        return None
+    sig = types.int64(v, at, vt)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        fty = context.get_value_type(signature.args[2])
+        vty = ir.VectorType(fty, RARE_BLOCK)
+        x = builder.load(builder.bitcast(builder.gep(arr.data, [args[1]]), vty.as_pointer()),
+                         align=signature.args[2].bitwidth // 8)
+        return builder.bitcast(builder.fcmp_unordered("<", x, _splat(builder, args[2], RARE_BLOCK)), ir.IntType(64))
+
+    return sig, codegen
+
+
+def _splat(builder, x, lanes):
+    """``x`` in each of ``lanes`` lanes."""
+    vty = ir.VectorType(x.type, lanes)
+    one = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes))
+
+
+@intrinsic
+def _below_any(typingctx, v, at, vt):
+    """Whether some ``v[at + j]``, ``j < 64`` (:data:`RARE_BLOCK`), is below ``vt >= 0`` or has its sign bit set,
+    compared on the bits as integers, which order non-negative floats as their values and put a NaN above
+    ``inf``: the least of the 64 as a tree of integer minima (two operations per cycle, where
+    :func:`_below_mask`'s comparisons and mask moves take one port), compared with ``vt``'s bits once. A NaN
+    never hides an entry below ``vt`` (a float minimum would: ``min(NaN, x)`` is ``x``), and is not reported
+    itself (its ``D`` is NaN, where the common form and the one-pass form both give ``u``)."""
+    if not (isinstance(v, types.Array) and v.dtype == vt and isinstance(vt, types.Float)):
+        return None
+    sig = types.boolean(v, at, vt)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        ity = ir.IntType(signature.args[2].bitwidth)
+        x = builder.load(builder.bitcast(builder.gep(arr.data, [args[1]]), ir.VectorType(ity, RARE_BLOCK).as_pointer()),
+                         align=ity.width // 8)
+        lanes = RARE_BLOCK
+        while lanes > 16:
+            lanes //= 2
+            undef = ir.Constant(x.type, ir.Undefined)
+            lo = builder.shuffle_vector(x, undef, ir.Constant(ir.VectorType(ir.IntType(32), lanes), list(range(lanes))))
+            hi = builder.shuffle_vector(x, undef, ir.Constant(ir.VectorType(ir.IntType(32), lanes),
+                                                              list(range(lanes, 2 * lanes))))
+            x = builder.select(builder.icmp_signed("<", lo, hi), lo, hi)
+        below = builder.icmp_signed("<", x, _splat(builder, builder.bitcast(args[2], ity), lanes))
+        below = builder.bitcast(below, ir.IntType(lanes))
+        return builder.icmp_unsigned("!=", below, ir.Constant(ir.IntType(lanes), 0))
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def _adam_rare(n, p, v, c, bc2s, code, vt, fix):
+    """The second pass of a chunk: how many of its blocks (:data:`RARE_BLOCK` entries, and the tail) hold an
+    entry whose ``D`` is in the rare case, found without computing ``D`` (``not v >= vt``, ``vt`` of
+    :func:`_rare_threshold`, 64 entries at a time: :func:`_below_any`); with ``fix``, also the one-pass prox
+    of ``p[i]`` (``u``, as the common form left it) at those entries (:func:`_adam_fixed`): one by one, by the
+    bits of :func:`_below_mask` from the first to the last block that holds one, or, where more than one
+    block in :data:`RARE_DENSE` holds one, at every entry in vector code. Other entries are unchanged."""
+    nb = n // RARE_BLOCK
+    full = nb * RARE_BLOCK
+    blocks = 0
+    first, last = nb, -1  # the blocks that hold one: first to last
+    for k in range(nb):
+        hit = _below_any(v, k * RARE_BLOCK, vt)
+        blocks += hit  # (no branch: selects)
+        first = k if hit and first == nb else first
+        last = k if hit else last
+    tail = False
+    for i in range(full, n):
+        tail |= not v[i] >= vt
+    blocks += tail
+    if fix and _dense(blocks, n):
+        for i in range(n):
+            p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
+    elif fix:
+        for k in range(first, last + 1):
+            mask = _below_mask(v, k * RARE_BLOCK, vt)
+            while mask != 0:
+                i = k * RARE_BLOCK + trailing_zeros(mask)
+                p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
+                mask &= mask - 1
+        for i in range(full, n if tail else full):
+            p[i] = _adam_fixed(p[i], v[i], c, bc2s, vt, code)
+    return blocks
 
 
 #: entries per chunk of the loop of a code with a rare case: a chunk with rare entries takes a second
-#: pass, and the next chunk runs the one-pass form (rare entries tend to come together)
+#: pass (:func:`_adam_rare`); where more than one of its blocks in :data:`RARE_DENSE` held one, the next
+#: chunk runs the one-pass form (rare entries that come together: tiny second moments of a whole tensor)
 RARE_CHUNK = 2048
+RARE_DENSE = 8
+
+
+@njit(inline="always")
+def _dense(blocks, n):
+    """Whether ``blocks`` of the :data:`RARE_BLOCK`-entry blocks of a chunk of ``n`` entries (its tail counts
+    as one) holding a rare entry are many: more than one in :data:`RARE_DENSE`."""
+    return blocks * RARE_DENSE > n // RARE_BLOCK + 1
 
 
 @njit(inline="always")
 def _adam_split(n, p, g, m, v, c, ss, bc2s, code):
     """The common loop (variant 0) of a code with a rare case, chunk by chunk. A chunk runs the common form
-    and, where it met the rare case, :func:`_adam_rare`; after such a chunk, chunks run the one-pass form
-    until one has no rare entry. Every entry gets the one-pass value, bit for bit."""
+    and, where it met the rare case, :func:`_adam_rare`; after a chunk with rare entries in more than one
+    block in :data:`RARE_DENSE`, chunks run the one-pass form until one has fewer. Every entry gets the
+    one-pass value, bit for bit."""
     onepass = False
+    vt = c[_A_ZERO]
+    known = False  # the threshold is found at the first chunk that needs it
     for lo in range(0, n, RARE_CHUNK):
         hi = min(lo + RARE_CHUNK, n)
         pc, vc = p[lo:hi], v[lo:hi]
-        rare = _adam_chunk(hi - lo, pc, g[lo:hi], m[lo:hi], vc, c, ss, bc2s, code, not onepass)
-        if rare and not onepass:  # the common form left u at the rare entries
-            _adam_rare(hi - lo, pc, vc, c, bc2s, code)
-        onepass = rare
+        gc, mc = g[lo:hi], m[lo:hi]
+        # (two loops, each with its form as a constant: one loop with a run-time flag held both forms)
+        rare = (_adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, False) if onepass else
+                _adam_chunk(hi - lo, pc, gc, mc, vc, c, ss, bc2s, code, True))
+        if rare:
+            if not known:
+                vt = _rare_threshold(c, bc2s, code)
+                known = True
+            blocks = _adam_rare(hi - lo, pc, vc, c, bc2s, code, vt, not onepass)  # the common form left u
+            onepass = _dense(blocks, hi - lo)
+        else:
+            onepass = False
 
 
 @njit(inline="always")

@@ -240,8 +240,11 @@ _RARE_PENS = [(SCAD(0.5, 3.7), lambda lr: lr / 2.7), (MCP(0.5, 3.0), lambda lr: 
 def _rare_state(n, lr, boundary, kinds, gen):
     """Float32 ``p, g, m, v`` of ``n`` entries, chunk by chunk of ``_fused_cpu.RARE_CHUNK`` (``kinds``, cycled):
     ``common`` (random gradients, v about 1), ``rare`` (zero gradients and ``v`` such that the step's ``D``
-    is spread over a factor 20 either side of ``boundary``) or ``mixed`` (each entry either, at random)."""
-    from proxgan.optim._fused_cpu import RARE_CHUNK
+    is spread over a factor 20 either side of ``boundary``), ``mixed`` (each entry either, at random) or
+    ``sparse`` (``rare`` at the first and last entries of the first block of 64, the first of the second and
+    the chunk's last, which is in the tail of a chunk shorter than ``RARE_CHUNK``; ``D`` below ``boundary``:
+    the second pass fixes them one by one)."""
+    from proxgan.optim._fused_cpu import RARE_BLOCK, RARE_CHUNK
 
     p = 2.0 * torch.randn(n, generator=gen)
     g = torch.randn(n, generator=gen)
@@ -255,6 +258,11 @@ def _rare_state(n, lr, boundary, kinds, gen):
         kind = kinds[k % len(kinds)]
         sl = slice(lo, min(lo + RARE_CHUNK, n))
         rare[sl] = kind == "rare" or (kind == "mixed" and torch.rand(sl.stop - lo, generator=gen) < 0.3)
+        if kind == "sparse":
+            at = [0, RARE_BLOCK - 1, RARE_BLOCK, sl.stop - lo - 1] if sl.stop - lo == RARE_CHUNK else \
+                [0, RARE_BLOCK - 1, sl.stop - lo - 1]  # (a third block of a short chunk would be dense)
+            rare[[lo + i for i in at]] = True
+            v_rare[[lo + i for i in at]] = (0.5 * boundary * (1 - 0.999 ** 5) ** 0.5) ** 2 / 0.999
     g[rare], m[rare], v[rare] = 0.0, 1e-3 * m[rare], v_rare[rare]
     return p, g, m, v, rare
 
@@ -286,8 +294,9 @@ _ONE_PASS: dict = {}
                          ids=lambda x: repr(x) if not callable(x) else "")
 def test_fused_float32_step_with_rare_entries_is_the_one_pass_loop_bit_for_bit(pen, boundary):
     """The fused float32 step of a code with a rare case (``_prox_cpu.RARE``: the common form in the loop, a
-    second pass over the chunks that meet the rare case, the one-pass form after such a chunk) gives the
-    one-pass loop's ``p, m, v`` bit for bit, on chunks all common, all rare and mixed, in every order (a
+    second pass over the chunks that meet the rare case, the one-pass form after a chunk dense with it) gives the
+    one-pass loop's ``p, m, v`` bit for bit, on chunks all common, all rare, mixed and sparse (a few rare
+    entries, one at the last bit of a block's mask, one in the tail of the last chunk), in every order (a
     rare chunk after a common one, two rare ones in a row, a common one after a rare one), over two tiles
     and a partial chunk, serially and over threads."""
     from proxgan.optim import _fused_cpu as fc
@@ -295,7 +304,9 @@ def test_fused_float32_step_with_rare_entries_is_the_one_pass_loop_bit_for_bit(p
     gen = torch.Generator().manual_seed(3)
     lr = 0.05
     code, a, b = pen._code()
-    kinds = ["common", "mixed", "rare", "rare", "common", "common", "mixed", "mixed", "common", "rare"]
+    # a sparse chunk after a common one, after a dense one (run in the one-pass form) and last (its tail), ...
+    kinds = ["common", "sparse", "mixed", "rare", "rare", "sparse", "sparse", "common", "mixed", "sparse", "common",
+             "rare", "common"]
     sizes = [fc.RARE_CHUNK * 6 + 1000, fc.TILE + fc.RARE_CHUNK * 3 + 77]
     for threads in (1, 2):
         states = [_rare_state(n, lr, boundary(lr), kinds, gen) for n in sizes]
@@ -316,6 +327,124 @@ def test_fused_float32_step_with_rare_entries_is_the_one_pass_loop_bit_for_bit(p
                 assert torch.equal(x.view(torch.int32), y.view(torch.int32))
             assert bool((gt[0] != p)[rare].any()) and bool((gt[0] == 0)[rare].any())  # the rare pass ran
             assert bool((gt[0] != p)[~rare].any())
+
+
+def _adam_constants(lr, a, b, eps=1e-8):
+    """The float32 constant vector ``c`` of the fused Adam kernels (no weight decay, beta2 0.999)."""
+    from proxgan.kernels._hp import ADAM_CPU, ADAM_HP, vector
+
+    values = dict(lr=lr, omb1=0.1, b2=0.999, omb2=1.0 - 0.999, eps=eps, wd=0.0, decay=1.0, a=a, b=b, sign=1.0)
+    return tuple(np.array(vector(ADAM_HP, values, ADAM_CPU) + (1.0, 0.0), np.float32))
+
+
+_THRESHOLDS: dict = {}
+
+
+def _threshold_flags(code, c, bc2s, v):
+    """``(vt, flagged, rare)``: ``_fused_cpu._rare_threshold``, and for every ``v`` whether the second pass
+    flags it (``not v >= vt``) and whether the step's ``D`` (``_adam_den``) is in the rare case (``prox_rare``)."""
+    from proxgan.optim import _fused_cpu as fc
+
+    if code not in _THRESHOLDS:
+        thr, den, rare = fc._rare_threshold, fc._adam_den, _prox_cpu.prox_rare
+        lr_at, eps_at, a_at, b_at = fc._A_LR, fc._A_EPS, fc._A_A, fc._A_B
+
+        @njit(fastmath=False, error_model="numpy")  # as the fused kernels
+        def run(c, bc2s, v, flagged, israre):
+            vt = thr(c, bc2s, code)
+            for i in range(v.size):
+                flagged[i] = not v[i] >= vt
+                israre[i] = rare(v[i], c[lr_at], den(v[i], bc2s, c[eps_at]), code, c[a_at], c[b_at])
+            return vt
+        _THRESHOLDS[code] = run
+    assert v.dtype == np.float32  # (prox_rare is False for float64: no split)
+    flagged, israre = np.empty(v.size, np.bool_), np.empty(v.size, np.bool_)
+    vt = _THRESHOLDS[code](c, np.float32(bc2s), v, flagged, israre)
+    return vt, flagged, israre
+
+
+def _around_threshold(vt, gen):
+    """Float32 second moments: zeros, subnormals, negative, NaN, infinite and huge ones, 2000 float32 steps
+    either side of ``vt``, and log-uniform ones over the whole range."""
+    pts = np.float32([0.0, -0.0, 1e-45, 3e-45, 1e-40, 1.1754942e-38, 1.1754944e-38, 1e-30, 1e-8, 1.0, 3.4e38,
+                      np.inf, np.nan, -1e-45, -1.0, -np.inf])
+    near = np.zeros(0, np.float32)
+    if np.isfinite(vt):
+        bits = np.int64(np.float32(vt).view(np.int32)) + np.arange(-2000, 2001)
+        near = np.clip(bits, 0, 0x7F800000).astype(np.int32).view(np.float32)
+    wide = (10.0 ** gen.uniform(-45.5, 38.5, 200_000)).astype(np.float32)
+    return np.concatenate([pts, near, wide])
+
+
+@pytest.mark.parametrize("pen", [SCAD(0.5, 3.7), SCAD(1e-3, 2.2), LogSum(0.02, 0.1), LogSum(2.0, 1e-4)], ids=repr)
+def test_rare_threshold_on_v_is_exactly_the_rare_case_of_d(pen):
+    """The second pass of a code with a rare case flags ``not v >= vt``: exactly the entries whose ``D``, as the
+    step computes it from ``v``, is in the rare case (``prox_rare``), at every float32 ``v`` tried: zero, -0,
+    subnormals, negative, NaN, inf, every float32 within 2000 steps of the threshold and log-uniform ones, for
+    several learning rates, Adam epsilons (0 included) and bias corrections; also where no ``D`` but NaN is rare
+    (``vt`` 0), where every finite ``D`` is (log-sum at a tiny ``lr lam``, or an infinite ``lr``: ``vt`` inf)
+    and where every ``D`` is (SCAD at an infinite ``lr``: ``vt`` NaN)."""
+    gen = np.random.default_rng(0)
+    code, a, b = pen._code()
+    settings = [(lr, eps, bc2s) for lr in (1e-3, 0.05, 3.0) for eps in (1e-8, 0.0, 1e-3)
+                for bc2s in (np.sqrt(1 - 0.999), 1.0, np.sqrt(1 - 0.999 ** 7))]
+    vts = []
+    for lr, eps, bc2s in settings:
+        c = _adam_constants(lr, a, b, eps)
+        vt, _, _ = _threshold_flags(int(code), c, bc2s, np.zeros(1, np.float32))
+        vt, flagged, rare = _threshold_flags(int(code), c, bc2s, _around_threshold(vt, gen))
+        assert np.array_equal(flagged, rare)
+        assert rare.any() and (~rare).any()
+        vts.append(vt)
+    vts = np.float32(vts)
+    assert np.count_nonzero((vts > 0) & (vts < np.inf)) > len(vts) // 2  # inside the range (0: eps above the bound)
+    edges = [(_adam_constants(1e-3, a, b, 1e6), lambda vt: vt == 0),  # D >= 1e6: nothing but NaN is rare
+             (_adam_constants(float("inf"), a, b), np.isnan if isinstance(pen, SCAD) else np.isinf)]  # every D
+    # is rare (log-sum: every finite D)
+    if isinstance(pen, LogSum):
+        edges.append((_adam_constants(1e-3, 1e-35, b), np.isinf))  # lr lam below 2^-100: every finite D
+    for c, expect in edges:
+        vt, _, _ = _threshold_flags(int(code), c, 1.0, np.zeros(1, np.float32))
+        assert expect(vt)
+        vt, flagged, rare = _threshold_flags(int(code), c, 1.0, _around_threshold(vt, gen))
+        assert np.array_equal(flagged, rare)
+
+
+def test_block_scan_finds_every_entry_below_the_threshold_next_to_nans():
+    """The second pass's scan of 64 entries: ``_below_mask`` has exactly the bits ``not v >= vt`` (NaN
+    included), and ``_below_any`` (a tree of minima of the bits) is True exactly where an entry is below ``vt``
+    or has its sign bit set (-0), whatever NaNs the block holds; on blocks with one entry below ``vt`` among
+    NaNs anywhere, ``vt`` itself and its float32 neighbours, zeros, -0, inf, and blocks all NaN."""
+    from proxgan.optim import _fused_cpu as fc
+
+    @njit
+    def scan(v, vt, anys, masks):
+        for k in range(v.size // 64):
+            anys[k] = fc._below_any(v, k * 64, vt)
+            masks[k] = fc._below_mask(v, k * 64, vt)
+
+    rng = np.random.default_rng(0)
+    vt = np.float32(3.7e-7)
+    blocks = (vt * 10.0 ** rng.uniform(0, 3, (4000, 64))).astype(np.float32)  # none below vt
+    odd = np.float32([np.nan, 0.0, -0.0, np.inf, vt, np.nextafter(vt, np.float32(1)), np.nextafter(vt, np.float32(0))])
+    for row in blocks:
+        kind = rng.integers(4)
+        if kind >= 1:  # NaNs at random places
+            row[rng.choice(64, rng.integers(1, 64), replace=False)] = np.nan
+        if kind >= 2:  # one entry below vt, anywhere (a NaN's place too)
+            row[rng.integers(64)] = vt * np.float32(rng.uniform(0, 1))
+        if kind == 3:
+            row[rng.choice(64, 4, replace=False)] = rng.choice(odd, 4)
+    blocks[:8] = np.nan
+    v = blocks.ravel()
+    anys, masks = np.empty(len(blocks), np.bool_), np.empty(len(blocks), np.int64)
+    scan(v, vt, anys, masks)
+    flagged = ~(blocks >= vt)
+    want = (flagged.astype(np.uint64) << np.arange(64, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    assert np.array_equal(masks.view(np.uint64), want)
+    below = (blocks < vt).any(axis=1)
+    assert np.array_equal(anys, (np.signbit(blocks) | (blocks < vt)).any(axis=1))
+    assert below.sum() > 1000 and (~flagged.any(axis=1)).sum() > 500 and (flagged & ~below[:, None]).any()
 
 
 @pytest.mark.parametrize("kw", [{}, dict(weight_decay=0.1), dict(amsgrad=True)], ids=repr)
