@@ -19,7 +19,7 @@ ProxAdam's preconditioned step ``lr/d`` reaches the prox through :func:`prox_ker
 with an entry in :data:`PRECOND` (MCP, SCAD, ℓ1/2, ℓ2/3, log-sum) get, in float32, a form multiplied through
 by ``d`` that never divides for the step (:mod:`proxgan.kernels._prox_f32`,
 :mod:`proxgan.kernels._prox_f32_lq23`, :mod:`proxgan.kernels._prox_f32_logsum`); every other code, and
-float64, gets its :data:`BRANCHES` function at ``lr / d``. SCAD and log-sum also give, in :data:`RARE`,
+float64, gets its :data:`BRANCHES` function at ``lr / d``. MCP, SCAD and log-sum also give, in :data:`RARE`,
 the predicate of their rare case (tiny ``d``) and their form less that case, which the fused step's
 element loop runs instead (:func:`prox_kernel_common`, :func:`prox_rare`), leaving the rare entries to a
 second pass.
@@ -41,8 +41,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_pos, mcp_pre, scad_common,
-                        scad_pos, scad_pre, scad_rare)
+from ._prox_f32 import (as_float, as_int, logsum_pos, lq12_pos, lq12_pre, lq23_pos, mcp_common, mcp_pos, mcp_pre,
+                        mcp_rare, scad_common, scad_pos, scad_pre, scad_rare)
 from ._prox_f32_logsum import logsum_common, logsum_pre, logsum_rare
 from ._prox_f32_lq23 import lq23_pre
 from .fused_penalty import Code
@@ -303,17 +303,17 @@ def _prox_kernel_pre_impl(u, lr, d, code, a, b, one, zero):
 
 
 #: The codes whose float32 form of :data:`PRECOND` has a rare case that depends on ``d`` only, as
-#: ``(common, rare)``: ``rare(lr, d, a, b)`` says whether ``d`` is in it (SCAD's non-convex case
-#: :math:`s \ge \gamma - 1` and log-sum's :math:`s\lambda > \epsilon^2`, whose band needs a float32 log:
-#: tiny second moments), and ``common(u, lr, d, a, b, one, zero)`` is the code's :data:`PRECOND` form less
+#: ``(common, rare)``: ``rare(lr, d, a, b)`` says whether ``d`` is in it (MCP's hard threshold
+#: :math:`s \ge \gamma`, SCAD's non-convex case :math:`s \ge \gamma - 1` and log-sum's
+#: :math:`s\lambda > \epsilon^2`, whose band needs a float32 log: tiny second moments), and ``common(u, lr, d, a, b, one, zero)`` is the code's :data:`PRECOND` form less
 #: its rare case (the same operations, hence the same value, where ``rare`` is False) and ``u`` itself
 #: where ``rare`` is True. ``rare`` holds on an initial range of ``d`` (if at ``d``, at every smaller ``d``)
 #: and at a NaN ``d``: the second pass finds rare entries by their second moment. The fused
 #: step runs ``common`` in its element loop, writes ``u`` where ``rare`` holds and applies
 #: :data:`PRECOND` to those entries in a second pass (:mod:`proxgan.optim._fused_cpu`): the same
-#: functions compute each entry, so the values are those of the one-pass loop, bit for bit. (MCP's hard
-#: threshold could split the same way; its one-pass step is already about 1.04 times the L1 step.)
-RARE = {Code.SCAD: (_signed_common(scad_common, scad_rare), scad_rare),
+#: functions compute each entry, so the values are those of the one-pass loop, bit for bit.
+RARE = {Code.MCP: (_signed_common(mcp_common, mcp_rare), mcp_rare),
+        Code.SCAD: (_signed_common(scad_common, scad_rare), scad_rare),
         Code.LOGSUM: (_signed_common(logsum_common, logsum_rare), logsum_rare)}
 
 

@@ -71,7 +71,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "scad_pre", "scad_common",
+__all__ = ["mcp_pos", "scad_pos", "lq12_pos", "lq23_pos", "logsum_pos", "mcp_pre", "mcp_common", "mcp_rare", "scad_pre", "scad_common",
            "scad_rare", "lq12_pre", "fma", "as_int", "as_float", "log1p_vec", "cbrt_estimate", "horner"]
 
 _F = np.float64
@@ -310,18 +310,45 @@ def mcp_pre(x, lr, d, a, b):
     ``fma`` forms the numerator with one rounding, so each decision is the exact one up to about
     :math:`2^{-46}` relative.
     """
+    firm, den = _mcp_firm(x, lr, d, a, b)
     lrd, ad, bd = _F(lr), _F(a), _F(b)
-    c1h, c1l = _split(lrd * ad)
-    kh, kl = _split(lrd / bd)
-    num = fma(x, d, -c1h) - c1l
-    den = (d - kh) - kl
-    # the firm line passes x at gamma lam and is steeper: min(x, num/den), 0 where num <= 0 (the
-    # selects are false on NaN and keep it)
-    firm = num / den
-    firm = x if x < firm else firm
-    firm = _F32(0.0) if num <= _F32(0.0) else firm
     hard = _F32(0.0) if _sq_d_at_most(x, d, ad * ad * bd * lrd) else x
     return firm if den > _F32(0.0) else hard
+
+
+@njit(inline="always")
+def _mcp_den(lr, d, b):
+    """The firm threshold's denominator :math:`d - \mathrm{lr}/\gamma` of :func:`mcp_pre` (the constant as a
+    split pair): ``> 0`` iff :math:`s < \gamma`."""
+    kh, kl = _split(_F(lr) / _F(b))
+    return (d - kh) - kl
+
+
+@njit(inline="always")
+def _mcp_firm(x, lr, d, a, b):
+    """``(firm, den)`` of :func:`mcp_pre`: the firm threshold :math:`\min(x, n/d_k)`, 0 where its numerator
+    :math:`n \le 0` (the selects are false on NaN and keep it), and its denominator :math:`d_k`."""
+    c1h, c1l = _split(_F(lr) * _F(a))
+    num = fma(x, d, -c1h) - c1l
+    den = _mcp_den(lr, d, b)
+    # the firm line passes x at gamma lam and is steeper than x
+    firm = num / den
+    firm = x if x < firm else firm
+    return (_F32(0.0) if num <= _F32(0.0) else firm), den
+
+
+@njit(inline="always")
+def mcp_rare(lr, d, a, b):
+    """Whether :func:`mcp_pre` is in its hard-threshold case at ``d`` (:math:`s \ge \gamma`, a tiny second
+    moment: not :math:`d_k > 0`, also where ``d`` is NaN), decided exactly as :func:`mcp_pre` decides it."""
+    return not _mcp_den(lr, d, b) > _F32(0.0)
+
+
+@njit(inline="always")
+def mcp_common(x, lr, d, a, b):
+    """:func:`mcp_pre` where :func:`mcp_rare` is False (the firm threshold: the same operations, hence the same
+    value, bit for bit); anything where it is True."""
+    return _mcp_firm(x, lr, d, a, b)[0]
 
 
 @njit(inline="always")

@@ -28,7 +28,7 @@ the compiled specialisation directly (:func:`_call`), which skips the literal re
 (about 10 µs).
 
 **Rare cases out of the element loop.** A float32 form of :data:`~proxgan.kernels._prox_cpu.PRECOND`
-whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (SCAD's non-convex case and log-sum's,
+whose code has an entry in :data:`~proxgan.kernels._prox_cpu.RARE` (MCP's hard threshold, SCAD's non-convex case and log-sum's,
 at steps ``lr/D`` of tiny second moments) would pay for its rare case in every lane of the vector loop. The
 common loop of such a code (:func:`_adam_split`) runs chunk by chunk (:data:`RARE_CHUNK` entries): the element
 loop computes the common form only, writes ``u`` where ``D`` is in the rare case and or-reduces that
