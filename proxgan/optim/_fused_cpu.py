@@ -437,6 +437,7 @@ def _adam_chunk(n, p, g, m, v, c, ss, bc2s, code, common):
 
 
 _INF_BITS = 0x7F800000  # the bits of float32 +inf: the largest of the non-negative float32 numbers
+_NAN32 = np.float32(np.nan)
 
 
 @njit(inline="always")
@@ -461,8 +462,6 @@ def _rare_threshold(c, bc2s, code):
             hi = mid
     return as_float(np.int32(lo)) if lo <= _INF_BITS else _NAN32
 
-
-_NAN32 = np.float32(np.nan)
 
 #: entries per block of :func:`_adam_rare`'s scan: a block's ``v`` are compared with the threshold in
 #: vector code into the bits of one int64 (:func:`_below_mask`: 64, no more), and only the set bits of a
