@@ -28,7 +28,7 @@ Divisions and square roots share one vector divider, a few times slower than the
 on a loaded machine the step's time follows the count of all operations more closely.
 
 Run: ``.venv/bin/python bench/nonconvex_step_ratios.py [--mparams 2] [--steps 20] [--threads N] [--weighted] [--cpu]
-[--bound] [--asm]``
+[--bound] [--asm] [--penalties MCP,SCAD]`` (``--penalties``: time only these, with L1)
 """
 from __future__ import annotations
 
@@ -235,6 +235,7 @@ if __name__ == "__main__":
     ap.add_argument("--bound", action="store_true",
                     help="also ns per entry of the step, of the step without penalty and of a stream loop")
     ap.add_argument("--asm", action="store_true", help="only: what each penalty's float32 element loop computes")
+    ap.add_argument("--penalties", default="", help="comma-separated names of PENALTIES to time (L1 always)")
     args = ap.parse_args()
     if args.asm:
         from proxgan.kernels.fused_penalty import Code
@@ -255,7 +256,14 @@ if __name__ == "__main__":
           f"{'CPU' if args.cpu else 'wall'} time, load average {os.getloadavg()[0]:.1f}\n")
     print("| optimizer | penalty | step ms | ratio to L1 (target <= 1.1) |")
     print("|---|---|---:|---:|")
-    runs = [(ProxAdam, weighted_penalties()), (ProxSGD, weighted_penalties())] if args.weighted else [(ProxAdam, None)]
+    chosen = None
+    if args.penalties:
+        names = ["L1"] + [n for n in args.penalties.split(",") if n and n != "L1"]
+        unknown = [n for n in names if n not in PENALTIES]
+        if unknown:
+            ap.error(f"unknown penalties {unknown}; choose from {list(PENALTIES)}")
+        chosen = {n: PENALTIES[n] for n in names}
+    runs = [(ProxAdam, weighted_penalties()), (ProxSGD, weighted_penalties())] if args.weighted else [(ProxAdam, chosen)]
     for cls, pens in runs:
         for name, (t, r) in ratios(args.mparams, args.steps, pens, cls, args.cpu).items():
             print(f"| {cls.__name__} | {name} | {t * 1e3:.2f} | {r:.2f} |")
